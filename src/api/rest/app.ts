@@ -1,0 +1,224 @@
+// The REST front door (express): lookup, list, long-poll and watch streams over the store, plus health routes.
+// It only reads the store and subscribes to it; it never talks to a source.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { ServiceKey, ServiceSnapshot } from '../../model.ts';
+import type { Readiness } from '../../observability/readiness.ts';
+import type { EndpointStore } from '../../store/endpoint-store.ts';
+import { ParamReader } from './params.ts';
+import { HttpProblem, sendProblem } from './problem.ts';
+import { encodedServiceBody, summaryBody, type ViewOptions } from './representation.ts';
+import { openWatchStream, type OpenStream } from './watch-stream.ts';
+import type { ServiceListBody } from './wire.ts';
+
+export interface RestApiOptions {
+  readonly store: EndpointStore;
+  readonly readiness: Readiness;
+  readonly logger: Logger;
+  readonly heartbeatMs: number;
+}
+
+export interface RestApi {
+  readonly app: express.Express;
+  /** Ends every watch stream and answers every long-poll now (for shutdown). */
+  closeStreams(): void;
+  /** Open watch streams and waiting long-polls. */
+  openStreams(): number;
+}
+
+export function createRestApi(options: RestApiOptions): RestApi {
+  const { store, readiness, logger } = options;
+  const streams = new Set<OpenStream>();
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag'); // our ETag is the content version, not a hash of the bytes
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+
+  app.get('/readyz', (_req, res) => {
+    const detail = readiness.detail();
+    res.status(detail.ready ? 200 : 503).json(detail);
+  });
+
+  // Every /v1 answer is only as good as the first sync: until then, tell clients to come back.
+  app.use('/v1', (_req, res, next) => {
+    if (readiness.synced) return next();
+    res.setHeader('Retry-After', '1');
+    sendProblem(
+      res,
+      new HttpProblem(503, 'Service Unavailable', 'endpointd has not finished its first sync yet'),
+    );
+  });
+
+  app.get('/v1/services', (req, res) => {
+    const params = new ParamReader(req, ['namespace']);
+    const namespace = params.namespaceFilter();
+    params.finish();
+    const body: ServiceListBody = { services: store.list(namespace).map(summaryBody) };
+    res.type('application/json').send(JSON.stringify(body));
+  });
+
+  app.get('/v1/namespaces/:namespace/services/:name', (req, res) => {
+    const params = new ParamReader(req, ['endpoints', 'port', 'wait', 'version']);
+    const key = params.serviceKey(req.params.namespace, req.params.name);
+    const view = params.view();
+    const wait = params.wait();
+    const version = params.version();
+    params.finish();
+    if (wait === undefined || store.get(key)?.version !== version) {
+      answerLookup(req, res, key, store.get(key), view);
+      return;
+    }
+    longPoll(req, res, key, version, wait, view);
+  });
+
+  app.get('/v1/namespaces/:namespace/services/:name/watch', (req, res) => {
+    const params = new ParamReader(req, ['endpoints', 'port', 'version']);
+    const key = params.serviceKey(req.params.namespace, req.params.name);
+    const view = params.view();
+    const version = params.version();
+    params.finish();
+    const lastEventId = req.get('Last-Event-ID');
+    watch(
+      req,
+      res,
+      { kind: 'service', key },
+      view,
+      version ?? (lastEventId === '' ? undefined : lastEventId),
+    );
+  });
+
+  app.get('/v1/watch', (req, res) => {
+    const params = new ParamReader(req, ['namespace', 'endpoints', 'port']);
+    const namespace = params.namespaceFilter();
+    const view = params.view();
+    params.finish();
+    watch(
+      req,
+      res,
+      namespace === undefined ? { kind: 'all' } : { kind: 'namespace', namespace },
+      view,
+      undefined,
+    );
+  });
+
+  app.use((req, res) => {
+    sendProblem(res, new HttpProblem(404, 'Not Found', `no route for ${req.method} ${req.path}`));
+  });
+
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof HttpProblem) {
+      sendProblem(res, error);
+      return;
+    }
+    // express's own body-parser style errors carry a status; anything else is our bug.
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      sendProblem(res, new HttpProblem(status, 'Bad Request', (error as Error).message));
+      return;
+    }
+    logger.error({ err: error, method: req.method, url: req.originalUrl }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendProblem(res, new HttpProblem(500, 'Internal Server Error', 'the request failed; see the server log'));
+  });
+
+  function answerLookup(
+    req: Request,
+    res: Response,
+    key: ServiceKey,
+    snapshot: ServiceSnapshot | undefined,
+    view: ViewOptions,
+  ): void {
+    if (snapshot === undefined) {
+      sendProblem(
+        res,
+        new HttpProblem(404, 'Not Found', `service ${key.namespace}/${key.name} is not known`),
+      );
+      return;
+    }
+    const etag = `"${snapshot.version}"`;
+    res.setHeader('ETag', etag);
+    res.setHeader('Cache-Control', 'no-cache');
+    if (etagMatches(req.get('If-None-Match'), etag)) {
+      res.status(304).end();
+      return;
+    }
+    res.type('application/json').send(encodedServiceBody(store.encoded, snapshot, view));
+  }
+
+  /** Answers when the service's version differs from `version` (absent counts as a version), or after `waitMs`. */
+  function longPoll(
+    req: Request,
+    res: Response,
+    key: ServiceKey,
+    version: string | undefined,
+    waitMs: number,
+    view: ViewOptions,
+  ): void {
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      subscription.close();
+      streams.delete(pending);
+      if (!res.writableEnded && !res.destroyed) answerLookup(req, res, key, store.get(key), view);
+    };
+    const subscription = store.subscribe({ kind: 'service', key }, () => {
+      while (subscription.take() !== undefined);
+      if (store.get(key)?.version !== version) finish();
+    });
+    const timer = setTimeout(finish, waitMs);
+    const pending: OpenStream = { end: finish };
+    streams.add(pending);
+    res.on('close', () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      subscription.close();
+      streams.delete(pending);
+    });
+  }
+
+  function watch(
+    req: Request,
+    res: Response,
+    scope: Parameters<typeof openWatchStream>[2]['scope'],
+    view: ViewOptions,
+    resumeVersion: string | undefined,
+  ): void {
+    const accept = req.get('Accept') ?? '';
+    const stream = openWatchStream(req, res, {
+      store,
+      scope,
+      view,
+      format: accept.includes('text/event-stream') ? 'sse' : 'ndjson',
+      resumeVersion,
+      heartbeatMs: options.heartbeatMs,
+    });
+    streams.add(stream);
+    res.on('close', () => streams.delete(stream));
+  }
+
+  return {
+    app,
+    closeStreams: () => {
+      for (const stream of [...streams]) stream.end();
+      streams.clear();
+    },
+    openStreams: () => streams.size,
+  };
+}
+
+/** RFC 9110 If-None-Match with weak comparison: `*`, or any listed tag equal to ours (W/ ignored). */
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}

@@ -1,0 +1,120 @@
+// Validation of path and query parameters. Each refusal names the parameter and why, and every problem in a
+// request is reported at once. Unknown query parameters are refused too: a typo must not silently change nothing.
+import type { Request } from 'express';
+import { parseDuration } from '../../duration.ts';
+import type { PortSelector, ServiceKey } from '../../model.ts';
+import { namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
+import { badRequest, type InvalidParam } from './problem.ts';
+import type { ViewOptions } from './representation.ts';
+
+/** The longest a long-poll may block: clients and proxies time out idle requests past a few minutes. */
+export const MAX_WAIT_MS = 5 * 60_000;
+
+type Query = Record<string, unknown>;
+
+/** Collects the problems of one request; `finish()` throws a 400 naming all of them. */
+export class ParamReader {
+  readonly #query: Query;
+  readonly #allowed: ReadonlySet<string>;
+  readonly problems: InvalidParam[] = [];
+
+  constructor(req: Request, allowed: readonly string[]) {
+    this.#query = req.query;
+    this.#allowed = new Set(allowed);
+  }
+
+  /** One query parameter's text; a parameter given twice is a problem. */
+  text(name: string): string | undefined {
+    const value = this.#query[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') {
+      this.problems.push({ name, reason: 'must be given once, as a plain value' });
+      return undefined;
+    }
+    return value;
+  }
+
+  serviceKey(namespace: string | undefined, name: string | undefined): ServiceKey {
+    this.#check('namespace', namespace ?? '', namespaceNameProblem);
+    this.#check('name', name ?? '', serviceNameProblem);
+    return { namespace: namespace ?? '', name: name ?? '' };
+  }
+
+  namespaceFilter(): string | undefined {
+    const value = this.text('namespace');
+    if (value !== undefined) this.#check('namespace', value, namespaceNameProblem);
+    return value;
+  }
+
+  view(): ViewOptions {
+    const endpoints = this.text('endpoints');
+    if (endpoints !== undefined && endpoints !== 'all' && endpoints !== 'routable') {
+      this.problems.push({
+        name: 'endpoints',
+        reason: `must be "all" or "routable", got ${JSON.stringify(endpoints)}`,
+      });
+    }
+    return { allEndpoints: endpoints === 'all', port: this.#port() };
+  }
+
+  /** The long-poll wait in ms, or undefined when the request does not wait. */
+  wait(): number | undefined {
+    const text = this.text('wait');
+    if (text === undefined) return undefined;
+    const ms = parseDuration(text);
+    if (ms === undefined || ms < 0 || ms > MAX_WAIT_MS) {
+      this.problems.push({
+        name: 'wait',
+        reason: `must be a duration from 0s to 5m (e.g. 30s), got ${JSON.stringify(text)}`,
+      });
+      return undefined;
+    }
+    return ms;
+  }
+
+  version(): string | undefined {
+    const text = this.text('version');
+    if (text !== undefined && (text.length === 0 || text.length > 128 || !/^[\w.-]+$/.test(text))) {
+      this.problems.push({ name: 'version', reason: 'must be a version as returned in a previous answer' });
+      return undefined;
+    }
+    return text;
+  }
+
+  /** Throws a 400 when anything was wrong, including parameters this route does not know. */
+  finish(): void {
+    for (const name of Object.keys(this.#query)) {
+      if (!this.#allowed.has(name)) {
+        this.problems.push({
+          name,
+          reason: `unknown parameter; this route takes ${[...this.#allowed].join(', ') || 'none'}`,
+        });
+      }
+    }
+    if (this.problems.length > 0) throw badRequest(this.problems);
+  }
+
+  #port(): PortSelector | undefined {
+    const text = this.text('port');
+    if (text === undefined) return undefined;
+    if (/^\d+$/.test(text)) {
+      const number = Number(text);
+      if (number >= 1 && number <= 65535) return { number };
+      this.problems.push({ name: 'port', reason: `a port number must be from 1 to 65535, got ${text}` });
+      return undefined;
+    }
+    const problem = portNameProblem(text);
+    if (problem !== undefined) {
+      this.problems.push({ name: 'port', reason: `must be a port name or number: a port name ${problem}` });
+      return undefined;
+    }
+    return { name: text };
+  }
+
+  #check(name: string, value: string, rule: (value: string) => string | undefined): void {
+    const problem = rule(value);
+    if (problem !== undefined) {
+      this.problems.push({ name, reason: `${JSON.stringify(value)} is not a valid name: it ${problem}` });
+    }
+  }
+}

@@ -1,0 +1,114 @@
+// Builds the REST bodies from store snapshots. Bodies are encoded once per (service, version, options) through the
+// store's encoded-form cache, so a thousand clients reading one state cost one JSON.stringify.
+import {
+  dialTargets,
+  routableEndpoints,
+  type Endpoint,
+  type PortSelector,
+  type ServiceSnapshot,
+} from '../../model.ts';
+import type { EncodedCache } from '../../store/encoded-cache.ts';
+import type { EndpointBody, ServiceBody, ServiceSummaryBody, WatchEventBody } from './wire.ts';
+
+export interface ViewOptions {
+  /** Every endpoint with its conditions, instead of only the routable ones. */
+  readonly allEndpoints: boolean;
+  readonly port: PortSelector | undefined;
+}
+
+export function viewForm(view: ViewOptions): string {
+  const port =
+    view.port === undefined
+      ? ''
+      : 'name' in view.port
+        ? `name=${view.port.name}`
+        : `number=${view.port.number}`;
+  return `${view.allEndpoints ? 'all' : 'routable'}:${port}`;
+}
+
+export function serviceBody(snapshot: ServiceSnapshot, view: ViewOptions): ServiceBody {
+  const selected = view.allEndpoints ? snapshot.endpoints : routableEndpoints(snapshot.endpoints);
+  return {
+    namespace: snapshot.namespace,
+    name: snapshot.name,
+    version: snapshot.version,
+    ports: snapshot.ports,
+    endpoints: selected.map(endpointBody),
+    ...(view.port === undefined ? {} : { targets: dialTargets(selected, view.port) }),
+    ...(snapshot.truncated === true ? { truncated: true as const } : {}),
+  };
+}
+
+function endpointBody(endpoint: Endpoint): EndpointBody {
+  return {
+    addresses: endpoint.addresses,
+    addressType: endpoint.addressType,
+    ports: endpoint.ports,
+    ready: endpoint.ready,
+    serving: endpoint.serving,
+    terminating: endpoint.terminating,
+    hostname: endpoint.hostname ?? null,
+    nodeName: endpoint.nodeName ?? null,
+    zone: endpoint.zone ?? null,
+    targetRef: endpoint.targetRef ?? null,
+    hints: endpoint.hintsForZones === undefined ? null : { forZones: endpoint.hintsForZones },
+  };
+}
+
+export function summaryBody(snapshot: ServiceSnapshot): ServiceSummaryBody {
+  return {
+    namespace: snapshot.namespace,
+    name: snapshot.name,
+    version: snapshot.version,
+    endpoints: snapshot.endpoints.length,
+    ready: snapshot.endpoints.filter((e) => e.ready).length,
+  };
+}
+
+/** The JSON body of one service, shared by every reader of that (version, view). */
+export function encodedServiceBody(
+  cache: EncodedCache,
+  snapshot: ServiceSnapshot,
+  view: ViewOptions,
+): Buffer {
+  return cache.get(snapshot, `rest:${viewForm(view)}`, (s) =>
+    Buffer.from(JSON.stringify(serviceBody(s, view))),
+  );
+}
+
+export type StreamFormat = 'sse' | 'ndjson';
+
+/**
+ * One ADDED/MODIFIED event as written on the wire, shared by every stream of that (version, view, format).
+ * `withId`: SSE streams of one service carry the version as the event id, so that `Last-Event-ID` resumes.
+ */
+export function encodedStateEvent(
+  cache: EncodedCache,
+  snapshot: ServiceSnapshot,
+  type: 'ADDED' | 'MODIFIED',
+  view: ViewOptions,
+  format: StreamFormat,
+  withId: boolean,
+): Buffer {
+  const form = `event:${format}:${type}:${withId ? 'id' : 'noid'}:${viewForm(view)}`;
+  return cache.get(snapshot, form, (s) => {
+    const event: WatchEventBody = {
+      type,
+      namespace: s.namespace,
+      name: s.name,
+      version: s.version,
+      service: serviceBody(s, view),
+    };
+    return Buffer.from(frame(event, format, withId ? s.version : undefined));
+  });
+}
+
+/**
+ * Frames an event. SSE: `id:` when given (an empty id resets the client's Last-Event-ID, used after DELETED and
+ * ABSENT so that a reconnect asks for the state from scratch).
+ */
+export function frame(event: WatchEventBody, format: StreamFormat, id?: string): string {
+  const json = JSON.stringify(event);
+  if (format === 'ndjson') return `${json}\n`;
+  return `${id === undefined ? '' : `id: ${id}\n`}data: ${json}\n\n`;
+}

@@ -1,0 +1,73 @@
+// The JSON shapes of the REST API: the public contract documented in the README. Change them only additively.
+import type { AddressType, DialTarget, EndpointPort, ObjectReference } from '../../model.ts';
+
+export interface EndpointBody {
+  readonly addresses: readonly string[];
+  readonly addressType: AddressType;
+  readonly ports: readonly EndpointPort[];
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly terminating: boolean;
+  readonly hostname: string | null;
+  readonly nodeName: string | null;
+  readonly zone: string | null;
+  readonly targetRef: ObjectReference | null;
+  readonly hints: { readonly forZones: readonly string[] } | null;
+}
+
+/** `GET /v1/namespaces/{ns}/services/{name}`, and the `service` of watch events. */
+export interface ServiceBody {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly ports: readonly EndpointPort[];
+  readonly endpoints: readonly EndpointBody[];
+  /** Only with `?port=`: the routable (or, with `endpoints=all`, every) endpoint's address and that port. */
+  readonly targets?: readonly DialTarget[];
+  /** Only when true: the legacy Endpoints object was truncated at 1,000 addresses by the API server. */
+  readonly truncated?: true;
+}
+
+export interface ServiceSummaryBody {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  /** Every endpoint, whatever its conditions. */
+  readonly endpoints: number;
+  /** Endpoints whose `ready` condition is true. */
+  readonly ready: number;
+}
+
+/** `GET /v1/services`. */
+export interface ServiceListBody {
+  readonly services: readonly ServiceSummaryBody[];
+}
+
+/**
+ * One event of a watch stream (an NDJSON line, or an SSE `data:` field).
+ * - ADDED: the service's state when the stream starts (or when it appears later); MODIFIED: a later state;
+ * - DELETED: the service is gone; ABSENT: a watched service does not exist (yet) when the stream starts;
+ * - SYNCED: the current state of everything asked for has been sent, changes follow;
+ * - HEARTBEAT: nothing changed for a while; on a one-service stream it carries the current version.
+ */
+export type WatchEventBody =
+  | {
+      readonly type: 'ADDED' | 'MODIFIED';
+      readonly namespace: string;
+      readonly name: string;
+      readonly version: string;
+      readonly service: ServiceBody;
+    }
+  | { readonly type: 'DELETED' | 'ABSENT'; readonly namespace: string; readonly name: string }
+  | { readonly type: 'SYNCED' }
+  | { readonly type: 'HEARTBEAT'; readonly version?: string | null };
+
+/** RFC 9457 problem details. */
+export interface ProblemBody {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  /** For 400s: each parameter that was wrong and why. */
+  readonly invalidParams?: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
+}

@@ -1,0 +1,206 @@
+// Flags and ENDPOINTD_* environment variables → one validated, typed Config. A flag wins over its variable.
+// Every bad value is reported at once, naming the flag, the value and what is expected.
+import { parseArgs } from 'node:util';
+import type { LevelWithSilent } from 'pino';
+import { formatDuration, parseDuration } from './duration.ts';
+import { LOG_LEVELS } from './observability/logger.ts';
+
+export type SourceConfig = { readonly kind: 'file'; readonly path: string };
+
+export interface Config {
+  /** Empty: serve the bundled examples. */
+  readonly sources: readonly SourceConfig[];
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly bind: string;
+  readonly logLevel: LevelWithSilent;
+  readonly heartbeatIntervalMs: number;
+  readonly encodedCacheBytes: number;
+  readonly shutdownGraceMs: number;
+}
+
+export type ParsedCommandLine =
+  | { readonly kind: 'run'; readonly config: Config }
+  | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'invalid'; readonly problems: readonly string[] };
+
+interface OptionSpec {
+  readonly env: string;
+  readonly default?: string;
+  readonly multiple?: boolean;
+  readonly valueName: string;
+  readonly help: string;
+}
+
+const OPTIONS = {
+  source: {
+    env: 'ENDPOINTD_SOURCE',
+    multiple: true,
+    valueName: 'SOURCE',
+    help: 'where endpoints come from: file:PATH (a manifest file or a directory, watched live). Repeatable; the variable takes a comma-separated list. Default: the bundled examples/',
+  },
+  'http-port': {
+    env: 'ENDPOINTD_HTTP_PORT',
+    default: '8080',
+    valueName: 'PORT',
+    help: 'REST API port (0 picks a free one)',
+  },
+  'grpc-port': {
+    env: 'ENDPOINTD_GRPC_PORT',
+    default: '9090',
+    valueName: 'PORT',
+    help: 'gRPC and xDS port (0 picks a free one)',
+  },
+  bind: {
+    env: 'ENDPOINTD_BIND',
+    default: '0.0.0.0',
+    valueName: 'ADDRESS',
+    help: 'address to listen on (e.g. 127.0.0.1, ::)',
+  },
+  'log-level': {
+    env: 'ENDPOINTD_LOG_LEVEL',
+    default: 'info',
+    valueName: 'LEVEL',
+    help: LOG_LEVELS.join('|'),
+  },
+  'heartbeat-interval': {
+    env: 'ENDPOINTD_HEARTBEAT_INTERVAL',
+    default: '15s',
+    valueName: 'DURATION',
+    help: 'heartbeat period on watch streams (e.g. 15s, 1m)',
+  },
+  'encoded-cache-size': {
+    env: 'ENDPOINTD_ENCODED_CACHE_SIZE',
+    default: '64MiB',
+    valueName: 'BYTES',
+    help: 'bound of the cache of encoded responses (e.g. 64MiB, 512KiB)',
+  },
+  'shutdown-grace': {
+    env: 'ENDPOINTD_SHUTDOWN_GRACE',
+    default: '5s',
+    valueName: 'DURATION',
+    help: 'on SIGTERM/SIGINT, how long open requests get before the process exits',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+type OptionName = keyof typeof OPTIONS;
+
+export function usage(): string {
+  const lines = [
+    'Usage: endpointd [options]',
+    '',
+    'Serves the live backend addresses of Kubernetes Services over REST (and, later, gRPC and xDS).',
+    '',
+    'Options (each also read from its environment variable; the flag wins):',
+  ];
+  for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec][]) {
+    const fallback = spec.default === undefined ? '' : ` (default ${spec.default})`;
+    lines.push(`  --${name} ${spec.valueName}`.padEnd(34) + `${spec.help}${fallback} [${spec.env}]`);
+  }
+  lines.push('  -h, --help'.padEnd(34) + 'show this help', '  --version'.padEnd(34) + 'print the version');
+  return lines.join('\n');
+}
+
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    };
+    for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec][]) {
+      options[name] = { type: 'string', multiple: spec.multiple === true };
+    }
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    return { kind: 'invalid', problems: [(error as Error).message] };
+  }
+  if (values.help === true) return { kind: 'help', text: usage() };
+  if (values.version === true) return { kind: 'version' };
+
+  const problems: string[] = [];
+  const raw = (name: OptionName): string | undefined => {
+    const flag = values[name];
+    if (typeof flag === 'string') return flag;
+    const fromEnv = env[OPTIONS[name].env];
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+    return (OPTIONS[name] as OptionSpec).default;
+  };
+  const invalid = (name: OptionName, value: string, expected: string): void => {
+    problems.push(`--${name} (${OPTIONS[name].env}): ${expected}, got ${JSON.stringify(value)}`);
+  };
+  const port = (name: OptionName): number => {
+    const value = raw(name) ?? '';
+    const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!(n >= 0 && n <= 65535)) invalid(name, value, 'must be a port number from 0 to 65535');
+    return n;
+  };
+  const duration = (name: OptionName, min: number, max: number): number => {
+    const value = raw(name) ?? '';
+    const ms = parseDuration(value);
+    if (ms === undefined || ms < min || ms > max) {
+      invalid(
+        name,
+        value,
+        `must be a duration from ${formatDuration(min)} to ${formatDuration(max)} (e.g. 15s, 2m)`,
+      );
+    }
+    return ms ?? 0;
+  };
+
+  const sourceFlags = values.source;
+  const sourceTexts = Array.isArray(sourceFlags)
+    ? sourceFlags.map(String)
+    : (env.ENDPOINTD_SOURCE ?? '').split(',').filter((s) => s.trim() !== '');
+  const sources: SourceConfig[] = [];
+  for (const text of sourceTexts.map((s) => s.trim())) {
+    if (text.startsWith('file:') && text.length > 'file:'.length) {
+      sources.push({ kind: 'file', path: text.slice('file:'.length) });
+    } else {
+      invalid('source', text, 'must be file:PATH');
+    }
+  }
+
+  const logLevel = raw('log-level') ?? '';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    invalid('log-level', logLevel, `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const bind = raw('bind') ?? '';
+  if (bind === '') invalid('bind', bind, 'must be an address to listen on');
+  const cacheText = raw('encoded-cache-size') ?? '';
+  const encodedCacheBytes = parseByteSize(cacheText);
+  if (encodedCacheBytes === undefined || encodedCacheBytes < 1024) {
+    invalid('encoded-cache-size', cacheText, 'must be a size of at least 1KiB (e.g. 64MiB)');
+  }
+
+  const config: Config = {
+    sources,
+    httpPort: port('http-port'),
+    grpcPort: port('grpc-port'),
+    bind,
+    logLevel: logLevel as LevelWithSilent,
+    heartbeatIntervalMs: duration('heartbeat-interval', 100, 3_600_000),
+    encodedCacheBytes: encodedCacheBytes ?? 0,
+    shutdownGraceMs: duration('shutdown-grace', 0, 600_000),
+  };
+  return problems.length > 0 ? { kind: 'invalid', problems } : { kind: 'run', config };
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  kb: 1000,
+  mb: 1e6,
+  gb: 1e9,
+};
+
+function parseByteSize(text: string): number | undefined {
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = BYTE_UNITS[(match?.[2] ?? '').toLowerCase()];
+  if (match === null || unit === undefined) return undefined;
+  return Number(match[1]) * unit;
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// The composition root: config → sources → store → servers, and the process's signals and exit. The only place
+// that wires the layers together; everything else receives what it needs.
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { createRestApi } from './api/rest/app.ts';
+import { parseCommandLine, type Config } from './config.ts';
+import { createLogger } from './observability/logger.ts';
+import { Readiness } from './observability/readiness.ts';
+import { FileSource } from './sources/file/file-source.ts';
+import type { Source } from './sources/source.ts';
+import { EndpointStore } from './store/endpoint-store.ts';
+
+/** The manifests served when no source is configured: the repository's (or the image's) examples/. */
+export const BUNDLED_EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url));
+
+export interface Endpointd {
+  readonly store: EndpointStore;
+  readonly readiness: Readiness;
+  /** Where the REST API listens (the real port when 0 was asked for). */
+  readonly httpAddress: AddressInfo;
+  /** Drains: readiness false, streams ended, servers closed; resolves when all is closed or the grace has passed. */
+  stop(): Promise<void>;
+}
+
+/** Starts every source and server of `config`; resolves once the REST API listens (sources may still be syncing). */
+export async function startEndpointd(config: Config, logger: Logger): Promise<Endpointd> {
+  const store = new EndpointStore({
+    encodedCacheBytes: config.encodedCacheBytes,
+    onConflict: ({ key, servedFrom, ignoredFrom }) =>
+      logger.error(
+        { service: `${key.namespace}/${key.name}`, servedFrom, ignoredFrom },
+        'service defined by two sources: serving the first, ignoring the other',
+      ),
+  });
+  const sourceConfigs =
+    config.sources.length > 0 ? config.sources : [{ kind: 'file' as const, path: BUNDLED_EXAMPLES }];
+  if (config.sources.length === 0) {
+    logger.info({ path: BUNDLED_EXAMPLES }, 'no --source given: serving the bundled example manifests');
+  }
+  const sources: Source[] = sourceConfigs.map((s) => new FileSource({ path: s.path, store, logger }));
+  const readiness = new Readiness(sources);
+  const rest = createRestApi({ store, readiness, logger, heartbeatMs: config.heartbeatIntervalMs });
+
+  const server = createServer(
+    { keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 0 },
+    rest.app,
+  );
+  server.listen(config.httpPort, config.bind);
+  await once(server, 'listening');
+  const httpAddress = server.address() as AddressInfo;
+  logger.info({ address: httpAddress.address, port: httpAddress.port }, 'REST API listening');
+
+  // A source that cannot start at all (e.g. a path that does not exist) is a configuration error: fail fast.
+  await Promise.all(sources.map((source) => source.start())).catch(async (error: unknown) => {
+    await Promise.allSettled(sources.map((s) => s.stop()));
+    await closeServer(server, 0);
+    throw error;
+  });
+  logger.info({ services: store.stats().services, endpoints: store.stats().endpoints }, 'ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      readiness.beginShutdown();
+      rest.closeStreams();
+      await Promise.allSettled(sources.map((s) => s.stop()));
+      await closeServer(server, config.shutdownGraceMs);
+    })();
+    return stopping;
+  };
+  return { store, readiness, httpAddress, stop };
+}
+
+/** Stops accepting, lets open requests finish, and cuts what is left after `graceMs`. */
+async function closeServer(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(timer);
+}
+
+async function runCli(): Promise<void> {
+  const parsed = parseCommandLine(process.argv.slice(2), process.env);
+  switch (parsed.kind) {
+    case 'help':
+      process.stdout.write(`${parsed.text}\n`);
+      return;
+    case 'version':
+      process.stdout.write('endpointd 0.1.0\n');
+      return;
+    case 'invalid':
+      process.stderr.write(
+        `endpointd: invalid configuration:\n${parsed.problems.map((p) => `  ${p}`).join('\n')}\nRun endpointd --help for the options.\n`,
+      );
+      process.exitCode = 2;
+      return;
+    case 'run':
+      break;
+  }
+  const logger = createLogger(parsed.config.logLevel);
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  let endpointd: Endpointd;
+  try {
+    endpointd = await startEndpointd(parsed.config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, 'endpointd could not start');
+    process.exitCode = 1;
+    return;
+  }
+  const shutdown = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'shutting down');
+    // A second signal means "now": do not make an operator wait for the grace period twice.
+    process.once(signal, () => process.exit(1));
+    void endpointd.stop().then(() => {
+      logger.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+if (import.meta.main) await runCli();

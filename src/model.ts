@@ -1,0 +1,150 @@
+// The domain model every layer shares: a Service's merged endpoints, their conditions, and the content version.
+// Pure types and pure helpers only; no I/O.
+import { createHash } from 'node:crypto';
+
+/** `namespace/name` of a Kubernetes Service. */
+export interface ServiceKey {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export type AddressType = 'IPv4' | 'IPv6' | 'FQDN';
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+/** A port an endpoint listens on: `name` is the Service port's name ("" when unnamed), `port` the target port. */
+export interface EndpointPort {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly appProtocol?: string;
+}
+
+export interface ObjectReference {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly uid?: string;
+}
+
+/** One backend as Kubernetes describes it, conditions already defaulted (ready/serving nil ⇒ true, terminating nil ⇒ false). */
+export interface Endpoint {
+  readonly addresses: readonly string[];
+  readonly addressType: AddressType;
+  /** The ports of the slice (or Endpoints subset) this endpoint came from. */
+  readonly ports: readonly EndpointPort[];
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly terminating: boolean;
+  readonly hostname?: string;
+  readonly nodeName?: string;
+  readonly zone?: string;
+  readonly targetRef?: ObjectReference;
+  /** Topology hints: the zones this endpoint should serve. */
+  readonly hintsForZones?: readonly string[];
+}
+
+/** The merged state of one Service, without its version (see {@link ServiceSnapshot}). */
+export interface ServiceEndpoints extends ServiceKey {
+  /** Distinct ports across all endpoints, sorted. */
+  readonly ports: readonly EndpointPort[];
+  /** Every endpoint, deduplicated and sorted, whatever its conditions. */
+  readonly endpoints: readonly Endpoint[];
+  /** The legacy Endpoints object was cut at 1,000 addresses by the API server: the list is incomplete. */
+  readonly truncated?: boolean;
+}
+
+/** An immutable, versioned state of one Service as the store hands it out. */
+export interface ServiceSnapshot extends ServiceEndpoints {
+  /** Hash of the canonical content: equal content ⇒ equal version, on every replica and across restarts. */
+  readonly version: string;
+}
+
+export function serviceKeyString(key: ServiceKey): string {
+  return `${key.namespace}/${key.name}`;
+}
+
+/**
+ * The endpoints a client should send traffic to, following kube-proxy: the ready ones; if none is ready, the
+ * serving-and-terminating ones. FQDN endpoints never route (kube-proxy ignores that deprecated address type).
+ */
+export function routableEndpoints(endpoints: readonly Endpoint[]): readonly Endpoint[] {
+  const ip = endpoints.filter((e) => e.addressType !== 'FQDN');
+  const ready = ip.filter((e) => e.ready);
+  if (ready.length > 0) return ready;
+  return ip.filter((e) => e.serving && e.terminating);
+}
+
+/** A (name or number) selector for one port of a Service. */
+export type PortSelector = { readonly name: string } | { readonly number: number };
+
+/** The endpoint's port matching the selector: by Service port name, or by target port number. */
+export function findPort(endpoint: Endpoint, selector: PortSelector): EndpointPort | undefined {
+  return 'name' in selector
+    ? endpoint.ports.find((p) => p.name === selector.name)
+    : endpoint.ports.find((p) => p.port === selector.number);
+}
+
+export interface DialTarget {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** Ready-to-dial `address:port` pairs of the given endpoints for one port; each pair once. */
+export function dialTargets(endpoints: readonly Endpoint[], selector: PortSelector): DialTarget[] {
+  const seen = new Set<string>();
+  const targets: DialTarget[] = [];
+  for (const endpoint of endpoints) {
+    const port = findPort(endpoint, selector);
+    const address = endpoint.addresses[0];
+    if (port === undefined || address === undefined) continue;
+    const id = `${address}|${port.port}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    targets.push({ address, port: port.port });
+  }
+  return targets;
+}
+
+/**
+ * Computes the content version of a Service. The input must already be canonical (sorted, deduplicated: see the
+ * converters), so that the same content hashes the same everywhere.
+ */
+export function contentVersion(service: ServiceEndpoints): string {
+  const canonical = canonicalJson([
+    service.namespace,
+    service.name,
+    service.ports,
+    service.endpoints,
+    service.truncated === true,
+  ]);
+  return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
+}
+
+/** JSON with object keys sorted, so that how an object was built never changes its hash. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => compareStrings(a, b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function withVersion(service: ServiceEndpoints): ServiceSnapshot {
+  return { ...service, version: contentVersion(service) };
+}
+
+export function compareEndpointPorts(a: EndpointPort, b: EndpointPort): number {
+  return (
+    compareStrings(a.name, b.name) ||
+    a.port - b.port ||
+    compareStrings(a.protocol, b.protocol) ||
+    compareStrings(a.appProtocol ?? '', b.appProtocol ?? '')
+  );
+}
+
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,47 @@
+// Kubernetes name rules, so that a bad name is refused at the edge (400 / INVALID_ARGUMENT) and never looked up.
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// IANA service names as Kubernetes validates port names: lower case, digits and single hyphens, one letter at least.
+const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
+
+/** Why `value` is not a valid namespace name, or undefined when it is one (a DNS-1123 label). */
+export function namespaceNameProblem(value: string): string | undefined {
+  return labelProblem(value);
+}
+
+/**
+ * Why `value` is not a valid Service name, or undefined when it is one. Kubernetes requires DNS-1035 labels
+ * (leading letter) and, with RelaxedServiceNameValidation, DNS-1123 labels: we accept the wider rule.
+ */
+export function serviceNameProblem(value: string): string | undefined {
+  return labelProblem(value);
+}
+
+/** Why `value` is not a valid object name (a DNS-1123 subdomain, as EndpointSlice names are), or undefined. */
+export function objectNameProblem(value: string): string | undefined {
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > 253) return 'must be no more than 253 characters';
+  if (!DNS1123_SUBDOMAIN.test(value)) {
+    return "must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+  }
+  return undefined;
+}
+
+/** Why `value` is not a valid port name (an IANA service name), or undefined. */
+export function portNameProblem(value: string): string | undefined {
+  if (value.length > 15) return 'must be no more than 15 characters';
+  if (!IANA_SVC_NAME.test(value) || value.includes('--') || !/[a-z]/.test(value)) {
+    return "must contain only lower case alphanumeric characters and single '-', start and end with an alphanumeric character, and contain at least one letter";
+  }
+  return undefined;
+}
+
+function labelProblem(value: string): string | undefined {
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > 63) return 'must be no more than 63 characters';
+  if (!DNS1123_LABEL.test(value)) {
+    return "must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
+  }
+  return undefined;
+}

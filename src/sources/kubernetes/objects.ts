@@ -1,0 +1,157 @@
+// The wire shapes of the Kubernetes objects endpointd reads (discovery.k8s.io/v1 EndpointSlice, core/v1 Endpoints),
+// as the API server sends them in lists and watches and as users write them in manifests, with their validation.
+// Validation is the same for every source: a field that is wrong is named with its path and the reason.
+import { isIPv4, isIPv6 } from 'node:net';
+import { z } from 'zod';
+import { namespaceNameProblem, objectNameProblem, portNameProblem } from '../../names.ts';
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+export const OVER_CAPACITY_ANNOTATION = 'endpoints.kubernetes.io/over-capacity';
+
+const nameField = z.string().superRefine((value, ctx) => {
+  const problem = objectNameProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const metadata = z.object({
+  name: nameField,
+  // Manifests may leave the namespace out, as kubectl does; the API server always sets it.
+  namespace: z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = namespaceNameProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('default'),
+  uid: z.string().optional(),
+  resourceVersion: z.string().optional(),
+  labels: z.record(z.string(), z.string()).nullish(),
+  annotations: z.record(z.string(), z.string()).nullish(),
+});
+
+const protocol = z.enum(['TCP', 'UDP', 'SCTP']);
+
+const portName = z.string().superRefine((value, ctx) => {
+  if (value === '') return;
+  const problem = portNameProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const port = z.object({
+  name: portName.nullish(),
+  port: z.number().int().min(1).max(65535),
+  protocol: protocol.nullish(),
+  appProtocol: z.string().nullish(),
+});
+
+const objectReference = z.object({
+  kind: z.string().nullish(),
+  namespace: z.string().nullish(),
+  name: z.string().nullish(),
+  uid: z.string().nullish(),
+});
+
+const condition = z.boolean().nullish();
+
+const sliceEndpoint = z.object({
+  addresses: z.array(z.string()).min(1).max(100),
+  conditions: z.object({ ready: condition, serving: condition, terminating: condition }).nullish(),
+  hostname: z.string().nullish(),
+  nodeName: z.string().nullish(),
+  zone: z.string().nullish(),
+  targetRef: objectReference.nullish(),
+  hints: z.object({ forZones: z.array(z.object({ name: z.string() })).nullish() }).nullish(),
+});
+
+const addressType = z.enum(['IPv4', 'IPv6', 'FQDN']);
+
+export const endpointSliceSchema = z
+  .object({
+    apiVersion: z.string().optional(),
+    kind: z.string().optional(),
+    metadata,
+    addressType,
+    endpoints: z.array(sliceEndpoint).nullish(),
+    ports: z.array(port).nullish(),
+  })
+  .superRefine((slice, ctx) => {
+    slice.endpoints?.forEach((endpoint, i) => {
+      endpoint.addresses.forEach((address, j) => {
+        const problem = addressProblem(slice.addressType, address);
+        if (problem !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'addresses', j], message: problem });
+        }
+      });
+    });
+  });
+
+const endpointAddress = z.object({
+  ip: z.string().refine((ip) => isIPv4(ip) || isIPv6(ip), 'must be a valid IP address'),
+  hostname: z.string().nullish(),
+  nodeName: z.string().nullish(),
+  targetRef: objectReference.nullish(),
+});
+
+const endpointSubset = z.object({
+  addresses: z.array(endpointAddress).nullish(),
+  notReadyAddresses: z.array(endpointAddress).nullish(),
+  ports: z.array(port).nullish(),
+});
+
+export const endpointsSchema = z.object({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata,
+  subsets: z.array(endpointSubset).nullish(),
+});
+
+export type EndpointSliceObject = z.infer<typeof endpointSliceSchema>;
+export type EndpointsObject = z.infer<typeof endpointsSchema>;
+export type WirePort = z.infer<typeof port>;
+export type WireObjectReference = z.infer<typeof objectReference>;
+
+/** One validation failure, with the path of the field inside the object. */
+export interface FieldProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] };
+
+export function parseEndpointSlice(raw: unknown): Parsed<EndpointSliceObject> {
+  return toParsed(endpointSliceSchema.safeParse(raw));
+}
+
+export function parseEndpoints(raw: unknown): Parsed<EndpointsObject> {
+  return toParsed(endpointsSchema.safeParse(raw));
+}
+
+function toParsed<T>(result: z.ZodSafeParseResult<T>): Parsed<T> {
+  if (result.success) return { ok: true, value: result.data };
+  return {
+    ok: false,
+    problems: result.error.issues.map((issue) => ({
+      path: issue.path.map(String).join('.') || '(object)',
+      message: issue.message,
+    })),
+  };
+}
+
+function addressProblem(type: 'IPv4' | 'IPv6' | 'FQDN', address: string): string | undefined {
+  switch (type) {
+    case 'IPv4':
+      return isIPv4(address) ? undefined : `"${address}" is not an IPv4 address`;
+    case 'IPv6':
+      return isIPv6(address) && !address.includes('%') ? undefined : `"${address}" is not an IPv6 address`;
+    case 'FQDN': {
+      const problem = objectNameProblem(address);
+      return problem === undefined ? undefined : `"${address}" is not a DNS name: ${problem}`;
+    }
+  }
+}
+
+/** The Service an EndpointSlice belongs to, from its `kubernetes.io/service-name` label. */
+export function sliceServiceName(slice: EndpointSliceObject): string | undefined {
+  const name = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+  return name === undefined || name === '' ? undefined : name;
+}

@@ -1,0 +1,113 @@
+// Groups Kubernetes endpoint objects (EndpointSlices, Endpoints) by the Service they belong to and assembles each
+// Service's state from them. Sources put and remove objects; the assembler says which Services that touched, so a
+// source rebuilds only those: the cost of a change follows the size of that Service, not of everything held.
+import { serviceKeyString, type ServiceEndpoints, type ServiceKey } from '../model.ts';
+import { convertEndpoints, mergeEndpointSlices } from './kubernetes/convert.ts';
+import { sliceServiceName, type EndpointSliceObject, type EndpointsObject } from './kubernetes/objects.ts';
+
+export type EndpointObject =
+  | { readonly kind: 'EndpointSlice'; readonly object: EndpointSliceObject }
+  | { readonly kind: 'Endpoints'; readonly object: EndpointsObject };
+
+/** The Service an object belongs to; undefined for a slice without the `kubernetes.io/service-name` label. */
+export function owningService(entry: EndpointObject): ServiceKey | undefined {
+  const namespace = entry.object.metadata.namespace;
+  if (entry.kind === 'Endpoints') return { namespace, name: entry.object.metadata.name };
+  const name = sliceServiceName(entry.object);
+  return name === undefined ? undefined : { namespace, name };
+}
+
+/** `Kind namespace/name`: what makes an object unique in a cluster. */
+export function objectId(entry: EndpointObject): string {
+  return `${entry.kind} ${entry.object.metadata.namespace}/${entry.object.metadata.name}`;
+}
+
+export interface AssembledService {
+  /** Undefined when no object defines the Service any more. */
+  readonly service: ServiceEndpoints | undefined;
+  /** Conflicts found while assembling, for the log: the state is still served, from the rule each names. */
+  readonly warnings: readonly string[];
+}
+
+interface Contribution {
+  readonly origin: string;
+  readonly entry: EndpointObject;
+}
+
+export class ServiceAssembler {
+  /** service id → object id → the contributions of that object, one per origin (a file, a watch). */
+  readonly #byService = new Map<string, Map<string, Contribution[]>>();
+  readonly #keys = new Map<string, ServiceKey>();
+
+  /** Adds or replaces `origin`'s copy of an object. Returns the Service it touched. */
+  put(origin: string, entry: EndpointObject): ServiceKey | undefined {
+    const key = owningService(entry);
+    if (key === undefined) return undefined;
+    const serviceId = serviceKeyString(key);
+    let objects = this.#byService.get(serviceId);
+    if (objects === undefined) {
+      objects = new Map();
+      this.#byService.set(serviceId, objects);
+      this.#keys.set(serviceId, key);
+    }
+    const id = objectId(entry);
+    const others = (objects.get(id) ?? []).filter((c) => c.origin !== origin);
+    objects.set(
+      id,
+      [...others, { origin, entry }].sort((a, b) => (a.origin < b.origin ? -1 : 1)),
+    );
+    return key;
+  }
+
+  /** Removes `origin`'s copy of an object. Returns the Service it touched. */
+  remove(origin: string, entry: EndpointObject): ServiceKey | undefined {
+    const key = owningService(entry);
+    if (key === undefined) return undefined;
+    const serviceId = serviceKeyString(key);
+    const objects = this.#byService.get(serviceId);
+    const id = objectId(entry);
+    const remaining = objects?.get(id)?.filter((c) => c.origin !== origin) ?? [];
+    if (remaining.length > 0) objects?.set(id, remaining);
+    else objects?.delete(id);
+    if (objects?.size === 0) {
+      this.#byService.delete(serviceId);
+      this.#keys.delete(serviceId);
+    }
+    return key;
+  }
+
+  /** The Service's state from every object that belongs to it. */
+  assemble(key: ServiceKey): AssembledService {
+    const objects = this.#byService.get(serviceKeyString(key));
+    if (objects === undefined) return { service: undefined, warnings: [] };
+    const warnings: string[] = [];
+    const slices: EndpointSliceObject[] = [];
+    const endpoints: EndpointsObject[] = [];
+    for (const [id, contributions] of objects) {
+      const [chosen, ...ignored] = contributions;
+      if (chosen === undefined) continue;
+      if (ignored.length > 0) {
+        warnings.push(
+          `${id} is defined more than once; serving the copy from ${chosen.origin}, ignoring ${ignored.map((c) => c.origin).join(', ')}`,
+        );
+      }
+      if (chosen.entry.kind === 'EndpointSlice') slices.push(chosen.entry.object);
+      else endpoints.push(chosen.entry.object);
+    }
+    if (slices.length > 0) {
+      if (endpoints.length > 0) {
+        warnings.push(
+          `Service ${serviceKeyString(key)} has both EndpointSlices and an Endpoints object; serving the EndpointSlices only`,
+        );
+      }
+      return { service: mergeEndpointSlices(key, slices), warnings };
+    }
+    const [legacy] = endpoints;
+    return { service: legacy === undefined ? undefined : convertEndpoints(legacy), warnings };
+  }
+
+  /** Every Service some object currently belongs to. */
+  services(): ServiceKey[] {
+    return [...this.#keys.values()];
+  }
+}
