@@ -86,7 +86,11 @@ export class EndpointStore {
     const [servedFrom] = definitions.keys();
     if (servedFrom !== source) {
       if (previousDefinition === undefined && servedFrom !== undefined) {
-        this.#options.onConflict?.({ key: service, servedFrom, ignoredFrom: source });
+        this.#options.onConflict?.({
+          key: { namespace: service.namespace, name: service.name },
+          servedFrom,
+          ignoredFrom: source,
+        });
       }
       return 'shadowed';
     }

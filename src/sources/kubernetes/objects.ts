@@ -65,25 +65,14 @@ const sliceEndpoint = z.object({
 
 const addressType = z.enum(['IPv4', 'IPv6', 'FQDN']);
 
-export const endpointSliceSchema = z
-  .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
-    metadata,
-    addressType,
-    endpoints: z.array(sliceEndpoint).nullish(),
-    ports: z.array(port).nullish(),
-  })
-  .superRefine((slice, ctx) => {
-    slice.endpoints?.forEach((endpoint, i) => {
-      endpoint.addresses.forEach((address, j) => {
-        const problem = addressProblem(slice.addressType, address);
-        if (problem !== undefined) {
-          ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'addresses', j], message: problem });
-        }
-      });
-    });
-  });
+export const endpointSliceSchema = z.object({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata,
+  addressType,
+  endpoints: z.array(sliceEndpoint).nullish(),
+  ports: z.array(port).nullish(),
+});
 
 const endpointAddress = z.object({
   ip: z.string().refine((ip) => isIPv4(ip) || isIPv6(ip), 'must be a valid IP address'),
@@ -119,7 +108,29 @@ export interface FieldProblem {
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] };
 
 export function parseEndpointSlice(raw: unknown): Parsed<EndpointSliceObject> {
-  return toParsed(endpointSliceSchema.safeParse(raw));
+  const parsed = toParsed(endpointSliceSchema.safeParse(raw));
+  // Addresses are checked against the slice's addressType apart from the schema, so that their problems are
+  // reported together with every other one instead of only once the rest of the object is valid.
+  const addressProblems = sliceAddressProblems(raw);
+  if (addressProblems.length === 0) return parsed;
+  return { ok: false, problems: [...(parsed.ok ? [] : parsed.problems), ...addressProblems] };
+}
+
+function sliceAddressProblems(raw: unknown): FieldProblem[] {
+  const type = addressType.safeParse((raw as { addressType?: unknown } | null)?.addressType);
+  const endpoints = (raw as { endpoints?: unknown } | null)?.endpoints;
+  if (!type.success || !Array.isArray(endpoints)) return [];
+  const problems: FieldProblem[] = [];
+  endpoints.forEach((endpoint: unknown, i) => {
+    const addresses = (endpoint as { addresses?: unknown } | null)?.addresses;
+    if (!Array.isArray(addresses)) return;
+    addresses.forEach((address: unknown, j) => {
+      if (typeof address !== 'string') return;
+      const problem = addressProblem(type.data, address);
+      if (problem !== undefined) problems.push({ path: `endpoints.${i}.addresses.${j}`, message: problem });
+    });
+  });
+  return problems;
 }
 
 export function parseEndpoints(raw: unknown): Parsed<EndpointsObject> {

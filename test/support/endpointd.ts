@@ -1,0 +1,88 @@
+// Starts the real endpointd in-process on loopback, serving manifests from a temporary directory that tests edit.
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Config } from '../../src/config.ts';
+import { startEndpointd, type Endpointd } from '../../src/main.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+
+export interface TestEndpointd {
+  readonly endpointd: Endpointd;
+  readonly url: string;
+  readonly dir: string;
+  write(file: string, text: string): Promise<void>;
+  remove(file: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const TEST_CONFIG: Config = {
+  sources: [],
+  httpPort: 0,
+  grpcPort: 0,
+  bind: '127.0.0.1',
+  logLevel: 'silent',
+  heartbeatIntervalMs: 15_000,
+  encodedCacheBytes: 16 * 1024 * 1024,
+  shutdownGraceMs: 1000,
+};
+
+/** endpointd on an ephemeral loopback port, its file source on a new temp dir holding `files`. */
+export async function startTestEndpointd(
+  files: Record<string, string>,
+  overrides: Partial<Config> = {},
+): Promise<TestEndpointd> {
+  const dir = await mkdtemp(join(tmpdir(), 'endpointd-test-'));
+  const write = async (file: string, text: string): Promise<void> => {
+    await mkdir(dirname(join(dir, file)), { recursive: true });
+    await writeFile(join(dir, file), text);
+  };
+  for (const [file, text] of Object.entries(files)) await write(file, text);
+  const logger = createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent');
+  const endpointd = await startEndpointd(
+    { ...TEST_CONFIG, sources: [{ kind: 'file', path: dir }], ...overrides },
+    logger,
+  );
+  return {
+    endpointd,
+    url: `http://127.0.0.1:${endpointd.httpAddress.port}`,
+    dir,
+    write,
+    remove: (file) => rm(join(dir, file), { recursive: true, force: true }),
+    stop: async () => {
+      await endpointd.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A manifest of one EndpointSlice of Service `service` in `namespace`, every IP a ready endpoint on http:8080. */
+export function sliceManifest(
+  namespace: string,
+  service: string,
+  ips: readonly string[],
+  options: { sliceName?: string; notReady?: readonly string[]; terminating?: readonly string[] } = {},
+): string {
+  const endpoint = (ip: string, ready: boolean, terminating: boolean): string =>
+    `  - addresses: ["${ip}"]\n    conditions: { ready: ${ready}, serving: ${ready || terminating}, terminating: ${terminating} }\n    nodeName: node-1\n    zone: zone-a\n`;
+  const endpoints = [
+    ...ips.map((ip) => endpoint(ip, true, false)),
+    ...(options.notReady ?? []).map((ip) => endpoint(ip, false, false)),
+    ...(options.terminating ?? []).map((ip) => endpoint(ip, false, true)),
+  ];
+  return `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: ${options.sliceName ?? `${service}-abcde`}
+  namespace: ${namespace}
+  labels:
+    kubernetes.io/service-name: ${service}
+addressType: IPv4
+ports:
+  - name: http
+    port: 8080
+    protocol: TCP
+  - name: metrics
+    port: 9100
+    protocol: TCP
+endpoints:${endpoints.length === 0 ? ' null\n' : `\n${endpoints.join('')}`}`;
+}
