@@ -3,13 +3,26 @@
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { formatDuration, parseDuration } from './duration.ts';
+import { namespaceNameProblem } from './names.ts';
 import { LOG_LEVELS } from './observability/logger.ts';
 
-export type SourceConfig = { readonly kind: 'file'; readonly path: string };
+export type SourceConfig = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'kubernetes' };
+
+export interface KubernetesConfig {
+  readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
+  /** Empty: all namespaces. */
+  readonly namespaces: readonly string[];
+  readonly resource: 'endpointslices' | 'endpoints';
+  readonly labelSelector: string | undefined;
+  /** A watch that delivered nothing (no event, no bookmark) for this long is reopened. */
+  readonly watchIdleTimeoutMs: number;
+}
 
 export interface Config {
   /** Empty: serve the bundled examples. */
   readonly sources: readonly SourceConfig[];
+  readonly kubernetes: KubernetesConfig;
   readonly httpPort: number;
   readonly grpcPort: number;
   readonly bind: string;
@@ -38,7 +51,36 @@ const OPTIONS = {
     env: 'ENDPOINTD_SOURCE',
     multiple: true,
     valueName: 'SOURCE',
-    help: 'where endpoints come from: file:PATH (a manifest file or a directory, watched live). Repeatable; the variable takes a comma-separated list. Default: the bundled examples/',
+    help: 'where endpoints come from: kubernetes (list+watch the API server), or file:PATH (a manifest file or a directory, watched live). Repeatable; the variable takes a comma-separated list. Default: the bundled examples/',
+  },
+  kubeconfig: {
+    env: 'ENDPOINTD_KUBECONFIG',
+    valueName: 'PATH',
+    help: 'kubeconfig file for --source kubernetes (else $KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
+  },
+  context: { env: 'ENDPOINTD_CONTEXT', valueName: 'NAME', help: 'kubeconfig context to use (default: its current context)' },
+  namespace: {
+    env: 'ENDPOINTD_NAMESPACE',
+    multiple: true,
+    valueName: 'NAMESPACE',
+    help: 'watch only this namespace; repeatable (the variable: comma-separated). Default: all namespaces',
+  },
+  'kube-resource': {
+    env: 'ENDPOINTD_KUBE_RESOURCE',
+    default: 'endpointslices',
+    valueName: 'RESOURCE',
+    help: 'endpointslices (discovery.k8s.io/v1) or endpoints (the legacy core/v1 API)',
+  },
+  'kube-watch-idle-timeout': {
+    env: 'ENDPOINTD_KUBE_WATCH_IDLE_TIMEOUT',
+    default: '90s',
+    valueName: 'DURATION',
+    help: 'reopen a watch that sent nothing (bookmarks come about once a minute) for this long',
+  },
+  'label-selector': {
+    env: 'ENDPOINTD_LABEL_SELECTOR',
+    valueName: 'SELECTOR',
+    help: 'serve only the endpoints whose labels match (slices and Endpoints carry their Service labels), e.g. tier=web',
   },
   'http-port': {
     env: 'ENDPOINTD_HTTP_PORT',
@@ -149,17 +191,29 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     return ms ?? 0;
   };
 
-  const sourceFlags = values.source;
-  const sourceTexts = Array.isArray(sourceFlags)
-    ? sourceFlags.map(String)
-    : (env.ENDPOINTD_SOURCE ?? '').split(',').filter((s) => s.trim() !== '');
+  const list = (name: 'source' | 'namespace'): string[] => {
+    const flags = values[name];
+    const texts = Array.isArray(flags) ? flags.map(String) : (env[OPTIONS[name].env] ?? '').split(',');
+    return texts.map((s) => s.trim()).filter((s) => s !== '');
+  };
   const sources: SourceConfig[] = [];
-  for (const text of sourceTexts.map((s) => s.trim())) {
-    if (text.startsWith('file:') && text.length > 'file:'.length) {
+  for (const text of list('source')) {
+    if (text === 'kubernetes' && !sources.some((s) => s.kind === 'kubernetes')) {
+      sources.push({ kind: 'kubernetes' });
+    } else if (text.startsWith('file:') && text.length > 'file:'.length) {
       sources.push({ kind: 'file', path: text.slice('file:'.length) });
     } else {
-      invalid('source', text, 'must be file:PATH');
+      invalid('source', text, 'must be kubernetes (once) or file:PATH');
     }
+  }
+  const namespaces = list('namespace');
+  for (const namespace of namespaces) {
+    const problem = namespaceNameProblem(namespace);
+    if (problem !== undefined) invalid('namespace', namespace, `must be a namespace name: it ${problem}`);
+  }
+  const resource = raw('kube-resource') ?? '';
+  if (resource !== 'endpointslices' && resource !== 'endpoints') {
+    invalid('kube-resource', resource, 'must be endpointslices or endpoints');
   }
 
   const logLevel = raw('log-level') ?? '';
@@ -176,6 +230,14 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 
   const config: Config = {
     sources,
+    kubernetes: {
+      kubeconfig: raw('kubeconfig'),
+      context: raw('context'),
+      namespaces,
+      resource: resource === 'endpoints' ? 'endpoints' : 'endpointslices',
+      labelSelector: raw('label-selector'),
+      watchIdleTimeoutMs: duration('kube-watch-idle-timeout', 1000, 600_000),
+    },
     httpPort: port('http-port'),
     grpcPort: port('grpc-port'),
     bind,

@@ -11,6 +11,8 @@ import { parseCommandLine, type Config } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import { Readiness } from './observability/readiness.ts';
 import { FileSource } from './sources/file/file-source.ts';
+import { KubernetesSource } from './sources/kubernetes/kubernetes-source.ts';
+import { loadKubeConfig } from './sources/kubernetes/kubeconfig.ts';
 import type { Source } from './sources/source.ts';
 import { EndpointStore } from './store/endpoint-store.ts';
 
@@ -22,11 +24,16 @@ export interface Endpointd {
   readonly readiness: Readiness;
   /** Where the REST API listens (the real port when 0 was asked for). */
   readonly httpAddress: AddressInfo;
+  /**
+   * Resolves once every source has synced once (a Kubernetes source retries until it has); rejects when a source
+   * cannot start at all (e.g. a manifest path that does not exist), after stopping everything.
+   */
+  readonly synced: Promise<void>;
   /** Drains: readiness false, streams ended, servers closed; resolves when all is closed or the grace has passed. */
   stop(): Promise<void>;
 }
 
-/** Starts every source and server of `config`; resolves once the REST API listens (sources may still be syncing). */
+/** Starts every source and server of `config`; resolves once the servers listen (sources may still be syncing). */
 export async function startEndpointd(config: Config, logger: Logger): Promise<Endpointd> {
   const store = new EndpointStore({
     encodedCacheBytes: config.encodedCacheBytes,
@@ -41,7 +48,23 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   if (config.sources.length === 0) {
     logger.info({ path: BUNDLED_EXAMPLES }, 'no --source given: serving the bundled example manifests');
   }
-  const sources: Source[] = sourceConfigs.map((s) => new FileSource({ path: s.path, store, logger }));
+  const sources: Source[] = sourceConfigs.map((s) => {
+    if (s.kind === 'file') return new FileSource({ path: s.path, store, logger });
+    const { config: kubeconfig, origin } = loadKubeConfig({
+      kubeconfig: config.kubernetes.kubeconfig,
+      context: config.kubernetes.context,
+    });
+    logger.info({ kubeconfig: origin, server: kubeconfig.getCurrentCluster()?.server }, 'Kubernetes credentials');
+    return new KubernetesSource({
+      config: kubeconfig,
+      store,
+      logger,
+      namespaces: config.kubernetes.namespaces,
+      resource: config.kubernetes.resource,
+      labelSelector: config.kubernetes.labelSelector,
+      reflector: { idleTimeoutMs: config.kubernetes.watchIdleTimeoutMs },
+    });
+  });
   const readiness = new Readiness(sources);
   const rest = createRestApi({ store, readiness, logger, heartbeatMs: config.heartbeatIntervalMs });
 
@@ -55,12 +78,17 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   logger.info({ address: httpAddress.address, port: httpAddress.port }, 'REST API listening');
 
   // A source that cannot start at all (e.g. a path that does not exist) is a configuration error: fail fast.
-  await Promise.all(sources.map((source) => source.start())).catch(async (error: unknown) => {
-    await Promise.allSettled(sources.map((s) => s.stop()));
-    await closeServer(server, 0);
-    throw error;
-  });
-  logger.info({ services: store.stats().services, endpoints: store.stats().endpoints }, 'ready');
+  const synced = Promise.all(sources.map((source) => source.start())).then(
+    () => {
+      logger.info({ services: store.stats().services, endpoints: store.stats().endpoints }, 'ready');
+    },
+    async (error: unknown) => {
+      await Promise.allSettled(sources.map((s) => s.stop()));
+      await closeServer(server, 0);
+      throw error;
+    },
+  );
+  synced.catch(() => {}); // the caller is told through `synced`; do not also report it as unhandled
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -72,7 +100,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     })();
     return stopping;
   };
-  return { store, readiness, httpAddress, stop };
+  return { store, readiness, httpAddress, synced, stop };
 }
 
 /** Stops accepting, lets open requests finish, and cuts what is left after `graceMs`. */
@@ -112,6 +140,10 @@ async function runCli(): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  endpointd.synced.catch((error: unknown) => {
+    logger.fatal({ err: error }, 'endpointd could not start');
+    process.exit(1);
+  });
   const shutdown = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'shutting down');
     // A second signal means "now": do not make an operator wait for the grace period twice.

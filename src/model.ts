@@ -43,6 +43,28 @@ export interface Endpoint {
   readonly hintsForZones?: readonly string[];
 }
 
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+
+/** A port of the Service object: what clients inside the cluster dial (`port`) and where it lands (`targetPort`). */
+export interface ServicePort {
+  readonly name: string;
+  readonly port: number;
+  /** A number, or the name of a container port (then each pod may resolve it differently). */
+  readonly targetPort: number | string;
+  readonly protocol: Protocol;
+  readonly appProtocol?: string;
+}
+
+/** What the Service object says, when a source knows it (the Kubernetes source watches Services). */
+export interface ServiceInfo {
+  readonly type: ServiceType;
+  /** `clusterIP: None`: clients resolve pods directly; endpoints are all there is. */
+  readonly headless: boolean;
+  /** Only for type ExternalName: the DNS name the Service points at; such a Service has no endpoints. */
+  readonly externalName?: string;
+  readonly ports: readonly ServicePort[];
+}
+
 /** The merged state of one Service, without its version (see {@link ServiceSnapshot}). */
 export interface ServiceEndpoints extends ServiceKey {
   /** Distinct ports across all endpoints, sorted. */
@@ -51,6 +73,8 @@ export interface ServiceEndpoints extends ServiceKey {
   readonly endpoints: readonly Endpoint[];
   /** The legacy Endpoints object was cut at 1,000 addresses by the API server: the list is incomplete. */
   readonly truncated?: boolean;
+  /** The Service object's own description; absent when the source has endpoints only (files, or no Service yet). */
+  readonly service?: ServiceInfo;
 }
 
 /** An immutable, versioned state of one Service as the store hands it out. */
@@ -116,6 +140,7 @@ export function contentVersion(service: ServiceEndpoints): string {
     service.ports,
     service.endpoints,
     service.truncated === true,
+    service.service ?? null,
   ]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }

@@ -108,7 +108,7 @@ describe('endpointd command line', () => {
       /--http-port \(ENDPOINTD_HTTP_PORT\): must be a port number from 0 to 65535, got "70000"/,
     );
     assert.match(r.stderr(), /--heartbeat-interval .*got "soon"/);
-    assert.match(r.stderr(), /--source .*must be file:PATH, got "nfs:\/x"/);
+    assert.match(r.stderr(), /--source .*must be kubernetes \(once\) or file:PATH, got "nfs:\/x"/);
     assert.match(r.stderr(), /--log-level .*got "loud"/);
   });
 

@@ -1,18 +1,24 @@
-// Groups Kubernetes endpoint objects (EndpointSlices, Endpoints) by the Service they belong to and assembles each
-// Service's state from them. Sources put and remove objects; the assembler says which Services that touched, so a
+// Groups Kubernetes objects (EndpointSlices, Endpoints, and the Service object itself) by the Service they belong
+// to and assembles each Service's state from them. Sources put and remove objects; the assembler says which Services that touched, so a
 // source rebuilds only those: the cost of a change follows the size of that Service, not of everything held.
 import { serviceKeyString, type ServiceEndpoints, type ServiceKey } from '../model.ts';
-import { convertEndpoints, mergeEndpointSlices } from './kubernetes/convert.ts';
-import { sliceServiceName, type EndpointSliceObject, type EndpointsObject } from './kubernetes/objects.ts';
+import { convertEndpoints, convertService, mergeEndpointSlices } from './kubernetes/convert.ts';
+import {
+  sliceServiceName,
+  type EndpointSliceObject,
+  type EndpointsObject,
+  type ServiceObject,
+} from './kubernetes/objects.ts';
 
 export type EndpointObject =
   | { readonly kind: 'EndpointSlice'; readonly object: EndpointSliceObject }
-  | { readonly kind: 'Endpoints'; readonly object: EndpointsObject };
+  | { readonly kind: 'Endpoints'; readonly object: EndpointsObject }
+  | { readonly kind: 'Service'; readonly object: ServiceObject };
 
 /** The Service an object belongs to; undefined for a slice without the `kubernetes.io/service-name` label. */
 export function owningService(entry: EndpointObject): ServiceKey | undefined {
   const namespace = entry.object.metadata.namespace;
-  if (entry.kind === 'Endpoints') return { namespace, name: entry.object.metadata.name };
+  if (entry.kind !== 'EndpointSlice') return { namespace, name: entry.object.metadata.name };
   const name = sliceServiceName(entry.object);
   return name === undefined ? undefined : { namespace, name };
 }
@@ -83,6 +89,7 @@ export class ServiceAssembler {
     const warnings: string[] = [];
     const slices: EndpointSliceObject[] = [];
     const endpoints: EndpointsObject[] = [];
+    let serviceObject: ServiceObject | undefined;
     for (const [id, contributions] of objects) {
       const [chosen, ...ignored] = contributions;
       if (chosen === undefined) continue;
@@ -92,18 +99,23 @@ export class ServiceAssembler {
         );
       }
       if (chosen.entry.kind === 'EndpointSlice') slices.push(chosen.entry.object);
-      else endpoints.push(chosen.entry.object);
+      else if (chosen.entry.kind === 'Endpoints') endpoints.push(chosen.entry.object);
+      else serviceObject = chosen.entry.object;
     }
+    const info = serviceObject === undefined ? undefined : { service: convertService(serviceObject) };
     if (slices.length > 0) {
       if (endpoints.length > 0) {
         warnings.push(
           `Service ${serviceKeyString(key)} has both EndpointSlices and an Endpoints object; serving the EndpointSlices only`,
         );
       }
-      return { service: mergeEndpointSlices(key, slices), warnings };
+      return { service: { ...mergeEndpointSlices(key, slices), ...info }, warnings };
     }
     const [legacy] = endpoints;
-    return { service: legacy === undefined ? undefined : convertEndpoints(legacy), warnings };
+    if (legacy !== undefined) return { service: { ...convertEndpoints(legacy), ...info }, warnings };
+    // A Service object alone: the Service exists with zero endpoints (or is ExternalName), which is not unknown.
+    if (info !== undefined) return { service: { ...key, ports: [], endpoints: [], ...info }, warnings };
+    return { service: undefined, warnings };
   }
 
   /** Every Service some object currently belongs to. */

@@ -17,6 +17,7 @@ export interface TestEndpointd {
 
 export const TEST_CONFIG: Config = {
   sources: [],
+  kubernetes: { kubeconfig: undefined, context: undefined, namespaces: [], resource: 'endpointslices', labelSelector: undefined, watchIdleTimeoutMs: 90_000 },
   httpPort: 0,
   grpcPort: 0,
   bind: '127.0.0.1',
@@ -42,6 +43,7 @@ export async function startTestEndpointd(
     { ...TEST_CONFIG, sources: [{ kind: 'file', path: dir }], ...overrides },
     logger,
   );
+  await endpointd.synced;
   return {
     endpointd,
     url: `http://127.0.0.1:${endpointd.httpAddress.port}`,

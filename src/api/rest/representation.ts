@@ -36,6 +36,7 @@ export function serviceBody(snapshot: ServiceSnapshot, view: ViewOptions): Servi
     endpoints: selected.map(endpointBody),
     ...(view.port === undefined ? {} : { targets: dialTargets(selected, view.port) }),
     ...(snapshot.truncated === true ? { truncated: true as const } : {}),
+    service: snapshot.service ?? null,
   };
 }
 

@@ -1,5 +1,5 @@
 // The JSON shapes of the REST API: the public contract documented in the README. Change them only additively.
-import type { AddressType, DialTarget, EndpointPort, ObjectReference } from '../../model.ts';
+import type { AddressType, DialTarget, EndpointPort, ObjectReference, ServiceInfo } from '../../model.ts';
 
 export interface EndpointBody {
   readonly addresses: readonly string[];
@@ -26,6 +26,11 @@ export interface ServiceBody {
   readonly targets?: readonly DialTarget[];
   /** Only when true: the legacy Endpoints object was truncated at 1,000 addresses by the API server. */
   readonly truncated?: true;
+  /**
+   * The Service object (type, headless, externalName, ports with targetPort and appProtocol) when the source knows
+   * it — the Kubernetes source does; manifests of endpoints alone do not, and then it is null.
+   */
+  readonly service: ServiceInfo | null;
 }
 
 export interface ServiceSummaryBody {

@@ -9,12 +9,15 @@ import {
   type EndpointPort,
   type ObjectReference,
   type ServiceEndpoints,
+  type ServiceInfo,
+  type ServicePort,
   type ServiceKey,
 } from '../../model.ts';
 import {
   OVER_CAPACITY_ANNOTATION,
   type EndpointSliceObject,
   type EndpointsObject,
+  type ServiceObject,
   type WireObjectReference,
   type WirePort,
 } from './objects.ts';
@@ -100,6 +103,28 @@ export function convertEndpoints(object: EndpointsObject): ServiceEndpoints {
     endpoints: [...byIdentity.values()].sort(compareEndpoints),
     ...(truncated ? { truncated } : {}),
   };
+}
+
+/** What endpointd keeps of a Service object: its type, headless-ness, external name and ports. */
+export function convertService(object: ServiceObject): ServiceInfo {
+  const spec = object.spec;
+  const type = spec?.type ?? 'ClusterIP';
+  const ports = (spec?.ports ?? []).map((p) =>
+    dropUndefined<ServicePort>({
+      name: p.name ?? '',
+      port: p.port,
+      // Kubernetes defaults an unset targetPort to the port itself.
+      targetPort: p.targetPort ?? p.port,
+      protocol: p.protocol ?? 'TCP',
+      appProtocol: p.appProtocol ?? undefined,
+    }),
+  );
+  return dropUndefined<ServiceInfo>({
+    type,
+    headless: spec?.clusterIP === 'None',
+    externalName: type === 'ExternalName' ? (spec?.externalName ?? undefined) : undefined,
+    ports: ports.sort((a, b) => compareStrings(a.name, b.name) || a.port - b.port),
+  });
 }
 
 function convertPorts(ports: readonly WirePort[] | null | undefined): EndpointPort[] {

@@ -94,7 +94,30 @@ export const endpointsSchema = z.object({
   subsets: z.array(endpointSubset).nullish(),
 });
 
+const servicePort = z.object({
+  name: z.string().nullish(),
+  port: z.number().int().min(1).max(65535),
+  targetPort: z.union([z.number().int(), z.string()]).nullish(),
+  protocol: protocol.nullish(),
+  appProtocol: z.string().nullish(),
+});
+
+export const serviceSchema = z.object({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata,
+  spec: z
+    .object({
+      type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']).nullish(),
+      clusterIP: z.string().nullish(),
+      externalName: z.string().nullish(),
+      ports: z.array(servicePort).nullish(),
+    })
+    .nullish(),
+});
+
 export type EndpointSliceObject = z.infer<typeof endpointSliceSchema>;
+export type ServiceObject = z.infer<typeof serviceSchema>;
 export type EndpointsObject = z.infer<typeof endpointsSchema>;
 export type WirePort = z.infer<typeof port>;
 export type WireObjectReference = z.infer<typeof objectReference>;
@@ -131,6 +154,10 @@ function sliceAddressProblems(raw: unknown): FieldProblem[] {
     });
   });
   return problems;
+}
+
+export function parseService(raw: unknown): Parsed<ServiceObject> {
+  return toParsed(serviceSchema.safeParse(raw));
 }
 
 export function parseEndpoints(raw: unknown): Parsed<EndpointsObject> {

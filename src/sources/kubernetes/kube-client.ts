@@ -1,0 +1,139 @@
+// Raw JSON list and watch calls to the Kubernetes API server, authenticated by @kubernetes/client-node's KubeConfig
+// (tokens, client certificates, exec plugins, in-cluster service account, TLS). Raw JSON because client-node's typed
+// lists drop unknown fields and turn timestamps into Dates while its watch hands out plain JSON: reading both raw
+// gives one shape to validate and convert.
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import { fetch, type Response } from 'undici';
+
+/** An answer of the API server that is not a success, with what its Status body said. */
+export class KubeApiError extends Error {
+  readonly status: number;
+  readonly reason: string | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(status: number, message: string, reason?: string, retryAfterMs?: number) {
+    super(message);
+    this.name = 'KubeApiError';
+    this.status = status;
+    this.reason = reason;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export interface ListPage {
+  readonly items: unknown[];
+  readonly resourceVersion: string;
+  readonly continueToken: string | undefined;
+}
+
+export interface WatchEvent {
+  readonly type: string;
+  readonly object: unknown;
+}
+
+export class KubeClient {
+  readonly #config: KubeConfig;
+  readonly server: string;
+
+  constructor(config: KubeConfig) {
+    const cluster = config.getCurrentCluster();
+    if (cluster === null) throw new Error('the kubeconfig has no current cluster');
+    this.#config = config;
+    this.server = cluster.server.replace(/\/+$/, '');
+  }
+
+  /** One page of a list. */
+  async list(
+    path: string,
+    query: Record<string, string | undefined>,
+    signal: AbortSignal,
+  ): Promise<ListPage> {
+    const response = await this.#get(path, query, signal);
+    const body = (await response.json()) as {
+      items?: unknown;
+      metadata?: { resourceVersion?: unknown; continue?: unknown };
+    };
+    if (!Array.isArray(body.items) || typeof body.metadata?.resourceVersion !== 'string') {
+      throw new Error(`list ${path}: the answer is not a Kubernetes list`);
+    }
+    const token = body.metadata.continue;
+    return {
+      items: body.items as unknown[],
+      resourceVersion: body.metadata.resourceVersion,
+      continueToken: typeof token === 'string' && token !== '' ? token : undefined,
+    };
+  }
+
+  /**
+   * Opens a watch and calls `onEvent` for every event line, in order; resolves when the server ends the stream.
+   * `onOpen` is told when the server accepted the watch; `onData` of every chunk, so that a caller can notice a
+   * connection that went silent.
+   */
+  async watch(
+    path: string,
+    query: Record<string, string | undefined>,
+    signal: AbortSignal,
+    handlers: { onOpen: () => void; onEvent: (event: WatchEvent) => void; onData: () => void },
+  ): Promise<void> {
+    const { onEvent, onData } = handlers;
+    const response = await this.#get(path, { ...query, watch: 'true' }, signal);
+    handlers.onOpen();
+    if (response.body === null) return;
+    const body = Readable.fromWeb(response.body);
+    body.on('data', onData);
+    const lines = createInterface({ input: body, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (line.trim() === '') continue;
+        const event = JSON.parse(line) as { type?: unknown; object?: unknown };
+        if (typeof event.type !== 'string') throw new Error(`watch ${path}: an event without a type`);
+        onEvent({ type: event.type, object: event.object });
+      }
+    } finally {
+      lines.close();
+      body.destroy();
+    }
+  }
+
+  async #get(
+    path: string,
+    query: Record<string, string | undefined>,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const url = new URL(this.server + path);
+    for (const [key, value] of Object.entries(query))
+      if (value !== undefined) url.searchParams.set(key, value);
+    const context = new RequestContext(url.toString(), HttpMethod.GET);
+    await this.#config.applySecurityAuthentication(context);
+    const response = await fetch(url, {
+      method: 'GET',
+      headers: { ...context.getHeaders(), Accept: 'application/json' },
+      dispatcher: context.getDispatcher(),
+      signal,
+    });
+    if (response.status === 200) return response;
+    throw await apiError(response);
+  }
+}
+
+async function apiError(response: Response): Promise<KubeApiError> {
+  const text = await response.text().catch(() => '');
+  let message = text.slice(0, 500) || response.statusText;
+  let reason: string | undefined;
+  try {
+    const status = JSON.parse(text) as { message?: unknown; reason?: unknown };
+    if (typeof status.message === 'string') message = status.message;
+    if (typeof status.reason === 'string') reason = status.reason;
+  } catch {
+    // not a Status body: keep the text
+  }
+  const retryAfter = Number(response.headers.get('retry-after'));
+  return new KubeApiError(
+    response.status,
+    message,
+    reason,
+    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+  );
+}

@@ -1,0 +1,234 @@
+// Feeds the store from a Kubernetes API server: one reflector per resource kind and namespace (EndpointSlices, or
+// the legacy Endpoints, plus Services), their objects validated and grouped per Service, and only the Services a
+// change touched rebuilt. While watches fail, the last known state stays served; status() says it is stale.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { serviceKeyString, type ServiceKey } from '../../model.ts';
+import type { EndpointStore } from '../../store/endpoint-store.ts';
+import { objectId, owningService, ServiceAssembler, type EndpointObject } from '../service-assembler.ts';
+import type { Source, SourceStatus } from '../source.ts';
+import type { BackoffPolicy, FailureKind } from './backoff.ts';
+import { KubeClient } from './kube-client.ts';
+import {
+  parseEndpointSlice,
+  parseEndpoints,
+  parseService,
+  sliceServiceName,
+  type Parsed,
+} from './objects.ts';
+import { Reflector, type WatchEventType } from './reflector.ts';
+
+export type KubeResource = 'endpointslices' | 'endpoints';
+type WatchedKind = EndpointObject['kind'];
+
+export interface KubernetesSourceOptions {
+  readonly config: KubeConfig;
+  readonly store: EndpointStore;
+  readonly logger: Logger;
+  /** Empty: all namespaces (needs cluster-wide RBAC); otherwise one watch per namespace and kind. */
+  readonly namespaces: readonly string[];
+  readonly resource: KubeResource;
+  readonly labelSelector?: string | undefined;
+  /** Reflector tuning, for tests; production uses the defaults. */
+  readonly reflector?: {
+    readonly idleTimeoutMs?: number;
+    readonly listTimeoutMs?: number;
+    readonly watchTimeoutSeconds?: readonly [number, number];
+    readonly backoff?: Readonly<Record<FailureKind, BackoffPolicy>>;
+    readonly random?: () => number;
+  };
+  readonly onWatchEvent?: (resource: string, type: string) => void;
+  readonly onRelist?: (resource: string, reason: string) => void;
+}
+
+const COLLECTIONS: Record<WatchedKind, { group: string; plural: string }> = {
+  EndpointSlice: { group: '/apis/discovery.k8s.io/v1', plural: 'endpointslices' },
+  Endpoints: { group: '/api/v1', plural: 'endpoints' },
+  Service: { group: '/api/v1', plural: 'services' },
+};
+
+const ORIGIN = 'kubernetes';
+
+export class KubernetesSource implements Source {
+  readonly name: string;
+  readonly #options: KubernetesSourceOptions;
+  readonly #logger: Logger;
+  readonly #assembler = new ServiceAssembler();
+  /** The current objects of each reflector, by object id, as last validated. */
+  readonly #objects = new Map<
+    Reflector,
+    Map<string, { readonly uid: string | undefined; readonly entry: EndpointObject }>
+  >();
+  readonly #reflectors: Reflector[] = [];
+
+  constructor(options: KubernetesSourceOptions) {
+    this.#options = options;
+    const cluster = options.config.getCurrentCluster();
+    this.name = `kubernetes:${options.config.getCurrentContext() || (cluster?.server ?? 'cluster')}`;
+    this.#logger = options.logger.child({ source: this.name });
+    const client = new KubeClient(options.config);
+    const kinds: WatchedKind[] = [
+      options.resource === 'endpoints' ? 'Endpoints' : 'EndpointSlice',
+      'Service',
+    ];
+    const scopes = options.namespaces.length === 0 ? [undefined] : [...new Set(options.namespaces)];
+    for (const kind of kinds) {
+      for (const namespace of scopes) {
+        const { group, plural } = COLLECTIONS[kind];
+        const path =
+          namespace === undefined ? `${group}/${plural}` : `${group}/namespaces/${namespace}/${plural}`;
+        const reflector: Reflector = new Reflector({
+          client,
+          path,
+          labelSelector: kind === 'Service' ? undefined : options.labelSelector,
+          logger: this.#logger,
+          handler: {
+            replace: (items) => this.#replace(reflector, kind, items),
+            apply: (type, object) => this.#apply(reflector, kind, type, object),
+          },
+          ...options.reflector,
+          onWatchEvent: (type) => options.onWatchEvent?.(plural, type),
+          onRelist: (reason) => options.onRelist?.(plural, reason),
+        });
+        this.#objects.set(reflector, new Map());
+        this.#reflectors.push(reflector);
+      }
+    }
+  }
+
+  /** Resolves once every collection has been listed once; until then the source is not synced. */
+  async start(): Promise<void> {
+    this.#logger.info({ reflectors: this.#reflectors.length }, 'starting Kubernetes watches');
+    await Promise.all(this.#reflectors.map((r) => r.start()));
+    if (this.status().synced)
+      this.#logger.info({ services: this.#assembler.services().length }, 'Kubernetes synced');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#reflectors.map((r) => r.stop()));
+  }
+
+  status(): SourceStatus {
+    const statuses = this.#reflectors.map((r) => r.status());
+    const synced = statuses.every((s) => s.listed);
+    const syncTimes = statuses.map((s) => s.lastSyncAt);
+    const errors = statuses.map((s) => s.error).filter((e): e is string => e !== undefined);
+    return {
+      synced,
+      // The oldest of the reflectors' last contacts: the state is only as fresh as its stalest part.
+      lastSyncAt: syncTimes.includes(undefined) ? undefined : Math.min(...(syncTimes as number[])),
+      error: errors.length > 0 ? errors.join('; ') : undefined,
+    };
+  }
+
+  /** A (re)list: the complete state of that collection. What vanished is deleted, what changed is updated. */
+  #replace(reflector: Reflector, kind: WatchedKind, items: readonly unknown[]): void {
+    const current = this.#objects.get(reflector);
+    const seen = new Set<string>();
+    const touched = new Map<string, ServiceKey>();
+    for (const raw of items) {
+      const entry = this.#validate(kind, withKind(raw, kind));
+      if (entry === undefined) continue;
+      const id = objectId(entry);
+      seen.add(id);
+      this.#set(reflector, id, entry, touched);
+    }
+    for (const [id, old] of [...(current ?? [])]) {
+      if (!seen.has(id)) this.#remove(reflector, id, old.entry, touched);
+    }
+    this.#publish(touched);
+  }
+
+  #apply(reflector: Reflector, kind: WatchedKind, type: WatchEventType, raw: unknown): void {
+    const entry = this.#validate(kind, raw);
+    const touched = new Map<string, ServiceKey>();
+    if (entry === undefined) {
+      // An object that no longer belongs to a Service (e.g. a slice that lost its service-name label) stops counting.
+      const id = `${kind} ${describeRaw(raw)}`;
+      const known = this.#objects.get(reflector)?.get(id);
+      if (known !== undefined) this.#remove(reflector, id, known.entry, touched);
+      this.#publish(touched);
+      return;
+    }
+    const id = objectId(entry);
+    if (type === 'DELETED') {
+      const known = this.#objects.get(reflector)?.get(id);
+      if (known !== undefined) this.#remove(reflector, id, known.entry, touched);
+    } else {
+      this.#set(reflector, id, entry, touched);
+    }
+    this.#publish(touched);
+  }
+
+  #set(reflector: Reflector, id: string, entry: EndpointObject, touched: Map<string, ServiceKey>): void {
+    const objects = this.#objects.get(reflector);
+    const known = objects?.get(id);
+    const uid = entry.object.metadata.uid;
+    if (known !== undefined) {
+      // A Service deleted and created again while we were not watching (seen on relist): tell clients it went away,
+      // rather than pretending it is the same Service.
+      if (entry.kind === 'Service' && known.uid !== undefined && uid !== undefined && known.uid !== uid) {
+        this.#logger.info(
+          { object: id, oldUid: known.uid, newUid: uid },
+          'Service was deleted and recreated',
+        );
+        const gone = new Map<string, ServiceKey>();
+        this.#remove(reflector, id, known.entry, gone);
+        this.#publish(gone);
+      } else {
+        noteKey(touched, this.#assembler.remove(ORIGIN, known.entry));
+      }
+    }
+    objects?.set(id, { uid, entry });
+    noteKey(touched, this.#assembler.put(ORIGIN, entry));
+  }
+
+  #remove(reflector: Reflector, id: string, entry: EndpointObject, touched: Map<string, ServiceKey>): void {
+    this.#objects.get(reflector)?.delete(id);
+    noteKey(touched, this.#assembler.remove(ORIGIN, entry));
+  }
+
+  #publish(touched: Map<string, ServiceKey>): void {
+    for (const key of touched.values()) {
+      const { service, warnings } = this.#assembler.assemble(key);
+      for (const warning of warnings) this.#logger.warn({ service: serviceKeyString(key) }, warning);
+      if (service === undefined) this.#options.store.delete(this.name, key);
+      else this.#options.store.upsert(this.name, service);
+    }
+  }
+
+  /** Validates an object from the API server; one that does not validate is logged and skipped. */
+  #validate(kind: WatchedKind, raw: unknown): EndpointObject | undefined {
+    const parsed: Parsed<EndpointObject['object']> =
+      kind === 'EndpointSlice'
+        ? parseEndpointSlice(raw)
+        : kind === 'Endpoints'
+          ? parseEndpoints(raw)
+          : parseService(raw);
+    if (!parsed.ok) {
+      this.#logger.warn(
+        { kind, object: describeRaw(raw), problems: parsed.problems },
+        'skipping an invalid object',
+      );
+      return undefined;
+    }
+    const entry = { kind, object: parsed.value } as EndpointObject;
+    // Slices without the service-name label belong to no Service (e.g. created by hand): nothing to serve.
+    if (entry.kind === 'EndpointSlice' && sliceServiceName(entry.object) === undefined) return undefined;
+    return owningService(entry) === undefined ? undefined : entry;
+  }
+}
+
+function noteKey(touched: Map<string, ServiceKey>, key: ServiceKey | undefined): void {
+  if (key !== undefined) touched.set(serviceKeyString(key), key);
+}
+
+/** List items come without kind/apiVersion; watch objects with them. Validation does not need them either way. */
+function withKind(raw: unknown, kind: WatchedKind): unknown {
+  return typeof raw === 'object' && raw !== null ? { kind, ...raw } : raw;
+}
+
+function describeRaw(raw: unknown): string {
+  const metadata = (raw as { metadata?: { namespace?: unknown; name?: unknown } } | null)?.metadata;
+  return `${String(metadata?.namespace)}/${String(metadata?.name)}`;
+}

@@ -1,0 +1,316 @@
+// One list+watch loop for one resource collection, in the manner of client-go's Reflector: list (paged) to learn
+// the state and its resourceVersion, then watch from there with bookmarks and a server-side timeout, resuming from
+// the last resourceVersion seen; relist on 410 Gone; back off with jitter on every other failure; go back to work
+// on its own, forever, until stopped. A silent connection (no event, no bookmark) is cut and reopened.
+import type { Logger } from 'pino';
+import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy, type FailureKind } from './backoff.ts';
+import { KubeApiError, type KubeClient } from './kube-client.ts';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** Told of the state: handlers must not throw (a throw is logged and the object skipped, never the loop). */
+export interface ReflectorHandler {
+  /** The complete current state of the collection, after every (re)list. */
+  replace(items: readonly unknown[]): void;
+  /** One change, in the order the API server sent them. */
+  apply(type: WatchEventType, object: unknown): void;
+}
+
+export interface ReflectorOptions {
+  readonly client: KubeClient;
+  /** The collection, e.g. `/apis/discovery.k8s.io/v1/endpointslices` or a namespaced form. */
+  readonly path: string;
+  readonly labelSelector?: string | undefined;
+  readonly handler: ReflectorHandler;
+  readonly logger: Logger;
+  readonly pageSize?: number;
+  /** The server ends each watch after a random time in this range (seconds), as client-go asks. */
+  readonly watchTimeoutSeconds?: readonly [number, number];
+  /** No byte for this long (bookmarks come about once a minute) means the connection is dead: reopen it. */
+  readonly idleTimeoutMs?: number;
+  /** Bound of one list call (all its pages). */
+  readonly listTimeoutMs?: number;
+  readonly backoff?: Readonly<Record<FailureKind, BackoffPolicy>>;
+  readonly random?: () => number;
+  readonly now?: () => number;
+  /** Told of each event the watch delivers (for metrics). */
+  readonly onWatchEvent?: (type: string) => void;
+  readonly onRelist?: (reason: 'initial' | 'expired' | 'retry') => void;
+}
+
+export interface ReflectorStatus {
+  /** The collection has been listed at least once. */
+  readonly listed: boolean;
+  /** Last time the reflector knew it was current (a list, an event or a bookmark), ms since the epoch. */
+  readonly lastSyncAt: number | undefined;
+  /** Why the last attempt failed, while failing. */
+  readonly error: string | undefined;
+}
+
+/** The resourceVersion asked for is older than the server keeps: only a new list can continue. */
+class ExpiredError extends Error {}
+
+class IdleTimeoutError extends Error {}
+
+export class Reflector {
+  readonly #options: ReflectorOptions;
+  readonly #random: () => number;
+  readonly #now: () => number;
+  readonly #stop = new AbortController();
+  #resourceVersion: string | undefined;
+  #listed = false;
+  #lastSyncAt: number | undefined;
+  #error: string | undefined;
+  #running: Promise<void> | undefined;
+  #firstList: { promise: Promise<void>; resolve: () => void };
+
+  constructor(options: ReflectorOptions) {
+    this.#options = options;
+    this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? Date.now;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.#firstList = { promise, resolve };
+  }
+
+  /** Starts the loop; resolves once the first list is in (it retries until it is, or until stopped). */
+  start(): Promise<void> {
+    this.#running ??= this.#run();
+    return Promise.race([this.#firstList.promise, this.#running]);
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort(new Error('stopped'));
+    this.#firstList.resolve();
+    await this.#running;
+  }
+
+  status(): ReflectorStatus {
+    return { listed: this.#listed, lastSyncAt: this.#lastSyncAt, error: this.#error };
+  }
+
+  async #run(): Promise<void> {
+    const policies = this.#options.backoff ?? DEFAULT_BACKOFF;
+    let failures = 0;
+    let expiredInARow = 0;
+    let relistReason: 'initial' | 'expired' | 'retry' = 'initial';
+    while (!this.#stop.signal.aborted) {
+      const started = this.#now();
+      try {
+        if (this.#resourceVersion === undefined) {
+          this.#options.onRelist?.(relistReason);
+          await this.#list();
+        }
+        const received = await this.#watch();
+        this.#error = undefined;
+        if (received) {
+          failures = 0;
+          expiredInARow = 0;
+        } else if (this.#now() - started < 1000) {
+          // A watch that ends at once with nothing in it must not become a tight loop.
+          failures += 1;
+          await this.#sleep(retryDelay(policies.network, failures, this.#random));
+        }
+      } catch (error) {
+        if (this.#stop.signal.aborted) break;
+        if (error instanceof ExpiredError) {
+          this.#resourceVersion = undefined;
+          relistReason = 'expired';
+          expiredInARow += 1;
+          this.#options.logger.info(
+            { path: this.#options.path },
+            'resourceVersion expired (410 Gone): relisting',
+          );
+          // The first 410 relists at once; a storm of them backs off like any server trouble.
+          if (expiredInARow > 1)
+            await this.#sleep(retryDelay(policies.server, expiredInARow - 1, this.#random));
+          continue;
+        }
+        failures += 1;
+        const kind = failureKind(error);
+        this.#error = describe(error);
+        const delay = retryDelay(
+          policies[kind],
+          failures,
+          this.#random,
+          error instanceof KubeApiError ? error.retryAfterMs : undefined,
+        );
+        const fields = {
+          path: this.#options.path,
+          error: this.#error,
+          attempt: failures,
+          retryInMs: Math.round(delay),
+        };
+        if (kind === 'auth') {
+          this.#options.logger.error(
+            fields,
+            'the API server refuses endpointd: check its credentials and RBAC',
+          );
+        } else {
+          this.#options.logger.warn(fields, 'list/watch failed: serving the last known state and retrying');
+        }
+        if (!this.#listed) relistReason = 'retry';
+        await this.#sleep(delay);
+      }
+    }
+  }
+
+  async #list(): Promise<void> {
+    const { client, path, labelSelector } = this.#options;
+    const signal = AbortSignal.any([
+      this.#stop.signal,
+      AbortSignal.timeout(this.#options.listTimeoutMs ?? 60_000),
+    ]);
+    const items: unknown[] = [];
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    let restarted = false;
+    do {
+      try {
+        const page = await client.list(
+          path,
+          { limit: String(this.#options.pageSize ?? 500), continue: continueToken, labelSelector },
+          signal,
+        );
+        items.push(...page.items);
+        resourceVersion = page.resourceVersion;
+        continueToken = page.continueToken;
+      } catch (error) {
+        // A continue token that expired between pages: start over once from a fresh snapshot.
+        if (
+          error instanceof KubeApiError &&
+          error.status === 410 &&
+          continueToken !== undefined &&
+          !restarted
+        ) {
+          restarted = true;
+          items.length = 0;
+          continueToken = undefined;
+          continue;
+        }
+        throw error;
+      }
+    } while (continueToken !== undefined);
+    this.#resourceVersion = resourceVersion;
+    this.#safely(() => this.#options.handler.replace(items));
+    this.#listed = true;
+    this.#lastSyncAt = this.#now();
+    this.#error = undefined;
+    this.#firstList.resolve();
+  }
+
+  /** Watches until the server ends the stream; returns whether anything (event or bookmark) arrived. */
+  async #watch(): Promise<boolean> {
+    const { client, path, labelSelector, handler } = this.#options;
+    const idle = new AbortController();
+    const idleMs = this.#options.idleTimeoutMs ?? 90_000;
+    let timer: NodeJS.Timeout | undefined;
+    const touch = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => idle.abort(new IdleTimeoutError(`no data for ${idleMs} ms`)), idleMs);
+    };
+    const [min, max] = this.#options.watchTimeoutSeconds ?? [300, 600];
+    const timeoutSeconds = Math.round(min + this.#random() * (max - min));
+    let received = false;
+    touch();
+    try {
+      await client.watch(
+        path,
+        {
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: 'true',
+          timeoutSeconds: String(timeoutSeconds),
+          labelSelector,
+        },
+        AbortSignal.any([this.#stop.signal, idle.signal]),
+        {
+          onOpen: () => {
+            this.#error = undefined; // connected and accepted: whatever failed before is over
+          },
+          onData: touch,
+          onEvent: (event) => {
+            this.#options.onWatchEvent?.(event.type);
+            if (event.type === 'ERROR') throw statusError(event.object);
+            const resourceVersion = resourceVersionOf(event.object);
+            if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
+              const type = event.type;
+              this.#safely(() => handler.apply(type, event.object));
+            } else if (event.type !== 'BOOKMARK') {
+              return; // an event type this version does not know: skip it, as client-go does
+            }
+            if (resourceVersion !== undefined) this.#resourceVersion = resourceVersion;
+            received = true;
+            this.#lastSyncAt = this.#now();
+          },
+        },
+      );
+    } catch (error) {
+      if (idle.signal.aborted && !this.#stop.signal.aborted) throw idle.signal.reason as Error;
+      if (error instanceof KubeApiError && error.status === 410) throw new ExpiredError(error.message);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return received;
+  }
+
+  #safely(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.#options.logger.error(
+        { err: error, path: this.#options.path },
+        'handling a Kubernetes object failed',
+      );
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#stop.signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#stop.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+function resourceVersionOf(object: unknown): string | undefined {
+  const rv = (object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+  return typeof rv === 'string' && rv !== '' ? rv : undefined;
+}
+
+/** An ERROR event's Status: 410 means the resourceVersion expired; anything else is a failure to retry. */
+function statusError(object: unknown): Error {
+  const status = (object ?? {}) as { code?: unknown; message?: unknown; reason?: unknown };
+  const message = typeof status.message === 'string' ? status.message : 'watch ERROR event';
+  if (status.code === 410 || status.reason === 'Expired' || status.reason === 'Gone')
+    return new ExpiredError(message);
+  return new KubeApiError(
+    typeof status.code === 'number' ? status.code : 500,
+    message,
+    typeof status.reason === 'string' ? status.reason : undefined,
+  );
+}
+
+function failureKind(error: unknown): FailureKind {
+  if (error instanceof KubeApiError) {
+    if (error.status === 401 || error.status === 403) return 'auth';
+    return 'server';
+  }
+  return 'network';
+}
+
+function describe(error: unknown): string {
+  if (error instanceof KubeApiError) return `HTTP ${error.status}: ${error.message}`;
+  if (error instanceof Error) {
+    const cause = (error as Error & { cause?: { code?: unknown; message?: unknown } }).cause;
+    const detail =
+      typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
+    return detail === '' ? error.message : `${error.message} (${detail})`;
+  }
+  return String(error);
+}
