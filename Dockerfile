@@ -1,0 +1,25 @@
+# endpointd container image: built with the TypeScript compiler, run on the official Node.js 24 image with
+# production dependencies only, as a non-root user. Build: docker build -t endpointd .
+# (No Docker engine runs on the project's CI machines: this file is kept simple and checked by reading.)
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the node@24 devDependency would fetch a second Node; the image already has one.
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY proto ./proto
+COPY examples ./examples
+# A numeric user, so that Kubernetes' runAsNonRoot can verify it; deploy/ runs it as 10001 with a read-only root.
+USER 10001:10001
+EXPOSE 8080 9090
+ENTRYPOINT ["node", "dist/main.js"]

