@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { createRestApi } from './api/rest/app.ts';
 import { parseCommandLine, type Config } from './config.ts';
 import { createLogger } from './observability/logger.ts';
+import { Metrics } from './observability/metrics.ts';
 import { Readiness } from './observability/readiness.ts';
 import { FileSource } from './sources/file/file-source.ts';
 import { KubernetesSource } from './sources/kubernetes/kubernetes-source.ts';
@@ -54,7 +55,10 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
       kubeconfig: config.kubernetes.kubeconfig,
       context: config.kubernetes.context,
     });
-    logger.info({ kubeconfig: origin, server: kubeconfig.getCurrentCluster()?.server }, 'Kubernetes credentials');
+    logger.info(
+      { kubeconfig: origin, server: kubeconfig.getCurrentCluster()?.server },
+      'Kubernetes credentials',
+    );
     return new KubernetesSource({
       config: kubeconfig,
       store,
@@ -63,10 +67,14 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
       resource: config.kubernetes.resource,
       labelSelector: config.kubernetes.labelSelector,
       reflector: { idleTimeoutMs: config.kubernetes.watchIdleTimeoutMs },
+      // `metrics` is created below, from the sources; these run only once watching has begun.
+      onWatchEvent: (resource, type) => metrics.watchEvents.inc({ resource, type }),
+      onRelist: (resource, reason) => metrics.relists.inc({ resource, reason }),
     });
   });
+  const metrics = new Metrics({ store, sources });
   const readiness = new Readiness(sources);
-  const rest = createRestApi({ store, readiness, logger, heartbeatMs: config.heartbeatIntervalMs });
+  const rest = createRestApi({ store, readiness, logger, metrics, heartbeatMs: config.heartbeatIntervalMs });
 
   const server = createServer(
     { keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 0 },

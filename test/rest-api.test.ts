@@ -375,6 +375,27 @@ describe('REST API', () => {
     });
   });
 
+  describe('metrics', () => {
+    it('serves Prometheus metrics: store sizes, source state, requests by route pattern, rejections', async () => {
+      await get(`${t.url}/v1/namespaces/shop/services/web`);
+      await get(`${t.url}/v1/namespaces/shop/services/web?port=-`);
+      const answer = await get(`${t.url}/metrics`);
+      assert.equal(answer.status, 200);
+      assert.match(answer.headers['content-type'] ?? '', /text\/plain/);
+      const value = (pattern: RegExp): number => Number(pattern.exec(answer.text)?.[1]);
+      assert.ok(value(/^endpointd_services (\d+)$/m) >= 4);
+      assert.ok(value(/^endpointd_endpoints (\d+)$/m) >= 6);
+      assert.equal(value(/^endpointd_source_synced\{source="file:[^"]+"\} (\d+)$/m), 1);
+      assert.ok(
+        value(
+          /^endpointd_http_requests_total\{route="\/v1\/namespaces\/:namespace\/services\/:name",method="GET",code="200"\} (\d+)$/m,
+        ) >= 1,
+      );
+      assert.ok(value(/^endpointd_rejected_requests_total\{door="rest",reason="bad_request"\} (\d+)$/m) >= 1);
+      assert.match(answer.text, /^endpointd_source_seconds_since_sync\{source="file:/m);
+    });
+  });
+
   describe('health', () => {
     it('answers /healthz and /readyz with the sources detail', async () => {
       assert.equal((await get(`${t.url}/healthz`)).status, 200);

@@ -3,6 +3,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { ServiceKey, ServiceSnapshot } from '../../model.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import type { Readiness } from '../../observability/readiness.ts';
 import type { EndpointStore } from '../../store/endpoint-store.ts';
 import { ParamReader } from './params.ts';
@@ -16,6 +17,8 @@ export interface RestApiOptions {
   readonly readiness: Readiness;
   readonly logger: Logger;
   readonly heartbeatMs: number;
+  /** When given: request metrics are recorded and `/metrics` is served. */
+  readonly metrics?: Metrics;
 }
 
 export interface RestApi {
@@ -27,12 +30,44 @@ export interface RestApi {
 }
 
 export function createRestApi(options: RestApiOptions): RestApi {
-  const { store, readiness, logger } = options;
+  const { store, readiness, logger, metrics } = options;
   const streams = new Set<OpenStream>();
+  const trackStreams = (): void => metrics?.subscribers.set({ door: 'rest' }, streams.size);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag'); // our ETag is the content version, not a hash of the bytes
   app.set('query parser', 'simple');
+
+  if (metrics !== undefined) {
+    app.use((req, res, next) => {
+      const started = process.hrtime.bigint();
+      res.on('finish', () => {
+        // The route pattern, not the URL: one series per route however many services are asked for.
+        const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+        metrics.httpRequests.inc({ route, method: req.method, code: String(res.statusCode) });
+        if (
+          !res
+            .getHeader('Content-Type')
+            ?.toString()
+            .match(/event-stream|ndjson/)
+        ) {
+          metrics.httpDuration.observe(
+            { route, method: req.method },
+            Number(process.hrtime.bigint() - started) / 1e9,
+          );
+        }
+        if (res.statusCode === 400) metrics.rejected.inc({ door: 'rest', reason: 'bad_request' });
+        if (res.statusCode === 503 && route === 'unmatched')
+          metrics.rejected.inc({ door: 'rest', reason: 'not_ready' });
+      });
+      next();
+    });
+    app.get('/metrics', (_req, res, next) => {
+      metrics.registry.metrics().then((text) => {
+        res.type(metrics.registry.contentType).send(text);
+      }, next);
+    });
+  }
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
@@ -177,12 +212,14 @@ export function createRestApi(options: RestApiOptions): RestApi {
     const timer = setTimeout(finish, waitMs);
     const pending: OpenStream = { end: finish };
     streams.add(pending);
+    trackStreams();
     res.on('close', () => {
+      streams.delete(pending);
+      trackStreams();
       if (done) return;
       done = true;
       clearTimeout(timer);
       subscription.close();
-      streams.delete(pending);
     });
   }
 
@@ -203,7 +240,11 @@ export function createRestApi(options: RestApiOptions): RestApi {
       heartbeatMs: options.heartbeatMs,
     });
     streams.add(stream);
-    res.on('close', () => streams.delete(stream));
+    trackStreams();
+    res.on('close', () => {
+      streams.delete(stream);
+      trackStreams();
+    });
   }
 
   return {
