@@ -2,6 +2,7 @@
 // Every bad value is reported at once, naming the flag, the value and what is expected.
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
+import type { GrpcTransportOptions } from './api/grpc/options.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 import { namespaceNameProblem } from './names.ts';
 import { LOG_LEVELS } from './observability/logger.ts';
@@ -19,10 +20,16 @@ export interface KubernetesConfig {
   readonly watchIdleTimeoutMs: number;
 }
 
+export interface GrpcConfig {
+  readonly heartbeatIntervalMs: number;
+  readonly transport: GrpcTransportOptions;
+}
+
 export interface Config {
   /** Empty: serve the bundled examples. */
   readonly sources: readonly SourceConfig[];
   readonly kubernetes: KubernetesConfig;
+  readonly grpc: GrpcConfig;
   readonly httpPort: number;
   readonly grpcPort: number;
   readonly bind: string;
@@ -58,7 +65,11 @@ const OPTIONS = {
     valueName: 'PATH',
     help: 'kubeconfig file for --source kubernetes (else $KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
   },
-  context: { env: 'ENDPOINTD_CONTEXT', valueName: 'NAME', help: 'kubeconfig context to use (default: its current context)' },
+  context: {
+    env: 'ENDPOINTD_CONTEXT',
+    valueName: 'NAME',
+    help: 'kubeconfig context to use (default: its current context)',
+  },
   namespace: {
     env: 'ENDPOINTD_NAMESPACE',
     multiple: true,
@@ -93,6 +104,60 @@ const OPTIONS = {
     default: '9090',
     valueName: 'PORT',
     help: 'gRPC and xDS port (0 picks a free one)',
+  },
+  'grpc-heartbeat-interval': {
+    env: 'ENDPOINTD_GRPC_HEARTBEAT_INTERVAL',
+    default: '30s',
+    valueName: 'DURATION',
+    help: 'heartbeat period of gRPC Watch streams (each carries the current versions)',
+  },
+  'grpc-keepalive-time': {
+    env: 'ENDPOINTD_GRPC_KEEPALIVE_TIME',
+    default: '60s',
+    valueName: 'DURATION',
+    help: 'ping a gRPC connection after this long without activity',
+  },
+  'grpc-keepalive-timeout': {
+    env: 'ENDPOINTD_GRPC_KEEPALIVE_TIMEOUT',
+    default: '20s',
+    valueName: 'DURATION',
+    help: 'close a gRPC connection whose ping is not answered within this',
+  },
+  'grpc-max-connection-idle': {
+    env: 'ENDPOINTD_GRPC_MAX_CONNECTION_IDLE',
+    default: '0s',
+    valueName: 'DURATION',
+    help: 'close gRPC connections without calls for this long (0s: never)',
+  },
+  'grpc-max-connection-age': {
+    env: 'ENDPOINTD_GRPC_MAX_CONNECTION_AGE',
+    default: '0s',
+    valueName: 'DURATION',
+    help: 'close gRPC connections older than this with GOAWAY, to spread clients over new replicas (0s: never)',
+  },
+  'grpc-max-connection-age-grace': {
+    env: 'ENDPOINTD_GRPC_MAX_CONNECTION_AGE_GRACE',
+    default: '30s',
+    valueName: 'DURATION',
+    help: 'after that GOAWAY, how long open calls get',
+  },
+  'grpc-max-concurrent-streams': {
+    env: 'ENDPOINTD_GRPC_MAX_CONCURRENT_STREAMS',
+    default: '1000',
+    valueName: 'N',
+    help: 'calls one gRPC connection may have open at once',
+  },
+  'grpc-max-receive-message-size': {
+    env: 'ENDPOINTD_GRPC_MAX_RECEIVE_MESSAGE_SIZE',
+    default: '4MiB',
+    valueName: 'BYTES',
+    help: 'largest gRPC request accepted',
+  },
+  'grpc-max-send-message-size': {
+    env: 'ENDPOINTD_GRPC_MAX_SEND_MESSAGE_SIZE',
+    default: '16MiB',
+    valueName: 'BYTES',
+    help: 'largest gRPC response sent (clients must raise their receive limit to take more than 4MiB)',
   },
   bind: {
     env: 'ENDPOINTD_BIND',
@@ -132,7 +197,7 @@ export function usage(): string {
   const lines = [
     'Usage: endpointd [options]',
     '',
-    'Serves the live backend addresses of Kubernetes Services over REST (and, later, gRPC and xDS).',
+    'Serves the live backend addresses of Kubernetes Services over REST, gRPC and xDS.',
     '',
     'Options (each also read from its environment variable; the flag wins):',
   ];
@@ -222,6 +287,34 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const bind = raw('bind') ?? '';
   if (bind === '') invalid('bind', bind, 'must be an address to listen on');
+  const bytes = (name: OptionName, min: number): number => {
+    const text = raw(name) ?? '';
+    const value = parseByteSize(text);
+    if (value === undefined || value < min || value > 2 ** 31 - 1) {
+      invalid(name, text, `must be a size from ${min} bytes to 2GiB (e.g. 4MiB)`);
+    }
+    return value ?? 0;
+  };
+  const count = (name: OptionName, min: number, max: number): number => {
+    const text = raw(name) ?? '';
+    const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!(value >= min && value <= max)) invalid(name, text, `must be a whole number from ${min} to ${max}`);
+    return value;
+  };
+  const day = 86_400_000;
+  const grpc: GrpcConfig = {
+    heartbeatIntervalMs: duration('grpc-heartbeat-interval', 100, 3_600_000),
+    transport: {
+      keepaliveTimeMs: duration('grpc-keepalive-time', 1000, day),
+      keepaliveTimeoutMs: duration('grpc-keepalive-timeout', 100, day),
+      maxConnectionIdleMs: duration('grpc-max-connection-idle', 0, 30 * day),
+      maxConnectionAgeMs: duration('grpc-max-connection-age', 0, 30 * day),
+      maxConnectionAgeGraceMs: duration('grpc-max-connection-age-grace', 0, day),
+      maxConcurrentStreams: count('grpc-max-concurrent-streams', 1, 2 ** 31 - 1),
+      maxReceiveMessageBytes: bytes('grpc-max-receive-message-size', 1024),
+      maxSendMessageBytes: bytes('grpc-max-send-message-size', 1024),
+    },
+  };
   const cacheText = raw('encoded-cache-size') ?? '';
   const encodedCacheBytes = parseByteSize(cacheText);
   if (encodedCacheBytes === undefined || encodedCacheBytes < 1024) {
@@ -230,6 +323,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 
   const config: Config = {
     sources,
+    grpc,
     kubernetes: {
       kubeconfig: raw('kubeconfig'),
       context: raw('context'),

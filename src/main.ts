@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { createGrpcServer } from './api/grpc/index.ts';
 import { createRestApi } from './api/rest/app.ts';
 import { parseCommandLine, type Config } from './config.ts';
 import { createLogger } from './observability/logger.ts';
@@ -25,6 +26,8 @@ export interface Endpointd {
   readonly readiness: Readiness;
   /** Where the REST API listens (the real port when 0 was asked for). */
   readonly httpAddress: AddressInfo;
+  /** Where the gRPC API (and xDS) listens. */
+  readonly grpcPort: number;
   /**
    * Resolves once every source has synced once (a Kubernetes source retries until it has); rejects when a source
    * cannot start at all (e.g. a manifest path that does not exist), after stopping everything.
@@ -75,6 +78,13 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   const metrics = new Metrics({ store, sources });
   const readiness = new Readiness(sources);
   const rest = createRestApi({ store, readiness, logger, metrics, heartbeatMs: config.heartbeatIntervalMs });
+  const grpc = createGrpcServer({
+    store,
+    readiness,
+    logger,
+    heartbeatMs: config.grpc.heartbeatIntervalMs,
+    transport: config.grpc.transport,
+  });
 
   const server = createServer(
     { keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 0 },
@@ -84,6 +94,14 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   await once(server, 'listening');
   const httpAddress = server.address() as AddressInfo;
   logger.info({ address: httpAddress.address, port: httpAddress.port }, 'REST API listening');
+  let grpcPort: number;
+  try {
+    grpcPort = await grpc.start(config.bind, config.grpcPort);
+  } catch (error) {
+    await closeServer(server, 0);
+    throw error;
+  }
+  logger.info({ address: config.bind, port: grpcPort }, 'gRPC API listening');
 
   // A source that cannot start at all (e.g. a path that does not exist) is a configuration error: fail fast.
   const synced = Promise.all(sources.map((source) => source.start())).then(
@@ -92,7 +110,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     },
     async (error: unknown) => {
       await Promise.allSettled(sources.map((s) => s.stop()));
-      await closeServer(server, 0);
+      await Promise.all([closeServer(server, 0), grpc.shutdown(0)]);
       throw error;
     },
   );
@@ -103,12 +121,12 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     stopping ??= (async () => {
       readiness.beginShutdown();
       rest.closeStreams();
+      await Promise.all([closeServer(server, config.shutdownGraceMs), grpc.shutdown(config.shutdownGraceMs)]);
       await Promise.allSettled(sources.map((s) => s.stop()));
-      await closeServer(server, config.shutdownGraceMs);
     })();
     return stopping;
   };
-  return { store, readiness, httpAddress, synced, stop };
+  return { store, readiness, httpAddress, grpcPort, synced, stop };
 }
 
 /** Stops accepting, lets open requests finish, and cuts what is left after `graceMs`. */

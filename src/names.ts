@@ -28,6 +28,14 @@ export function objectNameProblem(value: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether `value` looks like a version endpointd hands out (a content hash), as clients send back to resume. The
+ * rule leaves room for versions to change length; it only keeps garbage out of logs and cache keys.
+ */
+export function isVersionLike(value: string): boolean {
+  return value.length > 0 && value.length <= 128 && /^[\w.-]+$/.test(value);
+}
+
 /** Why `value` is not a valid port name (an IANA service name), or undefined. */
 export function portNameProblem(value: string): string | undefined {
   if (value.length > 15) return 'must be no more than 15 characters';

@@ -8,30 +8,15 @@ import { createRestApi } from '../src/api/rest/app.ts';
 import type { ProblemBody } from '../src/api/rest/wire.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { Readiness } from '../src/observability/readiness.ts';
-import type { Source, SourceStatus } from '../src/sources/source.ts';
 import { EndpointStore } from '../src/store/endpoint-store.ts';
 import { get } from './support/http.ts';
+import { ManualSource } from './support/manual-source.ts';
 import { service } from './support/services.ts';
-
-/** A source whose first sync the test completes by hand: stands for a Kubernetes list still under way. */
-class ManualSource implements Source {
-  readonly name = 'manual';
-  synced = false;
-  start(): Promise<void> {
-    return Promise.resolve();
-  }
-  stop(): Promise<void> {
-    return Promise.resolve();
-  }
-  status(): SourceStatus {
-    return { synced: this.synced, lastSyncAt: this.synced ? Date.now() : undefined, error: undefined };
-  }
-}
 
 describe('readiness', () => {
   it('answers 503 with Retry-After until every source has synced, then serves; /readyz follows, and drops on shutdown', async () => {
     const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
-    const source = new ManualSource();
+    const source = new ManualSource(false);
     const readiness = new Readiness([source]);
     const rest = createRestApi({ store, readiness, logger: createLogger('silent'), heartbeatMs: 15_000 });
     const server = createServer(rest.app).listen(0, '127.0.0.1');

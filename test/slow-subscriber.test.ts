@@ -4,38 +4,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { startTestEndpointd } from './support/endpointd.ts';
-import { readyEndpoint } from './support/services.ts';
-import type { ServiceEndpoints } from '../src/model.ts';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-function retainedBytes(): number {
-  gc();
-  gc();
-  const usage = process.memoryUsage();
-  return usage.heapUsed + usage.arrayBuffers;
-}
-
-/** A service of 200 endpoints (a ~60 KB JSON body) whose content differs with `generation`. */
-function bigService(generation: number): ServiceEndpoints {
-  const endpoints = Array.from({ length: 200 }, (_, i) =>
-    readyEndpoint(`10.${Math.floor(i / 250)}.${i % 250}.${generation % 250}`, {
-      nodeName: `node-${i}-with-a-long-name-${generation}`,
-      zone: 'europe-west1-b',
-      targetRef: { kind: 'Pod', namespace: 'shop', name: `big-${generation}-${i}` },
-    }),
-  ).sort((a, b) => ((a.addresses[0] ?? '') < (b.addresses[0] ?? '') ? -1 : 1));
-  return {
-    namespace: 'shop',
-    name: 'big',
-    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-    endpoints,
-  };
-}
+import { bigService, retainedBytes } from './support/memory.ts';
 
 describe('a watch client that never reads', () => {
   it('keeps memory bounded while its service changes 10,000 times, then receives the latest state', async () => {

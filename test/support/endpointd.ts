@@ -2,6 +2,7 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/api/grpc/index.ts';
 import type { Config } from '../../src/config.ts';
 import { startEndpointd, type Endpointd } from '../../src/main.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -17,7 +18,15 @@ export interface TestEndpointd {
 
 export const TEST_CONFIG: Config = {
   sources: [],
-  kubernetes: { kubeconfig: undefined, context: undefined, namespaces: [], resource: 'endpointslices', labelSelector: undefined, watchIdleTimeoutMs: 90_000 },
+  kubernetes: {
+    kubeconfig: undefined,
+    context: undefined,
+    namespaces: [],
+    resource: 'endpointslices',
+    labelSelector: undefined,
+    watchIdleTimeoutMs: 90_000,
+  },
+  grpc: { heartbeatIntervalMs: 30_000, transport: DEFAULT_TRANSPORT_OPTIONS },
   httpPort: 0,
   grpcPort: 0,
   bind: '127.0.0.1',

@@ -8,7 +8,8 @@ import type { Readiness } from '../../observability/readiness.ts';
 import type { EndpointStore } from '../../store/endpoint-store.ts';
 import { ParamReader } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
-import { encodedServiceBody, summaryBody, type ViewOptions } from './representation.ts';
+import { summaryBody, type ViewOptions } from '../view.ts';
+import { encodedServiceBody } from './representation.ts';
 import { openWatchStream, type OpenStream } from './watch-stream.ts';
 import type { ServiceListBody } from './wire.ts';
 

@@ -3,9 +3,9 @@
 import type { Request } from 'express';
 import { parseDuration } from '../../duration.ts';
 import type { PortSelector, ServiceKey } from '../../model.ts';
-import { namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
+import { isVersionLike, namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
 import { badRequest, type InvalidParam } from './problem.ts';
-import type { ViewOptions } from './representation.ts';
+import type { ViewOptions } from '../view.ts';
 
 /** The longest a long-poll may block: clients and proxies time out idle requests past a few minutes. */
 export const MAX_WAIT_MS = 5 * 60_000;
@@ -74,7 +74,7 @@ export class ParamReader {
 
   version(): string | undefined {
     const text = this.text('version');
-    if (text !== undefined && (text.length === 0 || text.length > 128 || !/^[\w.-]+$/.test(text))) {
+    if (text !== undefined && !isVersionLike(text)) {
       this.problems.push({ name: 'version', reason: 'must be a version as returned in a previous answer' });
       return undefined;
     }

@@ -1,30 +1,9 @@
 // Builds the REST bodies from store snapshots. Bodies are encoded once per (service, version, options) through the
 // store's encoded-form cache, so a thousand clients reading one state cost one JSON.stringify.
-import {
-  dialTargets,
-  routableEndpoints,
-  type Endpoint,
-  type PortSelector,
-  type ServiceSnapshot,
-} from '../../model.ts';
+import { dialTargets, routableEndpoints, type Endpoint, type ServiceSnapshot } from '../../model.ts';
 import type { EncodedCache } from '../../store/encoded-cache.ts';
-import type { EndpointBody, ServiceBody, ServiceSummaryBody, WatchEventBody } from './wire.ts';
-
-export interface ViewOptions {
-  /** Every endpoint with its conditions, instead of only the routable ones. */
-  readonly allEndpoints: boolean;
-  readonly port: PortSelector | undefined;
-}
-
-export function viewForm(view: ViewOptions): string {
-  const port =
-    view.port === undefined
-      ? ''
-      : 'name' in view.port
-        ? `name=${view.port.name}`
-        : `number=${view.port.number}`;
-  return `${view.allEndpoints ? 'all' : 'routable'}:${port}`;
-}
+import { viewForm, type ViewOptions } from '../view.ts';
+import type { EndpointBody, ServiceBody, WatchEventBody } from './wire.ts';
 
 export function serviceBody(snapshot: ServiceSnapshot, view: ViewOptions): ServiceBody {
   const selected = view.allEndpoints ? snapshot.endpoints : routableEndpoints(snapshot.endpoints);
@@ -53,16 +32,6 @@ function endpointBody(endpoint: Endpoint): EndpointBody {
     zone: endpoint.zone ?? null,
     targetRef: endpoint.targetRef ?? null,
     hints: endpoint.hintsForZones === undefined ? null : { forZones: endpoint.hintsForZones },
-  };
-}
-
-export function summaryBody(snapshot: ServiceSnapshot): ServiceSummaryBody {
-  return {
-    namespace: snapshot.namespace,
-    name: snapshot.name,
-    version: snapshot.version,
-    endpoints: snapshot.endpoints.length,
-    ready: snapshot.endpoints.filter((e) => e.ready).length,
   };
 }
 

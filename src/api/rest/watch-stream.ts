@@ -5,7 +5,8 @@ import type { Request, Response } from 'express';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { EndpointStore } from '../../store/endpoint-store.ts';
 import type { ServiceChange, SubscriptionScope } from '../../store/subscription.ts';
-import { encodedStateEvent, frame, type StreamFormat, type ViewOptions } from './representation.ts';
+import type { ViewOptions } from '../view.ts';
+import { encodedStateEvent, frame, type StreamFormat } from './representation.ts';
 
 export interface WatchStreamOptions {
   readonly store: EndpointStore;

@@ -1,0 +1,103 @@
+// Store snapshots → endpointd.v1 messages, and their protobuf bytes. A state is encoded once per (service, version,
+// view, message kind) through the store's encoded-form cache and the same Buffer is then written to every call
+// that needs it: encoding is what grows with the number of clients, so it must not happen per client.
+import {
+  dialTargets,
+  routableEndpoints,
+  type Endpoint,
+  type ServiceKey,
+  type ServiceSnapshot,
+} from '../../model.ts';
+import type { EncodedCache } from '../../store/encoded-cache.ts';
+import { summaryBody, viewForm, type ViewOptions } from '../view.ts';
+import type { Encoder, LoadedProtos } from './proto.ts';
+import type {
+  EndpointMessage,
+  ListServicesResponseMessage,
+  ResolveResponseMessage,
+  ServiceMessage,
+  ServiceVersionMessage,
+  WatchResponseMessage,
+} from './wire.ts';
+
+export type StateEventKind = 'added' | 'modified';
+
+export function serviceMessage(snapshot: ServiceSnapshot, view: ViewOptions): ServiceMessage {
+  const selected = view.allEndpoints ? snapshot.endpoints : routableEndpoints(snapshot.endpoints);
+  return {
+    namespace: snapshot.namespace,
+    name: snapshot.name,
+    version: snapshot.version,
+    ports: snapshot.ports,
+    endpoints: selected.map(endpointMessage),
+    ...(view.port === undefined ? {} : { targets: dialTargets(selected, view.port) }),
+    ...(snapshot.truncated === true ? { truncated: true } : {}),
+  };
+}
+
+function endpointMessage(endpoint: Endpoint): EndpointMessage {
+  // The model's optional fields map to proto3 fields whose absence is their default: undefined is left out.
+  return {
+    addresses: endpoint.addresses,
+    addressType: endpoint.addressType,
+    ports: endpoint.ports,
+    ready: endpoint.ready,
+    serving: endpoint.serving,
+    terminating: endpoint.terminating,
+    hostname: endpoint.hostname,
+    nodeName: endpoint.nodeName,
+    zone: endpoint.zone,
+    targetRef: endpoint.targetRef,
+    hintsForZones: endpoint.hintsForZones,
+  };
+}
+
+/** Encodes every response of endpointd.v1.Discovery; state-bearing ones once per version through the cache. */
+export class DiscoveryCodec {
+  readonly #cache: EncodedCache;
+  readonly #resolve: Encoder<ResolveResponseMessage>;
+  readonly #watch: Encoder<WatchResponseMessage>;
+  readonly #list: Encoder<ListServicesResponseMessage>;
+  /** Sent once per stream, always the same bytes. */
+  readonly synced: Buffer;
+
+  constructor(protos: LoadedProtos, cache: EncodedCache) {
+    this.#cache = cache;
+    this.#resolve = protos.encoder('endpointd.v1.ResolveResponse');
+    this.#watch = protos.encoder('endpointd.v1.WatchResponse');
+    this.#list = protos.encoder('endpointd.v1.ListServicesResponse');
+    this.synced = this.#watch({ synced: {} });
+  }
+
+  /** A ResolveResponse, shared by every call asking for this (version, view). */
+  resolveResponse(snapshot: ServiceSnapshot, view: ViewOptions): Buffer {
+    return this.#cache.get(snapshot, `grpc:resolve:${viewForm(view)}`, (s) =>
+      this.#resolve({ service: serviceMessage(s, view) }),
+    );
+  }
+
+  /** A WatchResponse carrying the state, shared by every stream of this (version, view, kind). */
+  stateEvent(kind: StateEventKind, snapshot: ServiceSnapshot, view: ViewOptions): Buffer {
+    return this.#cache.get(snapshot, `grpc:watch:${kind}:${viewForm(view)}`, (s) =>
+      this.#watch(
+        kind === 'added' ? { added: serviceMessage(s, view) } : { modified: serviceMessage(s, view) },
+      ),
+    );
+  }
+
+  deleted(key: ServiceKey): Buffer {
+    return this.#watch({ deleted: { namespace: key.namespace, name: key.name } });
+  }
+
+  absent(key: ServiceKey): Buffer {
+    return this.#watch({ absent: { namespace: key.namespace, name: key.name } });
+  }
+
+  heartbeat(versions: readonly ServiceVersionMessage[]): Buffer {
+    return this.#watch({ heartbeat: { versions } });
+  }
+
+  listResponse(snapshots: readonly ServiceSnapshot[]): Buffer {
+    return this.#list({ services: snapshots.map(summaryBody) });
+  }
+}

@@ -1,0 +1,166 @@
+// Validation of requests: decoded messages in, typed options out. Each refusal names the field and why, every
+// problem of a request is reported at once, and names follow Kubernetes' rules (src/names.ts), so that a bad name
+// is refused and never looked up.
+import type { PortSelector, ServiceKey } from '../../model.ts';
+import { isVersionLike, namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
+import type { ViewOptions } from '../view.ts';
+import { invalidArgument, type FieldProblem } from './errors.ts';
+import type {
+  DecodedEnum,
+  EndpointSetName,
+  ListServicesRequestMessage,
+  PortSelectorMessage,
+  ResolveRequestMessage,
+  WatchRequestMessage,
+} from './wire.ts';
+
+/** A Watch request may name this many services at most: each one costs a subscription. */
+export const MAX_WATCHED_SERVICES = 1000;
+
+export interface ResolveQuery {
+  readonly key: ServiceKey;
+  readonly view: ViewOptions;
+}
+
+/** What one Watch stream follows: named services, one namespace, or everything. */
+export type WatchScope =
+  | { readonly kind: 'services'; readonly keys: readonly ServiceKey[] }
+  | { readonly kind: 'namespace'; readonly namespace: string }
+  | { readonly kind: 'all' };
+
+export interface WatchQuery {
+  readonly scope: WatchScope;
+  readonly view: ViewOptions;
+  /** `namespace/name` → the version the client holds. */
+  readonly known: ReadonlyMap<string, string>;
+}
+
+export function resolveQuery(request: ResolveRequestMessage): ResolveQuery {
+  const problems: FieldProblem[] = [];
+  const key = serviceKey(request, '', problems);
+  const view = viewOptions(request.endpoints, request.port, problems);
+  if (problems.length > 0) throw invalidArgument(problems);
+  return { key, view };
+}
+
+export function watchQuery(request: WatchRequestMessage): WatchQuery {
+  const problems: FieldProblem[] = [];
+  const view = viewOptions(request.endpoints, request.port, problems);
+  let scope: WatchScope;
+  if (request.services.length > 0) {
+    if (request.namespace !== '') {
+      problems.push({
+        field: 'namespace',
+        reason: 'must be empty when services are given: watch one or the other',
+      });
+    }
+    if (request.services.length > MAX_WATCHED_SERVICES) {
+      problems.push({
+        field: 'services',
+        reason: `at most ${MAX_WATCHED_SERVICES} services per stream, got ${request.services.length}; watch their namespace or everything instead`,
+      });
+    }
+    const seen = new Map<string, ServiceKey>();
+    request.services.forEach((ref, i) => {
+      const key = serviceKey(ref, `services[${i}].`, problems);
+      seen.set(`${key.namespace}/${key.name}`, key);
+    });
+    scope = { kind: 'services', keys: [...seen.values()] };
+  } else if (request.namespace !== '') {
+    nameRule('namespace', request.namespace, namespaceNameProblem, problems);
+    scope = { kind: 'namespace', namespace: request.namespace };
+  } else {
+    scope = { kind: 'all' };
+  }
+  const known = new Map<string, string>();
+  const watchedIds =
+    scope.kind === 'services' ? new Set(scope.keys.map((k) => `${k.namespace}/${k.name}`)) : undefined;
+  request.known.forEach((entry, i) => {
+    const key = serviceKey(entry, `known[${i}].`, problems);
+    const id = `${key.namespace}/${key.name}`;
+    if (!isVersionLike(entry.version)) {
+      problems.push({
+        field: `known[${i}].version`,
+        reason: 'must be a version as received in Service.version',
+      });
+    } else if (!inScope(scope, key, watchedIds)) {
+      problems.push({ field: `known[${i}]`, reason: `${id} is not among the watched services` });
+    } else {
+      known.set(id, entry.version);
+    }
+  });
+  if (problems.length > 0) throw invalidArgument(problems);
+  return { scope, view, known };
+}
+
+/** The namespace filter of ListServices; undefined: every namespace. */
+export function listNamespace(request: ListServicesRequestMessage): string | undefined {
+  if (request.namespace === '') return undefined;
+  const problems: FieldProblem[] = [];
+  nameRule('namespace', request.namespace, namespaceNameProblem, problems);
+  if (problems.length > 0) throw invalidArgument(problems);
+  return request.namespace;
+}
+
+function serviceKey(
+  message: { readonly namespace: string; readonly name: string },
+  prefix: string,
+  problems: FieldProblem[],
+): ServiceKey {
+  nameRule(`${prefix}namespace`, message.namespace, namespaceNameProblem, problems);
+  nameRule(`${prefix}name`, message.name, serviceNameProblem, problems);
+  return { namespace: message.namespace, name: message.name };
+}
+
+function viewOptions(
+  endpoints: DecodedEnum<EndpointSetName>,
+  port: PortSelectorMessage | null,
+  problems: FieldProblem[],
+): ViewOptions {
+  if (typeof endpoints === 'number') {
+    problems.push({
+      field: 'endpoints',
+      reason: `unknown EndpointSet value ${endpoints}; use ENDPOINT_SET_ROUTABLE or ENDPOINT_SET_ALL`,
+    });
+  }
+  return { allEndpoints: endpoints === 'ENDPOINT_SET_ALL', port: portSelector(port, problems) };
+}
+
+function portSelector(port: PortSelectorMessage | null, problems: FieldProblem[]): PortSelector | undefined {
+  if (port === null) return undefined;
+  if (port.selector === 'number') {
+    const number = port.number ?? 0;
+    if (number >= 1 && number <= 65535) return { number };
+    problems.push({ field: 'port.number', reason: `a port number must be from 1 to 65535, got ${number}` });
+    return undefined;
+  }
+  if (port.selector === 'name') {
+    const name = port.name ?? '';
+    const problem = portNameProblem(name);
+    if (problem === undefined) return { name };
+    problems.push({
+      field: 'port.name',
+      reason: `${JSON.stringify(name)} is not a valid port name: it ${problem}`,
+    });
+    return undefined;
+  }
+  problems.push({ field: 'port', reason: 'set either name or number, or leave port unset' });
+  return undefined;
+}
+
+function nameRule(
+  field: string,
+  value: string,
+  rule: (value: string) => string | undefined,
+  problems: FieldProblem[],
+): void {
+  const problem = rule(value);
+  if (problem !== undefined) {
+    problems.push({ field, reason: `${JSON.stringify(value)} is not a valid name: it ${problem}` });
+  }
+}
+
+function inScope(scope: WatchScope, key: ServiceKey, watchedIds: ReadonlySet<string> | undefined): boolean {
+  if (scope.kind === 'namespace') return key.namespace === scope.namespace;
+  return watchedIds === undefined || watchedIds.has(`${key.namespace}/${key.name}`);
+}

@@ -1,0 +1,217 @@
+// One Discovery.Watch stream: the current state of what it watches, a `synced` marker, then every change. It
+// writes only while the call's buffer has room (the stream's backpressure: grpc-js holds a few messages, HTTP/2
+// flow control the rest); what changes meanwhile waits in the store's subscriptions, where the latest state of
+// a service replaces an older one, so a client that stops reading costs bounded memory however often things change.
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import { serviceKeyString, type ServiceKey, type ServiceSnapshot } from '../../model.ts';
+import type { ServiceChange, Subscription } from '../../store/subscription.ts';
+import type { DiscoveryContext } from './context.ts';
+import type { StatusError } from './errors.ts';
+import type { WatchQuery, WatchScope } from './request.ts';
+import type { ServiceVersionMessage, WatchRequestMessage } from './wire.ts';
+
+export type WatchCall = ServerWritableStream<WatchRequestMessage, Buffer>;
+
+export class WatchStream {
+  /** Streams with equal keys watch the same services: one heartbeat encoding serves them all. */
+  readonly scopeKey: string;
+  readonly scope: WatchScope;
+  readonly #call: WatchCall;
+  readonly #context: DiscoveryContext;
+  readonly #query: WatchQuery;
+  readonly #subscriptions: Subscription[] = [];
+  /** Messages about the state at start that no store change can express (`absent`): written before any change. */
+  readonly #initial: Buffer[] = [];
+  readonly #onClosed: (stream: WatchStream) => void;
+  #synced = false;
+  #ended = false;
+  #flushScheduled = false;
+
+  constructor(
+    call: WatchCall,
+    query: WatchQuery,
+    context: DiscoveryContext,
+    onClosed: (stream: WatchStream) => void,
+  ) {
+    this.#call = call;
+    this.#context = context;
+    this.#query = query;
+    this.scope = query.scope;
+    this.scopeKey = scopeKey(query.scope);
+    this.#onClosed = onClosed;
+  }
+
+  /** Subscribes, queues the current state, and starts writing. */
+  open(): void {
+    const { store } = this.#context;
+    const schedule = (): void => this.#scheduleFlush();
+    // Subscribe before reading the current state: both are synchronous, so no change can fall between them.
+    const scope = this.scope;
+    if (scope.kind === 'services') {
+      for (const key of scope.keys)
+        this.#subscriptions.push(store.subscribe({ kind: 'service', key }, schedule));
+      scope.keys.forEach((key, i) => {
+        const current = store.get(key);
+        if (current === undefined) this.#initial.push(this.#context.codec.absent(key));
+        else this.#queueInitial(this.#subscriptions[i], key, current);
+      });
+    } else {
+      const subscription = store.subscribe(scope, schedule);
+      this.#subscriptions.push(subscription);
+      const namespace = scope.kind === 'namespace' ? scope.namespace : undefined;
+      const present = new Set<string>();
+      for (const snapshot of store.list(namespace)) {
+        present.add(serviceKeyString(snapshot));
+        this.#queueInitial(subscription, snapshot, snapshot);
+      }
+      // What the client holds but no longer exists: tell it to drop it.
+      for (const id of this.#query.known.keys()) {
+        if (!present.has(id)) this.#queueInitial(subscription, keyOf(id), undefined);
+      }
+    }
+    const call = this.#call;
+    call.on('drain', () => this.#flush());
+    call.on('cancelled', () => this.#close());
+    call.on('error', () => this.#close());
+    call.on('close', () => this.#close());
+    this.#flush();
+  }
+
+  /** A heartbeat is due only on a stream that has sent all it knows and whose client reads. */
+  wantsHeartbeat(): boolean {
+    return (
+      this.#synced &&
+      !this.#ended &&
+      !this.#call.writableNeedDrain &&
+      this.#initial.length === 0 &&
+      this.#subscriptions.every((s) => s.pendingCount === 0)
+    );
+  }
+
+  write(bytes: Buffer): void {
+    if (!this.#ended) this.#call.write(bytes);
+  }
+
+  /** Ends the stream with `status` (after what is buffered), e.g. UNAVAILABLE on shutdown. */
+  end(status: StatusError): void {
+    if (this.#ended) return;
+    this.#close();
+    this.#call.emit('error', status);
+  }
+
+  /**
+   * Queues a service's state at start as a change from what the client holds (a stand-in of its known version) to
+   * what is current. The subscription then merges later changes into it: if the service returns to the version
+   * the client holds before the stream gets to it, nothing is sent at all.
+   */
+  #queueInitial(
+    subscription: Subscription | undefined,
+    key: ServiceKey,
+    current: ServiceSnapshot | undefined,
+  ): void {
+    const id = serviceKeyString(key);
+    const knownVersion = this.#query.known.get(id);
+    if (knownVersion !== undefined && knownVersion === current?.version) return;
+    subscription?.deliver({
+      id,
+      key: { namespace: key.namespace, name: key.name },
+      previous: knownVersion === undefined ? undefined : heldByClient(key, knownVersion),
+      current,
+    });
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Let the store finish its fan-out (and more changes coalesce) before writing.
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    const call = this.#call;
+    while (!this.#ended && !call.writableNeedDrain) {
+      const initial = this.#initial.shift();
+      if (initial !== undefined) {
+        call.write(initial);
+        continue;
+      }
+      const change = this.#take();
+      if (change === undefined) {
+        if (!this.#synced) {
+          this.#synced = true;
+          call.write(this.#context.codec.synced);
+        }
+        return;
+      }
+      this.#writeChange(change);
+    }
+  }
+
+  #take(): ServiceChange | undefined {
+    for (const subscription of this.#subscriptions) {
+      const change = subscription.take();
+      if (change !== undefined) return change;
+    }
+    return undefined;
+  }
+
+  #writeChange(change: ServiceChange): void {
+    const { codec } = this.#context;
+    const { previous, current } = change;
+    if (current === undefined) {
+      if (previous !== undefined) this.#call.write(codec.deleted(change.key));
+      return;
+    }
+    const kind = previous === undefined ? 'added' : 'modified';
+    this.#call.write(codec.stateEvent(kind, current, this.#query.view));
+  }
+
+  #close(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const subscription of this.#subscriptions) subscription.close();
+    this.#initial.length = 0;
+    this.#onClosed(this);
+  }
+}
+
+/** The current versions of what a scope watches, for its heartbeat. */
+export function heartbeatVersions(
+  store: DiscoveryContext['store'],
+  scope: WatchScope,
+): ServiceVersionMessage[] {
+  if (scope.kind === 'services') {
+    return scope.keys.map((key) => ({
+      namespace: key.namespace,
+      name: key.name,
+      version: store.get(key)?.version ?? '',
+    }));
+  }
+  return store
+    .list(scope.kind === 'namespace' ? scope.namespace : undefined)
+    .map((s) => ({ namespace: s.namespace, name: s.name, version: s.version }));
+}
+
+function scopeKey(scope: WatchScope): string {
+  switch (scope.kind) {
+    case 'all':
+      return 'all';
+    case 'namespace':
+      return `namespace:${scope.namespace}`;
+    case 'services':
+      return `services:${scope.keys.map(serviceKeyString).join(',')}`;
+  }
+}
+
+function keyOf(id: string): ServiceKey {
+  const slash = id.indexOf('/');
+  return { namespace: id.slice(0, slash), name: id.slice(slash + 1) };
+}
+
+/** Stands for the state a client says it holds: only its version matters to the subscription's merging. */
+function heldByClient(key: ServiceKey, version: string): ServiceSnapshot {
+  return { namespace: key.namespace, name: key.name, ports: [], endpoints: [], version };
+}

@@ -1,0 +1,127 @@
+// The messages of proto/endpointd/v1/discovery.proto and grpc/health/v1/health.proto as TypeScript sees them:
+// requests as proto-loader decodes them (see LOADER_OPTIONS: camelCase, enums by name, defaults filled in, unset
+// messages null, `selector`-style names of the oneof member set), responses as plain objects we encode.
+
+export type EndpointSetName = 'ENDPOINT_SET_UNSPECIFIED' | 'ENDPOINT_SET_ROUTABLE' | 'ENDPOINT_SET_ALL';
+
+/** A decoded enum: its name, or its number when this server's proto does not know the value. */
+export type DecodedEnum<Name extends string> = Name | number;
+
+export interface PortSelectorMessage {
+  readonly name?: string;
+  readonly number?: number;
+  /** Which member of the oneof is set; undefined when none is. */
+  readonly selector?: 'name' | 'number';
+}
+
+export interface ServiceRefMessage {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface ServiceVersionMessage {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+}
+
+export interface ResolveRequestMessage {
+  readonly namespace: string;
+  readonly name: string;
+  readonly endpoints: DecodedEnum<EndpointSetName>;
+  readonly port: PortSelectorMessage | null;
+}
+
+export interface WatchRequestMessage {
+  readonly services: readonly ServiceRefMessage[];
+  readonly namespace: string;
+  readonly endpoints: DecodedEnum<EndpointSetName>;
+  readonly port: PortSelectorMessage | null;
+  readonly known: readonly ServiceVersionMessage[];
+}
+
+export interface ListServicesRequestMessage {
+  readonly namespace: string;
+}
+
+export interface PortMessage {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: string;
+  readonly appProtocol?: string;
+}
+
+export interface ObjectReferenceMessage {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly uid?: string;
+}
+
+export interface EndpointMessage {
+  readonly addresses: readonly string[];
+  readonly addressType: string;
+  readonly ports: readonly PortMessage[];
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly terminating: boolean;
+  readonly hostname?: string;
+  readonly nodeName?: string;
+  readonly zone?: string;
+  readonly targetRef?: ObjectReferenceMessage;
+  readonly hintsForZones?: readonly string[];
+}
+
+export interface TargetMessage {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface ServiceMessage {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly ports: readonly PortMessage[];
+  readonly endpoints: readonly EndpointMessage[];
+  readonly targets?: readonly TargetMessage[];
+  readonly truncated?: boolean;
+}
+
+export interface ResolveResponseMessage {
+  readonly service: ServiceMessage;
+}
+
+/** Exactly one member of the `event` oneof. */
+export type WatchResponseMessage =
+  | { readonly added: ServiceMessage }
+  | { readonly modified: ServiceMessage }
+  | { readonly deleted: ServiceRefMessage }
+  | { readonly absent: ServiceRefMessage }
+  | { readonly synced: Record<string, never> }
+  | { readonly heartbeat: { readonly versions: readonly ServiceVersionMessage[] } };
+
+export interface ServiceSummaryMessage {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly endpoints: number;
+  readonly ready: number;
+}
+
+export interface ListServicesResponseMessage {
+  readonly services: readonly ServiceSummaryMessage[];
+}
+
+export type ServingStatusName = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+
+export interface HealthCheckRequestMessage {
+  readonly service: string;
+}
+
+export interface HealthCheckResponseMessage {
+  readonly status: ServingStatusName;
+}
+
+export interface HealthListResponseMessage {
+  readonly statuses: Readonly<Record<string, HealthCheckResponseMessage>>;
+}

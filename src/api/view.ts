@@ -1,0 +1,31 @@
+// How a front door presents a service: which endpoints (routable or all), which port's dial targets, and the
+// one-line summary lists use. Shared by REST and gRPC so that both answer the same question the same way.
+import type { PortSelector, ServiceSnapshot } from '../model.ts';
+import type { ServiceSummaryBody } from './rest/wire.ts';
+
+export interface ViewOptions {
+  /** Every endpoint with its conditions, instead of only the routable ones. */
+  readonly allEndpoints: boolean;
+  readonly port: PortSelector | undefined;
+}
+
+/** A key naming the view, part of the key of every encoded form cached for it. */
+export function viewForm(view: ViewOptions): string {
+  const port =
+    view.port === undefined
+      ? ''
+      : 'name' in view.port
+        ? `name=${view.port.name}`
+        : `number=${view.port.number}`;
+  return `${view.allEndpoints ? 'all' : 'routable'}:${port}`;
+}
+
+export function summaryBody(snapshot: ServiceSnapshot): ServiceSummaryBody {
+  return {
+    namespace: snapshot.namespace,
+    name: snapshot.name,
+    version: snapshot.version,
+    endpoints: snapshot.endpoints.length,
+    ready: snapshot.endpoints.filter((e) => e.ready).length,
+  };
+}
