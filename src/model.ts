@@ -132,29 +132,48 @@ export function dialTargets(endpoints: readonly Endpoint[], selector: PortSelect
 /**
  * Computes the content version of a Service. The input must already be canonical (sorted, deduplicated: see the
  * converters), so that the same content hashes the same everywhere.
+ *
+ * Every field is written in a fixed position of a nested array, whatever order the object's keys were created in:
+ * this runs on every update (a relist re-hashes every Service), so it avoids a generic key-sorting serializer,
+ * which cost ten times more.
  */
 export function contentVersion(service: ServiceEndpoints): string {
-  const canonical = canonicalJson([
+  const info = service.service;
+  const canonical = JSON.stringify([
+    2, // the layout's own version: bump it when the layout changes, so old and new hashes never meet
     service.namespace,
     service.name,
-    service.ports,
-    service.endpoints,
+    service.ports.map(portTuple),
+    service.endpoints.map((e) => [
+      e.addresses,
+      e.addressType,
+      e.ports.map(portTuple),
+      e.ready,
+      e.serving,
+      e.terminating,
+      e.hostname ?? null,
+      e.nodeName ?? null,
+      e.zone ?? null,
+      e.targetRef === undefined
+        ? null
+        : [e.targetRef.kind, e.targetRef.namespace ?? null, e.targetRef.name, e.targetRef.uid ?? null],
+      e.hintsForZones ?? null,
+    ]),
     service.truncated === true,
-    service.service ?? null,
+    info === undefined
+      ? null
+      : [
+          info.type,
+          info.headless,
+          info.externalName ?? null,
+          info.ports.map((p) => [p.name, p.port, p.targetPort, p.protocol, p.appProtocol ?? null]),
+        ],
   ]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }
 
-/** JSON with object keys sorted, so that how an object was built never changes its hash. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => compareStrings(a, b));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
+function portTuple(p: EndpointPort): unknown[] {
+  return [p.name, p.port, p.protocol, p.appProtocol ?? null];
 }
 
 export function withVersion(service: ServiceEndpoints): ServiceSnapshot {

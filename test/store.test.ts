@@ -41,6 +41,29 @@ describe('EndpointStore', () => {
     );
   });
 
+  it('versions ignore the order in which an object was built, and notice every field', () => {
+    const base = service('shop', 'web', ['10.0.0.1']);
+    const [endpoint] = base.endpoints;
+    assert.ok(endpoint);
+    const reordered = {
+      ...base,
+      endpoints: [Object.fromEntries(Object.entries(endpoint).reverse()) as typeof endpoint],
+    };
+    assert.equal(contentVersion(reordered), contentVersion(base));
+    const variants = [
+      { ...base, endpoints: [{ ...endpoint, hostname: 'web-0' }] },
+      { ...base, endpoints: [{ ...endpoint, zone: 'zone-b' }] },
+      { ...base, endpoints: [{ ...endpoint, nodeName: 'node-9' }] },
+      { ...base, endpoints: [{ ...endpoint, serving: false }] },
+      { ...base, endpoints: [{ ...endpoint, targetRef: { kind: 'Pod', name: 'web-0' } }] },
+      { ...base, endpoints: [{ ...endpoint, hintsForZones: ['zone-a'] }] },
+      { ...base, truncated: true },
+      { ...base, service: { type: 'ClusterIP' as const, headless: true, ports: [] } },
+    ];
+    const versions = new Set([contentVersion(base), ...variants.map(contentVersion)]);
+    assert.equal(versions.size, variants.length + 1);
+  });
+
   it('notifies nobody when an update does not change the content', async () => {
     const store = newStore();
     store.upsert('s', service('shop', 'web', ['10.0.0.1']));

@@ -18,6 +18,8 @@ export interface ReadinessDetail {
 export class Readiness {
   readonly #sources: readonly Source[];
   #shuttingDown = false;
+  /** Sources never un-sync: once all have, asking them again on every request is wasted work. */
+  #syncedLatch = false;
 
   constructor(sources: readonly Source[]) {
     this.#sources = sources;
@@ -25,7 +27,8 @@ export class Readiness {
 
   /** Every source has read its initial state. */
   get synced(): boolean {
-    return this.#sources.every((s) => s.status().synced);
+    this.#syncedLatch ||= this.#sources.every((s) => s.status().synced);
+    return this.#syncedLatch;
   }
 
   get shuttingDown(): boolean {

@@ -30,6 +30,12 @@ export interface RestApi {
   openStreams(): number;
 }
 
+const LIST_PARAMS: ReadonlySet<string> = new Set(['namespace']);
+const LOOKUP_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'wait', 'version']);
+const SERVICE_WATCH_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'version']);
+const WATCH_PARAMS: ReadonlySet<string> = new Set(['namespace', 'endpoints', 'port']);
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 export function createRestApi(options: RestApiOptions): RestApi {
   const { store, readiness, logger, metrics } = options;
   const streams = new Set<OpenStream>();
@@ -90,15 +96,16 @@ export function createRestApi(options: RestApiOptions): RestApi {
   });
 
   app.get('/v1/services', (req, res) => {
-    const params = new ParamReader(req, ['namespace']);
+    const params = new ParamReader(req, LIST_PARAMS);
     const namespace = params.namespaceFilter();
     params.finish();
     const body: ServiceListBody = { services: store.list(namespace).map(summaryBody) };
-    res.type('application/json').send(JSON.stringify(body));
+    res.setHeader('Content-Type', JSON_TYPE);
+    res.end(JSON.stringify(body));
   });
 
   app.get('/v1/namespaces/:namespace/services/:name', (req, res) => {
-    const params = new ParamReader(req, ['endpoints', 'port', 'wait', 'version']);
+    const params = new ParamReader(req, LOOKUP_PARAMS);
     const key = params.serviceKey(req.params.namespace, req.params.name);
     const view = params.view();
     const wait = params.wait();
@@ -112,7 +119,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
   });
 
   app.get('/v1/namespaces/:namespace/services/:name/watch', (req, res) => {
-    const params = new ParamReader(req, ['endpoints', 'port', 'version']);
+    const params = new ParamReader(req, SERVICE_WATCH_PARAMS);
     const key = params.serviceKey(req.params.namespace, req.params.name);
     const view = params.view();
     const version = params.version();
@@ -128,7 +135,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
   });
 
   app.get('/v1/watch', (req, res) => {
-    const params = new ParamReader(req, ['namespace', 'endpoints', 'port']);
+    const params = new ParamReader(req, WATCH_PARAMS);
     const namespace = params.namespaceFilter();
     const view = params.view();
     params.finish();
@@ -185,7 +192,8 @@ export function createRestApi(options: RestApiOptions): RestApi {
       res.status(304).end();
       return;
     }
-    res.type('application/json').send(encodedServiceBody(store.encoded, snapshot, view));
+    res.setHeader('Content-Type', JSON_TYPE);
+    res.end(encodedServiceBody(store.encoded, snapshot, view));
   }
 
   /** Answers when the service's version differs from `version` (absent counts as a version), or after `waitMs`. */
