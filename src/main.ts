@@ -7,6 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { createGrpcServer } from './api/grpc/index.ts';
+import {
+  ADS_SERVICE_NAME,
+  addXdsService,
+  createXdsBootstrapRouter,
+  type XdsControlPlane,
+} from './api/xds/index.ts';
 import { createRestApi } from './api/rest/app.ts';
 import { parseCommandLine, type Config } from './config.ts';
 import { createLogger } from './observability/logger.ts';
@@ -77,13 +83,31 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   });
   const metrics = new Metrics({ store, sources });
   const readiness = new Readiness(sources);
-  const rest = createRestApi({ store, readiness, logger, metrics, heartbeatMs: config.heartbeatIntervalMs });
   const grpc = createGrpcServer({
     store,
     readiness,
     logger,
     heartbeatMs: config.grpc.heartbeatIntervalMs,
     transport: config.grpc.transport,
+  });
+  // xDS shares the gRPC port; its ADS service is registered when the gRPC server binds.
+  let xds: XdsControlPlane | undefined;
+  grpc.addService({
+    names: [ADS_SERVICE_NAME],
+    register: (server) => {
+      xds = addXdsService(server, { store, readiness, logger });
+    },
+    shutdown: () => xds?.closeStreams(),
+  });
+  let grpcPort = 0;
+  metrics.attachDoors({ grpcWatchStreams: () => grpc.openWatchStreams(), xds: () => xds?.stats() });
+  const rest = createRestApi({
+    store,
+    readiness,
+    logger,
+    metrics,
+    heartbeatMs: config.heartbeatIntervalMs,
+    routers: [createXdsBootstrapRouter({ grpcPort: () => grpcPort })],
   });
 
   const server = createServer(
@@ -94,7 +118,6 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   await once(server, 'listening');
   const httpAddress = server.address() as AddressInfo;
   logger.info({ address: httpAddress.address, port: httpAddress.port }, 'REST API listening');
-  let grpcPort: number;
   try {
     grpcPort = await grpc.start(config.bind, config.grpcPort);
   } catch (error) {

@@ -21,6 +21,7 @@ import {
   truncatedEndpoints,
   type KubeObject,
 } from './support/fake-apiserver/index.ts';
+import { TestClient, type DecodedService } from './support/grpc-discovery.ts';
 import { eventually, get } from './support/http.ts';
 import { ips, startKubeEndpointd, type KubeTestEndpointd } from './support/kube-endpointd.ts';
 
@@ -227,6 +228,21 @@ describe('Kubernetes source: EndpointSlices', () => {
         appProtocol: 'kubernetes.io/h2c',
       },
     ]);
+    const client = new TestClient(`127.0.0.1:${t.endpointd.grpcPort}`);
+    try {
+      const resolved = await client.unary<{ service: DecodedService }>('endpointd.v1.Discovery', 'Resolve', {
+        namespace: 'shop',
+        name: 'web',
+      });
+      assert.equal(resolved.service.version, web?.version);
+      assert.equal(resolved.service.serviceInfo?.type, 'ClusterIP');
+      assert.deepEqual(
+        resolved.service.serviceInfo?.ports.map((p) => [p.name, p.port, p.targetPortName, p.appProtocol]),
+        [['grpc', 9000, 'grpc-port', 'kubernetes.io/h2c']],
+      );
+    } finally {
+      client.client.close();
+    }
   });
 
   it('deletes a Service whose last slice and Service object are gone', async () => {

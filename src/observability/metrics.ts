@@ -10,6 +10,23 @@ export interface MetricsOptions {
   readonly now?: () => number;
 }
 
+/** What the gRPC and xDS doors report, read at scrape time; attached once they exist. */
+export interface DoorStats {
+  readonly grpcWatchStreams: () => number;
+  readonly xds: () =>
+    | {
+        readonly sotwStreams: number;
+        readonly deltaStreams: number;
+        readonly requests: number;
+        readonly responses: number;
+        readonly acks: number;
+        readonly nacks: number;
+        readonly staleRequests: number;
+        readonly resourcesSent: number;
+      }
+    | undefined;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   /** REST requests by route (the route pattern, not the URL), method and status code. */
@@ -23,6 +40,7 @@ export class Metrics {
   readonly rejected: Counter<'door' | 'reason'>;
   /** Open streams and waiting long-polls per front door, reported by each door. */
   readonly subscribers: Gauge<'door'>;
+  #doors: DoorStats | undefined;
 
   constructor(options: MetricsOptions) {
     const { store, sources } = options;
@@ -65,6 +83,57 @@ export class Metrics {
       help: 'Open watch streams and waiting long-polls, by front door.',
       labelNames: ['door'],
       registers: [registry],
+    });
+    const doors = (): DoorStats | undefined => this.#doors;
+    new Gauge({
+      name: 'endpointd_grpc_watch_streams',
+      help: 'Open endpointd.v1.Discovery Watch streams.',
+      registers: [registry],
+      collect() {
+        const stats = doors();
+        if (stats !== undefined) this.set(stats.grpcWatchStreams());
+      },
+    });
+    new Gauge({
+      name: 'endpointd_xds_streams',
+      help: 'Open ADS streams, by variant (sotw = state of the world, delta).',
+      labelNames: ['variant'],
+      registers: [registry],
+      collect() {
+        const stats = doors()?.xds();
+        if (stats === undefined) return;
+        this.set({ variant: 'sotw' }, stats.sotwStreams);
+        this.set({ variant: 'delta' }, stats.deltaStreams);
+      },
+    });
+    new Counter({
+      name: 'endpointd_xds_requests_total',
+      help: 'ADS requests by outcome: ack, nack (the client rejected what we sent), stale (an old nonce, ignored).',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        const stats = doors()?.xds();
+        if (stats === undefined) return;
+        this.reset();
+        this.inc({ outcome: 'ack' }, stats.acks);
+        this.inc({ outcome: 'nack' }, stats.nacks);
+        this.inc({ outcome: 'stale' }, stats.staleRequests);
+        this.inc(
+          { outcome: 'other' },
+          Math.max(0, stats.requests - stats.acks - stats.nacks - stats.staleRequests),
+        );
+      },
+    });
+    new Counter({
+      name: 'endpointd_xds_resources_sent_total',
+      help: 'xDS resources sent in responses.',
+      registers: [registry],
+      collect() {
+        const stats = doors()?.xds();
+        if (stats === undefined) return;
+        this.reset();
+        this.inc(stats.resourcesSent);
+      },
     });
     new Gauge({
       name: 'endpointd_source_synced',
@@ -147,5 +216,10 @@ export class Metrics {
         this.set(store.encoded.stats().bytes);
       },
     });
+  }
+
+  /** Lets the scrape read the gRPC and xDS doors, which are created after the metrics. */
+  attachDoors(doors: DoorStats): void {
+    this.#doors = doors;
   }
 }

@@ -75,6 +75,19 @@ export interface DecodedService {
   endpoints: DecodedEndpoint[];
   targets: Array<{ address: string; port: number }>;
   truncated: boolean;
+  serviceInfo: {
+    type: string;
+    headless: boolean;
+    externalName: string;
+    ports: Array<{
+      name: string;
+      port: number;
+      targetPortNumber?: number;
+      targetPortName?: string;
+      protocol: string;
+      appProtocol: string;
+    }>;
+  } | null;
 }
 
 export interface DecodedRef {

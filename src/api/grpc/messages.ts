@@ -5,6 +5,7 @@ import {
   dialTargets,
   routableEndpoints,
   type Endpoint,
+  type ServiceInfo,
   type ServiceKey,
   type ServiceSnapshot,
 } from '../../model.ts';
@@ -15,6 +16,7 @@ import type {
   EndpointMessage,
   ListServicesResponseMessage,
   ResolveResponseMessage,
+  ServiceInfoMessage,
   ServiceMessage,
   ServiceVersionMessage,
   WatchResponseMessage,
@@ -32,6 +34,24 @@ export function serviceMessage(snapshot: ServiceSnapshot, view: ViewOptions): Se
     endpoints: selected.map(endpointMessage),
     ...(view.port === undefined ? {} : { targets: dialTargets(selected, view.port) }),
     ...(snapshot.truncated === true ? { truncated: true } : {}),
+    ...(snapshot.service === undefined ? {} : { serviceInfo: serviceInfoMessage(snapshot.service) }),
+  };
+}
+
+function serviceInfoMessage(info: ServiceInfo): ServiceInfoMessage {
+  return {
+    type: info.type,
+    headless: info.headless,
+    externalName: info.externalName,
+    ports: info.ports.map((p) => ({
+      name: p.name,
+      port: p.port,
+      protocol: p.protocol,
+      appProtocol: p.appProtocol,
+      ...(typeof p.targetPort === 'number'
+        ? { targetPortNumber: p.targetPort }
+        : { targetPortName: p.targetPort }),
+    })),
   };
 }
 

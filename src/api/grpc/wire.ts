@@ -85,7 +85,23 @@ export interface ServiceMessage {
   readonly endpoints: readonly EndpointMessage[];
   readonly targets?: readonly TargetMessage[];
   readonly truncated?: boolean;
+  readonly serviceInfo?: ServiceInfoMessage;
 }
+
+export interface ServiceInfoMessage {
+  readonly type: string;
+  readonly headless: boolean;
+  readonly externalName?: string;
+  readonly ports: readonly ServicePortMessage[];
+}
+
+/** `targetPortNumber` or `targetPortName`: the `target_port` oneof. */
+export type ServicePortMessage = {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: string;
+  readonly appProtocol?: string;
+} & ({ readonly targetPortNumber: number } | { readonly targetPortName: string });
 
 export interface ResolveResponseMessage {
   readonly service: ServiceMessage;

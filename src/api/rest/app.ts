@@ -20,6 +20,8 @@ export interface RestApiOptions {
   readonly heartbeatMs: number;
   /** When given: request metrics are recorded and `/metrics` is served. */
   readonly metrics?: Metrics;
+  /** More routes another door serves over HTTP (e.g. xDS's bootstrap), mounted after the readiness gate. */
+  readonly routers?: readonly express.Router[];
 }
 
 export interface RestApi {
@@ -147,6 +149,8 @@ export function createRestApi(options: RestApiOptions): RestApi {
       undefined,
     );
   });
+
+  for (const router of options.routers ?? []) app.use(router);
 
   app.use((req, res) => {
     sendProblem(res, new HttpProblem(404, 'Not Found', `no route for ${req.method} ${req.path}`));

@@ -1,0 +1,85 @@
+// GET /v1/xds/bootstrap[?node=ID]: a gRPC xDS bootstrap that a client can use as is (GRPC_XDS_BOOTSTRAP or
+// GRPC_XDS_BOOTSTRAP_CONFIG), pointing at this endpointd as the caller reaches it. An express Router the REST
+// app mounts; it reads nothing from the store.
+import express, { type Request, type Router } from 'express';
+import { isIP } from 'node:net';
+import { badRequest, sendProblem } from '../rest/problem.ts';
+
+export interface XdsBootstrapOptions {
+  /** The port the ADS service listens on; a function when it is only known once the gRPC server is bound. */
+  readonly grpcPort: number | (() => number);
+  /** node.id when the caller gives none (default `endpointd-client`). */
+  readonly defaultNodeId?: string;
+}
+
+/** The bootstrap's JSON (gRPC's xDS bootstrap format; only what grpc-js-xds and grpc-go/java need). */
+export interface XdsBootstrap {
+  readonly xds_servers: ReadonlyArray<{
+    readonly server_uri: string;
+    readonly channel_creds: ReadonlyArray<{ readonly type: 'insecure' }>;
+    readonly server_features: readonly string[];
+  }>;
+  readonly node: { readonly id: string; readonly locality: Record<string, never> };
+}
+
+/** node.id: printable ASCII, no more than 256 characters (it shows up in our logs). */
+const NODE_ID = /^[\x21-\x7e]{1,256}$/;
+/** A Host header's host part we are willing to echo into a URI: a DNS name or an IP literal. */
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+
+export function buildBootstrap(host: string, port: number, nodeId: string): XdsBootstrap {
+  return {
+    xds_servers: [
+      {
+        server_uri: `${isIP(host) === 6 ? `[${host}]` : host}:${port}`,
+        channel_creds: [{ type: 'insecure' }],
+        // ignore_resource_deletion: a Listener or Cluster briefly missing (a Service recreated, a replica that has
+        // not synced) must not fail calls at once; empty assignments still say "no endpoints".
+        server_features: ['xds_v3', 'ignore_resource_deletion'],
+      },
+    ],
+    // grpc-js refuses a bootstrap whose node has no locality.
+    node: { id: nodeId, locality: {} },
+  };
+}
+
+export function createXdsBootstrapRouter(options: XdsBootstrapOptions): Router {
+  const router = express.Router();
+  router.get('/v1/xds/bootstrap', (req, res) => {
+    const node = req.query.node;
+    const unknown = Object.keys(req.query).filter((k) => k !== 'node');
+    if (unknown.length > 0) {
+      sendProblem(res, badRequest(unknown.map((name) => ({ name, reason: 'unknown parameter' }))));
+      return;
+    }
+    if (node !== undefined && (typeof node !== 'string' || !NODE_ID.test(node))) {
+      sendProblem(
+        res,
+        badRequest([{ name: 'node', reason: 'must be 1 to 256 printable ASCII characters, no spaces' }]),
+      );
+      return;
+    }
+    const port = typeof options.grpcPort === 'function' ? options.grpcPort() : options.grpcPort;
+    const body = buildBootstrap(callerHost(req), port, node ?? options.defaultNodeId ?? 'endpointd-client');
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('application/json').send(`${JSON.stringify(body, null, 2)}\n`);
+  });
+  return router;
+}
+
+/**
+ * The host the caller used to reach us (its Host header), which is the one that works from where it stands;
+ * else the local address of the connection.
+ */
+export function callerHost(req: Request): string {
+  const header = req.get('host');
+  if (header !== undefined) {
+    const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::\d+)?$/.exec(header);
+    if (bracketed?.[1] !== undefined && isIP(bracketed[1]) === 6) return bracketed[1];
+    const host = header.replace(/:\d+$/, '');
+    if (HOSTNAME.test(host)) return host;
+  }
+  const local = req.socket.localAddress ?? '127.0.0.1';
+  // An IPv4 client on a dual-stack socket: the address it dialed is the IPv4 one.
+  return local.startsWith('::ffff:') ? local.slice('::ffff:'.length) : local;
+}

@@ -1,0 +1,115 @@
+// The xDS resources of the store, encoded: name ⇒ the current resource, its bytes and its version. Each
+// (resource, content) is encoded and hashed once and shared by every stream that sends it; that is what keeps a
+// change fanned out to thousands of streams cheap (the streams copy bytes, they never re-encode).
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { EndpointStore } from '../../store/endpoint-store.ts';
+import { parseResourceName, resolvePort, servicePortNames } from './naming.ts';
+import {
+  buildCluster,
+  buildClusterLoadAssignment,
+  buildListener,
+  buildRouteConfiguration,
+  packAny,
+  speaksHttp2,
+} from './resources.ts';
+import { TYPE_URL, type Any, type ResourceKind } from './wire.ts';
+
+/** One resource as sent: `version` is unique to its content and to this server instance. */
+export interface EncodedResource {
+  readonly name: string;
+  readonly version: string;
+  readonly any: Any;
+}
+
+export interface ResourceCatalogOptions {
+  readonly store: EndpointStore;
+  /** Appended to every version, so that versions of two server instances never collide. */
+  readonly instanceId: string;
+  /** Bound of the encoded resources kept, in bytes. */
+  readonly cacheBytes: number;
+  /** At most this many Clusters are listed to a wildcard subscriber (the first ones by namespace, name, port). */
+  readonly maxWildcardResources: number;
+  readonly onWildcardTruncated?: (total: number, served: number) => void;
+}
+
+export class ResourceCatalog {
+  readonly #options: ResourceCatalogOptions;
+  readonly #cache: LRUCache<string, EncodedResource>;
+  #wildcard: readonly string[] | undefined;
+
+  constructor(options: ResourceCatalogOptions) {
+    this.#options = options;
+    this.#cache = new LRUCache<string, EncodedResource>({
+      maxSize: options.cacheBytes,
+      sizeCalculation: (r) => Math.max(1, r.any.value.byteLength + r.name.length * 2 + 64),
+    });
+  }
+
+  /**
+   * The resource `name` of `kind`, or undefined when it does not exist: a name outside the naming scheme, or a
+   * Service the store does not hold, a port-less name of a Service without exactly one TCP port. A Service that
+   * exists has all four resources for every valid port number or name (an assignment of a port no endpoint has is
+   * empty), so a client never waits for a resource that will not come.
+   */
+  get(kind: ResourceKind, name: string): EncodedResource | undefined {
+    const parsed = parseResourceName(name);
+    if (parsed === undefined) return undefined;
+    const service = this.#options.store.get(parsed.key);
+    if (service === undefined) return undefined;
+    const port = resolvePort(service, parsed.port);
+    if (port === undefined) return undefined;
+    switch (kind) {
+      case 'listener':
+        return this.#encoded(`l|${name}`, TYPE_URL.listener, name, () => buildListener(name));
+      case 'route':
+        return this.#encoded(`r|${name}`, TYPE_URL.route, name, () => buildRouteConfiguration(name));
+      case 'cluster': {
+        const http2 = speaksHttp2(service, port);
+        return this.#encoded(`c|${name}|${http2}`, TYPE_URL.cluster, name, () => buildCluster(name, http2));
+      }
+      case 'endpoint':
+        return this.#encoded(`e|${name}|${service.version}`, TYPE_URL.endpoint, name, () =>
+          buildClusterLoadAssignment(name, service, port),
+        );
+    }
+  }
+
+  /** The assignment with no endpoints, for a Service that is gone (state of the world: "send no traffic"). */
+  emptyAssignment(name: string): EncodedResource {
+    return this.#encoded(`e|${name}|`, TYPE_URL.endpoint, name, () =>
+      buildClusterLoadAssignment(name, undefined, { number: 0 }),
+    );
+  }
+
+  /**
+   * What a wildcard subscription of `kind` covers. Clusters (and their assignments): one per Service port,
+   * bounded. Listeners and routes: none — endpointd's Listeners are gRPC `api_listener`s, which Envoy refuses over
+   * LDS; Envoy's own listeners stay in its configuration and point at our Clusters.
+   */
+  wildcardNames(kind: ResourceKind): readonly string[] {
+    if (kind === 'listener' || kind === 'route') return [];
+    if (this.#wildcard === undefined) {
+      const all = this.#options.store.list().flatMap(servicePortNames);
+      const max = this.#options.maxWildcardResources;
+      if (all.length > max) this.#options.onWildcardTruncated?.(all.length, max);
+      this.#wildcard = all.length > max ? all.slice(0, max) : all;
+    }
+    return this.#wildcard;
+  }
+
+  /** Told by the change fan-out that some Service changed: the wildcard list is rebuilt on next use. */
+  invalidateWildcard(): void {
+    this.#wildcard = undefined;
+  }
+
+  #encoded(key: string, typeUrl: string, name: string, build: () => object): EncodedResource {
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) return cached;
+    const any = packAny(typeUrl, build());
+    const hash = createHash('sha256').update(any.value).digest('base64url').slice(0, 16);
+    const resource: EncodedResource = { name, version: `${hash}.${this.#options.instanceId}`, any };
+    this.#cache.set(key, resource);
+    return resource;
+  }
+}

@@ -1,0 +1,154 @@
+// The xDS front door: registers envoy.service.discovery.v3.AggregatedDiscoveryService (state of the world and
+// delta) on a grpc.Server that someone else owns and starts. Public API of src/api/xds/ (with bootstrap-route.ts).
+import * as grpc from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { EndpointStore } from '../../store/endpoint-store.ts';
+import { ResourceCatalog } from './catalog.ts';
+import { DeltaStream } from './delta-stream.ts';
+import { adsServiceDefinition } from './encoding.ts';
+import { SotwStream } from './sotw-stream.ts';
+import { emptyStats, type StreamDeps, type XdsStats } from './stream-common.ts';
+import { ServiceWatchers } from './subscriptions.ts';
+import type {
+  DeltaDiscoveryRequest,
+  DeltaDiscoveryResponse,
+  DiscoveryRequest,
+  DiscoveryResponse,
+} from './wire.ts';
+
+export { createXdsBootstrapRouter, type XdsBootstrapOptions } from './bootstrap-route.ts';
+
+/** The fully qualified name of the ADS service, as health checks and reflection name it. */
+export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
+export { formatResourceName, parseResourceName } from './naming.ts';
+export type { XdsStats } from './stream-common.ts';
+
+export interface XdsOptions {
+  readonly store: EndpointStore;
+  /** Responses wait until `synced` is true (src/observability/readiness.ts's Readiness fits). */
+  readonly readiness: { readonly synced: boolean };
+  readonly logger: Logger;
+  /** Suffix of every version; default: random per process, so a restarted server never reuses a version. */
+  readonly instanceId?: string;
+  /** Bound of the encoded-resource cache in bytes (default 32 MiB). */
+  readonly cacheBytes?: number;
+  /** At most this many Clusters go to a wildcard (Envoy) subscriber (default 10,000). */
+  readonly maxWildcardResources?: number;
+  /** How often held streams look at readiness before the first sync, in ms (default 100). */
+  readonly syncPollMs?: number;
+}
+
+export interface XdsControlPlane {
+  readonly instanceId: string;
+  /** Counters since start; `sotwStreams`/`deltaStreams` are the streams open now. */
+  stats(): Readonly<XdsStats> & { readonly watchedServices: number };
+  /**
+   * Ends every open ADS stream with UNAVAILABLE (clients reconnect, to another replica if there is one) and
+   * refuses new ones the same way. For shutdown, before the grpc.Server is closed.
+   */
+  closeStreams(): void;
+}
+
+interface OpenStream {
+  end(status: Partial<grpc.StatusObject>): void;
+  resume(): void;
+}
+
+const SHUTDOWN_STATUS: Partial<grpc.StatusObject> = {
+  code: grpc.status.UNAVAILABLE,
+  details: 'endpointd is shutting down: reconnect',
+};
+
+/** Adds the ADS service to `server` (call before server.bindAsync/start). */
+export function addXdsService(server: grpc.Server, options: XdsOptions): XdsControlPlane {
+  const instanceId = options.instanceId ?? randomBytes(6).toString('base64url');
+  const logger = options.logger.child({ component: 'xds' });
+  const catalog = new ResourceCatalog({
+    store: options.store,
+    instanceId,
+    cacheBytes: options.cacheBytes ?? 32 * 1024 * 1024,
+    maxWildcardResources: options.maxWildcardResources ?? 10_000,
+    onWildcardTruncated: (total, served) =>
+      logger.warn({ total, served }, 'more Service ports than a wildcard subscriber is sent: list truncated'),
+  });
+  const watchers = new ServiceWatchers(options.store, catalog);
+  watchers.start();
+  const stats = emptyStats();
+  const streams = new Set<OpenStream>();
+  let nextStreamId = 0;
+  let closing = false;
+  let syncTimer: NodeJS.Timeout | undefined;
+  const synced = (): boolean => options.readiness.synced;
+
+  // Before the first sync every answer could be a premature "does not exist": streams are held, and released
+  // together once the sources have synced.
+  const waitForSync = (): void => {
+    if (syncTimer !== undefined || synced()) return;
+    syncTimer = setInterval(() => {
+      if (!synced()) return;
+      clearInterval(syncTimer);
+      syncTimer = undefined;
+      for (const stream of streams) stream.resume();
+    }, options.syncPollMs ?? 100);
+    syncTimer.unref();
+  };
+
+  const deps = (): StreamDeps => ({
+    catalog,
+    watchers,
+    stats,
+    logger,
+    synced,
+    streamId: (nextStreamId += 1),
+    instanceId,
+  });
+
+  const open = <S extends OpenStream>(
+    call: grpc.ServerDuplexStream<unknown, unknown>,
+    kind: 'sotwStreams' | 'deltaStreams',
+    create: (onClose: () => void) => S,
+  ): void => {
+    if (closing) {
+      call.emit('error', SHUTDOWN_STATUS);
+      return;
+    }
+    stats[kind] += 1;
+    const stream: S = create(() => {
+      stats[kind] -= 1;
+      streams.delete(stream);
+    });
+    streams.add(stream);
+    waitForSync();
+  };
+
+  server.addService(adsServiceDefinition, {
+    StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) =>
+      open(
+        call as grpc.ServerDuplexStream<unknown, unknown>,
+        'sotwStreams',
+        (onClose) => new SotwStream(call, deps(), onClose),
+      ),
+    DeltaAggregatedResources: (
+      call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>,
+    ) =>
+      open(
+        call as grpc.ServerDuplexStream<unknown, unknown>,
+        'deltaStreams',
+        (onClose) => new DeltaStream(call, deps(), onClose),
+      ),
+  });
+
+  return {
+    instanceId,
+    stats: () => ({ ...stats, watchedServices: watchers.watchedServices }),
+    closeStreams: () => {
+      closing = true;
+      clearInterval(syncTimer);
+      syncTimer = undefined;
+      for (const stream of [...streams]) stream.end(SHUTDOWN_STATUS);
+      streams.clear();
+      watchers.stop();
+    },
+  };
+}

@@ -1,0 +1,160 @@
+// Pure parts of the xDS front door: the naming scheme and the mapping of a Service port to a ClusterLoadAssignment.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseResourceName, resolvePort, servicePortNames } from '../src/api/xds/naming.ts';
+import {
+  buildCluster,
+  buildClusterLoadAssignment,
+  buildRouteConfiguration,
+  speaksHttp2,
+} from '../src/api/xds/resources.ts';
+import { HEALTH_STATUS } from '../src/api/xds/wire.ts';
+import type { Endpoint, ServiceEndpoints } from '../src/model.ts';
+
+function endpoint(address: string, port: number, extra: Partial<Endpoint> = {}, portName = 'grpc'): Endpoint {
+  return {
+    addresses: [address],
+    addressType: address.includes(':') ? 'IPv6' : 'IPv4',
+    ports: [{ name: portName, port, protocol: 'TCP' }],
+    ready: true,
+    serving: true,
+    terminating: false,
+    ...extra,
+  };
+}
+
+function svc(endpoints: Endpoint[]): ServiceEndpoints {
+  const ports = [
+    ...new Map(
+      endpoints.flatMap((e) => e.ports).map((p) => [`${p.name}|${p.port}|${p.protocol}`, p]),
+    ).values(),
+  ];
+  return { namespace: 'shop', name: 'web', ports, endpoints };
+}
+
+function summary(service: ServiceEndpoints, selector: Parameters<typeof buildClusterLoadAssignment>[2]) {
+  return buildClusterLoadAssignment('n', service, selector).endpoints.map((l) => ({
+    zone: l.locality.zone ?? '',
+    weight: l.load_balancing_weight.value,
+    endpoints: l.lb_endpoints.map(
+      (e) =>
+        `${e.endpoint.address.socket_address.address}:${e.endpoint.address.socket_address.port_value}/${e.health_status}`,
+    ),
+  }));
+}
+
+const { HEALTHY, DRAINING } = HEALTH_STATUS;
+
+describe('resource names', () => {
+  it('parse {service}.{namespace}:{port} by number, by name, and without a port', () => {
+    assert.deepEqual(parseResourceName('web.shop:8080')?.port, { number: 8080 });
+    assert.deepEqual(parseResourceName('web.shop:grpc')?.port, { name: 'grpc' });
+    assert.deepEqual(parseResourceName('web.shop')?.port, { only: true });
+    assert.equal(parseResourceName('web.shop:8080')?.serviceId, 'shop/web');
+  });
+
+  it('refuse what Kubernetes could not name', () => {
+    for (const bad of [
+      'web',
+      'web.shop:0',
+      'web.shop:70000',
+      'Web.shop:80',
+      'web.shop:http_x',
+      'web.sh.op:80',
+      '.shop:80',
+      'web.shop:',
+    ]) {
+      assert.equal(parseResourceName(bad), undefined, bad);
+    }
+  });
+
+  it('resolve a port-less name to the only TCP port, and to nothing when there are several', () => {
+    const one = svc([endpoint('10.0.0.1', 8080), endpoint('10.0.0.2', 8081)]);
+    assert.deepEqual(resolvePort(one, { only: true }), { name: 'grpc' });
+    const two = svc([endpoint('10.0.0.1', 8080), endpoint('10.0.0.2', 9000, {}, 'admin')]);
+    assert.equal(resolvePort(two, { only: true }), undefined);
+    assert.deepEqual(servicePortNames(two).sort(), ['web.shop:admin', 'web.shop:grpc']);
+  });
+});
+
+describe('ClusterLoadAssignment of a Service port', () => {
+  it('maps ready ⇒ HEALTHY, serving∧terminating ⇒ DRAINING, others left out; localities by zone, weighted', () => {
+    const service = svc([
+      endpoint('10.0.0.1', 8080, { zone: 'a' }),
+      endpoint('10.0.0.2', 8080, { zone: 'a' }),
+      endpoint('10.0.0.3', 8080, { zone: 'b', ready: false, terminating: true }),
+      endpoint('10.0.0.4', 8080, { zone: 'b', ready: false, serving: false }),
+      endpoint('10.0.0.5', 8080),
+    ]);
+    assert.deepEqual(summary(service, { name: 'grpc' }), [
+      { zone: '', weight: 1, endpoints: [`10.0.0.5:8080/${HEALTHY}`] },
+      { zone: 'a', weight: 2, endpoints: [`10.0.0.1:8080/${HEALTHY}`, `10.0.0.2:8080/${HEALTHY}`] },
+      { zone: 'b', weight: 1, endpoints: [`10.0.0.3:8080/${DRAINING}`] },
+    ]);
+  });
+
+  it('routes to serving-and-terminating endpoints when none is ready, as kube-proxy does', () => {
+    const service = svc([endpoint('10.0.0.3', 8080, { ready: false, terminating: true })]);
+    assert.deepEqual(summary(service, { number: 8080 }), [
+      { zone: '', weight: 1, endpoints: [`10.0.0.3:8080/${HEALTHY}`] },
+    ]);
+  });
+
+  it('lists every IP:port once, keeping its best state; skips FQDN and non-IP addresses', () => {
+    const service = svc([
+      endpoint('10.0.0.1', 8080, { ready: false, serving: false }),
+      endpoint('10.0.0.1', 8080),
+      endpoint('10.0.0.1', 8080, { zone: 'other' }),
+      { ...endpoint('db.example.com', 8080), addressType: 'FQDN' },
+      endpoint('not-an-ip', 8080),
+    ]);
+    assert.deepEqual(summary(service, { name: 'grpc' }), [
+      { zone: '', weight: 1, endpoints: [`10.0.0.1:8080/${HEALTHY}`] },
+    ]);
+  });
+
+  it('matches a named port per endpoint, each with its own number; a number matches that number only', () => {
+    const service = svc([endpoint('10.0.0.1', 8080), endpoint('10.0.0.2', 9090), endpoint('fd00::1', 8080)]);
+    assert.deepEqual(summary(service, { name: 'grpc' })[0]?.endpoints, [
+      `10.0.0.1:8080/${HEALTHY}`,
+      `10.0.0.2:9090/${HEALTHY}`,
+      `fd00::1:8080/${HEALTHY}`,
+    ]);
+    assert.deepEqual(summary(service, { number: 9090 })[0]?.endpoints, [`10.0.0.2:9090/${HEALTHY}`]);
+    assert.deepEqual(summary(service, { number: 1234 }), []);
+  });
+
+  it('ignores a UDP port of the same number', () => {
+    const udp: Endpoint = {
+      ...endpoint('10.0.0.9', 53),
+      ports: [{ name: 'dns', port: 53, protocol: 'UDP' }],
+    };
+    assert.deepEqual(summary(svc([udp]), { number: 53 }), []);
+  });
+});
+
+describe('Route and Cluster', () => {
+  it('route every authority and path to the Cluster of the same name', () => {
+    assert.deepEqual(buildRouteConfiguration('web.shop:8080').virtual_hosts, [
+      {
+        name: 'web.shop:8080',
+        domains: ['*'],
+        routes: [{ match: { prefix: '' }, route: { cluster: 'web.shop:8080' } }],
+      },
+    ]);
+  });
+
+  it('are EDS over ADS, with HTTP/2 upstream options only for gRPC/h2c ports', () => {
+    const plain = buildCluster('web.shop:8080', false);
+    assert.equal(plain.eds_cluster_config.service_name, 'web.shop:8080');
+    assert.deepEqual(plain.eds_cluster_config.eds_config.ads, {});
+    assert.equal(plain.typed_extension_protocol_options, undefined);
+    assert.ok(buildCluster('web.shop:8080', true).typed_extension_protocol_options !== undefined);
+    const service: ServiceEndpoints = {
+      ...svc([endpoint('10.0.0.1', 8080)]),
+      ports: [{ name: 'grpc', port: 8080, protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' }],
+    };
+    assert.equal(speaksHttp2(service, { name: 'grpc' }), true);
+    assert.equal(speaksHttp2(svc([endpoint('10.0.0.1', 8080)]), { name: 'grpc' }), false);
+  });
+});
