@@ -37,6 +37,7 @@ export interface Config {
   readonly heartbeatIntervalMs: number;
   readonly encodedCacheBytes: number;
   readonly shutdownGraceMs: number;
+  readonly shutdownDelayMs: number;
 }
 
 export type ParsedCommandLine =
@@ -182,6 +183,12 @@ const OPTIONS = {
     default: '64MiB',
     valueName: 'BYTES',
     help: 'bound of the cache of encoded responses (e.g. 64MiB, 512KiB)',
+  },
+  'shutdown-delay': {
+    env: 'ENDPOINTD_SHUTDOWN_DELAY',
+    default: '0s',
+    valueName: 'DURATION',
+    help: 'on SIGTERM/SIGINT, how long to keep serving while not ready (load balancers notice) before draining',
   },
   'shutdown-grace': {
     env: 'ENDPOINTD_SHUTDOWN_GRACE',
@@ -339,6 +346,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     heartbeatIntervalMs: duration('heartbeat-interval', 100, 3_600_000),
     encodedCacheBytes: encodedCacheBytes ?? 0,
     shutdownGraceMs: duration('shutdown-grace', 0, 600_000),
+    shutdownDelayMs: duration('shutdown-delay', 0, 600_000),
   };
   return problems.length > 0 ? { kind: 'invalid', problems } : { kind: 'run', config };
 }

@@ -142,7 +142,11 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      // First only say "not ready" (/readyz 503, gRPC health NOT_SERVING) and keep serving, so that load
+      // balancers and clients move away before anything is refused; then drain.
       readiness.beginShutdown();
+      logger.info({ delayMs: config.shutdownDelayMs, graceMs: config.shutdownGraceMs }, 'draining');
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       rest.closeStreams();
       await Promise.all([closeServer(server, config.shutdownGraceMs), grpc.shutdown(config.shutdownGraceMs)]);
       await Promise.allSettled(sources.map((s) => s.stop()));

@@ -18,7 +18,10 @@ interface Run {
 }
 
 function run(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env } });
+  // gRPC on a free port unless a test says otherwise: 9090 may be taken on the machine running the tests.
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, ENDPOINTD_GRPC_PORT: '0', ...env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -65,6 +68,22 @@ describe('endpointd command line', () => {
       await assert.rejects(stream.next(1000), /stream ended/, 'the open watch stream was ended');
       for (const line of r.stdout().trim().split('\n')) JSON.parse(line); // every log line is JSON
       assert.match(r.stdout(), /"msg":"stopped"/);
+    } finally {
+      r.child.kill('SIGKILL');
+    }
+  });
+
+  it('on SIGTERM turns not ready first, keeps answering for --shutdown-delay, then drains and exits 0', async () => {
+    const r = run(['--http-port', '0', '--grpc-port', '0', '--bind', '127.0.0.1', '--shutdown-delay', '1s']);
+    try {
+      const port = await listeningPort(r);
+      const url = `http://127.0.0.1:${port}`;
+      assert.equal((await get(`${url}/readyz`)).status, 200);
+      r.child.kill('SIGTERM');
+      await eventually(async () => ((await get(`${url}/readyz`)).status === 503 ? true : undefined), 1000);
+      assert.equal((await get(`${url}/v1/namespaces/demo/services/web`)).status, 200, 'still answering');
+      assert.equal(await r.exit, 0);
+      assert.match(r.stdout(), /"msg":"draining"/);
     } finally {
       r.child.kill('SIGKILL');
     }

@@ -123,10 +123,16 @@ describe('deploy/ manifests', () => {
   it('base: the pod drains within its termination grace period', () => {
     const pod = podSpec(render('deploy/base'));
     const [container] = pod.containers;
-    const grace = container?.env?.find((e) => e.name === 'ENDPOINTD_SHUTDOWN_GRACE')?.value ?? '5s';
-    const graceSeconds = Number(/^(\d+)s$/.exec(grace)?.[1]);
+    const seconds = (name: string, fallback: string): number =>
+      Number(/^(\d+)s$/.exec(container?.env?.find((e) => e.name === name)?.value ?? fallback)?.[1]);
+    const grace = seconds('ENDPOINTD_SHUTDOWN_GRACE', '5s');
+    const delay = seconds('ENDPOINTD_SHUTDOWN_DELAY', '0s');
     const preStop = container?.lifecycle?.preStop?.sleep?.seconds ?? 0;
-    assert.ok(preStop + graceSeconds < pod.terminationGracePeriodSeconds, `${preStop} + ${graceSeconds} s`);
+    assert.ok(delay > 0, 'readiness drops before the servers stop accepting');
+    assert.ok(
+      preStop + delay + grace < pod.terminationGracePeriodSeconds,
+      `${preStop} + ${delay} + ${grace} s`,
+    );
   });
 
   it('base: a Service exposing HTTP and gRPC with appProtocol, and a PodDisruptionBudget', () => {

@@ -34,6 +34,7 @@ export const TEST_CONFIG: Config = {
   heartbeatIntervalMs: 15_000,
   encodedCacheBytes: 16 * 1024 * 1024,
   shutdownGraceMs: 1000,
+  shutdownDelayMs: 0,
 };
 
 /** endpointd on an ephemeral loopback port, its file source on a new temp dir holding `files`. */
