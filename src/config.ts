@@ -5,6 +5,8 @@ import type { LevelWithSilent } from 'pino';
 import type { GrpcTransportOptions } from './api/grpc/options.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 import { namespaceNameProblem } from './names.ts';
+import { SYSTEM_NAMESPACES } from './policy/exposure.ts';
+import { parseLabelSelector } from './policy/label-selector.ts';
 import { LOG_LEVELS } from './observability/logger.ts';
 
 export type SourceConfig = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'kubernetes' };
@@ -20,6 +22,14 @@ export interface KubernetesConfig {
   readonly watchIdleTimeoutMs: number;
 }
 
+/** Which Services clients may see (see src/policy/exposure.ts). */
+export interface ExposureConfig {
+  readonly exposeNamespaces: readonly string[];
+  readonly hideNamespaces: readonly string[];
+  readonly selector: string | undefined;
+  readonly annotation: { readonly key: string; readonly value: string } | undefined;
+}
+
 export interface GrpcConfig {
   readonly heartbeatIntervalMs: number;
   readonly transport: GrpcTransportOptions;
@@ -29,6 +39,7 @@ export interface Config {
   /** Empty: serve the bundled examples. */
   readonly sources: readonly SourceConfig[];
   readonly kubernetes: KubernetesConfig;
+  readonly exposure: ExposureConfig;
   readonly grpc: GrpcConfig;
   readonly httpPort: number;
   readonly grpcPort: number;
@@ -82,6 +93,28 @@ const OPTIONS = {
     default: 'endpointslices',
     valueName: 'RESOURCE',
     help: 'endpointslices (discovery.k8s.io/v1) or endpoints (the legacy core/v1 API)',
+  },
+  'expose-namespace': {
+    env: 'ENDPOINTD_EXPOSE_NAMESPACE',
+    multiple: true,
+    valueName: 'NAMESPACE',
+    help: 'show clients only the Services of these namespaces; repeatable (the variable: comma-separated). Default: all',
+  },
+  'hide-namespace': {
+    env: 'ENDPOINTD_HIDE_NAMESPACE',
+    multiple: true,
+    valueName: 'NAMESPACE',
+    help: 'never show the Services of these namespaces; repeatable; "none" hides none. Default: kube-system, kube-public, kube-node-lease',
+  },
+  'expose-selector': {
+    env: 'ENDPOINTD_EXPOSE_SELECTOR',
+    valueName: 'SELECTOR',
+    help: 'show only Services whose labels match this label selector, e.g. expose=true',
+  },
+  'expose-annotation': {
+    env: 'ENDPOINTD_EXPOSE_ANNOTATION',
+    valueName: 'KEY=VALUE',
+    help: 'show only Services annotated so, e.g. endpointd.io/expose=true',
   },
   'kube-watch-idle-timeout': {
     env: 'ENDPOINTD_KUBE_WATCH_IDLE_TIMEOUT',
@@ -263,7 +296,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     return ms ?? 0;
   };
 
-  const list = (name: 'source' | 'namespace'): string[] => {
+  const list = (name: 'source' | 'namespace' | 'expose-namespace' | 'hide-namespace'): string[] => {
     const flags = values[name];
     const texts = Array.isArray(flags) ? flags.map(String) : (env[OPTIONS[name].env] ?? '').split(',');
     return texts.map((s) => s.trim()).filter((s) => s !== '');
@@ -283,6 +316,42 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     const problem = namespaceNameProblem(namespace);
     if (problem !== undefined) invalid('namespace', namespace, `must be a namespace name: it ${problem}`);
   }
+  const exposeNamespaces = list('expose-namespace');
+  const hideList = list('hide-namespace');
+  const hideNamespaces = hideList.length === 0 ? SYSTEM_NAMESPACES : hideList.filter((n) => n !== 'none');
+  for (const [name, values] of [
+    ['expose-namespace', exposeNamespaces],
+    ['hide-namespace', hideNamespaces],
+  ] as const) {
+    for (const namespace of values) {
+      const problem = namespaceNameProblem(namespace);
+      if (problem !== undefined) invalid(name, namespace, `must be a namespace name: it ${problem}`);
+    }
+  }
+  const validSelector = (name: 'expose-selector' | 'label-selector'): string | undefined => {
+    const text = raw(name);
+    if (text === undefined) return undefined;
+    try {
+      parseLabelSelector(text);
+    } catch (error) {
+      invalid(name, text, `must be a label selector (${(error as Error).message})`);
+    }
+    return text;
+  };
+  const annotationText = raw('expose-annotation');
+  const annotationMatch = annotationText === undefined ? null : /^([^=\s]+)=(.*)$/.exec(annotationText);
+  if (annotationText !== undefined && annotationMatch === null) {
+    invalid('expose-annotation', annotationText, 'must be KEY=VALUE, e.g. endpointd.io/expose=true');
+  }
+  const exposure: ExposureConfig = {
+    exposeNamespaces,
+    hideNamespaces,
+    selector: validSelector('expose-selector'),
+    annotation:
+      annotationMatch === null
+        ? undefined
+        : { key: annotationMatch[1] ?? '', value: annotationMatch[2] ?? '' },
+  };
   const resource = raw('kube-resource') ?? '';
   if (resource !== 'endpointslices' && resource !== 'endpoints') {
     invalid('kube-resource', resource, 'must be endpointslices or endpoints');
@@ -330,13 +399,14 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 
   const config: Config = {
     sources,
+    exposure,
     grpc,
     kubernetes: {
       kubeconfig: raw('kubeconfig'),
       context: raw('context'),
       namespaces,
       resource: resource === 'endpoints' ? 'endpoints' : 'endpointslices',
-      labelSelector: raw('label-selector'),
+      labelSelector: validSelector('label-selector'),
       watchIdleTimeoutMs: duration('kube-watch-idle-timeout', 1000, 600_000),
     },
     httpPort: port('http-port'),

@@ -18,6 +18,8 @@ import { parseCommandLine, type Config } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { Readiness } from './observability/readiness.ts';
+import { ExposurePolicy } from './policy/exposure.ts';
+import { parseLabelSelector } from './policy/label-selector.ts';
 import { FileSource } from './sources/file/file-source.ts';
 import { KubernetesSource } from './sources/kubernetes/kubernetes-source.ts';
 import { loadKubeConfig } from './sources/kubernetes/kubeconfig.ts';
@@ -58,8 +60,13 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   if (config.sources.length === 0) {
     logger.info({ path: BUNDLED_EXAMPLES }, 'no --source given: serving the bundled example manifests');
   }
+  const policy = new ExposurePolicy({
+    ...config.exposure,
+    selector:
+      config.exposure.selector === undefined ? undefined : parseLabelSelector(config.exposure.selector),
+  });
   const sources: Source[] = sourceConfigs.map((s) => {
-    if (s.kind === 'file') return new FileSource({ path: s.path, store, logger });
+    if (s.kind === 'file') return new FileSource({ path: s.path, store, logger, policy });
     const { config: kubeconfig, origin } = loadKubeConfig({
       kubeconfig: config.kubernetes.kubeconfig,
       context: config.kubernetes.context,
@@ -75,6 +82,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
       namespaces: config.kubernetes.namespaces,
       resource: config.kubernetes.resource,
       labelSelector: config.kubernetes.labelSelector,
+      policy,
       reflector: { idleTimeoutMs: config.kubernetes.watchIdleTimeoutMs },
       // `metrics` is created below, from the sources; these run only once watching has begun.
       onWatchEvent: (resource, type) => metrics.watchEvents.inc({ resource, type }),

@@ -2,6 +2,7 @@
 // to and assembles each Service's state from them. Sources put and remove objects; the assembler says which Services that touched, so a
 // source rebuilds only those: the cost of a change follows the size of that Service, not of everything held.
 import { serviceKeyString, type ServiceEndpoints, type ServiceKey } from '../model.ts';
+import type { ServiceMetadata } from '../policy/exposure.ts';
 import { convertEndpoints, convertService, mergeEndpointSlices } from './kubernetes/convert.ts';
 import {
   sliceServiceName,
@@ -31,6 +32,8 @@ export function objectId(entry: EndpointObject): string {
 export interface AssembledService {
   /** Undefined when no object defines the Service any more. */
   readonly service: ServiceEndpoints | undefined;
+  /** The Service object's labels and annotations, or else those of an object describing its endpoints. */
+  readonly metadata: ServiceMetadata | undefined;
   /** Conflicts found while assembling, for the log: the state is still served, from the rule each names. */
   readonly warnings: readonly string[];
 }
@@ -85,7 +88,7 @@ export class ServiceAssembler {
   /** The Service's state from every object that belongs to it. */
   assemble(key: ServiceKey): AssembledService {
     const objects = this.#byService.get(serviceKeyString(key));
-    if (objects === undefined) return { service: undefined, warnings: [] };
+    if (objects === undefined) return { service: undefined, metadata: undefined, warnings: [] };
     const warnings: string[] = [];
     const slices: EndpointSliceObject[] = [];
     const endpoints: EndpointsObject[] = [];
@@ -103,19 +106,26 @@ export class ServiceAssembler {
       else serviceObject = chosen.entry.object;
     }
     const info = serviceObject === undefined ? undefined : { service: convertService(serviceObject) };
+    const described = serviceObject ?? slices[0] ?? endpoints[0];
+    const metadata: ServiceMetadata | undefined =
+      described === undefined
+        ? undefined
+        : { labels: described.metadata.labels ?? {}, annotations: described.metadata.annotations ?? {} };
     if (slices.length > 0) {
       if (endpoints.length > 0) {
         warnings.push(
           `Service ${serviceKeyString(key)} has both EndpointSlices and an Endpoints object; serving the EndpointSlices only`,
         );
       }
-      return { service: { ...mergeEndpointSlices(key, slices), ...info }, warnings };
+      return { service: { ...mergeEndpointSlices(key, slices), ...info }, metadata, warnings };
     }
     const [legacy] = endpoints;
-    if (legacy !== undefined) return { service: { ...convertEndpoints(legacy), ...info }, warnings };
+    if (legacy !== undefined)
+      return { service: { ...convertEndpoints(legacy), ...info }, metadata, warnings };
     // A Service object alone: the Service exists with zero endpoints (or is ExternalName), which is not unknown.
-    if (info !== undefined) return { service: { ...key, ports: [], endpoints: [], ...info }, warnings };
-    return { service: undefined, warnings };
+    if (info !== undefined)
+      return { service: { ...key, ports: [], endpoints: [], ...info }, metadata, warnings };
+    return { service: undefined, metadata: undefined, warnings };
   }
 
   /** Every Service some object currently belongs to. */

@@ -26,6 +26,7 @@ export const TEST_CONFIG: Config = {
     labelSelector: undefined,
     watchIdleTimeoutMs: 90_000,
   },
+  exposure: { exposeNamespaces: [], hideNamespaces: [], selector: undefined, annotation: undefined },
   grpc: { heartbeatIntervalMs: 30_000, transport: DEFAULT_TRANSPORT_OPTIONS },
   httpPort: 0,
   grpcPort: 0,

@@ -13,6 +13,8 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { EndpointStore } from '../../store/endpoint-store.ts';
+import { ExposurePolicy } from '../../policy/exposure.ts';
+import { publishServices } from '../publish.ts';
 import { ServiceAssembler, type EndpointObject } from '../service-assembler.ts';
 import type { Source, SourceStatus } from '../source.ts';
 import { parseManifest } from './manifest.ts';
@@ -27,6 +29,8 @@ export interface FileSourceOptions {
   readonly settleMs?: number;
   /** Period of the full rescan that repairs events the kernel dropped. */
   readonly rescanMs?: number;
+  /** Which Services clients may see; default: all. */
+  readonly policy?: ExposurePolicy;
 }
 
 export class FileSource implements Source {
@@ -36,6 +40,7 @@ export class FileSource implements Source {
   readonly #logger: Logger;
   readonly #settleMs: number;
   readonly #rescanMs: number;
+  readonly #policy: ExposurePolicy;
   readonly #assembler = new ServiceAssembler();
   /** The last good objects of each manifest file, and the text they were parsed from. */
   readonly #files = new Map<string, { readonly text: string; readonly objects: EndpointObject[] }>();
@@ -60,6 +65,7 @@ export class FileSource implements Source {
     this.#logger = options.logger.child({ source: this.name });
     this.#settleMs = options.settleMs ?? 30;
     this.#rescanMs = options.rescanMs ?? 30_000;
+    this.#policy = options.policy ?? ExposurePolicy.OPEN;
   }
 
   async start(): Promise<void> {
@@ -238,12 +244,11 @@ export class FileSource implements Source {
     for (const object of next?.objects ?? []) note(this.#assembler.put(path, object));
     if (next === undefined) this.#files.delete(path);
     else this.#files.set(path, next);
-    for (const key of touched.values()) {
-      const { service, warnings } = this.#assembler.assemble(key);
-      for (const warning of warnings) this.#logger.warn({ service: serviceKeyString(key) }, warning);
-      if (service === undefined) this.#store.delete(this.name, key);
-      else this.#store.upsert(this.name, service);
-    }
+    publishServices(
+      { store: this.#store, source: this.name, policy: this.#policy, logger: this.#logger },
+      this.#assembler,
+      touched.values(),
+    );
   }
 }
 

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { EndpointStore } from '../../store/endpoint-store.ts';
 import { objectId, owningService, ServiceAssembler, type EndpointObject } from '../service-assembler.ts';
+import { ExposurePolicy } from '../../policy/exposure.ts';
+import { publishServices } from '../publish.ts';
 import type { Source, SourceStatus } from '../source.ts';
 import type { BackoffPolicy, FailureKind } from './backoff.ts';
 import { KubeClient } from './kube-client.ts';
@@ -29,6 +31,8 @@ export interface KubernetesSourceOptions {
   readonly namespaces: readonly string[];
   readonly resource: KubeResource;
   readonly labelSelector?: string | undefined;
+  /** Which Services clients may see; default: all. */
+  readonly policy?: ExposurePolicy;
   /** Reflector tuning, for tests; production uses the defaults. */
   readonly reflector?: {
     readonly idleTimeoutMs?: number;
@@ -60,12 +64,14 @@ export class KubernetesSource implements Source {
     Map<string, { readonly uid: string | undefined; readonly entry: EndpointObject }>
   >();
   readonly #reflectors: Reflector[] = [];
+  readonly #policy: ExposurePolicy;
 
   constructor(options: KubernetesSourceOptions) {
     this.#options = options;
     const cluster = options.config.getCurrentCluster();
     this.name = `kubernetes:${options.config.getCurrentContext() || (cluster?.server ?? 'cluster')}`;
     this.#logger = options.logger.child({ source: this.name });
+    this.#policy = options.policy ?? ExposurePolicy.OPEN;
     const client = new KubeClient(options.config);
     const kinds: WatchedKind[] = [
       options.resource === 'endpoints' ? 'Endpoints' : 'EndpointSlice',
@@ -189,12 +195,11 @@ export class KubernetesSource implements Source {
   }
 
   #publish(touched: Map<string, ServiceKey>): void {
-    for (const key of touched.values()) {
-      const { service, warnings } = this.#assembler.assemble(key);
-      for (const warning of warnings) this.#logger.warn({ service: serviceKeyString(key) }, warning);
-      if (service === undefined) this.#options.store.delete(this.name, key);
-      else this.#options.store.upsert(this.name, service);
-    }
+    publishServices(
+      { store: this.#options.store, source: this.name, policy: this.#policy, logger: this.#logger },
+      this.#assembler,
+      touched.values(),
+    );
   }
 
   /** Validates an object from the API server; one that does not validate is logged and skipped. */
