@@ -243,9 +243,12 @@ export function usage(): string {
   ];
   for (const [name, spec] of Object.entries(OPTIONS) as [OptionName, OptionSpec][]) {
     const fallback = spec.default === undefined ? '' : ` (default ${spec.default})`;
-    lines.push(`  --${name} ${spec.valueName}`.padEnd(34) + `${spec.help}${fallback} [${spec.env}]`);
+    lines.push(`  --${name} ${spec.valueName}`.padEnd(46) + `  ${spec.help}${fallback} [${spec.env}]`);
   }
-  lines.push('  -h, --help'.padEnd(34) + 'show this help', '  --version'.padEnd(34) + 'print the version');
+  lines.push(
+    '  -h, --help'.padEnd(46) + '  show this help',
+    '  --version'.padEnd(46) + '  print the version',
+  );
   return lines.join('\n');
 }
 
