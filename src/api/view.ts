@@ -1,6 +1,13 @@
 // How a front door presents a service: which endpoints (routable or all), which port's dial targets, and the
 // one-line summary lists use. Shared by REST and gRPC so that both answer the same question the same way.
-import type { PortSelector, ServiceSnapshot } from '../model.ts';
+import {
+  dialTargets,
+  routableEndpoints,
+  type DialTarget,
+  type Endpoint,
+  type PortSelector,
+  type ServiceSnapshot,
+} from '../model.ts';
 import type { ServiceSummaryBody } from './rest/wire.ts';
 
 export interface ViewOptions {
@@ -28,4 +35,13 @@ export function summaryBody(snapshot: ServiceSnapshot): ServiceSummaryBody {
     endpoints: snapshot.endpoints.length,
     ready: snapshot.endpoints.filter((e) => e.ready).length,
   };
+}
+
+/** The endpoints a view shows (routable ones unless all were asked for) and, when a port was asked for, their targets. */
+export function viewEndpoints(
+  snapshot: ServiceSnapshot,
+  view: ViewOptions,
+): { readonly endpoints: readonly Endpoint[]; readonly targets: DialTarget[] | undefined } {
+  const endpoints = view.allEndpoints ? snapshot.endpoints : routableEndpoints(snapshot.endpoints);
+  return { endpoints, targets: view.port === undefined ? undefined : dialTargets(endpoints, view.port) };
 }

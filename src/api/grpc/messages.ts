@@ -1,16 +1,9 @@
 // Store snapshots → endpointd.v1 messages, and their protobuf bytes. A state is encoded once per (service, version,
 // view, message kind) through the store's encoded-form cache and the same Buffer is then written to every call
 // that needs it: encoding is what grows with the number of clients, so it must not happen per client.
-import {
-  dialTargets,
-  routableEndpoints,
-  type Endpoint,
-  type ServiceInfo,
-  type ServiceKey,
-  type ServiceSnapshot,
-} from '../../model.ts';
+import type { Endpoint, ServiceInfo, ServiceKey, ServiceSnapshot } from '../../model.ts';
 import type { EncodedCache } from '../../store/encoded-cache.ts';
-import { summaryBody, viewForm, type ViewOptions } from '../view.ts';
+import { summaryBody, viewEndpoints, viewForm, type ViewOptions } from '../view.ts';
 import type { Encoder, LoadedProtos } from './proto.ts';
 import type {
   EndpointMessage,
@@ -25,14 +18,14 @@ import type {
 export type StateEventKind = 'added' | 'modified';
 
 export function serviceMessage(snapshot: ServiceSnapshot, view: ViewOptions): ServiceMessage {
-  const selected = view.allEndpoints ? snapshot.endpoints : routableEndpoints(snapshot.endpoints);
+  const { endpoints, targets } = viewEndpoints(snapshot, view);
   return {
     namespace: snapshot.namespace,
     name: snapshot.name,
     version: snapshot.version,
     ports: snapshot.ports,
-    endpoints: selected.map(endpointMessage),
-    ...(view.port === undefined ? {} : { targets: dialTargets(selected, view.port) }),
+    endpoints: endpoints.map(endpointMessage),
+    ...(targets === undefined ? {} : { targets }),
     ...(snapshot.truncated === true ? { truncated: true } : {}),
     ...(snapshot.service === undefined ? {} : { serviceInfo: serviceInfoMessage(snapshot.service) }),
   };

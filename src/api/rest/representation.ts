@@ -1,19 +1,19 @@
 // Builds the REST bodies from store snapshots. Bodies are encoded once per (service, version, options) through the
 // store's encoded-form cache, so a thousand clients reading one state cost one JSON.stringify.
-import { dialTargets, routableEndpoints, type Endpoint, type ServiceSnapshot } from '../../model.ts';
+import type { Endpoint, ServiceSnapshot } from '../../model.ts';
 import type { EncodedCache } from '../../store/encoded-cache.ts';
-import { viewForm, type ViewOptions } from '../view.ts';
+import { viewEndpoints, viewForm, type ViewOptions } from '../view.ts';
 import type { EndpointBody, ServiceBody, WatchEventBody } from './wire.ts';
 
 export function serviceBody(snapshot: ServiceSnapshot, view: ViewOptions): ServiceBody {
-  const selected = view.allEndpoints ? snapshot.endpoints : routableEndpoints(snapshot.endpoints);
+  const { endpoints, targets } = viewEndpoints(snapshot, view);
   return {
     namespace: snapshot.namespace,
     name: snapshot.name,
     version: snapshot.version,
     ports: snapshot.ports,
-    endpoints: selected.map(endpointBody),
-    ...(view.port === undefined ? {} : { targets: dialTargets(selected, view.port) }),
+    endpoints: endpoints.map(endpointBody),
+    ...(targets === undefined ? {} : { targets }),
     ...(snapshot.truncated === true ? { truncated: true as const } : {}),
     service: snapshot.service ?? null,
   };
