@@ -2,20 +2,11 @@
 // its subscriptions, the server sends only resources whose version differs from what the client holds, and names
 // what is gone (or never existed) in `removed_resources`. Requests are diffs, so none is ever ignored; nonces only
 // tie an ACK or a NACK to the response it judges.
-import type * as grpc from '@grpc/grpc-js';
-import {
-  kindOfTypeUrl,
-  reportNack,
-  StreamPump,
-  versionOf,
-  type StreamDeps,
-  markChanged,
-  wireCall,
-} from './stream-common.ts';
-import { ServiceInterest, type ChangeListener } from './subscriptions.ts';
+import { AdsStream, type TypeStateBase } from './ads-stream.ts';
+import { reportNack, versionOf } from './stream-common.ts';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaResource, ResourceKind } from './wire.ts';
 
-interface TypeState {
+interface TypeState extends TypeStateBase {
   readonly kind: ResourceKind;
   readonly typeUrl: string;
   readonly names: Set<string>;
@@ -30,58 +21,12 @@ interface TypeState {
   allDirty: boolean;
 }
 
-export class DeltaStream implements ChangeListener {
-  readonly #deps: StreamDeps;
-  readonly #pump: StreamPump;
-  readonly #interest: ServiceInterest;
-  readonly #types = new Map<string, TypeState>();
-  readonly #onClose: () => void;
+export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse, TypeState> {
   /** The versions of each response, by nonce, until the client judges it (for the NACK log). */
   readonly #pendingVersions = new Map<string, string>();
-  #node: string | undefined;
-  #nonce = 0;
-  #closedOnce = false;
 
-  constructor(
-    call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>,
-    deps: StreamDeps,
-    onClose: () => void,
-  ) {
-    this.#deps = deps;
-    this.#onClose = onClose;
-    this.#pump = new StreamPump(call, () => this.#flush(), deps.synced);
-    this.#interest = new ServiceInterest(deps.watchers, this);
-    wireCall(
-      call,
-      (request) => this.#onRequest(request),
-      this.#pump,
-      () => this.#closed(),
-    );
-  }
-
-  end(status: Partial<grpc.StatusObject>): void {
-    this.#pump.end(status);
-    this.#closed();
-  }
-
-  resume(): void {
-    this.#pump.schedule();
-  }
-
-  servicesChanged(serviceIds: ReadonlySet<string>): void {
-    markChanged(this.#types.values(), serviceIds);
-    this.#pump.schedule();
-  }
-
-  #onRequest(request: DeltaDiscoveryRequest): void {
-    const deps = this.#deps;
-    deps.stats.requests += 1;
-    if (request.node !== undefined && this.#node === undefined) this.#node = request.node.id;
-    const kind = kindOfTypeUrl(request.type_url);
-    if (kind === undefined) {
-      deps.logger.debug({ stream: deps.streamId, typeUrl: request.type_url }, 'xDS type not served');
-      return;
-    }
+  protected onRequest(kind: ResourceKind, request: DeltaDiscoveryRequest): void {
+    const deps = this.deps;
     if (request.response_nonce !== '') {
       const version = this.#pendingVersions.get(request.response_nonce);
       this.#pendingVersions.delete(request.response_nonce);
@@ -90,14 +35,14 @@ export class DeltaStream implements ChangeListener {
           typeUrl: request.type_url,
           nonce: request.response_nonce,
           version: version ?? '',
-          node: this.#node,
+          node: this.node,
           error: request.error_detail,
         });
       } else {
         deps.stats.acks += 1;
       }
     }
-    let state = this.#types.get(request.type_url);
+    let state = this.types.get(request.type_url);
     if (state === undefined) {
       state = {
         kind,
@@ -111,7 +56,7 @@ export class DeltaStream implements ChangeListener {
         dirty: new Set(),
         allDirty: true,
       };
-      this.#types.set(request.type_url, state);
+      this.types.set(request.type_url, state);
     }
     for (const name of request.resource_names_subscribe) {
       if (name === '*') {
@@ -134,23 +79,13 @@ export class DeltaStream implements ChangeListener {
         state.dirty.delete(name);
       }
     }
-    this.#interest.update(state.typeUrl, state.names, state.wildcard);
-    this.#pump.schedule();
+    this.interest.update(state.typeUrl, state.names, state.wildcard);
+    this.pump.schedule();
   }
 
-  #flush(): void {
-    for (const state of this.#types.values()) {
-      if (!state.mustAnswer && !state.allDirty && state.dirty.size === 0) continue;
-      const response = this.#changes(state);
-      state.dirty.clear();
-      state.allDirty = false;
-      if (response === undefined) continue;
-      if (!this.#pump.write(response)) return;
-    }
-  }
-
-  #changes(state: TypeState): DeltaDiscoveryResponse | undefined {
-    const { catalog } = this.#deps;
+  /** Only what differs from what the client holds, and what is gone (or never existed) by name. */
+  protected respond(state: TypeState): DeltaDiscoveryResponse | undefined {
+    const { catalog } = this.deps;
     const targets = new Set(state.names);
     if (state.wildcard) for (const name of catalog.wildcardNames(state.kind)) targets.add(name);
     const candidates = state.allDirty ? new Set([...targets, ...state.known.keys()]) : state.dirty;
@@ -173,17 +108,16 @@ export class DeltaStream implements ChangeListener {
     }
     if (resources.length === 0 && removed.length === 0 && !state.mustAnswer) return undefined;
     state.mustAnswer = false;
-    this.#nonce += 1;
-    const nonce = `${this.#deps.streamId}.${this.#nonce}`;
-    const version = versionOf(state.known, this.#deps.instanceId);
+    const nonce = this.nextNonce();
+    const version = versionOf(state.known, this.deps.instanceId);
     this.#pendingVersions.set(nonce, version);
     // A client that never judges responses must not grow this map without bound.
     if (this.#pendingVersions.size > 64) {
       const [oldest] = this.#pendingVersions.keys();
       if (oldest !== undefined) this.#pendingVersions.delete(oldest);
     }
-    this.#deps.stats.responses += 1;
-    this.#deps.stats.resourcesSent += resources.length;
+    this.deps.stats.responses += 1;
+    this.deps.stats.resourcesSent += resources.length;
     return {
       system_version_info: version,
       resources,
@@ -191,14 +125,5 @@ export class DeltaStream implements ChangeListener {
       nonce,
       removed_resources: removed,
     };
-  }
-
-  #closed(): void {
-    if (this.#closedOnce) return;
-    this.#closedOnce = true;
-    this.#pump.markEnded();
-    this.#interest.clear();
-    this.#types.clear();
-    this.#onClose();
   }
 }

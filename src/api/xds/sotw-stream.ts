@@ -3,21 +3,12 @@
 // (notes/xds-facts.md): ACK/NACK judged by error_detail, stale nonces ignored, empty names a wildcard only on a
 // type's first request, full-state Listener/Cluster responses, a new stream's first request of each type always
 // answered, a NACKed version never sent again.
-import type * as grpc from '@grpc/grpc-js';
+import { AdsStream, type TypeStateBase } from './ads-stream.ts';
 import type { EncodedResource } from './catalog.ts';
-import {
-  kindOfTypeUrl,
-  reportNack,
-  StreamPump,
-  versionOf,
-  type StreamDeps,
-  markChanged,
-  wireCall,
-} from './stream-common.ts';
-import { ServiceInterest, type ChangeListener } from './subscriptions.ts';
+import { reportNack, versionOf } from './stream-common.ts';
 import type { Any, DiscoveryRequest, DiscoveryResponse, ResourceKind } from './wire.ts';
 
-interface TypeState {
+interface TypeState extends TypeStateBase {
   readonly kind: ResourceKind;
   readonly typeUrl: string;
   names: Set<string>;
@@ -41,61 +32,12 @@ interface TypeState {
 /** Listener and Cluster responses carry every subscribed resource: one missing means "deleted". */
 const FULL_STATE: ReadonlySet<ResourceKind> = new Set(['listener', 'cluster']);
 
-export class SotwStream implements ChangeListener {
-  readonly #deps: StreamDeps;
-  readonly #pump: StreamPump;
-  readonly #interest: ServiceInterest;
-  readonly #types = new Map<string, TypeState>();
-  readonly #onClose: () => void;
-  #node: string | undefined;
-  #nonce = 0;
-  #closedOnce = false;
-
-  constructor(
-    call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>,
-    deps: StreamDeps,
-    onClose: () => void,
-  ) {
-    this.#deps = deps;
-    this.#onClose = onClose;
-    this.#pump = new StreamPump(call, () => this.#flush(), deps.synced);
-    this.#interest = new ServiceInterest(deps.watchers, this);
-    wireCall(
-      call,
-      (request) => this.#onRequest(request),
-      this.#pump,
-      () => this.#closed(),
-    );
-  }
-
-  /** Ends the stream with `status` (shutdown: UNAVAILABLE, so that clients reconnect, elsewhere if they can). */
-  end(status: Partial<grpc.StatusObject>): void {
-    this.#pump.end(status);
-    this.#closed();
-  }
-
-  /** Called by index.ts when the first sync completes (responses were held until then). */
-  resume(): void {
-    this.#pump.schedule();
-  }
-
-  servicesChanged(serviceIds: ReadonlySet<string>): void {
-    markChanged(this.#types.values(), serviceIds);
-    this.#pump.schedule();
-  }
-
-  #onRequest(request: DiscoveryRequest): void {
-    const deps = this.#deps;
-    deps.stats.requests += 1;
-    if (request.node !== undefined && this.#node === undefined) this.#node = request.node.id;
-    const kind = kindOfTypeUrl(request.type_url);
-    if (kind === undefined) {
-      deps.logger.debug({ stream: deps.streamId, typeUrl: request.type_url }, 'xDS type not served');
-      return;
-    }
+export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, TypeState> {
+  protected onRequest(kind: ResourceKind, request: DiscoveryRequest): void {
+    const deps = this.deps;
     const names = new Set(request.resource_names);
     const explicitWildcard = names.delete('*');
-    let state = this.#types.get(request.type_url);
+    let state = this.types.get(request.type_url);
     if (state === undefined) {
       const legacyWildcard = request.resource_names.length === 0;
       state = {
@@ -112,7 +54,7 @@ export class SotwStream implements ChangeListener {
         dirty: new Set(),
         allDirty: true,
       };
-      this.#types.set(request.type_url, state);
+      this.types.set(request.type_url, state);
     } else {
       if (state.lastNonce !== undefined && request.response_nonce !== state.lastNonce) {
         // Stale: the client had not seen our latest response yet. It will send its names again when it has;
@@ -127,7 +69,7 @@ export class SotwStream implements ChangeListener {
             typeUrl: state.typeUrl,
             nonce: request.response_nonce,
             version: state.lastVersion ?? '',
-            node: this.#node,
+            node: this.node,
             error: request.error_detail,
           });
         } else {
@@ -156,37 +98,30 @@ export class SotwStream implements ChangeListener {
       if (!state.mustAnswer && !removed && wasWildcard === state.wildcard) return;
       if (state.wildcard && !wasWildcard) state.allDirty = true;
     }
-    this.#interest.update(state.typeUrl, state.names, state.wildcard);
-    this.#pump.schedule();
+    this.interest.update(state.typeUrl, state.names, state.wildcard);
+    this.pump.schedule();
   }
 
-  #flush(): void {
-    for (const state of this.#types.values()) {
-      if (!state.mustAnswer && !state.allDirty && state.dirty.size === 0) continue;
-      const response = FULL_STATE.has(state.kind) ? this.#fullState(state) : this.#changedOnly(state);
-      state.dirty.clear();
-      state.allDirty = false;
-      if (response === undefined) continue;
-      if (!this.#pump.write(response)) return;
-    }
+  protected respond(state: TypeState): DiscoveryResponse | undefined {
+    return FULL_STATE.has(state.kind) ? this.#fullState(state) : this.#changedOnly(state);
   }
 
   /** Every subscribed resource that exists; sent when the set or a version changed, or an answer is owed. */
   #fullState(state: TypeState): DiscoveryResponse | undefined {
     const resources: EncodedResource[] = [];
     for (const name of this.#subscribed(state)) {
-      const resource = this.#deps.catalog.get(state.kind, name);
+      const resource = this.deps.catalog.get(state.kind, name);
       if (resource !== undefined) resources.push(resource);
     }
     const version = versionOf(
       resources.map((r) => [r.name, r.version] as const),
-      this.#deps.instanceId,
+      this.deps.instanceId,
     );
     if (version === state.rejectedVersion) return undefined;
     if (!state.mustAnswer && version === state.lastVersion) return undefined;
     state.sent.clear();
     for (const r of resources) state.sent.set(r.name, r.version);
-    return this.#respond(
+    return this.#response(
       state,
       version,
       resources.map((r) => r.any),
@@ -203,18 +138,18 @@ export class SotwStream implements ChangeListener {
     const changed: EncodedResource[] = [];
     for (const name of candidates) {
       const resource =
-        this.#deps.catalog.get(state.kind, name) ??
-        (state.kind === 'endpoint' ? this.#deps.catalog.emptyAssignment(name) : undefined);
+        this.deps.catalog.get(state.kind, name) ??
+        (state.kind === 'endpoint' ? this.deps.catalog.emptyAssignment(name) : undefined);
       if (resource === undefined || state.sent.get(name) === resource.version) continue;
       changed.push(resource);
     }
     if (changed.length === 0 && !state.mustAnswer) return undefined;
     const next = new Map(state.sent);
     for (const r of changed) next.set(r.name, r.version);
-    const version = versionOf(next, this.#deps.instanceId);
+    const version = versionOf(next, this.deps.instanceId);
     if (version === state.rejectedVersion) return undefined;
     for (const r of changed) state.sent.set(r.name, r.version);
-    return this.#respond(
+    return this.#response(
       state,
       version,
       changed.map((r) => r.any),
@@ -223,28 +158,18 @@ export class SotwStream implements ChangeListener {
 
   #subscribed(state: TypeState): string[] {
     if (!state.wildcard) return [...state.names];
-    const all = new Set(this.#deps.catalog.wildcardNames(state.kind));
+    const all = new Set(this.deps.catalog.wildcardNames(state.kind));
     for (const name of state.names) all.add(name);
     return [...all];
   }
 
-  #respond(state: TypeState, version: string, resources: readonly Any[]): DiscoveryResponse {
-    this.#nonce += 1;
-    const nonce = `${this.#deps.streamId}.${this.#nonce}`;
+  #response(state: TypeState, version: string, resources: readonly Any[]): DiscoveryResponse {
+    const nonce = this.nextNonce();
     state.lastNonce = nonce;
     state.lastVersion = version;
     state.mustAnswer = false;
-    this.#deps.stats.responses += 1;
-    this.#deps.stats.resourcesSent += resources.length;
+    this.deps.stats.responses += 1;
+    this.deps.stats.resourcesSent += resources.length;
     return { version_info: version, resources, type_url: state.typeUrl, nonce };
-  }
-
-  #closed(): void {
-    if (this.#closedOnce) return;
-    this.#closedOnce = true;
-    this.#pump.markEnded();
-    this.#interest.clear();
-    this.#types.clear();
-    this.#onClose();
   }
 }
