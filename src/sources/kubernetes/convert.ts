@@ -38,19 +38,22 @@ export function mergeEndpointSlices(
     const slicePorts = convertPorts(slice.ports);
     for (const p of slicePorts) ports.set(portIdentity(p), p);
     for (const wire of slice.endpoints ?? []) {
-      const endpoint = dropUndefined<Endpoint>({
+      // Built field by field (optional ones only when set): this runs for every endpoint on every relist.
+      const endpoint: Writable<Endpoint> = {
         addresses: wire.addresses,
         addressType: slice.addressType,
         ports: slicePorts,
         ready: wire.conditions?.ready ?? true,
         serving: wire.conditions?.serving ?? true,
         terminating: wire.conditions?.terminating ?? false,
-        hostname: wire.hostname ?? undefined,
-        nodeName: wire.nodeName ?? undefined,
-        zone: wire.zone ?? undefined,
-        targetRef: convertReference(wire.targetRef),
-        hintsForZones: wire.hints?.forZones?.map((z) => z.name).sort(),
-      });
+      };
+      if (wire.hostname != null) endpoint.hostname = wire.hostname;
+      if (wire.nodeName != null) endpoint.nodeName = wire.nodeName;
+      if (wire.zone != null) endpoint.zone = wire.zone;
+      const targetRef = convertReference(wire.targetRef);
+      if (targetRef !== undefined) endpoint.targetRef = targetRef;
+      if (wire.hints?.forZones != null)
+        endpoint.hintsForZones = wire.hints.forZones.map((z) => z.name).sort();
       keepPreferred(byIdentity, endpoint);
     }
   }
@@ -58,7 +61,7 @@ export function mergeEndpointSlices(
     namespace: key.namespace,
     name: key.name,
     ports: [...ports.values()].sort(compareEndpointPorts),
-    endpoints: [...byIdentity.values()].sort(compareEndpoints),
+    endpoints: sortedByIdentity(byIdentity),
   };
 }
 
@@ -100,7 +103,7 @@ export function convertEndpoints(object: EndpointsObject): ServiceEndpoints {
     namespace: object.metadata.namespace,
     name: object.metadata.name,
     ports: [...ports.values()].sort(compareEndpointPorts),
-    endpoints: [...byIdentity.values()].sort(compareEndpoints),
+    endpoints: sortedByIdentity(byIdentity),
     ...(truncated ? { truncated } : {}),
   };
 }
@@ -171,13 +174,17 @@ function portIdentity(p: EndpointPort): string {
   return `${p.name}/${p.port}/${p.protocol}/${p.appProtocol ?? ''}`;
 }
 
-function compareEndpoints(a: Endpoint, b: Endpoint): number {
-  return compareStrings(endpointIdentity(a), endpointIdentity(b));
+/** The endpoints in the order of their identities (the map's keys: computed once, not per comparison). */
+function sortedByIdentity(byIdentity: ReadonlyMap<string, Endpoint>): Endpoint[] {
+  return [...byIdentity].sort(([a], [b]) => compareStrings(a, b)).map(([, endpoint]) => endpoint);
 }
 
-/** Leaves optional fields out instead of set to undefined, so that canonical JSON and versions stay stable. */
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Leaves optional fields out instead of set to undefined, so that answers do not carry empty keys. */
 function dropUndefined<T extends object>(value: { [K in keyof T]: T[K] | undefined }): T {
+  const record = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  for (const k in record) if (record[k] !== undefined) out[k] = record[k];
   return out as T;
 }

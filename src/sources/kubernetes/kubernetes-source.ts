@@ -64,6 +64,13 @@ export class KubernetesSource implements Source {
     Map<string, { readonly uid: string | undefined; readonly entry: EndpointObject }>
   >();
   readonly #reflectors: Reflector[] = [];
+  /**
+   * Until every collection has been listed once, changes only collect the Services they touch: publishing them as
+   * each list lands would assemble and hash every Service once per collection (with Services listed before their
+   * slices, first without endpoints), and show clients a half-listed cluster.
+   */
+  readonly #notYetListed = new Set<Reflector>();
+  readonly #deferred = new Map<string, ServiceKey>();
   readonly #policy: ExposurePolicy;
 
   constructor(options: KubernetesSourceOptions) {
@@ -98,6 +105,7 @@ export class KubernetesSource implements Source {
         });
         this.#objects.set(reflector, new Map());
         this.#reflectors.push(reflector);
+        this.#notYetListed.add(reflector);
       }
     }
   }
@@ -142,6 +150,7 @@ export class KubernetesSource implements Source {
     for (const [id, old] of [...(current ?? [])]) {
       if (!seen.has(id)) this.#remove(reflector, id, old.entry, touched);
     }
+    this.#notYetListed.delete(reflector);
     this.#publish(touched);
   }
 
@@ -195,6 +204,15 @@ export class KubernetesSource implements Source {
   }
 
   #publish(touched: Map<string, ServiceKey>): void {
+    if (this.#notYetListed.size > 0) {
+      for (const [id, key] of touched) this.#deferred.set(id, key);
+      return;
+    }
+    if (this.#deferred.size > 0) {
+      for (const [id, key] of touched) this.#deferred.set(id, key);
+      touched = new Map(this.#deferred);
+      this.#deferred.clear();
+    }
     publishServices(
       { store: this.#options.store, source: this.name, policy: this.#policy, logger: this.#logger },
       this.#assembler,
