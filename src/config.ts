@@ -8,6 +8,9 @@ import { namespaceNameProblem } from './names.ts';
 import { SYSTEM_NAMESPACES } from './policy/exposure.ts';
 import { parseLabelSelector } from './policy/label-selector.ts';
 import { LOG_LEVELS } from './observability/logger.ts';
+import { DEFAULT_HTTP_LIMITS } from './limits/http-limits.ts';
+import { parseRate } from './limits/rate-limiter.ts';
+import type { LimitsConfig, SecurityConfig } from './security/guards.ts';
 
 export type SourceConfig = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'kubernetes' };
 
@@ -49,6 +52,10 @@ export interface Config {
   readonly encodedCacheBytes: number;
   readonly shutdownGraceMs: number;
   readonly shutdownDelayMs: number;
+  /** TLS and authentication of both doors (all off by default). */
+  readonly security: SecurityConfig;
+  /** Limits against hostile or broken clients. */
+  readonly limits: LimitsConfig;
 }
 
 export type ParsedCommandLine =
@@ -229,6 +236,122 @@ const OPTIONS = {
     valueName: 'DURATION',
     help: 'on SIGTERM/SIGINT, how long open requests get before the process exits',
   },
+  'tls-cert-file': {
+    env: 'ENDPOINTD_TLS_CERT_FILE',
+    valueName: 'PATH',
+    help: 'serve REST (https) and gRPC/xDS over TLS with this PEM certificate (chain); re-read when it changes. Needs --tls-key-file',
+  },
+  'tls-key-file': {
+    env: 'ENDPOINTD_TLS_KEY_FILE',
+    valueName: 'PATH',
+    help: 'the PEM private key of --tls-cert-file; re-read when it changes',
+  },
+  'tls-client-ca-file': {
+    env: 'ENDPOINTD_TLS_CLIENT_CA_FILE',
+    valueName: 'PATH',
+    help: 'mTLS: ask clients for a certificate signed by this PEM CA; a verified one authenticates its client',
+  },
+  'tls-client-auth': {
+    env: 'ENDPOINTD_TLS_CLIENT_AUTH',
+    default: 'require',
+    valueName: 'MODE',
+    help: 'with --tls-client-ca-file: require (the handshake fails without a valid client certificate) or optional (clients without one must send a token)',
+  },
+  'auth-tokens-file': {
+    env: 'ENDPOINTD_AUTH_TOKENS_FILE',
+    valueName: 'PATH',
+    help: 'require authentication; accept the bearer tokens of this file (one per line, "token" or "token,name"; # comments), re-read when it changes',
+  },
+  'auth-token-review': {
+    env: 'ENDPOINTD_AUTH_TOKEN_REVIEW',
+    default: 'false',
+    valueName: 'BOOL',
+    help: 'require authentication; accept bearer tokens the Kubernetes API server vouches for (TokenReview, with --kubeconfig/--context credentials; needs RBAC create tokenreviews). Answers cached 1m (accepted) / 10s (refused)',
+  },
+  'auth-open-health': {
+    env: 'ENDPOINTD_AUTH_OPEN_HEALTH',
+    default: 'true',
+    valueName: 'BOOL',
+    help: 'with authentication on, leave /healthz, /readyz and grpc.health.v1.Health open',
+  },
+  'auth-open-metrics': {
+    env: 'ENDPOINTD_AUTH_OPEN_METRICS',
+    default: 'false',
+    valueName: 'BOOL',
+    help: 'with authentication on, leave /metrics open',
+  },
+  'credentials-reload-interval': {
+    env: 'ENDPOINTD_CREDENTIALS_RELOAD_INTERVAL',
+    default: '10s',
+    valueName: 'DURATION',
+    help: 'how often the TLS files and the tokens file are re-read for changes',
+  },
+  'http-max-header-size': {
+    env: 'ENDPOINTD_HTTP_MAX_HEADER_SIZE',
+    default: '16KiB',
+    valueName: 'BYTES',
+    help: 'largest REST request head (request line and headers); larger gets 431',
+  },
+  'http-headers-timeout': {
+    env: 'ENDPOINTD_HTTP_HEADERS_TIMEOUT',
+    default: '10s',
+    valueName: 'DURATION',
+    help: 'a REST request head must arrive within this, else 408 and the connection closes (slow-loris)',
+  },
+  'http-request-timeout': {
+    env: 'ENDPOINTD_HTTP_REQUEST_TIMEOUT',
+    default: '30s',
+    valueName: 'DURATION',
+    help: 'a whole REST request must arrive within this (0s: no bound); answers and streams are not bounded by it',
+  },
+  'http-keep-alive-timeout': {
+    env: 'ENDPOINTD_HTTP_KEEP_ALIVE_TIMEOUT',
+    default: '65s',
+    valueName: 'DURATION',
+    help: 'close a kept-alive REST connection after this long without a request',
+  },
+  'http-idle-timeout': {
+    env: 'ENDPOINTD_HTTP_IDLE_TIMEOUT',
+    default: '2m',
+    valueName: 'DURATION',
+    help: 'close a REST connection whose request moves no byte for this long (0s: never); must exceed --heartbeat-interval, long-polls get their wait on top',
+  },
+  'rest-max-streams': {
+    env: 'ENDPOINTD_REST_MAX_STREAMS',
+    default: '10000',
+    valueName: 'N',
+    help: 'REST watch streams and long-polls open at once; more get 429 (0: no cap)',
+  },
+  'rest-max-streams-per-client': {
+    env: 'ENDPOINTD_REST_MAX_STREAMS_PER_CLIENT',
+    default: '1000',
+    valueName: 'N',
+    help: 'REST watch streams and long-polls one remote address may hold at once; more get 429 (0: no cap)',
+  },
+  'grpc-max-streams': {
+    env: 'ENDPOINTD_GRPC_MAX_STREAMS',
+    default: '10000',
+    valueName: 'N',
+    help: 'gRPC streaming calls (Watch, ADS, health Watch, reflection) open at once; more get RESOURCE_EXHAUSTED (0: no cap)',
+  },
+  'grpc-max-streams-per-client': {
+    env: 'ENDPOINTD_GRPC_MAX_STREAMS_PER_CLIENT',
+    default: '1000',
+    valueName: 'N',
+    help: 'gRPC streaming calls one remote address may hold at once, over all its connections (0: no cap)',
+  },
+  'rate-limit-lookups': {
+    env: 'ENDPOINTD_RATE_LIMIT_LOOKUPS',
+    default: 'off',
+    valueName: 'RATE',
+    help: 'per-client rate of REST /v1 requests and gRPC Discovery calls, e.g. 50/s or 600/m; a client is its authenticated name, else its address; beyond it 429 with Retry-After / RESOURCE_EXHAUSTED',
+  },
+  'rate-limit-burst': {
+    env: 'ENDPOINTD_RATE_LIMIT_BURST',
+    default: '0',
+    valueName: 'N',
+    help: "requests a client may make at once over --rate-limit-lookups (0: one second's worth)",
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 type OptionName = keyof typeof OPTIONS;
@@ -381,6 +504,13 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     return value;
   };
   const day = 86_400_000;
+  const bool = (name: OptionName): boolean => {
+    const text = (raw(name) ?? '').toLowerCase();
+    if (text !== 'true' && text !== 'false') invalid(name, text, 'must be true or false');
+    return text === 'true';
+  };
+  const security = securityConfig(raw, invalid, bool, duration);
+  const limits = limitsConfig(raw, invalid, duration, bytes, count);
   const grpc: GrpcConfig = {
     heartbeatIntervalMs: duration('grpc-heartbeat-interval', 100, 3_600_000),
     transport: {
@@ -420,7 +550,16 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     encodedCacheBytes: encodedCacheBytes ?? 0,
     shutdownGraceMs: duration('shutdown-grace', 0, 600_000),
     shutdownDelayMs: duration('shutdown-delay', 0, 600_000),
+    security,
+    limits,
   };
+  if (limits.http.idleTimeoutMs > 0 && limits.http.idleTimeoutMs <= config.heartbeatIntervalMs) {
+    invalid(
+      'http-idle-timeout',
+      raw('http-idle-timeout') ?? '',
+      `must exceed --heartbeat-interval (${formatDuration(config.heartbeatIntervalMs)}), or healthy watch streams are cut`,
+    );
+  }
   return problems.length > 0 ? { kind: 'invalid', problems } : { kind: 'run', config };
 }
 
@@ -441,3 +580,99 @@ function parseByteSize(text: string): number | undefined {
   if (match === null || unit === undefined) return undefined;
   return Number(match[1]) * unit;
 }
+
+type Raw = (name: OptionName) => string | undefined;
+type Invalid = (name: OptionName, value: string, expected: string) => void;
+
+function securityConfig(
+  raw: Raw,
+  invalid: Invalid,
+  bool: (name: OptionName) => boolean,
+  duration: (name: OptionName, min: number, max: number) => number,
+): SecurityConfig {
+  const certFile = raw('tls-cert-file');
+  const keyFile = raw('tls-key-file');
+  const clientCaFile = raw('tls-client-ca-file');
+  const clientAuth = raw('tls-client-auth') ?? '';
+  if (clientAuth !== 'require' && clientAuth !== 'optional') {
+    invalid('tls-client-auth', clientAuth, 'must be require or optional');
+  }
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    const [given, missing]: [OptionName, OptionName] =
+      certFile === undefined ? ['tls-key-file', 'tls-cert-file'] : ['tls-cert-file', 'tls-key-file'];
+    invalid(given, raw(given) ?? '', `needs --${missing} too`);
+  }
+  if (clientCaFile !== undefined && certFile === undefined) {
+    invalid(
+      'tls-client-ca-file',
+      clientCaFile,
+      'needs --tls-cert-file and --tls-key-file (client certificates need TLS)',
+    );
+  }
+  return {
+    tls:
+      certFile === undefined || keyFile === undefined
+        ? undefined
+        : { certFile, keyFile, clientCaFile, clientAuth: clientAuth === 'optional' ? 'optional' : 'require' },
+    auth: {
+      tokensFile: raw('auth-tokens-file'),
+      tokenReview: bool('auth-token-review'),
+      openHealth: bool('auth-open-health'),
+      openMetrics: bool('auth-open-metrics'),
+    },
+    reloadIntervalMs: duration('credentials-reload-interval', 100, 3_600_000),
+  };
+}
+
+function limitsConfig(
+  raw: Raw,
+  invalid: Invalid,
+  duration: (name: OptionName, min: number, max: number) => number,
+  bytes: (name: OptionName, min: number) => number,
+  count: (name: OptionName, min: number, max: number) => number,
+): LimitsConfig {
+  const day = 86_400_000;
+  const http = {
+    maxHeaderBytes: bytes('http-max-header-size', 1024),
+    headersTimeoutMs: duration('http-headers-timeout', 100, 600_000),
+    requestTimeoutMs: duration('http-request-timeout', 0, 3_600_000),
+    keepAliveTimeoutMs: duration('http-keep-alive-timeout', 100, 3_600_000),
+    idleTimeoutMs: duration('http-idle-timeout', 0, day),
+  };
+  if (http.requestTimeoutMs > 0 && http.requestTimeoutMs < http.headersTimeoutMs) {
+    invalid(
+      'http-request-timeout',
+      raw('http-request-timeout') ?? '',
+      'must be 0s or at least --http-headers-timeout',
+    );
+  }
+  const rateText = raw('rate-limit-lookups') ?? '';
+  const perSecond = parseRate(rateText);
+  if (perSecond !== undefined && !(perSecond > 0 && perSecond <= 1e6)) {
+    invalid('rate-limit-lookups', rateText, 'must be off or a rate such as 50/s or 600/m');
+  }
+  const burst = count('rate-limit-burst', 0, 1e6);
+  return {
+    http,
+    restStreams: {
+      total: count('rest-max-streams', 0, 1e7),
+      perClient: count('rest-max-streams-per-client', 0, 1e7),
+    },
+    grpcStreams: {
+      total: count('grpc-max-streams', 0, 1e7),
+      perClient: count('grpc-max-streams-per-client', 0, 1e7),
+    },
+    lookupRate:
+      perSecond === undefined || !(perSecond > 0)
+        ? undefined
+        : { perSecond, burst: burst > 0 ? burst : Math.max(1, Math.ceil(perSecond)) },
+  };
+}
+
+/** Limits that never get in a test's way (no caps, no rate limit), with the production timeouts. */
+export const UNLIMITED: LimitsConfig = {
+  http: DEFAULT_HTTP_LIMITS,
+  restStreams: { total: 0, perClient: 0 },
+  grpcStreams: { total: 0, perClient: 0 },
+  lookupRate: undefined,
+};

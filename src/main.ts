@@ -2,7 +2,7 @@
 // The composition root: config → sources → store → servers, and the process's signals and exit. The only place
 // that wires the layers together; everything else receives what it needs.
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -21,10 +21,9 @@ import { Readiness } from './observability/readiness.ts';
 import { ExposurePolicy } from './policy/exposure.ts';
 import { parseLabelSelector } from './policy/label-selector.ts';
 import { FileSource } from './sources/file/file-source.ts';
-import { KubernetesSource } from './sources/kubernetes/kubernetes-source.ts';
-import { loadKubeConfig } from './sources/kubernetes/kubeconfig.ts';
 import type { Source } from './sources/source.ts';
 import { EndpointStore } from './store/endpoint-store.ts';
+import { createGuards } from './security/guards.ts';
 
 /** The manifests served when no source is configured: the repository's (or the image's) examples/. */
 export const BUNDLED_EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url));
@@ -65,8 +64,14 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     selector:
       config.exposure.selector === undefined ? undefined : parseLabelSelector(config.exposure.selector),
   });
-  const sources: Source[] = sourceConfigs.map((s) => {
-    if (s.kind === 'file') return new FileSource({ path: s.path, store, logger, policy });
+  const sources: Source[] = [];
+  for (const s of sourceConfigs) {
+    if (s.kind === 'file') {
+      sources.push(new FileSource({ path: s.path, store, logger, policy }));
+      continue;
+    }
+    // Loaded only when asked for: @kubernetes/client-node takes about a second and 65 MB to import.
+    const { KubernetesSource, loadKubeConfig } = await import('./sources/kubernetes/index.ts');
     const { config: kubeconfig, origin } = loadKubeConfig({
       kubeconfig: config.kubernetes.kubeconfig,
       context: config.kubernetes.context,
@@ -75,7 +80,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
       { kubeconfig: origin, server: kubeconfig.getCurrentCluster()?.server },
       'Kubernetes credentials',
     );
-    return new KubernetesSource({
+    const source = new KubernetesSource({
       config: kubeconfig,
       store,
       logger,
@@ -88,15 +93,26 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
       onWatchEvent: (resource, type) => metrics.watchEvents.inc({ resource, type }),
       onRelist: (resource, reason) => metrics.relists.inc({ resource, reason }),
     });
-  });
+    sources.push(source);
+  }
   const metrics = new Metrics({ store, sources });
   const readiness = new Readiness(sources);
+  // TLS, authentication and limits of both doors; throws on unusable TLS or tokens files (before anything listens).
+  const guards = createGuards({
+    security: config.security,
+    limits: config.limits,
+    kubeconfig: { kubeconfig: config.kubernetes.kubeconfig, context: config.kubernetes.context },
+    logger,
+    metrics,
+  });
   const grpc = createGrpcServer({
     store,
     readiness,
     logger,
     heartbeatMs: config.grpc.heartbeatIntervalMs,
     transport: config.grpc.transport,
+    interceptors: [guards.grpcInterceptor],
+    credentials: guards.grpcCredentials,
   });
   // xDS shares the gRPC port; its ADS service is registered when the gRPC server binds.
   let xds: XdsControlPlane | undefined;
@@ -116,20 +132,22 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     metrics,
     heartbeatMs: config.heartbeatIntervalMs,
     routers: [createXdsBootstrapRouter({ grpcPort: () => grpcPort })],
+    guards: [guards.restGate],
   });
 
-  const server = createServer(
-    { keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 0 },
-    rest.app,
-  );
+  const server = guards.createRestServer(rest.app);
   server.listen(config.httpPort, config.bind);
   await once(server, 'listening');
   const httpAddress = server.address() as AddressInfo;
-  logger.info({ address: httpAddress.address, port: httpAddress.port }, 'REST API listening');
+  logger.info(
+    { address: httpAddress.address, port: httpAddress.port, tls: config.security.tls !== undefined },
+    'REST API listening',
+  );
   try {
     grpcPort = await grpc.start(config.bind, config.grpcPort);
   } catch (error) {
     await closeServer(server, 0);
+    guards.stop();
     throw error;
   }
   logger.info({ address: config.bind, port: grpcPort }, 'gRPC API listening');
@@ -142,6 +160,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     async (error: unknown) => {
       await Promise.allSettled(sources.map((s) => s.stop()));
       await Promise.all([closeServer(server, 0), grpc.shutdown(0)]);
+      guards.stop();
       throw error;
     },
   );
@@ -158,6 +177,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
       rest.closeStreams();
       await Promise.all([closeServer(server, config.shutdownGraceMs), grpc.shutdown(config.shutdownGraceMs)]);
       await Promise.allSettled(sources.map((s) => s.stop()));
+      guards.stop();
     })();
     return stopping;
   };

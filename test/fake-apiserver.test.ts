@@ -24,6 +24,7 @@ import {
   RawStream,
   service,
   StoreError,
+  TOKEN_REVIEWS_PATH,
   truncatedEndpoints,
 } from './support/fake-apiserver/index.ts';
 import type { KubeObject, RawWatchEvent } from './support/fake-apiserver/index.ts';
@@ -1060,5 +1061,78 @@ describe('HTTPS with the generated CA', () => {
     const list = await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: 'default' });
     assert.deepEqual(names(list.items), ['web-aaaaa']);
     assert.equal(api.requests[0]?.token, 'sa-token');
+  });
+});
+
+describe('TokenReview', () => {
+  let api: FakeApiServer;
+  before(async () => {
+    api = await FakeApiServer.start({
+      tokens: {
+        reviewer: { user: 'system:serviceaccount:endpointd:endpointd', tokenReviews: true, verbs: ['list'] },
+        'slices-only': { user: 'system:serviceaccount:x:y', resources: ['endpointslices'] },
+      },
+      reviewedTokens: { 'client-token': { username: 'system:serviceaccount:apps:web', groups: ['team-a'] } },
+    });
+  });
+  after(() => api.close());
+
+  const review = async (bearer: string | undefined, token: string, method = 'POST') => {
+    const res = await fetch(api.url + TOKEN_REVIEWS_PATH, {
+      method,
+      headers: {
+        'Content-Type': 'application/json',
+        ...(bearer === undefined ? {} : { Authorization: `Bearer ${bearer}` }),
+      },
+      ...(method === 'POST'
+        ? {
+            body: JSON.stringify({
+              apiVersion: 'authentication.k8s.io/v1',
+              kind: 'TokenReview',
+              spec: { token },
+            }),
+          }
+        : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('answers 201 with the user of a known token and authenticated false with an error for another', async () => {
+    const known = await review('reviewer', 'client-token');
+    assert.equal(known.status, 201);
+    assert.deepEqual(known.body.status, {
+      authenticated: true,
+      user: {
+        username: 'system:serviceaccount:apps:web',
+        uid: 'uid-system:serviceaccount:apps:web',
+        groups: ['team-a', 'system:authenticated'],
+      },
+      audiences: [],
+    });
+    const unknown = await review('reviewer', 'forged');
+    assert.equal(unknown.status, 201);
+    assert.deepEqual(unknown.body.status, {
+      authenticated: false,
+      error: 'invalid bearer token, token lookup failed',
+    });
+    api.setReviewedTokens({ forged: { username: 'now-known' } });
+    assert.equal(
+      ((await review('reviewer', 'forged')).body.status as { user: { username: string } }).user.username,
+      'now-known',
+    );
+  });
+
+  it('requires the reviewer itself to be authenticated and allowed to create tokenreviews', async () => {
+    assert.equal((await review(undefined, 'client-token')).status, 401);
+    const forbidden = await review('slices-only', 'client-token');
+    assert.equal(forbidden.status, 403);
+    assert.match(String(forbidden.body.message), /cannot create resource "tokenreviews"/);
+    assert.equal((await review('reviewer', '')).status, 400);
+    assert.equal((await review('reviewer', 'x', 'GET')).status, 405);
+    assert.equal(
+      api.requests.filter((e) => e.path === TOKEN_REVIEWS_PATH).length,
+      3 + 4,
+      'every review is logged',
+    );
   });
 });

@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/api/grpc/index.ts';
-import type { Config } from '../../src/config.ts';
+import { UNLIMITED, type Config } from '../../src/config.ts';
 import { startEndpointd, type Endpointd } from '../../src/main.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 
@@ -36,6 +36,13 @@ export const TEST_CONFIG: Config = {
   encodedCacheBytes: 16 * 1024 * 1024,
   shutdownGraceMs: 1000,
   shutdownDelayMs: 0,
+  // No TLS, no authentication, no caps or rate limit: tests of those features turn them on.
+  security: {
+    tls: undefined,
+    auth: { tokensFile: undefined, tokenReview: false, openHealth: true, openMetrics: false },
+    reloadIntervalMs: 10_000,
+  },
+  limits: UNLIMITED,
 };
 
 /** endpointd on an ephemeral loopback port, its file source on a new temp dir holding `files`. */

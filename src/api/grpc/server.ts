@@ -1,6 +1,11 @@
 // Assembles the gRPC front door on one grpc-js server: endpointd.v1.Discovery, grpc.health.v1.Health, server
 // reflection, and any other service the composition root adds (the xDS ADS), then binds it and drains it.
-import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type ServerInterceptor,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
@@ -31,6 +36,10 @@ export interface GrpcServerOptions {
   readonly transport?: Partial<GrpcTransportOptions>;
   /** How often health Watch streams re-check readiness, in ms. Default 1000. */
   readonly healthPollMs?: number;
+  /** Run before every call of every service, in order (authentication, limits). Default none. */
+  readonly interceptors?: readonly ServerInterceptor[];
+  /** Transport security of the port. Default insecure (plain HTTP/2). */
+  readonly credentials?: ServerCredentials;
 }
 
 /** Another service to serve on the same server and port (e.g. xDS's AggregatedDiscoveryService). */
@@ -51,7 +60,7 @@ export interface GrpcServer {
   readonly health: HealthService;
   /** Serves another service on this server. Only before start(). */
   addService(registration: ServiceRegistration): void;
-  /** Binds `bind`:`port` (0: a free port) without TLS and resolves with the port bound. */
+  /** Binds `bind`:`port` (0: a free port) with the options' credentials and resolves with the port bound. */
   start(bind: string, port: number): Promise<number>;
   /**
    * Drains: health turns NOT_SERVING, new calls get UNAVAILABLE, Watch streams end with UNAVAILABLE, then the
@@ -68,7 +77,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   if (problems.length > 0) throw new Error(`invalid gRPC server options: ${problems.join('; ')}`);
 
   const protos = loadProtos();
-  const server = new Server(channelOptions(transport));
+  const server = new Server({
+    ...channelOptions(transport),
+    interceptors: [...(options.interceptors ?? [])],
+  });
   let closing = false;
   const context: DiscoveryContext = {
     store: options.store,
@@ -109,8 +121,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       new ReflectionService(reflected).addToServer(server);
       const host = bind.includes(':') ? `[${bind}]` : bind;
       return new Promise<number>((resolve, reject) => {
-        server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, boundPort) =>
-          error === null ? resolve(boundPort) : reject(error),
+        server.bindAsync(
+          `${host}:${port}`,
+          options.credentials ?? ServerCredentials.createInsecure(),
+          (error, boundPort) => (error === null ? resolve(boundPort) : reject(error)),
         );
       });
     },

@@ -22,6 +22,11 @@ export interface RestApiOptions {
   readonly metrics?: Metrics;
   /** More routes another door serves over HTTP (e.g. xDS's bootstrap), mounted after the readiness gate. */
   readonly routers?: readonly express.Router[];
+  /**
+   * Run before every route, `/metrics` and health included, after request metrics start (so that refusals are
+   * counted): authentication and limits. Each decides which paths it lets through.
+   */
+  readonly guards?: readonly express.RequestHandler[];
 }
 
 export interface RestApi {
@@ -71,6 +76,9 @@ export function createRestApi(options: RestApiOptions): RestApi {
       });
       next();
     });
+  }
+  for (const guard of options.guards ?? []) app.use(guard);
+  if (metrics !== undefined) {
     app.get('/metrics', (_req, res, next) => {
       metrics.registry.metrics().then((text) => {
         res.type(metrics.registry.contentType).send(text);

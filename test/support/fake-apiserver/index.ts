@@ -27,4 +27,6 @@ export type {
 } from './types.ts';
 export * from './fixtures.ts';
 export { rawGet, RawStream } from './raw-client.ts';
+export { TOKEN_REVIEWS_PATH } from './token-review.ts';
+export type { ReviewedUser } from './token-review.ts';
 export type { RawOptions, RawResponse, RawTarget, RawWatchEvent, RawWatchObject } from './raw-client.ts';

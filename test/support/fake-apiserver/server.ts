@@ -5,7 +5,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { authenticate, authorize, bearerToken } from './auth.ts';
+import { authenticate, authorize, bearerToken, DEFAULT_USER } from './auth.ts';
 import { discoveryDocument } from './discovery.ts';
 import { Faults } from './faults.ts';
 import type { SplitOptions } from './faults.ts';
@@ -26,6 +26,8 @@ import {
 } from './status.ts';
 import type { Status } from './status.ts';
 import { compareObjects, Store } from './store.ts';
+import { mayReviewTokens, reviewToken, TOKEN_REVIEWS_PATH } from './token-review.ts';
+import type { ReviewedUser } from './token-review.ts';
 import type { Snapshot } from './store.ts';
 import { generateTls } from './tls.ts';
 import type { GeneratedTls } from './tls.ts';
@@ -52,6 +54,8 @@ export interface FakeApiServerOptions {
   initialResourceVersion?: number;
   /** Namespace written into kubeconfigs and the in-cluster namespace file; default "default". */
   namespace?: string;
+  /** Tokens that TokenReview reports as authenticated, and as whom; default none. */
+  reviewedTokens?: Record<string, ReviewedUser>;
 }
 
 const ENDPOINTS_WARNING =
@@ -105,6 +109,7 @@ export class FakeApiServer {
   readonly #defaultWatchTimeoutMs: number;
   readonly #namespace: string;
   #tokens: Record<string, TokenScope> | undefined;
+  #reviewedTokens: Record<string, ReviewedUser>;
   #port = 0;
   #listening = false;
   #closed = false;
@@ -115,6 +120,7 @@ export class FakeApiServer {
   private constructor(options: FakeApiServerOptions, tls: GeneratedTls | undefined) {
     this.#tls = tls;
     this.#tokens = options.tokens;
+    this.#reviewedTokens = options.reviewedTokens ?? {};
     this.#store = new Store(options.initialResourceVersion ?? 1000);
     this.#bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000;
     this.#defaultWatchTimeoutMs = (options.defaultWatchTimeoutSeconds ?? 1800) * 1000;
@@ -184,6 +190,11 @@ export class FakeApiServer {
   /** Replaces the token table at runtime (undefined turns authentication off). */
   setTokens(tokens: Record<string, TokenScope> | undefined): void {
     this.#tokens = tokens;
+  }
+
+  /** Replaces the tokens that TokenReview knows (the others are reviewed as not authenticated). */
+  setReviewedTokens(tokens: Record<string, ReviewedUser>): void {
+    this.#reviewedTokens = tokens;
   }
 
   // ---- mutations -------------------------------------------------------------------------------------------
@@ -374,6 +385,7 @@ export class FakeApiServer {
     // Authentication runs before routing in the apiserver, so a bad token beats a bad path.
     const unauthenticated = isPublic ? undefined : authenticate(this.#tokens, token);
     if (unauthenticated !== undefined) return this.#sendStatus(res, entry, unauthenticated);
+    if (url.pathname === TOKEN_REVIEWS_PATH) return this.#tokenReview(req, res, entry, token);
     if (r.kind === 'unknown') return this.#sendStatus(res, entry, pathNotFound());
     if (req.method !== 'GET') return this.#sendStatus(res, entry, methodNotAllowed(req.method ?? ''));
     if (r.kind === 'discovery') {
@@ -415,6 +427,38 @@ export class FakeApiServer {
     if (verb === 'get') return this.#get(res, entry, r);
     if (verb === 'list') return this.#list(res, entry, r, url.searchParams);
     return this.#watch(res, entry, r, url.searchParams);
+  }
+
+  /** `create tokenreviews`: POST only, and only for a reviewer token that RBAC lets create them. */
+  async #tokenReview(
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: RequestLogEntry,
+    token: string | undefined,
+  ): Promise<void> {
+    if (req.method !== 'POST') return this.#sendStatus(res, entry, methodNotAllowed(req.method ?? ''));
+    const scope =
+      this.#tokens === undefined || token === undefined || !Object.hasOwn(this.#tokens, token)
+        ? undefined
+        : this.#tokens[token];
+    if (this.#tokens !== undefined && (scope === undefined || !mayReviewTokens(scope))) {
+      const user = scope?.user ?? DEFAULT_USER;
+      return this.#sendStatus(
+        res,
+        entry,
+        status(
+          403,
+          'Forbidden',
+          `tokenreviews.authentication.k8s.io is forbidden: User "${user}" cannot create resource "tokenreviews" in API group "authentication.k8s.io" at the cluster scope`,
+          { group: 'authentication.k8s.io', kind: 'tokenreviews' },
+        ),
+      );
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const answer = reviewToken(Buffer.concat(chunks).toString('utf8'), this.#reviewedTokens);
+    if ('kind' in answer) return this.#sendStatus(res, entry, answer);
+    this.#send(res, entry, answer.code, answer.review);
   }
 
   /** Resolves true at unstall(), false when the server closes first. */

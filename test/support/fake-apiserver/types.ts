@@ -35,6 +35,8 @@ export interface TokenScope {
    * (the all-namespaces collection paths) are forbidden.
    */
   namespaces?: readonly string[];
+  /** May create TokenReviews; omitted: only when verbs, resources and namespaces are all unrestricted. */
+  tokenReviews?: boolean;
 }
 
 export interface RequestLogEntry {

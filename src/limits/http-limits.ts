@@ -1,0 +1,101 @@
+// The REST server's defences against slow and broken clients, as Node's HTTP server enforces them: a bound on
+// header bytes, a deadline for the headers (slow-loris) and for the whole request, a keep-alive idle bound, and a
+// socket idle timeout that a stalled reader hits but a healthy stream never does (watch streams heartbeat).
+import type { ServerOptions, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Refusals } from './refusals.ts';
+
+export interface HttpLimits {
+  /** Largest request head (request line + headers), in bytes; larger gets 431. */
+  readonly maxHeaderBytes: number;
+  /** The request head must arrive within this, in ms, or the connection gets 408 and is closed. */
+  readonly headersTimeoutMs: number;
+  /**
+   * The whole request (head and body) must arrive within this, in ms; 0: no bound. It bounds receiving the
+   * request only: a watch or long-poll has received its GET at once and is not cut by it.
+   */
+  readonly requestTimeoutMs: number;
+  /** A kept-alive connection without a request is closed after this, in ms. */
+  readonly keepAliveTimeoutMs: number;
+  /**
+   * A connection with a request in progress that moves no byte either way for this long is closed, in ms
+   * (0: never). Watch streams send heartbeats, so only a client that stopped reading trips it; long-polls get
+   * their wait on top.
+   */
+  readonly idleTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 65_000,
+  idleTimeoutMs: 120_000,
+};
+
+/** Options for http.createServer / https.createServer. */
+export function httpServerOptions(limits: HttpLimits): ServerOptions {
+  const deadlines = [limits.headersTimeoutMs, limits.requestTimeoutMs].filter((ms) => ms > 0);
+  return {
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the two deadlines on this period (default 30 s, which would let a slow-loris client hold a
+    // socket well past a 10 s headersTimeout): check several times per deadline.
+    connectionsCheckingInterval: Math.min(5000, Math.max(50, Math.floor(Math.min(...deadlines, 20_000) / 4))),
+  };
+}
+
+const CLIENT_ERRORS: Record<string, { status: number; title: string; reason: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, title: 'Request Header Fields Too Large', reason: 'header_too_large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, title: 'Request Timeout', reason: 'request_timeout' },
+};
+
+/**
+ * Installs the answers to clients that break the limits: a problem+json 431/408/400 for a bad request head, and
+ * closing a connection idle past `idleTimeoutMs` mid-request; each counted and logged through `refusals`.
+ */
+export function guardHttpServer(server: Server, limits: HttpLimits, refusals: Refusals): void {
+  const busy = new WeakSet<Socket>();
+  server.on('request', (req, res) => {
+    busy.add(req.socket);
+    res.once('close', () => busy.delete(req.socket));
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const client = socket.remoteAddress ?? 'unknown';
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const known = error.code === undefined ? undefined : CLIENT_ERRORS[error.code];
+    const answer = known ?? { status: 400, title: 'Bad Request', reason: 'malformed_request' };
+    const detail =
+      answer.reason === 'header_too_large'
+        ? `the request head exceeds ${limits.maxHeaderBytes} bytes`
+        : answer.reason === 'request_timeout'
+          ? `the request did not arrive within ${limits.headersTimeoutMs} ms (headers) / ${limits.requestTimeoutMs} ms (whole request)`
+          : `the request could not be parsed (${error.code ?? error.message})`;
+    refusals.record({ door: 'rest', reason: answer.reason, client, detail });
+    const body = JSON.stringify({ type: 'about:blank', title: answer.title, status: answer.status, detail });
+    socket.end(
+      `HTTP/1.1 ${answer.status} ${answer.title}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      () => socket.destroy(),
+    );
+  });
+  if (limits.idleTimeoutMs > 0) {
+    server.setTimeout(limits.idleTimeoutMs, (socket: Socket) => {
+      // Node also reports kept-alive connections that sat idle between requests here: those just close.
+      if (busy.has(socket)) {
+        refusals.record({
+          door: 'rest',
+          reason: 'idle_timeout',
+          client: socket.remoteAddress ?? 'unknown',
+          detail: `no byte moved for ${limits.idleTimeoutMs} ms (a client that stopped reading)`,
+        });
+      }
+      socket.destroy();
+    });
+  }
+}

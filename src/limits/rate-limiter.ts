@@ -1,0 +1,64 @@
+// Per-client token buckets: each client may make `perSecond` requests a second on average and `burst` at once.
+// Buckets live in a bounded LRU, so a flood of distinct clients costs bounded memory (an evicted client starts
+// again with a full bucket, which errs on the side of serving).
+import { LRUCache } from 'lru-cache';
+
+export interface RateLimit {
+  /** Tokens added per second. */
+  readonly perSecond: number;
+  /** Bucket size: requests a client may make at once after being idle. */
+  readonly burst: number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export interface RateLimiterOptions {
+  readonly now?: () => number;
+  /** Clients remembered at once. Default 100 000. */
+  readonly maxClients?: number;
+}
+
+export class RateLimiter {
+  readonly limit: RateLimit;
+  readonly #now: () => number;
+  readonly #buckets: LRUCache<string, Bucket>;
+
+  constructor(limit: RateLimit, options: RateLimiterOptions = {}) {
+    if (!(limit.perSecond > 0) || !(limit.burst >= 1)) {
+      throw new Error(
+        `a rate limit needs perSecond > 0 and burst >= 1, got ${limit.perSecond}/s burst ${limit.burst}`,
+      );
+    }
+    this.limit = limit;
+    this.#now = options.now ?? Date.now;
+    this.#buckets = new LRUCache({ max: options.maxClients ?? 100_000 });
+  }
+
+  /** Takes one token for `client`: 0 when allowed, else the ms until one will be there (nothing is taken then). */
+  take(client: string): number {
+    const now = this.#now();
+    const { perSecond, burst } = this.limit;
+    const bucket = this.#buckets.get(client) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);
+    bucket.at = now;
+    this.#buckets.set(client, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - bucket.tokens) * 1000) / perSecond);
+  }
+}
+
+/** Parses `N/s`, `N/m` (or a bare N per second); undefined for `off`, `0` or an empty value; NaN when malformed. */
+export function parseRate(text: string): number | undefined {
+  const value = text.trim().toLowerCase();
+  if (value === '' || value === 'off' || value === '0') return undefined;
+  const match = /^(\d+(?:\.\d+)?)\s*(?:\/\s*(s|sec|second|m|min|minute))?$/.exec(value);
+  if (match === null) return Number.NaN;
+  const n = Number(match[1]);
+  return match[2]?.startsWith('m') === true ? n / 60 : n;
+}

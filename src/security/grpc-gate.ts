@@ -1,0 +1,125 @@
+// The gRPC door's admission, as one grpc-js server interceptor in front of every service (Discovery, Health,
+// reflection, ADS): authentication (UNAUTHENTICATED), then the lookup rate limit per client on Discovery
+// (RESOURCE_EXHAUSTED), then the caps on open streams (RESOURCE_EXHAUSTED). A refused call never reaches its
+// handler; an admitted stream holds its slot until its status is sent or it is cancelled.
+import {
+  Metadata,
+  ServerInterceptingCall,
+  status,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+} from '@grpc/grpc-js';
+import type { RateLimiter } from '../limits/rate-limiter.ts';
+import type { Refusals } from '../limits/refusals.ts';
+import type { StreamSlots } from '../limits/stream-slots.ts';
+import { bearerToken, type Authenticator } from './authenticator.ts';
+
+export interface GrpcGateOptions {
+  readonly authenticator: Authenticator;
+  /** Method paths (`/package.Service/Method`) or service prefixes (ending in `/`) served without authentication. */
+  readonly openMethods: readonly string[];
+  /** Per-client rate limit of the methods under `rateLimitedPrefix`; undefined: none. */
+  readonly rateLimiter: RateLimiter | undefined;
+  /** e.g. `/endpointd.v1.Discovery/`: lookups, not xDS or health. */
+  readonly rateLimitedPrefix: string;
+  /** Caps on streaming calls (Watch, ADS, health Watch, reflection), the per-client one by remote address. */
+  readonly streams: StreamSlots;
+  readonly refusals: Refusals;
+}
+
+type Verdict =
+  { readonly code: status; readonly details: string; readonly retryAfterMs?: number } | undefined;
+
+export function grpcGate(options: GrpcGateOptions): ServerInterceptor {
+  const { authenticator, rateLimiter, streams, refusals } = options;
+  const isOpen = (path: string): boolean =>
+    options.openMethods.some((open) => (open.endsWith('/') ? path.startsWith(open) : path === open));
+
+  return (method, call) => {
+    const path = method.path;
+    const streaming = method.requestStream || method.responseStream;
+    const address = remoteAddress(call);
+    let release: (() => void) | undefined;
+    const done = (): void => {
+      release?.();
+      release = undefined;
+    };
+
+    const admit = async (metadata: Metadata): Promise<Verdict> => {
+      let client = address;
+      if (authenticator.enabled && !isOpen(path)) {
+        const header = metadata.get('authorization')[0];
+        const outcome = await authenticator.authenticate({
+          bearer: bearerToken(typeof header === 'string' ? header : header?.toString()),
+          verifiedCertificate: call.getAuthContext().sslPeerCertificate,
+        });
+        if (!outcome.ok) {
+          refusals.record({ door: 'grpc', reason: outcome.reason, client: address, detail: outcome.detail });
+          return { code: status.UNAUTHENTICATED, details: outcome.detail };
+        }
+        client = outcome.identity.name;
+      }
+      if (rateLimiter !== undefined && path.startsWith(options.rateLimitedPrefix)) {
+        const waitMs = rateLimiter.take(client);
+        if (waitMs > 0) {
+          const { perSecond, burst } = rateLimiter.limit;
+          const details = `more than ${perSecond} requests per second (burst ${burst}) from ${client}; retry in ${waitMs} ms`;
+          refusals.record({ door: 'grpc', reason: 'rate_limited', client, detail: details });
+          return { code: status.RESOURCE_EXHAUSTED, details, retryAfterMs: waitMs };
+        }
+      }
+      if (streaming) {
+        const admission = streams.acquire(address);
+        if (!admission.admitted) {
+          const whose = admission.reason === 'too_many_streams' ? 'this server' : address;
+          const details = `${whose} already holds ${admission.limit} streams, the most allowed; close one or retry later`;
+          refusals.record({ door: 'grpc', reason: admission.reason, client: address, detail: details });
+          return { code: status.RESOURCE_EXHAUSTED, details };
+        }
+        release = admission.release;
+      }
+      return undefined;
+    };
+
+    return new ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, forward) => {
+            admit(metadata).then(
+              (verdict) => {
+                if (verdict === undefined) {
+                  forward(metadata);
+                  return;
+                }
+                const trailers = new Metadata();
+                // The same hint gRPC's retry throttling reads (grpc-retry-pushback-ms), for clients that honour it.
+                if (verdict.retryAfterMs !== undefined) {
+                  trailers.set('grpc-retry-pushback-ms', String(verdict.retryAfterMs));
+                }
+                call.sendStatus({ code: verdict.code, details: verdict.details, metadata: trailers });
+              },
+              (error: unknown) => {
+                call.sendStatus({
+                  code: status.INTERNAL,
+                  details: `admission failed: ${(error as Error).message}`,
+                });
+              },
+            );
+          },
+          onCancel: done,
+        });
+      },
+      sendStatus: (statusObject, next) => {
+        done();
+        next(statusObject);
+      },
+    });
+  };
+}
+
+function remoteAddress(call: ServerInterceptingCallInterface): string {
+  const info = call.getConnectionInfo();
+  if (info.remoteAddress !== undefined) return info.remoteAddress;
+  // getPeer() is "host:port" (IPv6 in brackets); drop the port so that one client's connections share a key.
+  return call.getPeer().replace(/:\d+$/, '');
+}

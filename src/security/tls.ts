@@ -1,0 +1,192 @@
+// TLS for both front doors from cert/key (and optional client CA) files, reloaded when the files change: the
+// https server gets each new pair through setSecureContext, the gRPC server through a grpc-js CertificateProvider.
+// A new pair is applied only when it forms a valid context, so a half-written rotation (new cert, old key) keeps
+// the previous pair serving instead of refusing every new connection.
+import { readFileSync } from 'node:fs';
+import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
+import { createSecureContext } from 'node:tls';
+import { experimental, type ServerCredentials } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { watchFiles } from './watched-files.ts';
+
+export interface TlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** When set, clients are asked for a certificate signed by this CA (mTLS). */
+  readonly clientCaFile: string | undefined;
+  /** `require`: the handshake fails without a valid client certificate; `optional`: one is checked if sent. */
+  readonly clientAuth: 'require' | 'optional';
+}
+
+/** The PEM contents in force. */
+export interface TlsMaterial {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer | undefined;
+}
+
+/** Reads and checks the files now; throws an Error naming the files when they do not form a valid context. */
+export function loadTlsMaterial(config: TlsConfig): TlsMaterial {
+  const read = (flag: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`${flag} ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const material: TlsMaterial = {
+    cert: read('--tls-cert-file', config.certFile),
+    key: read('--tls-key-file', config.keyFile),
+    ca: config.clientCaFile === undefined ? undefined : read('--tls-client-ca-file', config.clientCaFile),
+  };
+  const problem = tlsMaterialProblem(material);
+  if (problem !== undefined) throw new Error(`${filesOf(config).join(', ')}: ${problem}`);
+  return material;
+}
+
+/** Why the material cannot serve (e.g. the key does not match the certificate), or undefined when it can. */
+export function tlsMaterialProblem(material: TlsMaterial): string | undefined {
+  try {
+    createSecureContext({ cert: material.cert, key: material.key, ca: material.ca });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function filesOf(config: TlsConfig): string[] {
+  return [
+    config.certFile,
+    config.keyFile,
+    ...(config.clientCaFile === undefined ? [] : [config.clientCaFile]),
+  ];
+}
+
+export interface TlsCredentialsOptions {
+  readonly config: TlsConfig;
+  readonly reloadIntervalMs: number;
+  readonly logger: Logger;
+}
+
+/** The TLS material of the process, kept current; hands each door what it needs to serve with it. */
+export class TlsCredentials {
+  readonly config: TlsConfig;
+  #material: TlsMaterial;
+  readonly #listeners = new Set<(material: TlsMaterial) => void>();
+  readonly #stopWatching: () => void;
+
+  /** Loads the files now (throws when they are unusable) and starts watching them. */
+  constructor(options: TlsCredentialsOptions) {
+    const { config, logger } = options;
+    this.config = config;
+    this.#material = loadTlsMaterial(config);
+    const files = filesOf(config);
+    this.#stopWatching = watchFiles({
+      paths: files,
+      initial: [this.#material.cert, this.#material.key, ...(this.#material.ca ? [this.#material.ca] : [])],
+      intervalMs: options.reloadIntervalMs,
+      onChange: ([cert, key, ca]) => {
+        if (cert === undefined || key === undefined) return;
+        const material: TlsMaterial = { cert, key, ca };
+        const problem = tlsMaterialProblem(material);
+        if (problem !== undefined) {
+          logger.warn(
+            { files, problem },
+            'TLS files changed but do not form a valid pair: keeping the previous',
+          );
+          return;
+        }
+        this.#material = material;
+        logger.info({ files }, 'TLS files changed: new connections use the new certificate');
+        for (const listener of this.#listeners) listener(material);
+      },
+      onError: (error) =>
+        logger.warn({ files, err: error }, 'cannot re-read the TLS files: keeping the previous'),
+    });
+  }
+
+  get material(): TlsMaterial {
+    return this.#material;
+  }
+
+  /** Options for https.createServer: the current pair and the client-certificate policy. */
+  httpsOptions(): HttpsServerOptions {
+    const { cert, key, ca } = this.#material;
+    return {
+      cert,
+      key,
+      ca,
+      requestCert: ca !== undefined,
+      rejectUnauthorized: ca !== undefined && this.config.clientAuth === 'require',
+    };
+  }
+
+  /** Keeps `server`'s certificate current; connections already open keep the one they were made with. */
+  attachHttps(server: HttpsServer): void {
+    const listener = ({ cert, key, ca }: TlsMaterial): void => server.setSecureContext({ cert, key, ca });
+    this.#listeners.add(listener);
+    server.once('close', () => this.#listeners.delete(listener));
+  }
+
+  /** grpc-js credentials that follow the material; bind the gRPC server with them. */
+  grpcCredentials(): ServerCredentials {
+    const identity = new MaterialProvider(this, 'identity');
+    const ca = this.#material.ca === undefined ? null : new MaterialProvider(this, 'ca');
+    // grpc-js 1.14's typings name the parameters (caProvider, identityProvider, …) but its code takes them as
+    // (identityProvider, caProvider | null, requireClientCertificate): we follow the code, and the tests prove it.
+    return experimental.createCertificateProviderServerCredentials(
+      identity,
+      ca,
+      ca !== null && this.config.clientAuth === 'require',
+    );
+  }
+
+  /** Calls `listener` with every new material; returns the function that unsubscribes it. */
+  onChange(listener: (material: TlsMaterial) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  stop(): void {
+    this.#stopWatching();
+    this.#listeners.clear();
+  }
+}
+
+/** A grpc-js CertificateProvider fed by TlsCredentials, for the identity (cert+key) or the client CA. */
+class MaterialProvider implements experimental.CertificateProvider {
+  readonly #credentials: TlsCredentials;
+  readonly #kind: 'identity' | 'ca';
+  readonly #ca = new Map<experimental.CaCertificateUpdateListener, () => void>();
+  readonly #identity = new Map<experimental.IdentityCertificateUpdateListener, () => void>();
+
+  constructor(credentials: TlsCredentials, kind: 'identity' | 'ca') {
+    this.#credentials = credentials;
+    this.#kind = kind;
+  }
+
+  addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    if (this.#kind !== 'ca') return;
+    const send = (m: TlsMaterial): void => listener(m.ca === undefined ? null : { caCertificate: m.ca });
+    this.#ca.set(listener, this.#credentials.onChange(send));
+    // Not synchronously: grpc-js registers its own watcher only after this call returns, and would miss it.
+    process.nextTick(send, this.#credentials.material);
+  }
+
+  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.#ca.get(listener)?.();
+    this.#ca.delete(listener);
+  }
+
+  addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    if (this.#kind !== 'identity') return;
+    const send = (m: TlsMaterial): void => listener({ certificate: m.cert, privateKey: m.key });
+    this.#identity.set(listener, this.#credentials.onChange(send));
+    process.nextTick(send, this.#credentials.material);
+  }
+
+  removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.#identity.get(listener)?.();
+    this.#identity.delete(listener);
+  }
+}
