@@ -131,7 +131,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     logger,
     metrics,
     heartbeatMs: config.heartbeatIntervalMs,
-    routers: [createXdsBootstrapRouter({ grpcPort: () => grpcPort })],
+    routers: [createXdsBootstrapRouter({ grpcPort: () => grpcPort, tls: config.security.tls !== undefined })],
     guards: [guards.restGate],
   });
 

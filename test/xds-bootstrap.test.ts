@@ -5,7 +5,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { createXdsBootstrapRouter, type XdsBootstrap } from '../src/api/xds/bootstrap-route.ts';
+import {
+  buildBootstrap,
+  createXdsBootstrapRouter,
+  type XdsBootstrap,
+} from '../src/api/xds/bootstrap-route.ts';
 
 describe('GET /v1/xds/bootstrap', () => {
   let server: Server;
@@ -34,6 +38,12 @@ describe('GET /v1/xds/bootstrap', () => {
       ],
       node: { id: 'checkout-7', locality: {} },
     });
+  });
+
+  it('asks for TLS channel credentials when the gRPC port serves TLS', () => {
+    assert.deepEqual(buildBootstrap('endpointd.example', 9090, 'n', true).xds_servers[0]?.channel_creds, [
+      { type: 'tls', config: {} },
+    ]);
   });
 
   it('uses the Host header (IPv6 bracketed) and a default node id', async () => {

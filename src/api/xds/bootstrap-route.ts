@@ -10,13 +10,21 @@ export interface XdsBootstrapOptions {
   readonly grpcPort: number | (() => number);
   /** node.id when the caller gives none (default `endpointd-client`). */
   readonly defaultNodeId?: string;
+  /** The gRPC port serves TLS: the bootstrap then asks for `tls` channel credentials. */
+  readonly tls?: boolean;
 }
 
 /** The bootstrap's JSON (gRPC's xDS bootstrap format; only what grpc-js-xds and grpc-go/java need). */
 export interface XdsBootstrap {
   readonly xds_servers: ReadonlyArray<{
     readonly server_uri: string;
-    readonly channel_creds: ReadonlyArray<{ readonly type: 'insecure' }>;
+    /**
+     * `insecure`, or `tls` (gRFC A65; an empty config means the system's roots — a client whose CA is private adds
+     * its `ca_certificate_file`). grpc-js-xds 1.14 understands only `insecure` and `google_default`.
+     */
+    readonly channel_creds: ReadonlyArray<
+      { readonly type: 'insecure' } | { readonly type: 'tls'; readonly config: Record<string, string> }
+    >;
     readonly server_features: readonly string[];
   }>;
   readonly node: { readonly id: string; readonly locality: Record<string, never> };
@@ -27,12 +35,12 @@ const NODE_ID = /^[\x21-\x7e]{1,256}$/;
 /** A Host header's host part we are willing to echo into a URI: a DNS name or an IP literal. */
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
-export function buildBootstrap(host: string, port: number, nodeId: string): XdsBootstrap {
+export function buildBootstrap(host: string, port: number, nodeId: string, tls = false): XdsBootstrap {
   return {
     xds_servers: [
       {
         server_uri: `${isIP(host) === 6 ? `[${host}]` : host}:${port}`,
-        channel_creds: [{ type: 'insecure' }],
+        channel_creds: [tls ? { type: 'tls', config: {} } : { type: 'insecure' }],
         // ignore_resource_deletion: a Listener or Cluster briefly missing (a Service recreated, a replica that has
         // not synced) must not fail calls at once; empty assignments still say "no endpoints".
         server_features: ['xds_v3', 'ignore_resource_deletion'],
@@ -60,7 +68,12 @@ export function createXdsBootstrapRouter(options: XdsBootstrapOptions): Router {
       return;
     }
     const port = typeof options.grpcPort === 'function' ? options.grpcPort() : options.grpcPort;
-    const body = buildBootstrap(callerHost(req), port, node ?? options.defaultNodeId ?? 'endpointd-client');
+    const body = buildBootstrap(
+      callerHost(req),
+      port,
+      node ?? options.defaultNodeId ?? 'endpointd-client',
+      options.tls === true,
+    );
     res.setHeader('Cache-Control', 'no-store');
     res.type('application/json').send(`${JSON.stringify(body, null, 2)}\n`);
   });
