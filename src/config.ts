@@ -35,6 +35,7 @@ export interface ExposureConfig {
 
 export interface GrpcConfig {
   readonly heartbeatIntervalMs: number;
+  readonly maxWatchedServices: number;
   readonly transport: GrpcTransportOptions;
 }
 
@@ -151,6 +152,12 @@ const OPTIONS = {
     default: '30s',
     valueName: 'DURATION',
     help: 'heartbeat period of gRPC Watch streams (each carries the current versions)',
+  },
+  'grpc-max-watch-services': {
+    env: 'ENDPOINTD_GRPC_MAX_WATCH_SERVICES',
+    default: '1000',
+    valueName: 'N',
+    help: 'at most this many services named in one gRPC Watch request (each costs a subscription)',
   },
   'grpc-keepalive-time': {
     env: 'ENDPOINTD_GRPC_KEEPALIVE_TIME',
@@ -513,6 +520,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const limits = limitsConfig(raw, invalid, duration, bytes, count);
   const grpc: GrpcConfig = {
     heartbeatIntervalMs: duration('grpc-heartbeat-interval', 100, 3_600_000),
+    maxWatchedServices: count('grpc-max-watch-services', 1, 100_000),
     transport: {
       keepaliveTimeMs: duration('grpc-keepalive-time', 1000, day),
       keepaliveTimeoutMs: duration('grpc-keepalive-timeout', 100, day),

@@ -110,6 +110,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     readiness,
     logger,
     heartbeatMs: config.grpc.heartbeatIntervalMs,
+    maxWatchedServices: config.grpc.maxWatchedServices,
     transport: config.grpc.transport,
     interceptors: [guards.grpcInterceptor],
     credentials: guards.grpcCredentials,

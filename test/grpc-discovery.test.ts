@@ -334,6 +334,25 @@ describe('gRPC Discovery', () => {
   });
 });
 
+describe('gRPC Discovery limits', () => {
+  it('refuses a Watch naming more services than --grpc-max-watch-services', async () => {
+    const t = await startTestGrpc({ maxWatchedServices: 2 });
+    const client = new TestClient(t.address);
+    try {
+      const names = ['a', 'b', 'c'].map((name) => ({ namespace: 'shop', name }));
+      const tooMany = client.watch({ services: names });
+      assert.equal(await tooMany.ended(), status.INVALID_ARGUMENT);
+      assert.match(tooMany.error?.details ?? '', /^services: at most 2 services per stream, got 3/);
+      const enough = client.watch({ services: names.slice(0, 2) });
+      assert.equal((await enough.next()).event, 'absent');
+      enough.cancel();
+    } finally {
+      client.client.close();
+      await t.stop();
+    }
+  });
+});
+
 describe('gRPC Discovery availability', () => {
   it('answers UNAVAILABLE before the first sync and during shutdown, and ends watch streams with UNAVAILABLE', async () => {
     const t = await startTestGrpc();

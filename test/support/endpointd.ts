@@ -27,7 +27,7 @@ export const TEST_CONFIG: Config = {
     watchIdleTimeoutMs: 90_000,
   },
   exposure: { exposeNamespaces: [], hideNamespaces: [], selector: undefined, annotation: undefined },
-  grpc: { heartbeatIntervalMs: 30_000, transport: DEFAULT_TRANSPORT_OPTIONS },
+  grpc: { heartbeatIntervalMs: 30_000, maxWatchedServices: 1000, transport: DEFAULT_TRANSPORT_OPTIONS },
   httpPort: 0,
   grpcPort: 0,
   bind: '127.0.0.1',

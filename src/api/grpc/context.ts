@@ -9,6 +9,8 @@ export interface DiscoveryContext {
   readonly store: EndpointStore;
   readonly readiness: Readiness;
   readonly codec: DiscoveryCodec;
+  /** At most this many services named in one Watch request. */
+  readonly maxWatchedServices: number;
   /** True once this server's shutdown has begun (it may begin before the process's readiness says so). */
   closing(): boolean;
 }

@@ -14,7 +14,7 @@ import type {
   WatchRequestMessage,
 } from './wire.ts';
 
-/** A Watch request may name this many services at most: each one costs a subscription. */
+/** By default a Watch request may name this many services at most: each one costs a subscription. */
 export const MAX_WATCHED_SERVICES = 1000;
 
 export interface ResolveQuery {
@@ -43,7 +43,7 @@ export function resolveQuery(request: ResolveRequestMessage): ResolveQuery {
   return { key, view };
 }
 
-export function watchQuery(request: WatchRequestMessage): WatchQuery {
+export function watchQuery(request: WatchRequestMessage, maxServices = MAX_WATCHED_SERVICES): WatchQuery {
   const problems: FieldProblem[] = [];
   const view = viewOptions(request.endpoints, request.port, problems);
   let scope: WatchScope;
@@ -54,10 +54,10 @@ export function watchQuery(request: WatchRequestMessage): WatchQuery {
         reason: 'must be empty when services are given: watch one or the other',
       });
     }
-    if (request.services.length > MAX_WATCHED_SERVICES) {
+    if (request.services.length > maxServices) {
       problems.push({
         field: 'services',
-        reason: `at most ${MAX_WATCHED_SERVICES} services per stream, got ${request.services.length}; watch their namespace or everything instead`,
+        reason: `at most ${maxServices} services per stream, got ${request.services.length}; watch their namespace or everything instead`,
       });
     }
     const seen = new Map<string, ServiceKey>();

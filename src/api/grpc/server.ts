@@ -23,6 +23,7 @@ import {
   type GrpcTransportOptions,
 } from './options.ts';
 import { bytesResponseService, DISCOVERY_SERVICE, loadProtos } from './proto.ts';
+import { MAX_WATCHED_SERVICES } from './request.ts';
 import { resolveHandler } from './resolve.ts';
 import { WatchStreams } from './watch.ts';
 
@@ -34,6 +35,8 @@ export interface GrpcServerOptions {
   readonly heartbeatMs: number;
   /** Transport settings; each one not given takes its default (see DEFAULT_TRANSPORT_OPTIONS). */
   readonly transport?: Partial<GrpcTransportOptions>;
+  /** At most this many services named in one Watch request (default MAX_WATCHED_SERVICES). */
+  readonly maxWatchedServices?: number;
   /** How often health Watch streams re-check readiness, in ms. Default 1000. */
   readonly healthPollMs?: number;
   /** Run before every call of every service, in order (authentication, limits). Default none. */
@@ -86,6 +89,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     store: options.store,
     readiness: options.readiness,
     codec: new DiscoveryCodec(protos, options.store.encoded),
+    maxWatchedServices: options.maxWatchedServices ?? MAX_WATCHED_SERVICES,
     closing: () => closing,
   };
   const watches = new WatchStreams(context, options.heartbeatMs);

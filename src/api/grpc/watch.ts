@@ -32,7 +32,7 @@ export class WatchStreams {
       }
       let query;
       try {
-        query = watchQuery(call.request);
+        query = watchQuery(call.request, this.#context.maxWatchedServices);
       } catch (error) {
         call.emit('error', error);
         return;
