@@ -98,7 +98,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   const metrics = new Metrics({ store, sources });
   const readiness = new Readiness(sources);
   // TLS, authentication and limits of both doors; throws on unusable TLS or tokens files (before anything listens).
-  const guards = createGuards({
+  const guards = await createGuards({
     security: config.security,
     limits: config.limits,
     kubeconfig: { kubeconfig: config.kubernetes.kubeconfig, context: config.kubernetes.context },

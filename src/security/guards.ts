@@ -11,12 +11,11 @@ import { RateLimiter, type RateLimit } from '../limits/rate-limiter.ts';
 import { Refusals } from '../limits/refusals.ts';
 import { StreamSlots, type StreamCaps } from '../limits/stream-slots.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { loadKubeConfig } from '../sources/kubernetes/kubeconfig.ts';
 import { Authenticator } from './authenticator.ts';
 import { grpcGate } from './grpc-gate.ts';
 import { restGate } from './rest-gate.ts';
 import { TlsCredentials, type TlsConfig } from './tls.ts';
-import { TokenReviewer } from './token-review.ts';
+import type { TokenReviewer } from './token-review.ts';
 import { TokensFile } from './tokens-file.ts';
 
 export interface AuthConfig {
@@ -74,7 +73,7 @@ export interface Guards {
 const HEALTH_PATHS = ['/healthz', '/readyz'];
 
 /** Throws, naming the flag and file, when a TLS or tokens file cannot be used. */
-export function createGuards(options: GuardsOptions): Guards {
+export async function createGuards(options: GuardsOptions): Promise<Guards> {
   const { security, limits, logger } = options;
   const refusals = new Refusals(logger, options.metrics);
   const tls =
@@ -98,6 +97,11 @@ export function createGuards(options: GuardsOptions): Guards {
   let tokenReviewer: TokenReviewer | undefined;
   if (security.auth.tokenReview) {
     try {
+      // Loaded only when asked for: @kubernetes/client-node is slow and heavy to import.
+      const [{ loadKubeConfig }, { TokenReviewer }] = await Promise.all([
+        import('../sources/kubernetes/index.ts'),
+        import('./token-review.ts'),
+      ]);
       const { config, origin } = loadKubeConfig(options.kubeconfig);
       tokenReviewer = new TokenReviewer({ config });
       logger.info(
