@@ -137,6 +137,12 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   });
 
   const server = guards.createRestServer(rest.app);
+  // While draining, every answer closes its connection: closing an idle kept-alive connection instead could race
+  // a request the client is sending on it, and that client would see a reset instead of an answer.
+  let draining = false;
+  server.prependListener('request', (_req, res) => {
+    if (draining) res.setHeader('Connection', 'close');
+  });
   server.listen(config.httpPort, config.bind);
   await once(server, 'listening');
   const httpAddress = server.address() as AddressInfo;
@@ -173,6 +179,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
       // First only say "not ready" (/readyz 503, gRPC health NOT_SERVING) and keep serving, so that load
       // balancers and clients move away before anything is refused; then drain.
       readiness.beginShutdown();
+      draining = true;
       logger.info({ delayMs: config.shutdownDelayMs, graceMs: config.shutdownGraceMs }, 'draining');
       await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       rest.closeStreams();

@@ -1,7 +1,8 @@
 // One Discovery.Watch stream: the current state of what it watches, a `synced` marker, then every change. It
-// writes only while the call's buffer has room (the stream's backpressure: grpc-js holds a few messages, HTTP/2
-// flow control the rest); what changes meanwhile waits in the store's subscriptions, where the latest state of
-// a service replaces an older one, so a client that stops reading costs bounded memory however often things change.
+// writes the next message only once the previous ones have left grpc-js for HTTP/2 (whose flow control stops a
+// client that does not read): grpc-js itself would buffer 16 messages per call before saying it is full. What
+// changes meanwhile waits in the store's subscriptions, where the latest state of a service replaces an older one,
+// so a client that stops reading costs bounded memory however often things change.
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { serviceKeyString, type ServiceKey, type ServiceSnapshot } from '../../model.ts';
 import type { ServiceChange, Subscription } from '../../store/subscription.ts';
@@ -11,6 +12,9 @@ import type { WatchQuery, WatchScope } from './request.ts';
 import type { ServiceVersionMessage, WatchRequestMessage } from './wire.ts';
 
 export type WatchCall = ServerWritableStream<WatchRequestMessage, Buffer>;
+
+/** Messages a stream may have in grpc-js at once: enough to keep a reading client busy, not a queue. */
+const MAX_IN_FLIGHT = 2;
 
 export class WatchStream {
   /** Streams with equal keys watch the same services: one heartbeat encoding serves them all. */
@@ -26,6 +30,8 @@ export class WatchStream {
   #synced = false;
   #ended = false;
   #flushScheduled = false;
+  /** Messages handed to grpc-js whose write has not completed yet. */
+  #inFlight = 0;
 
   constructor(
     call: WatchCall,
@@ -70,7 +76,7 @@ export class WatchStream {
       }
     }
     const call = this.#call;
-    call.on('drain', () => this.#flush());
+    call.on('drain', () => this.#flush()); // kept for safety: writes are bounded by #inFlight before 'drain' matters
     call.on('cancelled', () => this.#close());
     call.on('error', () => this.#close());
     call.on('close', () => this.#close());
@@ -82,14 +88,14 @@ export class WatchStream {
     return (
       this.#synced &&
       !this.#ended &&
-      !this.#call.writableNeedDrain &&
+      this.#inFlight === 0 &&
       this.#initial.length === 0 &&
       this.#subscriptions.every((s) => s.pendingCount === 0)
     );
   }
 
   write(bytes: Buffer): void {
-    if (!this.#ended) this.#call.write(bytes);
+    if (!this.#ended) this.#send(bytes);
   }
 
   /** Ends the stream with `status` (after what is buffered), e.g. UNAVAILABLE on shutdown. */
@@ -131,23 +137,31 @@ export class WatchStream {
   }
 
   #flush(): void {
-    const call = this.#call;
-    while (!this.#ended && !call.writableNeedDrain) {
+    while (!this.#ended && this.#inFlight < MAX_IN_FLIGHT) {
       const initial = this.#initial.shift();
       if (initial !== undefined) {
-        call.write(initial);
+        this.#send(initial);
         continue;
       }
       const change = this.#take();
       if (change === undefined) {
         if (!this.#synced) {
           this.#synced = true;
-          call.write(this.#context.codec.synced);
+          this.#send(this.#context.codec.synced);
         }
         return;
       }
       this.#writeChange(change);
     }
+  }
+
+  /** Writes one message, counting it until grpc-js has passed it on; then more may follow. */
+  #send(bytes: Buffer): void {
+    this.#inFlight += 1;
+    this.#call.write(bytes, () => {
+      this.#inFlight -= 1;
+      if (this.#inFlight === 0) this.#scheduleFlush();
+    });
   }
 
   #take(): ServiceChange | undefined {
@@ -162,11 +176,11 @@ export class WatchStream {
     const { codec } = this.#context;
     const { previous, current } = change;
     if (current === undefined) {
-      if (previous !== undefined) this.#call.write(codec.deleted(change.key));
+      if (previous !== undefined) this.#send(codec.deleted(change.key));
       return;
     }
     const kind = previous === undefined ? 'added' : 'modified';
-    this.#call.write(codec.stateEvent(kind, current, this.#query.view));
+    this.#send(codec.stateEvent(kind, current, this.#query.view));
   }
 
   #close(): void {

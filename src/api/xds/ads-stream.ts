@@ -43,11 +43,7 @@ export abstract class AdsStream<
   constructor(call: grpc.ServerDuplexStream<Req, Res>, deps: StreamDeps, onClose: () => void) {
     this.deps = deps;
     this.#onClose = onClose;
-    this.pump = new StreamPump(
-      call,
-      () => this.#flush(),
-      deps.synced,
-    );
+    this.pump = new StreamPump(call, () => this.#flush(), deps.synced);
     this.interest = new ServiceInterest(deps.watchers, this);
     wireCall(
       call,

@@ -10,12 +10,14 @@ export interface BackoffPolicy {
 
 /**
  * Per kind of failure: a refused or reset connection retries fast and stays fast (it costs the API server nothing,
- * and a restarted API server is then followed within a second); 5xx and 429 back off further; 401/403 need a
- * human (or a token refresh), so they retry slowly.
+ * and a restarted API server is then followed within a second); 5xx and 429 back off further, but no more than
+ * 1.6 s, so that the state converges within 2 s of the API server's recovery however long its trouble lasted (a 429
+ * or 503 that says Retry-After waits that long instead); 401/403 need a human (or a token refresh), so they retry
+ * slowly.
  */
 export const DEFAULT_BACKOFF: Record<FailureKind, BackoffPolicy> = {
   network: { initialMs: 100, maxMs: 1_000 },
-  server: { initialMs: 250, maxMs: 5_000 },
+  server: { initialMs: 250, maxMs: 1_600 },
   auth: { initialMs: 2_000, maxMs: 30_000 },
 };
 

@@ -61,6 +61,8 @@ export class Reflector {
   #listed = false;
   #lastSyncAt: number | undefined;
   #error: string | undefined;
+  /** The current watch delivered something: the trouble before it is over, so the next one backs off afresh. */
+  #watchReceived = false;
   #running: Promise<void> | undefined;
   #firstList: { promise: Promise<void>; resolve: () => void };
 
@@ -113,6 +115,13 @@ export class Reflector {
         }
       } catch (error) {
         if (this.#stop.signal.aborted) break;
+        // A watch that worked for a while and then failed starts a new incident: do not carry the backoff of an
+        // old one (it would delay recovery by up to the policy's maximum, however long ago that was).
+        if (this.#watchReceived) {
+          this.#watchReceived = false;
+          failures = 0;
+          expiredInARow = 0;
+        }
         if (error instanceof ExpiredError) {
           this.#resourceVersion = undefined;
           relistReason = 'expired';
@@ -212,6 +221,7 @@ export class Reflector {
     const [min, max] = this.#options.watchTimeoutSeconds ?? [300, 600];
     const timeoutSeconds = Math.round(min + this.#random() * (max - min));
     let received = false;
+    this.#watchReceived = false;
     touch();
     try {
       await client.watch(
@@ -240,6 +250,7 @@ export class Reflector {
             }
             if (resourceVersion !== undefined) this.#resourceVersion = resourceVersion;
             received = true;
+            this.#watchReceived = true;
             this.#lastSyncAt = this.#now();
           },
         },
