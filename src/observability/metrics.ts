@@ -41,6 +41,11 @@ export class Metrics {
   /** Open streams and waiting long-polls per front door, reported by each door. */
   readonly subscribers: Gauge<'door'>;
   #doors: DoorStats | undefined;
+  /** Routes, methods and codes are few (route patterns, not URLs): this map stays small. */
+  readonly #httpSeries = new Map<
+    string,
+    { readonly requests: { inc(): void }; readonly duration: { observe(value: number): void } }
+  >();
 
   constructor(options: MetricsOptions) {
     const { store, sources } = options;
@@ -216,6 +221,24 @@ export class Metrics {
         this.set(store.encoded.stats().bytes);
       },
     });
+  }
+
+  /**
+   * Counts one REST request and, unless it was a stream, its duration. The labelled series are looked up once per
+   * (route, method, code) and kept: resolving labels costs more than the observation itself on the lookup path.
+   */
+  observeHttp(route: string, method: string, code: number, seconds: number | undefined): void {
+    const key = `${route} ${method} ${code}`;
+    let series = this.#httpSeries.get(key);
+    if (series === undefined) {
+      series = {
+        requests: this.httpRequests.labels({ route, method, code: String(code) }),
+        duration: this.httpDuration.labels({ route, method }),
+      };
+      this.#httpSeries.set(key, series);
+    }
+    series.requests.inc();
+    if (seconds !== undefined) series.duration.observe(seconds);
   }
 
   /** Lets the scrape read the gRPC and xDS doors, which are created after the metrics. */

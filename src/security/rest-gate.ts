@@ -24,6 +24,8 @@ export interface RestGateOptions {
 }
 
 const WATCH_PATH = /^\/v1\/(?:watch|namespaces\/[^/]+\/services\/[^/]+\/watch)\/?$/;
+/** A `wait` parameter in the query string: the request is a long-poll. */
+const LONG_POLL = /[?&]wait(?:[=&]|$)/;
 /** Seconds a client refused for a stream cap is told to wait: streams end rarely, so not at once. */
 const STREAM_RETRY_AFTER_S = 5;
 
@@ -61,7 +63,8 @@ export function restGate(options: RestGateOptions): RequestHandler {
         return false;
       }
     }
-    const longPoll = req.query.wait !== undefined;
+    // Not req.query: express parses the query string again on every read of it, and the route reads it anyway.
+    const longPoll = LONG_POLL.test(req.url);
     if (!longPoll && !WATCH_PATH.test(req.path)) return true;
     const admission = streams.acquire(address);
     if (!admission.admitted) {

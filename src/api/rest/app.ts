@@ -42,6 +42,8 @@ const LOOKUP_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'wait',
 const SERVICE_WATCH_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'version']);
 const WATCH_PARAMS: ReadonlySet<string> = new Set(['namespace', 'endpoints', 'port']);
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** Streams are counted, but their duration is not a latency. */
+const STREAM_TYPE = /event-stream|ndjson/;
 
 export function createRestApi(options: RestApiOptions): RestApi {
   const { store, readiness, logger, metrics } = options;
@@ -54,22 +56,17 @@ export function createRestApi(options: RestApiOptions): RestApi {
 
   if (metrics !== undefined) {
     app.use((req, res, next) => {
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       res.on('finish', () => {
         // The route pattern, not the URL: one series per route however many services are asked for.
         const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-        metrics.httpRequests.inc({ route, method: req.method, code: String(res.statusCode) });
-        if (
-          !res
-            .getHeader('Content-Type')
-            ?.toString()
-            .match(/event-stream|ndjson/)
-        ) {
-          metrics.httpDuration.observe(
-            { route, method: req.method },
-            Number(process.hrtime.bigint() - started) / 1e9,
-          );
-        }
+        const stream = STREAM_TYPE.test(String(res.getHeader('Content-Type') ?? ''));
+        metrics.observeHttp(
+          route,
+          req.method,
+          res.statusCode,
+          stream ? undefined : (performance.now() - started) / 1000,
+        );
         if (res.statusCode === 400) metrics.rejected.inc({ door: 'rest', reason: 'bad_request' });
         if (res.statusCode === 503 && route === 'unmatched')
           metrics.rejected.inc({ door: 'rest', reason: 'not_ready' });
