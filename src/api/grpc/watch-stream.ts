@@ -76,7 +76,6 @@ export class WatchStream {
       }
     }
     const call = this.#call;
-    call.on('drain', () => this.#flush()); // kept for safety: writes are bounded by #inFlight before 'drain' matters
     call.on('cancelled', () => this.#close());
     call.on('error', () => this.#close());
     call.on('close', () => this.#close());
