@@ -10,6 +10,7 @@ import { addXdsService, type XdsControlPlane, type XdsOptions } from '../../src/
 import { buildBootstrap } from '../../src/api/xds/bootstrap-route.ts';
 import type { Endpoint, ServiceEndpoints } from '../../src/model.ts';
 import { EndpointStore } from '../../src/store/endpoint-store.ts';
+import { eventually as pollUntil } from './http.ts';
 
 export const SOURCE = 'test';
 
@@ -201,11 +202,10 @@ export async function eventually(
   check: () => Promise<boolean> | boolean,
 ): Promise<number> {
   const started = performance.now();
-  for (;;) {
-    if (await check()) return performance.now() - started;
-    if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await pollUntil(async () => ((await check()) ? true : undefined), timeoutMs).catch(() => {
+    throw new Error(`not within ${timeoutMs} ms: ${what}`);
+  });
+  return performance.now() - started;
 }
 
 // --- raw ADS over the upstream protos ---
