@@ -162,6 +162,8 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   // A source that cannot start at all (e.g. a path that does not exist) is a configuration error: fail fast.
   const synced = Promise.all(sources.map((source) => source.start())).then(
     () => {
+      // A source's start() also resolves when it is stopped before its first sync: that is no "ready".
+      if (!readiness.ready) return;
       logger.info({ services: store.stats().services, endpoints: store.stats().endpoints }, 'ready');
     },
     async (error: unknown) => {

@@ -1,5 +1,8 @@
 // Structured JSON logs (pino) on stdout: one object a line, fields not sentences, so that log pipelines can query them.
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+// Each line is a JSON object with unique keys: pino writes a logger's bindings (`app`, a child's `source`, ...) and
+// each call's fields side by side without merging them, so a call field that repeats a binding would make the line
+// carry the key twice — which most JSON parsers resolve by silently dropping one value.
+import { pino, type Bindings, type Logger, type LevelWithSilent } from 'pino';
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = [
   'fatal',
@@ -11,9 +14,63 @@ export const LOG_LEVELS: readonly LevelWithSilent[] = [
   'silent',
 ];
 
+/**
+ * The binding every line carries, naming the program. Not `service`: that word is the domain's (a Kubernetes
+ * Service, `namespace/name`), and call sites log it.
+ */
+export const APP_BINDING = { app: 'endpointd' } as const;
+
+/** Keys pino writes itself on every line. */
+const PINO_KEYS = ['level', 'time', 'msg'] as const;
+
+/** When a call's field would repeat a key already on the line, it is kept under this prefix instead. */
+export const CLASHING_FIELD_PREFIX = 'call.';
+
 export function createLogger(level: LevelWithSilent, destination?: NodeJS.WritableStream): Logger {
   return pino(
-    { level, base: { service: 'endpointd' }, timestamp: pino.stdTimeFunctions.isoTime },
+    {
+      level,
+      base: APP_BINDING,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      hooks: {
+        logMethod(args, method) {
+          const fields = args[0];
+          if (typeof fields === 'object' && fields !== null && !(fields instanceof Error)) {
+            const renamed = withoutClashes(fields as Record<string, unknown>, boundKeys(this));
+            if (renamed !== fields) args[0] = renamed;
+          }
+          method.apply(this, args);
+        },
+      },
+    },
     destination ?? pino.destination({ dest: 1, sync: true }),
   );
+}
+
+/** A logger's bindings never change after it is made (no setBindings here): their keys are computed once. */
+const boundKeyCache = new WeakMap<Logger, ReadonlySet<string>>();
+
+function boundKeys(logger: Logger): ReadonlySet<string> {
+  let keys = boundKeyCache.get(logger);
+  if (keys === undefined) {
+    const bindings: Bindings = logger.bindings();
+    keys = new Set([...Object.keys(bindings), ...PINO_KEYS]);
+    boundKeyCache.set(logger, keys);
+  }
+  return keys;
+}
+
+/** `fields` itself when no key clashes (the common case: no copy); otherwise a copy with clashing keys prefixed. */
+function withoutClashes(
+  fields: Record<string, unknown>,
+  taken: ReadonlySet<string>,
+): Record<string, unknown> {
+  if (!Object.keys(fields).some((key) => taken.has(key))) return fields;
+  const renamed: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    let name = key;
+    while (taken.has(name) || name in renamed) name = `${CLASHING_FIELD_PREFIX}${name}`;
+    renamed[name] = value;
+  }
+  return renamed;
 }

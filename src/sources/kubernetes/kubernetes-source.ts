@@ -10,6 +10,8 @@ import { ExposurePolicy } from '../../policy/exposure.ts';
 import { publishServices } from '../publish.ts';
 import type { Source, SourceStatus } from '../source.ts';
 import type { BackoffPolicy, FailureKind } from './backoff.ts';
+import type { Clock } from './clock.ts';
+import { FailureLog } from './failure-log.ts';
 import { KubeClient } from './kube-client.ts';
 import {
   parseEndpointSlice,
@@ -40,6 +42,7 @@ export interface KubernetesSourceOptions {
     readonly watchTimeoutSeconds?: readonly [number, number];
     readonly backoff?: Readonly<Record<FailureKind, BackoffPolicy>>;
     readonly random?: () => number;
+    readonly clock?: Clock;
   };
   readonly onWatchEvent?: (resource: string, type: string) => void;
   readonly onRelist?: (resource: string, reason: string) => void;
@@ -80,6 +83,15 @@ export class KubernetesSource implements Source {
     this.#logger = options.logger.child({ source: this.name });
     this.#policy = options.policy ?? ExposurePolicy.OPEN;
     const client = new KubeClient(options.config);
+    // One log of failures for all the reflectors: an unreachable API server is one line, not one per collection.
+    const failureLog = new FailureLog({
+      logger: this.#logger,
+      clock: options.reflector?.clock,
+      servingStateFrom: () => {
+        const status = this.status();
+        return status.synced ? status.lastSyncAt : undefined;
+      },
+    });
     const kinds: WatchedKind[] = [
       options.resource === 'endpoints' ? 'Endpoints' : 'EndpointSlice',
       'Service',
@@ -95,6 +107,7 @@ export class KubernetesSource implements Source {
           path,
           labelSelector: kind === 'Service' ? undefined : options.labelSelector,
           logger: this.#logger,
+          failureLog,
           handler: {
             replace: (items) => this.#replace(reflector, kind, items),
             apply: (type, object) => this.#apply(reflector, kind, type, object),

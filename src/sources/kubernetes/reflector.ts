@@ -1,9 +1,21 @@
 // One list+watch loop for one resource collection, in the manner of client-go's Reflector: list (paged) to learn
 // the state and its resourceVersion, then watch from there with bookmarks and a server-side timeout, resuming from
 // the last resourceVersion seen; relist on 410 Gone; back off with jitter on every other failure; go back to work
-// on its own, forever, until stopped. A silent connection (no event, no bookmark) is cut and reopened.
+// on its own, forever, until stopped. A silent connection (no event, no bookmark) is cut and reopened. Time and
+// randomness are injected (a Clock, a random()), so that tests drive the backoff and the timers instead of sleeping.
 import type { Logger } from 'pino';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy, type FailureKind } from './backoff.ts';
+import { deadline, sleep, SYSTEM_CLOCK, type Clock } from './clock.ts';
+import { FailureLog } from './failure-log.ts';
+import {
+  describeFailure,
+  ExpiredError,
+  failureKind,
+  failureSignature,
+  IdleTimeoutError,
+  ListTimeoutError,
+  statusError,
+} from './failures.ts';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -31,8 +43,15 @@ export interface ReflectorOptions {
   /** Bound of one list call (all its pages). */
   readonly listTimeoutMs?: number;
   readonly backoff?: Readonly<Record<FailureKind, BackoffPolicy>>;
+  /** In [0, 1): the backoff's jitter and the watch timeout's pick. Default Math.random. */
   readonly random?: () => number;
-  readonly now?: () => number;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
+  /**
+   * Where failures and recoveries are logged; a source shares one between its reflectors so that one unreachable
+   * API server is one log line, not one per collection. Default: one of its own, on `logger`.
+   */
+  readonly failureLog?: FailureLog;
   /** Told of each event the watch delivers (for metrics). */
   readonly onWatchEvent?: (type: string) => void;
   readonly onRelist?: (reason: 'initial' | 'expired' | 'retry') => void;
@@ -47,15 +66,11 @@ export interface ReflectorStatus {
   readonly error: string | undefined;
 }
 
-/** The resourceVersion asked for is older than the server keeps: only a new list can continue. */
-class ExpiredError extends Error {}
-
-class IdleTimeoutError extends Error {}
-
 export class Reflector {
   readonly #options: ReflectorOptions;
   readonly #random: () => number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
+  readonly #failureLog: FailureLog;
   readonly #stop = new AbortController();
   #resourceVersion: string | undefined;
   #listed = false;
@@ -69,7 +84,14 @@ export class Reflector {
   constructor(options: ReflectorOptions) {
     this.#options = options;
     this.#random = options.random ?? Math.random;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#failureLog =
+      options.failureLog ??
+      new FailureLog({
+        logger: options.logger,
+        clock: this.#clock,
+        servingStateFrom: () => (this.#listed ? this.#lastSyncAt : undefined),
+      });
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
     this.#firstList = { promise, resolve };
@@ -97,7 +119,7 @@ export class Reflector {
     let expiredInARow = 0;
     let relistReason: 'initial' | 'expired' | 'retry' = 'initial';
     while (!this.#stop.signal.aborted) {
-      const started = this.#now();
+      const started = this.#clock.now();
       try {
         if (this.#resourceVersion === undefined) {
           this.#options.onRelist?.(relistReason);
@@ -108,7 +130,7 @@ export class Reflector {
         if (received) {
           failures = 0;
           expiredInARow = 0;
-        } else if (this.#now() - started < 1000) {
+        } else if (this.#clock.now() - started < 1000) {
           // A watch that ends at once with nothing in it must not become a tight loop.
           failures += 1;
           await this.#sleep(retryDelay(policies.network, failures, this.#random));
@@ -136,40 +158,54 @@ export class Reflector {
           continue;
         }
         failures += 1;
-        const kind = failureKind(error);
-        this.#error = describe(error);
-        const delay = retryDelay(
-          policies[kind],
-          failures,
-          this.#random,
-          error instanceof KubeApiError ? error.retryAfterMs : undefined,
-        );
-        const fields = {
-          path: this.#options.path,
-          error: this.#error,
-          attempt: failures,
-          retryInMs: Math.round(delay),
-        };
-        if (kind === 'auth') {
-          this.#options.logger.error(
-            fields,
-            'the API server refuses endpointd: check its credentials and RBAC',
-          );
-        } else {
-          this.#options.logger.warn(fields, 'list/watch failed: serving the last known state and retrying');
-        }
+        const delay = this.#reportFailure(error, failures, policies);
         if (!this.#listed) relistReason = 'retry';
         await this.#sleep(delay);
       }
     }
   }
 
+  /** Records why the attempt failed (status, log) and returns how long to wait before the next one. */
+  #reportFailure(
+    error: unknown,
+    attempt: number,
+    policies: Readonly<Record<FailureKind, BackoffPolicy>>,
+  ): number {
+    const kind = failureKind(error);
+    const retryAfterMs = error instanceof KubeApiError ? error.retryAfterMs : undefined;
+    const delay = retryDelay(policies[kind], attempt, this.#random, retryAfterMs);
+    this.#error = describeFailure(error);
+    this.#failureLog.failed({
+      path: this.#options.path,
+      kind,
+      signature: failureSignature(error),
+      error: this.#error,
+      attempt,
+      retryInMs: delay,
+      maxRetryMs: Math.max(policies[kind].maxMs, retryAfterMs ?? 0),
+    });
+    return delay;
+  }
+
   async #list(): Promise<void> {
+    const { path } = this.#options;
+    const listTimeoutMs = this.#options.listTimeoutMs ?? 60_000;
+    const timeout = deadline(
+      this.#clock,
+      listTimeoutMs,
+      () => new ListTimeoutError(`the list did not complete within ${listTimeoutMs} ms`),
+    );
+    try {
+      await this.#listPages(AbortSignal.any([this.#stop.signal, timeout.signal]));
+    } finally {
+      timeout.cancel();
+    }
+    this.#failureLog.recovered(path);
+  }
+
+  /** Lists every page of the collection, then hands the whole state to the handler at once. */
+  async #listPages(signal: AbortSignal): Promise<void> {
     const { client, path, labelSelector } = this.#options;
-    const signal = AbortSignal.any([
-      this.#stop.signal,
-      AbortSignal.timeout(this.#options.listTimeoutMs ?? 60_000),
-    ]);
     const items: unknown[] = [];
     let continueToken: string | undefined;
     let resourceVersion = '';
@@ -203,7 +239,7 @@ export class Reflector {
     this.#resourceVersion = resourceVersion;
     this.#safely(() => this.#options.handler.replace(items));
     this.#listed = true;
-    this.#lastSyncAt = this.#now();
+    this.#lastSyncAt = this.#clock.now();
     this.#error = undefined;
     this.#firstList.resolve();
   }
@@ -211,18 +247,12 @@ export class Reflector {
   /** Watches until the server ends the stream; returns whether anything (event or bookmark) arrived. */
   async #watch(): Promise<boolean> {
     const { client, path, labelSelector, handler } = this.#options;
-    const idle = new AbortController();
     const idleMs = this.#options.idleTimeoutMs ?? 90_000;
-    let timer: NodeJS.Timeout | undefined;
-    const touch = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => idle.abort(new IdleTimeoutError(`no data for ${idleMs} ms`)), idleMs);
-    };
     const [min, max] = this.#options.watchTimeoutSeconds ?? [300, 600];
     const timeoutSeconds = Math.round(min + this.#random() * (max - min));
     let received = false;
     this.#watchReceived = false;
-    touch();
+    const idle = deadline(this.#clock, idleMs, () => new IdleTimeoutError(`no data for ${idleMs} ms`));
     try {
       await client.watch(
         path,
@@ -237,7 +267,7 @@ export class Reflector {
           onOpen: () => {
             this.#error = undefined; // connected and accepted: whatever failed before is over
           },
-          onData: touch,
+          onData: idle.restart,
           onEvent: (event) => {
             this.#options.onWatchEvent?.(event.type);
             if (event.type === 'ERROR') throw statusError(event.object);
@@ -249,9 +279,10 @@ export class Reflector {
               return; // an event type this version does not know: skip it, as client-go does
             }
             if (resourceVersion !== undefined) this.#resourceVersion = resourceVersion;
+            if (!received) this.#failureLog.recovered(path);
             received = true;
             this.#watchReceived = true;
-            this.#lastSyncAt = this.#now();
+            this.#lastSyncAt = this.#clock.now();
           },
         },
       );
@@ -260,8 +291,10 @@ export class Reflector {
       if (error instanceof KubeApiError && error.status === 410) throw new ExpiredError(error.message);
       throw error;
     } finally {
-      clearTimeout(timer);
+      idle.cancel();
     }
+    // The server ended the watch cleanly: it answers, whatever failed before is over.
+    this.#failureLog.recovered(path);
     return received;
   }
 
@@ -277,51 +310,11 @@ export class Reflector {
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.#stop.signal.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#stop.signal.addEventListener('abort', done, { once: true });
-    });
+    return sleep(this.#clock, ms, this.#stop.signal);
   }
 }
 
 function resourceVersionOf(object: unknown): string | undefined {
   const rv = (object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
   return typeof rv === 'string' && rv !== '' ? rv : undefined;
-}
-
-/** An ERROR event's Status: 410 means the resourceVersion expired; anything else is a failure to retry. */
-function statusError(object: unknown): Error {
-  const status = (object ?? {}) as { code?: unknown; message?: unknown; reason?: unknown };
-  const message = typeof status.message === 'string' ? status.message : 'watch ERROR event';
-  if (status.code === 410 || status.reason === 'Expired' || status.reason === 'Gone')
-    return new ExpiredError(message);
-  return new KubeApiError(
-    typeof status.code === 'number' ? status.code : 500,
-    message,
-    typeof status.reason === 'string' ? status.reason : undefined,
-  );
-}
-
-function failureKind(error: unknown): FailureKind {
-  if (error instanceof KubeApiError) {
-    if (error.status === 401 || error.status === 403) return 'auth';
-    return 'server';
-  }
-  return 'network';
-}
-
-function describe(error: unknown): string {
-  if (error instanceof KubeApiError) return `HTTP ${error.status}: ${error.message}`;
-  if (error instanceof Error) {
-    const cause = (error as Error & { cause?: { code?: unknown; message?: unknown } }).cause;
-    const detail =
-      typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
-    return detail === '' ? error.message : `${error.message} (${detail})`;
-  }
-  return String(error);
 }
