@@ -45,13 +45,20 @@ export interface Deadline {
 
 export function deadline(clock: Clock, ms: number, reason: () => Error): Deadline {
   const controller = new AbortController();
-  let timer: TimerHandle | undefined;
+  let pending: { readonly handle: TimerHandle } | undefined;
+  const disarm = (): void => {
+    if (pending !== undefined) clock.clearTimeout(pending.handle);
+    pending = undefined;
+  };
   const arm = (): void => {
-    if (timer !== undefined) clock.clearTimeout(timer);
-    timer = clock.setTimeout(() => {
-      timer = undefined;
-      controller.abort(reason());
-    }, ms);
+    disarm();
+    const timer = {
+      handle: clock.setTimeout(() => {
+        if (pending === timer) pending = undefined;
+        controller.abort(reason());
+      }, ms),
+    };
+    pending = timer;
   };
   arm();
   return {
@@ -59,9 +66,6 @@ export function deadline(clock: Clock, ms: number, reason: () => Error): Deadlin
     restart: () => {
       if (!controller.signal.aborted) arm();
     },
-    cancel: () => {
-      if (timer !== undefined) clock.clearTimeout(timer);
-      timer = undefined;
-    },
+    cancel: disarm,
   };
 }

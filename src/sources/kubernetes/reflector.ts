@@ -188,7 +188,6 @@ export class Reflector {
   }
 
   async #list(): Promise<void> {
-    const { path } = this.#options;
     const listTimeoutMs = this.#options.listTimeoutMs ?? 60_000;
     const timeout = deadline(
       this.#clock,
@@ -200,7 +199,6 @@ export class Reflector {
     } finally {
       timeout.cancel();
     }
-    this.#failureLog.recovered(path);
   }
 
   /** Lists every page of the collection, then hands the whole state to the handler at once. */
@@ -241,6 +239,7 @@ export class Reflector {
     this.#listed = true;
     this.#lastSyncAt = this.#clock.now();
     this.#error = undefined;
+    this.#failureLog.recovered(path); // before the first list is announced: a recovery is told before the sync
     this.#firstList.resolve();
   }
 
@@ -267,7 +266,7 @@ export class Reflector {
           onOpen: () => {
             this.#error = undefined; // connected and accepted: whatever failed before is over
           },
-          onData: idle.restart,
+          onData: () => idle.restart(),
           onEvent: (event) => {
             this.#options.onWatchEvent?.(event.type);
             if (event.type === 'ERROR') throw statusError(event.object);
