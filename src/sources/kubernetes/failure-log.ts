@@ -33,11 +33,14 @@ export interface FailureLogOptions {
 }
 
 interface Incident {
-  readonly report: FailureReport;
-  readonly startedAt: number;
-  /** The collections failing this way now. */
+  readonly signature: string;
+  /** The collections failing this way now; empty once all recovered (the record stays a while, see failed()). */
   readonly paths: Set<string>;
+  readonly startedAt: number;
+  /** When a failure line of this incident was last written. */
   lastLoggedAt: number;
+  /** A failure line was written since the last recovery line: the next recovery is news. */
+  announced: boolean;
   attempts: number;
   attemptsSinceLogged: number;
   latest: FailureReport;
@@ -60,18 +63,24 @@ export class FailureLog {
     this.#repeatEveryMs = options.repeatEveryMs ?? DEFAULT_REPEAT_EVERY_MS;
   }
 
-  /** An attempt failed: logged if this failure is new, or has not been logged for `repeatEveryMs`. */
+  /**
+   * An attempt failed: logged if this failure is new, or has not been logged for `repeatEveryMs`. A failure that
+   * comes back within `repeatEveryMs` of its last line (a connection that is accepted, then drops, again and again)
+   * continues that incident instead of starting a new one, so that flapping cannot flood the log either.
+   */
   failed(report: FailureReport): void {
     const now = this.#clock.now();
+    this.#forgetQuietIncidents(now);
     const previous = this.#byPath.get(report.path);
     const incident = this.#bySignature.get(report.signature);
     if (previous !== undefined && previous !== incident) this.#leave(previous, report.path);
     if (incident === undefined) {
       const started: Incident = {
-        report,
-        startedAt: now,
+        signature: report.signature,
         paths: new Set([report.path]),
+        startedAt: now,
         lastLoggedAt: now,
+        announced: true,
         attempts: 1,
         attemptsSinceLogged: 0,
         latest: report,
@@ -90,17 +99,19 @@ export class FailureLog {
       this.#logOngoing(incident, now);
       incident.lastLoggedAt = now;
       incident.attemptsSinceLogged = 0;
+      incident.announced = true;
     }
   }
 
-  /** The collection is current again (listed, or its watch delivered): the end of its failure is logged once. */
+  /** The collection answers again (listed, or its watch accepted): the end of its failure is logged once. */
   recovered(path: string): void {
     const incident = this.#byPath.get(path);
     if (incident === undefined) return;
     this.#byPath.delete(path);
     incident.paths.delete(path);
     if (incident.paths.size > 0) return; // the same trouble goes on elsewhere: its end is told when that ends
-    this.#bySignature.delete(incident.report.signature);
+    if (!incident.announced) return; // a flap inside an incident already told to be over
+    incident.announced = false;
     const failedForMs = this.#clock.now() - incident.startedAt;
     this.#logger.info(
       { path, error: incident.latest.error, failedForMs, failedAttempts: incident.attempts },
@@ -112,7 +123,14 @@ export class FailureLog {
   #leave(incident: Incident, path: string): void {
     incident.paths.delete(path);
     this.#byPath.delete(path);
-    if (incident.paths.size === 0) this.#bySignature.delete(incident.report.signature);
+  }
+
+  /** Incidents over for longer than `repeatEveryMs`: the same failure again is a new incident, logged at once. */
+  #forgetQuietIncidents(now: number): void {
+    for (const [signature, incident] of this.#bySignature) {
+      if (incident.paths.size === 0 && now - incident.lastLoggedAt >= this.#repeatEveryMs)
+        this.#bySignature.delete(signature);
+    }
   }
 
   #logStart(report: FailureReport): void {

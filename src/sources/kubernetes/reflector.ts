@@ -264,7 +264,9 @@ export class Reflector {
         AbortSignal.any([this.#stop.signal, idle.signal]),
         {
           onOpen: () => {
-            this.#error = undefined; // connected and accepted: whatever failed before is over
+            // Connected and accepted: whatever failed before is over.
+            this.#error = undefined;
+            this.#failureLog.recovered(path);
           },
           onData: () => idle.restart(),
           onEvent: (event) => {
@@ -278,7 +280,6 @@ export class Reflector {
               return; // an event type this version does not know: skip it, as client-go does
             }
             if (resourceVersion !== undefined) this.#resourceVersion = resourceVersion;
-            if (!received) this.#failureLog.recovered(path);
             received = true;
             this.#watchReceived = true;
             this.#lastSyncAt = this.#clock.now();
@@ -292,8 +293,6 @@ export class Reflector {
     } finally {
       idle.cancel();
     }
-    // The server ended the watch cleanly: it answers, whatever failed before is over.
-    this.#failureLog.recovered(path);
     return received;
   }
 
