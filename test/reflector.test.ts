@@ -9,7 +9,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import fc from 'fast-check';
 import { createLogger } from '../src/observability/logger.ts';
 import { DEFAULT_BACKOFF, retryDelay, type FailureKind } from '../src/sources/kubernetes/backoff.ts';
-import { KubeClient } from '../src/sources/kubernetes/kube-client.ts';
+import { FailureLog, type FailureReport } from '../src/sources/kubernetes/failure-log.ts';
+import { failureSignature } from '../src/sources/kubernetes/failures.ts';
+import { KubeApiError, KubeClient } from '../src/sources/kubernetes/kube-client.ts';
 import { KubernetesSource } from '../src/sources/kubernetes/kubernetes-source.ts';
 import { Reflector, type WatchEventType } from '../src/sources/kubernetes/reflector.ts';
 import { EndpointStore } from '../src/store/endpoint-store.ts';
@@ -486,5 +488,69 @@ describe('Kubernetes source: failure log over simulated minutes', () => {
       await source.stop();
       await api.close();
     }
+  });
+});
+
+describe('failure log: what counts as the same failure', () => {
+  const report = (path: string, error: Error, attempt = 1): FailureReport => ({
+    path,
+    kind: error instanceof KubeApiError && error.status === 403 ? 'auth' : 'network',
+    signature: failureSignature(error, path),
+    error: error.message,
+    attempt,
+    retryInMs: 100,
+    maxRetryMs: 1000,
+  });
+  const refused = (): Error => new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+
+  it('folds a failure that comes back within a minute of its last line into that incident (flapping)', () => {
+    const clock = new FakeClock();
+    const { logger, lines } = captureLogs(clock);
+    const log = new FailureLog({ logger, clock, servingStateFrom: () => undefined });
+    log.failed(report(SLICES, refused()));
+    for (let flap = 0; flap < 20; flap += 1) {
+      clock.advance(2000);
+      log.recovered(SLICES);
+      clock.advance(500);
+      log.failed(report(SLICES, refused(), flap + 2));
+    }
+    // 20 flaps in 50 s: the failure, one recovery, and nothing else.
+    assert.deepEqual(
+      lines.map((l) => l.level),
+      [40, 30],
+    );
+    clock.advance(10_000); // 60 s after the failure's line: the next one is told
+    log.failed(report(SLICES, refused(), 30));
+    assert.equal(lines.length, 3);
+    assert.match(lines[2]!.msg, /^still failing after 60 s \(21 attempts since the last report\)/);
+    log.recovered(SLICES);
+    assert.equal(lines.at(-1)?.level, 30, 'and its end once more');
+    clock.advance(60_000);
+    log.failed(report(SLICES, refused()));
+    assert.match(
+      lines.at(-1)?.msg ?? '',
+      /^list\/watch failed: no state yet/,
+      'a minute later: a new incident',
+    );
+  });
+
+  it('tells each collection refused (403) apart, and one unreachable API server as one failure', () => {
+    const clock = new FakeClock();
+    const { logger, lines } = captureLogs(clock);
+    const log = new FailureLog({ logger, clock, servingStateFrom: () => undefined });
+    const services = '/api/v1/services';
+    log.failed(report(SLICES, refused()));
+    log.failed(report(services, refused()));
+    assert.equal(lines.length, 1, 'the same refused connection for both collections');
+    const forbidden = (what: string): Error => new KubeApiError(403, `${what} is forbidden`, 'Forbidden');
+    log.failed(report(SLICES, forbidden('endpointslices')));
+    log.failed(report(services, forbidden('services')));
+    assert.deepEqual(
+      lines.slice(1).map((l) => [l.level, l.path]),
+      [
+        [50, SLICES],
+        [50, services],
+      ],
+    );
   });
 });

@@ -47,10 +47,14 @@ export function describeFailure(error: unknown): string {
 
 /**
  * Two failures with the same signature are the same trouble going on: the HTTP status and reason, or the system
- * error code, or the error's class — never the message, which may carry changing numbers.
+ * error code, or the error's class — never the message, which may carry changing numbers. A refusal (401/403) is
+ * also told apart by the collection `path`: each collection needs its own RBAC rule, so each refusal is news.
  */
-export function failureSignature(error: unknown): string {
-  if (error instanceof KubeApiError) return `HTTP ${error.status} ${error.reason ?? ''}`.trimEnd();
+export function failureSignature(error: unknown, path: string): string {
+  if (error instanceof KubeApiError) {
+    const status = `HTTP ${error.status} ${error.reason ?? ''}`.trimEnd();
+    return failureKind(error) === 'auth' ? `${status} ${path}` : status;
+  }
   if (error instanceof Error) return causeCode(error) ?? `${error.name}: ${error.message}`;
   return String(error);
 }

@@ -178,7 +178,7 @@ export class Reflector {
     this.#failureLog.failed({
       path: this.#options.path,
       kind,
-      signature: failureSignature(error),
+      signature: failureSignature(error, this.#options.path),
       error: this.#error,
       attempt,
       retryInMs: delay,
