@@ -1,7 +1,8 @@
 // Structured JSON logs (pino) on stdout: one object a line, fields not sentences, so that log pipelines can query them.
 // Each line is a JSON object with unique keys: pino writes a logger's bindings (`app`, a child's `source`, ...) and
 // each call's fields side by side without merging them, so a call field that repeats a binding would make the line
-// carry the key twice — which most JSON parsers resolve by silently dropping one value.
+// carry the key twice — which most JSON parsers resolve by silently dropping one value. (Child bindings are not
+// checked against their parent's: give a child only keys its parent does not bind.)
 import { pino, type Bindings, type Logger, type LevelWithSilent } from 'pino';
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = [
