@@ -162,11 +162,10 @@ async function schedule(h: Harness, count: number): Promise<number[]> {
 }
 
 /** What the reflector must wait before retry n (1-based) for `random` = r: a point in [cap/2, cap]. */
-function expected(kind: FailureKind, attempt: number, r: number): number {
-  const { initialMs, maxMs } = DEFAULT_BACKOFF[kind];
-  const cap = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
-  return cap / 2 + (r * cap) / 2;
-}
+/** The documented bounds (docs/kubernetes-source.md), written out: the jittered delay for `random` = r under `cap`. */
+const jittered = (cap: number, r: number): number => cap / 2 + (r * cap) / 2;
+const NETWORK_CAPS = [100, 200, 400, 800, 1000, 1000, 1000];
+const SERVER_CAPS = [250, 500, 1000, 1600, 1600, 1600];
 
 const harnesses: Harness[] = [];
 async function harness(...args: Parameters<typeof startReflector>): Promise<Harness> {
@@ -222,7 +221,7 @@ describe('Reflector: backoff schedule per kind of failure', () => {
     const delays = await schedule(h, randoms.length);
     assert.deepEqual(
       delays,
-      randoms.map((r, i) => expected('network', i + 1, r)),
+      randoms.map((r, i) => jittered(NETWORK_CAPS[i]!, r)),
     );
     await h.backoff(); // the eighth attempt failed too
     assert.match(h.reflector.status().error ?? '', /ECONNREFUSED/);
@@ -243,7 +242,7 @@ describe('Reflector: backoff schedule per kind of failure', () => {
     );
     assert.deepEqual(
       await schedule(h, randoms.length),
-      randoms.map((r, i) => expected('server', i + 1, r)),
+      randoms.map((r, i) => jittered(SERVER_CAPS[i]!, r)),
     );
     assert.match(h.reflector.status().error ?? '', /^HTTP 503/);
     await watching(h);
