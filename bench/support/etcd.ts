@@ -26,7 +26,7 @@ export interface EtcdPeer {
 
 /** etcd's binary (`BENCH_ETCD` overrides the lookup on PATH), or why it cannot be used. */
 export async function findEtcd(): Promise<PeerAvailability> {
-  return findExecutable('etcd', process.env.BENCH_ETCD, `etcd not installed: ${ETCD_INSTALL_HINT}`);
+  return findExecutable('etcd', 'BENCH_ETCD', `etcd not installed: ${ETCD_INSTALL_HINT}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 // The child processes of the gRPC suite, one role each (`--role=…`, forked by Role.start in grpc-bench.ts):
-// endpointd's gRPC server over a store (subject), a bare grpc-js server (floor), a grpc-js unary load generator
-// (load), the Watch clients of a fan-out run, for endpointd or etcd (clients), and the writer that changes etcd's
-// watched key (etcd-writer). Never imported.
+// endpointd's gRPC server over a store (subject), a bare grpc-js server (floor), the Watch clients of a fan-out
+// run, for endpointd or etcd (clients), and the writer that changes etcd's watched key (etcd-writer). Never
+// imported.
 import { Client, credentials, Server, ServerCredentials, type MethodDefinition } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { createGrpcServer } from '../../src/api/grpc/index.ts';
@@ -21,7 +21,6 @@ import {
   FANOUT_CONNECTIONS,
   LOOKED_UP,
   RESOLVE_PATH,
-  RESOLVE_REQUEST,
   WATCHED,
   WATCH_PATH,
   WATCH_REQUEST,
@@ -113,43 +112,6 @@ function floorChild(post: Post): void {
       else post({ type: 'listening', port });
     });
     process.once('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
-  });
-}
-
-/** Unary Resolve calls, `inFlight` at all times on each of `channels` connections; raw bytes both ways. */
-function loadChild(post: Post): void {
-  process.once('message', (message: ToChild) => {
-    if (message.type !== 'load') return;
-    const { port, load } = message;
-    const clients = Array.from(
-      { length: load.channels },
-      (_, i) =>
-        // A distinct option per channel: grpc-js would otherwise share one connection between them.
-        new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.bench_channel': i }),
-    );
-    let counting = false;
-    let stopped = false;
-    let calls = 0;
-    let errors = 0;
-    const call = (client: Client): void => {
-      client.makeUnaryRequest(RESOLVE_PATH, identity, identity, RESOLVE_REQUEST, (error) => {
-        if (counting) {
-          if (error === null) calls += 1;
-          else errors += 1;
-        }
-        if (!stopped) call(client);
-      });
-    };
-    for (const client of clients) for (let i = 0; i < load.inFlight; i++) call(client);
-    setTimeout(() => {
-      counting = true;
-      const started = performance.now();
-      setTimeout(() => {
-        counting = false;
-        stopped = true;
-        post({ type: 'loaded', calls, errors, seconds: (performance.now() - started) / 1000 });
-      }, load.seconds * 1000);
-    }, load.warmupSeconds * 1000);
   });
 }
 
@@ -278,7 +240,6 @@ if (roleArg !== undefined) {
   try {
     if (roleArg === 'subject') await subjectChild(post);
     else if (roleArg === 'floor') floorChild(post);
-    else if (roleArg === 'load') loadChild(post);
     else if (roleArg === 'clients') clientsChild(post);
     else if (roleArg === 'etcd-writer') etcdWriterChild(post);
     else throw new Error(`unknown role ${roleArg}`);

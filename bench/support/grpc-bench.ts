@@ -30,20 +30,11 @@ export const FANOUT_CONNECTIONS = 20;
 /** How the clients child opens its streams: endpointd's server-streaming Watch, or etcd's bidirectional Watch. */
 export type WatchProtocol = { readonly kind: 'endpointd' } | { readonly kind: 'etcd'; readonly key: string };
 
-export interface LoadSpec {
-  readonly channels: number;
-  /** Unary calls in flight on each channel at all times. */
-  readonly inFlight: number;
-  readonly warmupSeconds: number;
-  readonly seconds: number;
-}
-
 // ---- the messages between the suite and its children ----
 
 export type ToChild =
   | { readonly type: 'serve-floor'; readonly bytes: Uint8Array }
   | { readonly type: 'change' }
-  | { readonly type: 'load'; readonly port: number; readonly load: LoadSpec }
   | {
       readonly type: 'watch';
       readonly target: string;
@@ -73,14 +64,13 @@ export type FromChild =
       readonly revision: number;
       readonly writeMs: number;
     }
-  | { readonly type: 'loaded'; readonly calls: number; readonly errors: number; readonly seconds: number }
   | { readonly type: 'watching' }
   | { readonly type: 'expecting' }
   /** When each stream received the expected change, and the first message carrying it (to check its content). */
   | { readonly type: 'received'; readonly at: readonly number[]; readonly sample: Uint8Array }
   | { readonly type: 'failed'; readonly error: string };
 
-export type RoleName = 'subject' | 'floor' | 'load' | 'clients' | 'etcd-writer';
+export type RoleName = 'subject' | 'floor' | 'clients' | 'etcd-writer';
 
 const CHILD = new URL('./grpc-bench-child.ts', import.meta.url);
 

@@ -41,7 +41,7 @@ export interface GrpcLoadResult {
 
 /** h2load's binary (`BENCH_H2LOAD` overrides the lookup on PATH), or why it cannot be used. */
 export function findH2load(): Promise<PeerAvailability> {
-  return findExecutable('h2load', process.env.BENCH_H2LOAD, `h2load not installed: ${H2LOAD_INSTALL_HINT}`);
+  return findExecutable('h2load', 'BENCH_H2LOAD', `h2load not installed: ${H2LOAD_INSTALL_HINT}`);
 }
 
 /** gRPC's length-prefixed message: a zero compression flag, a 4-byte big-endian length, the message. */

@@ -9,18 +9,19 @@ export type PeerAvailability =
   | { readonly available: false; readonly reason: string };
 
 /**
- * `override` (a path, from an environment variable) if given, else `name` on PATH. `missing` is the reason given
- * when neither is executable, e.g. "etcd not installed: apt-get install etcd-server".
+ * The path in the environment variable `overrideVariable` if it is set, else `name` on PATH. `missing` is the
+ * reason given when neither is executable, e.g. "etcd not installed: apt-get install etcd-server".
  */
 export async function findExecutable(
   name: string,
-  override: string | undefined,
+  overrideVariable: string,
   missing: string,
 ): Promise<PeerAvailability> {
+  const override = process.env[overrideVariable];
   if (override !== undefined && override !== '') {
     return (await isExecutable(override))
       ? { available: true, path: override }
-      : { available: false, reason: `${override} (from the environment) is not an executable: ${missing}` };
+      : { available: false, reason: `${overrideVariable}=${override} is not an executable (${missing})` };
   }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir === '' || !isAbsolute(dir)) continue;
