@@ -3,6 +3,7 @@
 // removes its data at the end. Never touches an etcd that was already running.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -87,6 +88,10 @@ async function launch(
     log.push(...chunk.split('\n').filter((line) => line.length > 0));
     log.splice(0, Math.max(0, log.length - LOG_TAIL_LINES));
   });
+  const live = { child, dataDir };
+  alive.add(live);
+  void exited.then(() => alive.delete(live));
+  guardExit();
   const stop = (): Promise<void> => stopChild(child, exited, dataDir);
   try {
     const version = await waitHealthy(child, client);
@@ -103,6 +108,33 @@ async function launch(
     const tail = log.join('\n');
     if (/address already in use/.test(tail)) throw new PortTaken(tail);
     throw new Error(`etcd did not become healthy: ${(error as Error).message}\n${tail}`, { cause: error });
+  }
+}
+
+/**
+ * etcd is not a Node child: it would outlive a harness that exits early (the watchdog's process.exit, a signal)
+ * and keep its data on /dev/shm, in memory. Every live one is killed and deleted synchronously on the way out.
+ */
+const alive = new Set<{ readonly child: ChildProcess; readonly dataDir: string }>();
+let guarded = false;
+
+function guardExit(): void {
+  if (guarded) return;
+  guarded = true;
+  const killAll = (): void => {
+    for (const { child, dataDir } of alive) {
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    alive.clear();
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    // The signal keeps its usual effect: once the etcds are gone, the process dies of it.
+    process.once(signal, () => {
+      killAll();
+      process.kill(process.pid, signal);
+    });
   }
 }
 
