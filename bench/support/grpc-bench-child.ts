@@ -164,9 +164,8 @@ function clientsChild(post: Post): void {
           if (receipts.length === total) post({ type: 'received', at: receipts, sample });
         }
       });
-      call.on('error', (error: Error) => {
-        if (!seenReady) post({ type: 'failed', error: `stream ${i}: ${error.message}` });
-      });
+      // A stream that fails would leave a change without all its receipts: say why rather than time out.
+      call.on('error', (error: Error) => post({ type: 'failed', error: `stream ${i}: ${error.message}` }));
     }
   });
 }
@@ -197,37 +196,37 @@ function isReady(protocol: WatchProtocol, bytes: Buffer): 'ready' | 'not-yet' | 
 
 /** Puts one of two values on etcd's watched key, alternating, and tells when each Put was sent. */
 function etcdWriterChild(post: Post): void {
-  let setup: Extract<ToChild, { type: 'etcd-writer' }> | undefined;
-  let client: Client | undefined;
-  let variant: 0 | 1 = 0;
-  const put = (value: Uint8Array): Promise<number> =>
-    new Promise((resolve, reject) => {
-      client?.makeUnaryRequest(
-        ETCD_PUT_PATH,
-        identity,
-        identity,
-        encodePutRequest({ key: Buffer.from(setup?.key ?? ''), value }),
-        (error, response?: Buffer) =>
-          error === null && response !== undefined
-            ? resolve(decodePutResponse(response).header.revision)
-            : reject(error ?? new Error('no PutResponse')),
-      );
-    });
   const fail = (error: unknown): void =>
     post({ type: 'failed', error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-  process.on('message', (message: ToChild) => {
-    if (message.type === 'etcd-writer') {
-      setup = message;
-      client = new Client(message.target, credentials.createInsecure());
-      put(message.values[0]).then(() => post({ type: 'listening', port: 0 }), fail);
-      return;
-    }
-    if (message.type !== 'change' || setup === undefined) return;
-    variant = variant === 0 ? 1 : 0;
-    const marker = setup.markers[variant];
-    const value = setup.values[variant];
-    const at = now();
-    put(value).then((revision) => post({ type: 'changed', at, marker, revision, writeMs: now() - at }), fail);
+  process.once('message', (setup: ToChild) => {
+    if (setup.type !== 'etcd-writer') return;
+    const client = new Client(setup.target, credentials.createInsecure());
+    const key = Buffer.from(setup.key);
+    const put = (value: Uint8Array): Promise<number> =>
+      new Promise((resolve, reject) => {
+        client.makeUnaryRequest(
+          ETCD_PUT_PATH,
+          identity,
+          identity,
+          encodePutRequest({ key, value }),
+          (error, response?: Buffer) =>
+            error === null && response !== undefined
+              ? resolve(decodePutResponse(response).header.revision)
+              : reject(error ?? new Error('no PutResponse')),
+        );
+      });
+    let variant: 0 | 1 = 0;
+    process.on('message', (message: ToChild) => {
+      if (message.type !== 'change') return;
+      variant = variant === 0 ? 1 : 0;
+      const marker = setup.markers[variant];
+      const at = now();
+      put(setup.values[variant]).then(
+        (revision) => post({ type: 'changed', at, marker, revision, writeMs: now() - at }),
+        fail,
+      );
+    });
+    put(setup.values[0]).then(() => post({ type: 'listening', port: 0 }), fail);
   });
 }
 
