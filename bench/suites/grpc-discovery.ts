@@ -176,7 +176,7 @@ interface FanOutTarget {
   stop(): Promise<void>;
 }
 
-interface FanOutFigures {
+export interface FanOutFigures {
   /** Per change: the earliest receipt across streams, from the change. */
   readonly first: number;
   readonly p50: number;
@@ -197,12 +197,13 @@ async function watchFanOut({ quick, log }: SuiteContext, etcd: PeerAvailability)
     const figures: Partial<Record<'endpointd' | 'etcd', FanOutFigures>> = {};
     for (const side of order) {
       if (side === 'etcd' && !etcd.available) continue;
-      const target =
+      const measured = await measureFanOut(
         side === 'endpointd'
-          ? await endpointdTarget()
-          : await etcdTarget(etcd.available ? etcd.path : '', captured);
-      const measured = await fanOutOnce(target, streams, changes, captured.markers).finally(() =>
-        target.stop(),
+          ? { kind: 'endpointd' }
+          : { kind: 'etcd', binary: etcd.available ? etcd.path : '' },
+        captured,
+        streams,
+        changes,
       );
       figures[side] = measured;
       log(
@@ -235,6 +236,28 @@ async function watchFanOut({ quick, log }: SuiteContext, etcd: PeerAvailability)
       : skippedResult('etcd_put_rtt_ms', 'ms', etcd.available ? 'no Put was measured' : etcd.reason),
   );
   return rows;
+}
+
+/** Which server a fan-out measurement runs against. */
+export type FanOutSide = { readonly kind: 'endpointd' } | { readonly kind: 'etcd'; readonly binary: string };
+
+/**
+ * One fan-out measurement on a fresh server of `side` (started and stopped here): `streams` Watch streams, then
+ * `changes` changes, each checked to reach every stream with the right content. Exported for the harness's test.
+ */
+export async function measureFanOut(
+  side: FanOutSide,
+  captured: CapturedWatch,
+  streams: number,
+  changes: number,
+): Promise<FanOutFigures> {
+  const target =
+    side.kind === 'endpointd' ? await endpointdTarget() : await etcdTarget(side.binary, captured);
+  try {
+    return await fanOutOnce(target, streams, changes, captured.markers);
+  } finally {
+    await target.stop();
+  }
 }
 
 /** Runs `changes` changes against `target` with `streams` streams open; every receipt of every change counts. */
@@ -342,14 +365,14 @@ async function etcdTarget(binary: string, captured: CapturedWatch): Promise<FanO
   }
 }
 
-interface CapturedWatch {
+export interface CapturedWatch {
   /** The bytes endpointd streams for the watched service in variant 0 (its first event) and variant 1. */
   readonly messages: readonly [Buffer, Buffer];
   readonly markers: readonly [string, string];
 }
 
 /** One Watch stream on a fresh subject: its first event (variant 0) and the event of one change (variant 1). */
-async function captureWatchMessages(): Promise<CapturedWatch> {
+export async function captureWatchMessages(): Promise<CapturedWatch> {
   const markers = [withVersion(watchedService(0)).version, withVersion(watchedService(1)).version] as const;
   const server = Role.start('subject');
   try {
