@@ -190,32 +190,24 @@ async function watchFanOut({ quick, log }: SuiteContext, etcd: PeerAvailability)
   const captured = await captureWatchMessages();
   const rows: BenchResult[] = [];
   let etcdPutMs: number | undefined;
-  for (const [index, streams] of FANOUT_SIZES.entries()) {
+  for (const streams of FANOUT_SIZES) {
     const changes = quick ? 2 : streams >= 10_000 ? 5 : 10;
     const size = streams >= 1000 ? `${streams / 1000}k` : String(streams);
-    // Alternate which side goes first, so that slow drift of the machine does not always favour the same one.
-    const order = index % 2 === 0 ? (['endpointd', 'etcd'] as const) : (['etcd', 'endpointd'] as const);
-    const figures: Partial<Record<'endpointd' | 'etcd', FanOutFigures>> = {};
-    for (const side of order) {
-      if (side === 'etcd' && !etcd.available) continue;
-      const measured = await measureFanOut(
-        side === 'endpointd'
-          ? { kind: 'endpointd' }
-          : { kind: 'etcd', binary: etcd.available ? etcd.path : '' },
-        captured,
-        streams,
-        changes,
-      );
-      figures[side] = measured;
+    const sides: FanOutSide[] = [{ kind: 'endpointd' }];
+    if (etcd.available) sides.push({ kind: 'etcd', binary: etcd.path });
+    const [ours, theirs] = await measureFanOuts(sides, captured, streams, changes);
+    if (ours === undefined) throw new Error('endpointd fan-out did not run');
+    for (const [side, measured] of [
+      ['endpointd', ours],
+      ['etcd', theirs],
+    ] as const) {
+      if (measured === undefined) continue;
       log(
         `${side.padEnd(9)} ${streams} streams × ${changes} changes: first ${measured.first.toFixed(2)} ms, ` +
           `p50 ${measured.p50.toFixed(2)} ms, p99 ${measured.p99.toFixed(2)} ms` +
           (side === 'etcd' ? ` (Put round trip ${measured.writeMs.toFixed(2)} ms)` : ''),
       );
     }
-    const ours = figures.endpointd;
-    if (ours === undefined) throw new Error('endpointd fan-out did not run');
-    const theirs = figures.etcd;
     if (streams === FANOUT_SIZES[0]) etcdPutMs = theirs?.writeMs;
     const baseline = (metric: 'first' | 'p50' | 'p99'): Baseline => {
       const name = `etcd_watch_fanout_${size}_${metric}_ms`;
@@ -243,71 +235,88 @@ async function watchFanOut({ quick, log }: SuiteContext, etcd: PeerAvailability)
 export type FanOutSide = { readonly kind: 'endpointd' } | { readonly kind: 'etcd'; readonly binary: string };
 
 /**
- * One fan-out measurement on a fresh server of `side` (started and stopped here): `streams` Watch streams, then
- * `changes` changes, each checked to reach every stream with the right content. Exported for the harness's test.
+ * One fan-out measurement per side, on fresh servers, all open at once: `streams` Watch streams on each (their own
+ * client process each), then `changes` rounds in which every side makes one change, in an order that rotates from
+ * round to round, so that the machine's drift hits every side alike. Each change is checked to reach every stream
+ * of its side with the right content. Figures in the order of `sides`. Exported for the harness's test.
  */
-export async function measureFanOut(
-  side: FanOutSide,
+export async function measureFanOuts(
+  sides: readonly FanOutSide[],
   captured: CapturedWatch,
   streams: number,
   changes: number,
-): Promise<FanOutFigures> {
-  const target =
-    side.kind === 'endpointd' ? await endpointdTarget() : await etcdTarget(side.binary, captured);
+): Promise<FanOutFigures[]> {
+  const open: OpenFanOut[] = [];
   try {
-    return await fanOutOnce(target, streams, changes, captured.markers);
+    for (const side of sides) {
+      const target =
+        side.kind === 'endpointd' ? await endpointdTarget() : await etcdTarget(side.binary, captured);
+      const run = new OpenFanOut(target);
+      open.push(run);
+      await run.watch(streams);
+    }
+    for (let i = 0; i < changes; i++) {
+      for (let k = 0; k < open.length; k++) {
+        await (open[(i + k) % open.length] as OpenFanOut).change(i, captured.markers);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    return open.map((run) => run.figures());
   } finally {
-    await target.stop();
+    await Promise.all(open.map((run) => run.stop()));
   }
 }
 
-/** Runs `changes` changes against `target` with `streams` streams open; every receipt of every change counts. */
-async function fanOutOnce(
-  target: FanOutTarget,
-  streams: number,
-  changes: number,
-  markers: readonly [string, string],
-): Promise<FanOutFigures> {
-  const clients = Role.start('clients');
-  try {
-    await clients.ask(
-      { type: 'watch', target: target.target, streams, protocol: target.protocol },
-      'watching',
-      120_000,
-    );
-    const latencies: number[] = [];
-    const firsts: number[] = [];
-    const writes: number[] = [];
-    for (let i = 0; i < changes; i++) {
-      // Both sides start at variant 0 and flip on each change. Tell the clients what to wait for before the change
-      // exists, then change.
-      const variant = i % 2 === 0 ? 1 : 0;
-      const expected = markers[variant];
-      await clients.ask({ type: 'expect', marker: Buffer.from(expected) }, 'expecting');
-      const received = clients.next('received', 60_000);
-      const changed = await target.writer.ask({ type: 'change' }, 'changed');
-      if (changed.marker !== expected)
-        throw new Error('the server changed to another version than announced');
-      const { at, sample } = await received;
-      target.check(Buffer.from(sample), variant, changed.revision);
-      let first = Number.POSITIVE_INFINITY;
-      for (const t of at) {
-        latencies.push(t - changed.at);
-        first = Math.min(first, t - changed.at);
-      }
-      firsts.push(first);
-      writes.push(changed.writeMs);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+/** One side of a fan-out measurement: its server, its clients, and every receipt of every change so far. */
+class OpenFanOut {
+  readonly #target: FanOutTarget;
+  readonly #clients = Role.start('clients');
+  readonly #latencies: number[] = [];
+  readonly #firsts: number[] = [];
+  readonly #writes: number[] = [];
+
+  constructor(target: FanOutTarget) {
+    this.#target = target;
+  }
+
+  async watch(streams: number): Promise<void> {
+    const { target, protocol } = this.#target;
+    await this.#clients.ask({ type: 'watch', target, streams, protocol }, 'watching', 120_000);
+  }
+
+  /** Change number `i`: both sides start at variant 0 and flip on each change. */
+  async change(i: number, markers: readonly [string, string]): Promise<void> {
+    const variant = i % 2 === 0 ? 1 : 0;
+    const expected = markers[variant];
+    // Tell the clients what to wait for before the change exists, then change.
+    await this.#clients.ask({ type: 'expect', marker: Buffer.from(expected) }, 'expecting');
+    const received = this.#clients.next('received', 60_000);
+    const changed = await this.#target.writer.ask({ type: 'change' }, 'changed');
+    if (changed.marker !== expected) throw new Error('the server changed to another version than announced');
+    const { at, sample } = await received;
+    this.#target.check(Buffer.from(sample), variant, changed.revision);
+    let first = Number.POSITIVE_INFINITY;
+    for (const t of at) {
+      this.#latencies.push(t - changed.at);
+      first = Math.min(first, t - changed.at);
     }
-    const sorted = latencies.sort((a, b) => a - b);
+    this.#firsts.push(first);
+    this.#writes.push(changed.writeMs);
+  }
+
+  figures(): FanOutFigures {
+    const sorted = [...this.#latencies].sort((a, b) => a - b);
     return {
-      first: median(firsts),
+      first: median(this.#firsts),
       p50: percentileOfSorted(sorted, 50),
       p99: percentileOfSorted(sorted, 99),
-      writeMs: median(writes),
+      writeMs: median(this.#writes),
     };
-  } finally {
-    await clients.stop();
+  }
+
+  async stop(): Promise<void> {
+    await this.#clients.stop();
+    await this.#target.stop();
   }
 }
 
