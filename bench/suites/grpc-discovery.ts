@@ -1,177 +1,166 @@
-// gRPC front door figures: Resolve req/s of endpointd's gRPC server against a grpc-js floor (a bare grpc-js server
-// answering the same bytes from a Buffer), with the same load generator in the same run; and Watch fan-out, the
-// time from one store change to its receipt on each of 100 / 1,000 / 10,000 open streams over 20 connections.
-// Every side runs in its own process (this file, forked with --role=...), so that clients and servers never share
-// an event loop; the file is also the suite module that bench/run.ts imports.
-import { Client, credentials, Server, ServerCredentials, type MethodDefinition } from '@grpc/grpc-js';
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { createGrpcServer } from '../../src/api/grpc/index.ts';
-import { withVersion, type ServiceEndpoints, type ServiceKey } from '../../src/model.ts';
-import { pino } from 'pino';
-import { Readiness } from '../../src/observability/readiness.ts';
-import { mergeEndpointSlices } from '../../src/sources/kubernetes/convert.ts';
-import { EndpointStore } from '../../src/store/endpoint-store.ts';
-import { endpointSlices } from '../support/fixtures.ts';
-import { result, type BenchResult } from '../support/report.ts';
-import { percentileOfSorted } from '../support/stats.ts';
+// gRPC figures of endpointd against its peers, measured in the same run on the same machine:
+// - unary: endpointd's Resolve against etcd's Range (a serializable get of a key holding the same bytes) and against
+//   a bare grpc-js server replaying Resolve's bytes, all three driven by h2load (a C generator, so that the
+//   generator is not what saturates first);
+// - Watch fan-out: one change, the time until each of 100 / 1,000 / 10,000 open streams has it (first delivery, p50,
+//   p99), for endpointd's Watch and etcd's Watch with the same client harness (grpc-bench-child.ts, role clients).
+// A peer that is not installed turns its rows (or their baselines) into skipped rows that say how to install it.
+import { Client, credentials } from '@grpc/grpc-js';
+import { withVersion } from '../../src/model.ts';
+import {
+  ETCD_PUT_PATH,
+  ETCD_RANGE_PATH,
+  decodeRangeResponse,
+  decodeWatchResponse,
+  encodePutRequest,
+  encodeRangeRequest,
+} from '../support/etcd-wire.ts';
+import { findEtcd, startEtcd, type EtcdPeer } from '../support/etcd.ts';
+import {
+  RESOLVE_PATH,
+  RESOLVE_REQUEST,
+  Role,
+  WATCH_PATH,
+  WATCH_REQUEST,
+  WATCH_SYNCED,
+  identity,
+  watchedService,
+  type WatchProtocol,
+} from '../support/grpc-bench.ts';
+import { findH2load, runGrpcLoad, type GrpcLoadResult } from '../support/h2load.ts';
+import type { PeerAvailability } from '../support/peers.ts';
+import { result, skippedResult, type Baseline, type BenchResult } from '../support/report.ts';
+import { median, percentileOfSorted } from '../support/stats.ts';
 import type { SuiteContext } from '../support/suite.ts';
 
 export const description =
-  'gRPC Resolve req/s vs a bare grpc-js server sending the same bytes; Watch fan-out p50/p99 at 100/1k/10k streams';
+  'gRPC unary (Resolve vs etcd Range vs bare grpc-js, h2load) and Watch fan-out at 100/1k/10k streams vs etcd';
 
-const SELF = fileURLToPath(import.meta.url);
-const RESOLVE_PATH = '/endpointd.v1.Discovery/Resolve';
-const WATCH_PATH = '/endpointd.v1.Discovery/Watch';
-const LOOKED_UP: ServiceKey = { namespace: 'shop', name: 'checkout' };
-const WATCHED: ServiceKey = { namespace: 'shop', name: 'cart' };
-/** ResolveRequest{namespace:"shop", name:"checkout", port:{name:"http"}}, encoded by hand so no side decodes it twice. */
-const RESOLVE_REQUEST = Buffer.concat([
-  field(1, Buffer.from(LOOKED_UP.namespace)),
-  field(2, Buffer.from(LOOKED_UP.name)),
-  field(4, field(1, Buffer.from('http'))),
-]);
-/** WatchRequest{services:[{namespace:"shop", name:"cart"}]}. */
-const WATCH_REQUEST = field(
-  1,
-  Buffer.concat([field(1, Buffer.from(WATCHED.namespace)), field(2, Buffer.from(WATCHED.name))]),
-);
-const FANOUT_CONNECTIONS = 20;
-
-// ---- the messages between this suite and its children ----
-
-type ToChild =
-  | { readonly type: 'serve-floor'; readonly bytes: Uint8Array }
-  | { readonly type: 'change' }
-  | { readonly type: 'load'; readonly port: number; readonly load: LoadSpec }
-  | { readonly type: 'watch'; readonly port: number; readonly streams: number }
-  | { readonly type: 'expect'; readonly version: string };
-
-type FromChild =
-  | { readonly type: 'listening'; readonly port: number }
-  | { readonly type: 'changed'; readonly at: number; readonly version: string }
-  | { readonly type: 'loaded'; readonly calls: number; readonly errors: number; readonly seconds: number }
-  | { readonly type: 'watching' }
-  | { readonly type: 'expecting' }
-  | { readonly type: 'received'; readonly at: readonly number[] }
-  | { readonly type: 'failed'; readonly error: string };
-
-interface LoadSpec {
-  readonly channels: number;
-  /** Unary calls in flight on each channel at all times. */
-  readonly inFlight: number;
-  readonly warmupSeconds: number;
-  readonly seconds: number;
-}
-
-// ---- the suite ----
+/** etcd's key holding the Resolve answer's bytes (Range), and the watched key (fan-out). */
+const RANGE_KEY = '/endpointd/shop/checkout';
+const WATCH_KEY = '/endpointd/shop/cart';
+const FANOUT_SIZES = [100, 1000, 10_000] as const;
 
 export async function run(context: SuiteContext): Promise<BenchResult[]> {
-  return [...(await resolveThroughput(context)), ...(await watchFanOut(context))];
+  const [etcd, h2load] = await Promise.all([findEtcd(), findH2load()]);
+  context.log(`peers: etcd ${describe(etcd)}; h2load ${describe(h2load)}`);
+  return [...(await unary(context, etcd, h2load)), ...(await watchFanOut(context, etcd))];
 }
 
-async function resolveThroughput({ quick, log }: SuiteContext): Promise<BenchResult[]> {
-  const load: LoadSpec = { channels: 4, inFlight: 16, warmupSeconds: quick ? 1 : 2, seconds: quick ? 3 : 8 };
-  const rounds = quick ? 1 : 2;
-  const subject = await Role.start('subject');
-  const floor = await Role.start('floor');
+function describe(peer: PeerAvailability): string {
+  return peer.available ? peer.path : `missing (${peer.reason})`;
+}
+
+// ---- unary: Resolve, Range, floor ----
+
+async function unary(
+  { quick, log }: SuiteContext,
+  etcd: PeerAvailability,
+  h2load: PeerAvailability,
+): Promise<BenchResult[]> {
+  if (!h2load.available) {
+    return [
+      skippedResult('grpc_resolve_rps', 'req/s', h2load.reason, 'etcd_range_rps'),
+      skippedResult('grpc_resolve_p99_ms', 'ms', h2load.reason, 'etcd_range_p99_ms'),
+      skippedResult('grpc_resolve_rps_vs_grpc_js_floor', 'req/s', h2load.reason, 'grpc_js_floor_rps'),
+    ];
+  }
+  // Three rounds, best kept: on this shared machine one 4–5 s run in three or four comes out 30–50% slow.
+  const rounds = quick ? 1 : 3;
+  const timing = { warmupSeconds: 1, durationSeconds: quick ? 2 : 4 };
+  // 4 connections × 16 calls in flight: what one busy client process would keep open.
+  const shape = { connections: 4, streams: 16 };
+  const subject = Role.start('subject');
+  const floor = Role.start('floor');
+  let peer: EtcdPeer | undefined;
   try {
     const subjectPort = (await subject.ask({ type: 'change' }, 'listening')).port;
-    const reference = await resolveOnce(subjectPort);
+    const subjectTarget = `127.0.0.1:${subjectPort}`;
+    const reference = await unaryOnce(subjectTarget, RESOLVE_PATH, RESOLVE_REQUEST);
     log(`subject pid ${subject.pid} answers Resolve with ${reference.byteLength} bytes`);
-    const floorPort = (await floor.ask({ type: 'serve-floor', bytes: reference }, 'listening')).port;
-    if (!(await resolveOnce(floorPort)).equals(reference))
+    const floorTarget = `127.0.0.1:${(await floor.ask({ type: 'serve-floor', bytes: reference }, 'listening')).port}`;
+    if (!(await unaryOnce(floorTarget, RESOLVE_PATH, RESOLVE_REQUEST)).equals(reference))
       throw new Error('the floor does not answer the same bytes');
 
-    const best = { subject: 0, floor: 0 };
+    const load = (target: string, path: string, message: Buffer, responseBytes: number) =>
+      runGrpcLoad(h2load.path, { target, path, message, responseBytes, ...shape, ...timing });
+    const sides: Array<{ label: 'floor' | 'subject' | 'etcd'; run: () => Promise<GrpcLoadResult> }> = [
+      { label: 'floor', run: () => load(floorTarget, RESOLVE_PATH, RESOLVE_REQUEST, reference.byteLength) },
+      {
+        label: 'subject',
+        run: () => load(subjectTarget, RESOLVE_PATH, RESOLVE_REQUEST, reference.byteLength),
+      },
+    ];
+    let checkEtcd = (): Promise<void> => Promise.resolve();
+    if (etcd.available) {
+      peer = await startEtcd(etcd.path);
+      const rangeRequest = encodeRangeRequest({ key: Buffer.from(RANGE_KEY), serializable: true });
+      await unaryOnce(
+        peer.target,
+        ETCD_PUT_PATH,
+        encodePutRequest({ key: Buffer.from(RANGE_KEY), value: reference }),
+      );
+      const range = await unaryOnce(peer.target, ETCD_RANGE_PATH, rangeRequest);
+      const value = decodeRangeResponse(range).kvs[0]?.value;
+      if (value === undefined || !value.equals(reference))
+        throw new Error('etcd does not give back the value put');
+      log(`etcd ${peer.version} pid ${peer.pid} answers Range with ${range.byteLength} bytes`);
+      const target = peer.target;
+      sides.push({ label: 'etcd', run: () => load(target, ETCD_RANGE_PATH, rangeRequest, range.byteLength) });
+      checkEtcd = async () => {
+        if (!(await unaryOnce(target, ETCD_RANGE_PATH, rangeRequest)).equals(range))
+          throw new Error('etcd answers differently after load');
+      };
+    }
+
+    const best = { floor: emptyBest(), subject: emptyBest(), etcd: emptyBest() };
     for (let round = 1; round <= rounds; round++) {
-      for (const [label, port] of [
-        ['floor', floorPort],
-        ['subject', subjectPort],
-      ] as const) {
-        const generator = await Role.start('load');
-        try {
-          const loaded = await generator.ask(
-            { type: 'load', port, load },
-            'loaded',
-            (load.warmupSeconds + load.seconds + 30) * 1000,
-          );
-          if (loaded.errors > 0) throw new Error(`${label}: ${loaded.errors} calls failed`);
-          const rps = loaded.calls / loaded.seconds;
-          best[label] = Math.max(best[label], rps);
-          log(`round ${round}/${rounds} ${label.padEnd(7)} ${Math.round(rps)} Resolve/s`);
-        } finally {
-          await generator.stop();
-        }
+      // The order rotates from round to round: no side always runs right after the same other (etcd keeps busy
+      // for a moment after its load).
+      for (let k = 0; k < sides.length; k++) {
+        const side = sides[(round - 1 + k) % sides.length] as (typeof sides)[number];
+        const measured = await side.run();
+        const kept = best[side.label];
+        kept.rps = Math.max(kept.rps, measured.requestsPerSecond);
+        kept.p99 = Math.min(kept.p99, measured.p99Ms);
+        log(
+          `round ${round}/${rounds} h2load ${side.label.padEnd(7)} ${Math.round(measured.requestsPerSecond)} req/s, ` +
+            `p50 ${measured.p50Ms.toFixed(3)} ms, p99 ${measured.p99Ms.toFixed(3)} ms`,
+        );
       }
     }
-    if (!(await resolveOnce(subjectPort)).equals(reference))
+    // The load must not have changed what is served (e.g. an error path that is faster).
+    if (!(await unaryOnce(subjectTarget, RESOLVE_PATH, RESOLVE_REQUEST)).equals(reference))
       throw new Error('the subject answers differently after load');
+    await checkEtcd();
+    const etcdBaseline = (name: string, value: number): Baseline =>
+      etcd.available ? { name, value } : { name, skipped: etcd.reason };
     return [
-      result('grpc_resolve_rps', best.subject, 'req/s', { name: 'grpc_js_floor_rps', value: best.floor }),
+      result('grpc_resolve_rps', best.subject.rps, 'req/s', etcdBaseline('etcd_range_rps', best.etcd.rps)),
+      result('grpc_resolve_p99_ms', best.subject.p99, 'ms', etcdBaseline('etcd_range_p99_ms', best.etcd.p99)),
+      result('grpc_resolve_rps_vs_grpc_js_floor', best.subject.rps, 'req/s', {
+        name: 'grpc_js_floor_rps',
+        value: best.floor.rps,
+      }),
     ];
   } finally {
-    await Promise.all([subject.stop(), floor.stop()]);
+    await Promise.all([subject.stop(), floor.stop(), peer?.stop()]);
   }
 }
 
-async function watchFanOut({ quick, log }: SuiteContext): Promise<BenchResult[]> {
-  const rows: BenchResult[] = [];
-  // etcd's watch fan-out on this machine with the same kind of client harness (issue 4): the peer to beat.
-  const etcdP99: Record<number, number> = { 100: 10, 1000: 40, 10_000: 210 };
-  for (const streams of [100, 1000, 10_000]) {
-    const changes = quick ? 2 : streams >= 10_000 ? 5 : 10;
-    const server = await Role.start('subject');
-    const clients = await Role.start('clients');
-    try {
-      const port = (await server.ask({ type: 'change' }, 'listening')).port;
-      await clients.ask({ type: 'watch', port, streams }, 'watching', 120_000);
-      const latencies: number[] = [];
-      for (let i = 0; i < changes; i++) {
-        // Tell the clients what to wait for before the change exists (the variants alternate), then change.
-        const expected = withVersion(watchedService(i % 2 === 0 ? 1 : 0)).version;
-        await clients.ask({ type: 'expect', version: expected }, 'expecting');
-        const received = clients.next('received', 60_000);
-        const changed = await server.ask({ type: 'change' }, 'changed');
-        if (changed.version !== expected)
-          throw new Error('the server changed to another version than announced');
-        for (const at of (await received).at) latencies.push(at - changed.at);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      const sortedLatencies = latencies.sort((a, b) => a - b);
-      const p50 = percentileOfSorted(sortedLatencies, 50);
-      const p99 = percentileOfSorted(sortedLatencies, 99);
-      log(`${streams} streams × ${changes} changes: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`);
-      const size = streams >= 1000 ? `${streams / 1000}k` : String(streams);
-      rows.push(
-        result(`grpc_watch_fanout_${size}_p50_ms`, p50, 'ms'),
-        result(`grpc_watch_fanout_${size}_p99_ms`, p99, 'ms', {
-          name: `etcd_watch_fanout_${size}_p99_ms`,
-          value: etcdP99[streams] ?? Number.NaN,
-        }),
-      );
-    } finally {
-      await Promise.all([clients.stop(), server.stop()]);
-    }
-  }
-  return rows;
+function emptyBest(): { rps: number; p99: number } {
+  return { rps: 0, p99: Number.POSITIVE_INFINITY };
 }
 
-/** Decodes nothing: the raw ResolveResponse bytes of one call. */
-async function resolveOnce(port: number): Promise<Buffer> {
-  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+/** One unary call with raw bytes both ways (nothing decoded by grpc-js). */
+async function unaryOnce(target: string, path: string, request: Buffer): Promise<Buffer> {
+  const client = new Client(target, credentials.createInsecure());
   try {
     return await new Promise<Buffer>((resolve, reject) => {
-      client.makeUnaryRequest(
-        RESOLVE_PATH,
-        identity,
-        identity,
-        RESOLVE_REQUEST,
-        (error, response?: Buffer) =>
-          error === null && response !== undefined
-            ? resolve(response)
-            : reject(error ?? new Error('no answer')),
+      client.makeUnaryRequest(path, identity, identity, request, (error, response?: Buffer) =>
+        error === null && response !== undefined
+          ? resolve(response)
+          : reject(error ?? new Error('no answer')),
       );
     });
   } finally {
@@ -179,280 +168,250 @@ async function resolveOnce(port: number): Promise<Buffer> {
   }
 }
 
-// ---- the parent's handle on a child ----
+// ---- Watch fan-out ----
 
-type RoleName = 'subject' | 'floor' | 'load' | 'clients';
+/** What a fan-out run needs of its server side: where the streams connect and how, and how to make a change. */
+interface FanOutTarget {
+  readonly target: string;
+  readonly protocol: WatchProtocol;
+  readonly writer: Role;
+  /** Checks one stream's message about change `variant` (its content, not only that it carried the marker). */
+  check(sample: Buffer, variant: 0 | 1, revision: number): void;
+  stop(): Promise<void>;
+}
 
-class Role {
-  readonly #child: ChildProcess;
-  readonly #inbox: FromChild[] = [];
-  readonly #waiters: Array<() => void> = [];
-  #exited = false;
+export interface FanOutFigures {
+  /** Per change: the earliest receipt across streams, from the change. */
+  readonly first: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly writeMs: number;
+}
 
-  private constructor(child: ChildProcess) {
-    this.#child = child;
-    child.on('message', (message: FromChild) => {
-      this.#inbox.push(message);
-      for (const waiter of this.#waiters.splice(0)) waiter();
-    });
-    child.once('exit', () => {
-      this.#exited = true;
-      for (const waiter of this.#waiters.splice(0)) waiter();
-    });
-  }
-
-  static start(role: RoleName): Promise<Role> {
-    const child = fork(SELF, [`--role=${role}`], {
-      execArgv: [],
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      serialization: 'advanced',
-    });
-    return Promise.resolve(new Role(child));
-  }
-
-  get pid(): number {
-    return this.#child.pid ?? -1;
-  }
-
-  send(message: ToChild): void {
-    if (this.#child.connected) this.#child.send(message);
-  }
-
-  async ask<T extends FromChild['type']>(
-    message: ToChild,
-    answer: T,
-    timeoutMs = 30_000,
-  ): Promise<Extract<FromChild, { type: T }>> {
-    const reply = this.next(answer, timeoutMs);
-    this.send(message);
-    return reply;
-  }
-
-  /** The next message of type `type` (earlier messages of other types are dropped). */
-  async next<T extends string>(type: T, timeoutMs: number): Promise<Extract<FromChild, { type: T }>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const message = this.#inbox.shift();
-      if (message?.type === 'failed') throw new Error(`child ${this.pid}: ${message.error}`);
-      if (message?.type === type) return message as Extract<FromChild, { type: T }>;
-      if (message !== undefined) continue;
-      if (this.#exited) throw new Error(`child ${this.pid} exited while we waited for ${type}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`child ${this.pid}: no ${type} within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+async function watchFanOut({ quick, log }: SuiteContext, etcd: PeerAvailability): Promise<BenchResult[]> {
+  // etcd's watched key holds exactly the bytes endpointd streams for each variant, so both sides send as much.
+  const captured = await captureWatchMessages();
+  const rows: BenchResult[] = [];
+  let etcdPutMs: number | undefined;
+  for (const streams of FANOUT_SIZES) {
+    const changes = quick ? 2 : streams >= 10_000 ? 5 : 10;
+    const size = streams >= 1000 ? `${streams / 1000}k` : String(streams);
+    const sides: FanOutSide[] = [{ kind: 'endpointd' }];
+    if (etcd.available) sides.push({ kind: 'etcd', binary: etcd.path });
+    const [ours, theirs] = await measureFanOuts(sides, captured, streams, changes);
+    if (ours === undefined) throw new Error('endpointd fan-out did not run');
+    for (const [side, measured] of [
+      ['endpointd', ours],
+      ['etcd', theirs],
+    ] as const) {
+      if (measured === undefined) continue;
+      log(
+        `${side.padEnd(9)} ${streams} streams × ${changes} changes: first ${measured.first.toFixed(2)} ms, ` +
+          `p50 ${measured.p50.toFixed(2)} ms, p99 ${measured.p99.toFixed(2)} ms` +
+          (side === 'etcd' ? ` (Put round trip ${measured.writeMs.toFixed(2)} ms)` : ''),
+      );
     }
+    if (streams === FANOUT_SIZES[0]) etcdPutMs = theirs?.writeMs;
+    const baseline = (metric: 'first' | 'p50' | 'p99'): Baseline => {
+      const name = `etcd_watch_fanout_${size}_${metric}_ms`;
+      if (!etcd.available) return { name, skipped: etcd.reason };
+      if (theirs === undefined) throw new Error(`etcd's fan-out at ${streams} streams did not run`);
+      return { name, value: theirs[metric] };
+    };
+    rows.push(
+      result(`grpc_watch_fanout_${size}_first_ms`, ours.first, 'ms', baseline('first')),
+      result(`grpc_watch_fanout_${size}_p50_ms`, ours.p50, 'ms', baseline('p50')),
+      result(`grpc_watch_fanout_${size}_p99_ms`, ours.p99, 'ms', baseline('p99')),
+    );
+  }
+  // etcd's clock starts before its Put is sent, endpointd's at the store upsert: the Put's own round trip (with
+  // 100 watchers) says how much of etcd's figures is its write path.
+  rows.push(
+    etcd.available && etcdPutMs !== undefined
+      ? result('etcd_put_rtt_ms', etcdPutMs, 'ms')
+      : skippedResult('etcd_put_rtt_ms', 'ms', etcd.available ? 'no Put was measured' : etcd.reason),
+  );
+  return rows;
+}
+
+/** Which server a fan-out measurement runs against. */
+export type FanOutSide = { readonly kind: 'endpointd' } | { readonly kind: 'etcd'; readonly binary: string };
+
+/**
+ * One fan-out measurement per side, on fresh servers, all open at once: `streams` Watch streams on each (their own
+ * client process each), then `changes` rounds in which every side makes one change, in an order that rotates from
+ * round to round, so that the machine's drift hits every side alike. Each change is checked to reach every stream
+ * of its side with the right content. Figures in the order of `sides`. Exported for the harness's test.
+ */
+export async function measureFanOuts(
+  sides: readonly FanOutSide[],
+  captured: CapturedWatch,
+  streams: number,
+  changes: number,
+): Promise<FanOutFigures[]> {
+  const open: OpenFanOut[] = [];
+  try {
+    for (const side of sides) {
+      const target =
+        side.kind === 'endpointd' ? await endpointdTarget() : await etcdTarget(side.binary, captured);
+      const run = new OpenFanOut(target);
+      open.push(run);
+      await run.watch(streams);
+    }
+    for (let i = 0; i < changes; i++) {
+      for (let k = 0; k < open.length; k++) {
+        await (open[(i + k) % open.length] as OpenFanOut).change(i, captured.markers);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    return open.map((run) => run.figures());
+  } finally {
+    await Promise.all(open.map((run) => run.stop()));
+  }
+}
+
+/** One side of a fan-out measurement: its server, its clients, and every receipt of every change so far. */
+class OpenFanOut {
+  readonly #target: FanOutTarget;
+  readonly #clients = Role.start('clients');
+  readonly #latencies: number[] = [];
+  readonly #firsts: number[] = [];
+  readonly #writes: number[] = [];
+
+  constructor(target: FanOutTarget) {
+    this.#target = target;
+  }
+
+  async watch(streams: number): Promise<void> {
+    const { target, protocol } = this.#target;
+    await this.#clients.ask({ type: 'watch', target, streams, protocol }, 'watching', 120_000);
+  }
+
+  /** Change number `i`: both sides start at variant 0 and flip on each change. */
+  async change(i: number, markers: readonly [string, string]): Promise<void> {
+    const variant = i % 2 === 0 ? 1 : 0;
+    const expected = markers[variant];
+    // Tell the clients what to wait for before the change exists, then change.
+    await this.#clients.ask({ type: 'expect', marker: Buffer.from(expected) }, 'expecting');
+    const received = this.#clients.next('received', 60_000);
+    const changed = await this.#target.writer.ask({ type: 'change' }, 'changed');
+    if (changed.marker !== expected) throw new Error('the server changed to another version than announced');
+    const { at, sample } = await received;
+    this.#target.check(Buffer.from(sample), variant, changed.revision);
+    let first = Number.POSITIVE_INFINITY;
+    for (const t of at) {
+      this.#latencies.push(t - changed.at);
+      first = Math.min(first, t - changed.at);
+    }
+    this.#firsts.push(first);
+    this.#writes.push(changed.writeMs);
+  }
+
+  figures(): FanOutFigures {
+    const sorted = [...this.#latencies].sort((a, b) => a - b);
+    return {
+      first: median(this.#firsts),
+      p50: percentileOfSorted(sorted, 50),
+      p99: percentileOfSorted(sorted, 99),
+      writeMs: median(this.#writes),
+    };
   }
 
   async stop(): Promise<void> {
-    if (this.#exited) return;
-    this.#child.kill('SIGTERM');
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000);
-    await once(this.#child, 'exit').catch(() => undefined);
-    clearTimeout(timer);
+    await this.#clients.stop();
+    await this.#target.stop();
   }
 }
 
-// ---- the children ----
-
-/** The watched service in one of its two variants; the subject starts at 0 and flips on each change. */
-function watchedService(variant: 0 | 1): ServiceEndpoints {
-  return mergeEndpointSlices(
-    WATCHED,
-    endpointSlices({ ...WATCHED, slices: 1, endpointsPerSlice: 10, index: 7, variant }),
-  );
-}
-
-/** endpointd's gRPC server over a synced store of 41 services; `change` flips the watched service's variant. */
-async function subjectChild(post: (message: FromChild) => void): Promise<void> {
-  const store = new EndpointStore({ encodedCacheBytes: 64 * 2 ** 20 });
-  store.upsert(
-    'bench',
-    mergeEndpointSlices(
-      LOOKED_UP,
-      endpointSlices({ ...LOOKED_UP, slices: 3, endpointsPerSlice: 10, index: 0 }),
-    ),
-  );
-  store.upsert('bench', watchedService(0));
-  for (let i = 0; i < 40; i++) {
-    const key = { namespace: `team-${i % 8}`, name: `svc-${i}` };
-    store.upsert(
-      'bench',
-      mergeEndpointSlices(key, endpointSlices({ ...key, slices: 1, endpointsPerSlice: 5, index: i + 10 })),
-    );
-  }
-  const synced = {
-    name: 'bench',
-    start: () => Promise.resolve(),
-    stop: () => Promise.resolve(),
-    status: () => ({ synced: true, lastSyncAt: Date.now(), error: undefined }),
-  };
-  const grpc = createGrpcServer({
-    store,
-    readiness: new Readiness([synced]),
-    logger: pino({ level: 'silent' }),
-    heartbeatMs: 30_000,
-  });
-  const port = await grpc.start('127.0.0.1', 0);
-  let variant: 0 | 1 = 0;
-  let announced = false;
-  process.on('message', (message: ToChild) => {
-    if (message.type !== 'change') return;
-    // The first `change` only asks where we listen.
-    if (!announced) {
-      announced = true;
-      post({ type: 'listening', port });
-      return;
-    }
-    variant = variant === 0 ? 1 : 0;
-    const service = watchedService(variant);
-    const at = performance.timeOrigin + performance.now();
-    store.upsert('bench', service);
-    post({ type: 'changed', at, version: store.get(WATCHED)?.version ?? '' });
-  });
-  process.once('SIGTERM', () => void grpc.shutdown(500).then(() => process.exit(0)));
-}
-
-/** The floor: the least a grpc-js server can do to answer Resolve — no decoding, the same bytes from a Buffer. */
-function floorChild(post: (message: FromChild) => void): void {
-  process.once('message', (message: ToChild) => {
-    if (message.type !== 'serve-floor') return;
-    const bytes = Buffer.from(message.bytes);
-    const server = new Server();
-    const resolve: MethodDefinition<Buffer, Buffer> = {
-      path: RESOLVE_PATH,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    };
-    server.addService(
-      { Resolve: resolve },
-      {
-        Resolve: (_call: unknown, callback: (error: null, value: Buffer) => void) => callback(null, bytes),
-      },
-    );
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => {
-      if (error !== null) post({ type: 'failed', error: error.message });
-      else post({ type: 'listening', port });
-    });
-    process.once('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
-  });
-}
-
-/** Unary Resolve calls, `inFlight` at all times on each of `channels` connections; raw bytes both ways. */
-function loadChild(post: (message: FromChild) => void): void {
-  process.once('message', (message: ToChild) => {
-    if (message.type !== 'load') return;
-    const { port, load } = message;
-    const clients = Array.from(
-      { length: load.channels },
-      (_, i) =>
-        // A distinct option per channel: grpc-js would otherwise share one connection between them.
-        new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.bench_channel': i }),
-    );
-    let counting = false;
-    let stopped = false;
-    let calls = 0;
-    let errors = 0;
-    const call = (client: Client): void => {
-      client.makeUnaryRequest(RESOLVE_PATH, identity, identity, RESOLVE_REQUEST, (error) => {
-        if (counting) {
-          if (error === null) calls += 1;
-          else errors += 1;
-        }
-        if (!stopped) call(client);
-      });
-    };
-    for (const client of clients) for (let i = 0; i < load.inFlight; i++) call(client);
-    setTimeout(() => {
-      counting = true;
-      const started = performance.now();
-      setTimeout(() => {
-        counting = false;
-        stopped = true;
-        post({ type: 'loaded', calls, errors, seconds: (performance.now() - started) / 1000 });
-      }, load.seconds * 1000);
-    }, load.warmupSeconds * 1000);
-  });
-}
-
-/** `streams` Watch streams over 20 connections; reports when all are synced, then each change's receipt times. */
-function clientsChild(post: (message: FromChild) => void): void {
-  let expected: Buffer | undefined;
-  let receipts: number[] = [];
-  let total = 0;
-  process.on('message', (message: ToChild) => {
-    if (message.type === 'expect') {
-      expected = Buffer.from(message.version);
-      receipts = [];
-      post({ type: 'expecting' });
-      return;
-    }
-    if (message.type !== 'watch') return;
-    total = message.streams;
-    const clients = Array.from(
-      { length: FANOUT_CONNECTIONS },
-      (_, i) =>
-        new Client(`127.0.0.1:${message.port}`, credentials.createInsecure(), { 'grpc.bench_channel': i }),
-    );
-    let synced = 0;
-    for (let i = 0; i < total; i++) {
-      const client = clients[i % clients.length] as Client;
-      const call = client.makeServerStreamRequest(WATCH_PATH, identity, identity, WATCH_REQUEST);
-      let seenSynced = false;
-      call.on('data', (bytes: Buffer) => {
-        const at = performance.timeOrigin + performance.now();
-        // WatchResponse{synced:{}} is field 5, empty: bytes 0x2a 0x00.
-        if (!seenSynced) {
-          if (bytes.length === 2 && bytes[0] === 0x2a) {
-            seenSynced = true;
-            synced += 1;
-            if (synced === total) post({ type: 'watching' });
-          }
-          return;
-        }
-        if (expected !== undefined && bytes.includes(expected)) {
-          receipts.push(at);
-          if (receipts.length === total) post({ type: 'received', at: receipts });
-        }
-      });
-      call.on('error', () => undefined);
-    }
-  });
-}
-
-// ---- helpers ----
-
-function identity(bytes: Buffer): Buffer {
-  return bytes;
-}
-
-/** A length-delimited protobuf field (wire type 2) with a one- or two-byte tag and length. */
-function field(number: number, value: Buffer): Buffer {
-  const length = value.length < 128 ? [value.length] : [(value.length & 0x7f) | 0x80, value.length >> 7];
-  return Buffer.concat([Buffer.from([(number << 3) | 2, ...length]), value]);
-}
-
-const roleArg = process.argv.find((a) => a.startsWith('--role='))?.slice('--role='.length);
-if (roleArg !== undefined) {
-  const post = (message: FromChild): void => {
-    process.send?.(message);
-  };
-  process.once('disconnect', () => process.exit(0));
+async function endpointdTarget(): Promise<FanOutTarget> {
+  const server = Role.start('subject');
   try {
-    if (roleArg === 'subject') await subjectChild(post);
-    else if (roleArg === 'floor') floorChild(post);
-    else if (roleArg === 'load') loadChild(post);
-    else if (roleArg === 'clients') clientsChild(post);
+    const port = (await server.ask({ type: 'change' }, 'listening')).port;
+    return {
+      target: `127.0.0.1:${port}`,
+      protocol: { kind: 'endpointd' },
+      writer: server,
+      // The clients matched the new version's string in the message; that is the content check for endpointd.
+      check: () => undefined,
+      stop: () => server.stop(),
+    };
   } catch (error) {
-    post({ type: 'failed', error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    await server.stop();
+    throw error;
+  }
+}
+
+async function etcdTarget(binary: string, captured: CapturedWatch): Promise<FanOutTarget> {
+  const peer = await startEtcd(binary);
+  const writer = Role.start('etcd-writer');
+  try {
+    await writer.ask(
+      {
+        type: 'etcd-writer',
+        target: peer.target,
+        key: WATCH_KEY,
+        values: captured.messages,
+        markers: captured.markers,
+      },
+      'listening',
+    );
+    return {
+      target: peer.target,
+      protocol: { kind: 'etcd', key: WATCH_KEY },
+      writer,
+      check: (sample, variant, revision) => {
+        const event = decodeWatchResponse(sample).events[0];
+        if (event === undefined || event.type !== 0 || event.kv.key.toString() !== WATCH_KEY)
+          throw new Error('etcd sent something else than a PUT of the watched key');
+        if (!event.kv.value.equals(captured.messages[variant]) || event.kv.mod_revision !== revision)
+          throw new Error(`etcd's event is not the Put at revision ${revision}`);
+      },
+      stop: async () => {
+        await writer.stop();
+        await peer.stop();
+      },
+    };
+  } catch (error) {
+    await writer.stop();
+    await peer.stop();
+    throw error;
+  }
+}
+
+export interface CapturedWatch {
+  /** The bytes endpointd streams for the watched service in variant 0 (its first event) and variant 1. */
+  readonly messages: readonly [Buffer, Buffer];
+  readonly markers: readonly [string, string];
+}
+
+/** One Watch stream on a fresh subject: its first event (variant 0) and the event of one change (variant 1). */
+export async function captureWatchMessages(): Promise<CapturedWatch> {
+  const markers = [withVersion(watchedService(0)).version, withVersion(watchedService(1)).version] as const;
+  const server = Role.start('subject');
+  try {
+    const port = (await server.ask({ type: 'change' }, 'listening')).port;
+    const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+    try {
+      const call = client.makeServerStreamRequest(WATCH_PATH, identity, identity, WATCH_REQUEST);
+      const messages: Buffer[] = [];
+      const both = new Promise<void>((resolve, reject) => {
+        call.on('data', (bytes: Buffer) => {
+          if (bytes.includes(markers[messages.length] ?? '\0')) messages.push(bytes);
+          if (messages.length === 1 && bytes.equals(WATCH_SYNCED)) server.send({ type: 'change' });
+          if (messages.length === 2) resolve();
+        });
+        call.on('error', reject);
+      });
+      await Promise.race([
+        both,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no Watch events to capture')), 10_000)),
+      ]);
+      call.cancel();
+      return { messages: [messages[0] as Buffer, messages[1] as Buffer], markers };
+    } finally {
+      client.close();
+    }
+  } finally {
+    await server.stop();
   }
 }

@@ -1,5 +1,6 @@
-// REST lookup throughput of the real endpointd against an express floor: the same load generator, route shape,
-// bytes and headers, in the same run, so the ratio says what endpointd costs on top of express itself.
+// REST lookup throughput of the real endpointd against an express floor: the same load generator (wrk when it is
+// installed, else autocannon), route shape, bytes and headers, in the same run, so the ratio says what endpointd
+// costs on top of express itself.
 import type { FloorPayload } from '../support/express-floor-child.ts';
 import { endpointSlices, manifestDir, toManifest } from '../support/fixtures.ts';
 import { spawnServer, type ServerChild } from '../support/child-server.ts';
@@ -7,6 +8,7 @@ import { startEndpointdProcess } from '../support/endpointd.ts';
 import { runLoad, type LoadHost, type LoadResult } from '../support/load.ts';
 import { result, type BenchResult } from '../support/report.ts';
 import type { SuiteContext } from '../support/suite.ts';
+import { findWrk, runWrk } from '../support/wrk.ts';
 
 export const description =
   'REST lookup req/s and p99 of endpointd vs a bare express 5 app serving the same bytes';
@@ -27,6 +29,11 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
   const durationSeconds = quick ? 3 : 8;
   // A worker thread: measured as fast as a separate process here (see bench/README.md) and cheaper to start.
   const host = (process.env.BENCH_LOAD_HOST ?? 'worker') as LoadHost;
+  // wrk spends about a third of autocannon's CPU per request (bench/README.md): on a small machine the generator
+  // takes less from the servers, so the faster side is less held back. Both sides always get the same generator.
+  const wrk = process.env.BENCH_REST_GENERATOR === 'autocannon' ? undefined : await findWrk();
+  const generator = wrk?.available === true ? `wrk (${wrk.path})` : 'autocannon';
+  log(`load generator: ${generator}${wrk !== undefined && !wrk.available ? ` — ${wrk.reason}` : ''}`);
 
   const others = Array.from({ length: 40 }, (_, i) =>
     endpointSlices({
@@ -61,8 +68,10 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     const floorUrl = `http://127.0.0.1:${floor.port}${PATH}`;
     assertSameAnswer(reference, await fetchOnce(floorUrl), 'floor');
 
-    const load = (url: string): Promise<LoadResult> =>
-      runLoad({ url, connections: 10, pipelining: 1, warmupSeconds, durationSeconds }, host);
+    const load = (url: string): Promise<LoadResult> => {
+      const request = { url, connections: 10, pipelining: 1, warmupSeconds, durationSeconds };
+      return wrk?.available === true ? runWrk(wrk.path, request) : runLoad(request, host);
+    };
     const floorRuns: LoadResult[] = [];
     const subjectRuns: LoadResult[] = [];
     for (let round = 1; round <= rounds; round++) {

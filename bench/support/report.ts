@@ -4,15 +4,25 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { ratio as safeRatio } from './stats.ts';
 
-/** One figure. `baseline*` name what it is compared with (null: nothing); `ratio` = value / baseline. */
+/**
+ * One figure. `baseline*` name what it is compared with (null: nothing); `ratio` = value / baseline. A row whose
+ * figure or baseline could not be measured (its peer is not installed, say) says why in `skipped`; its missing
+ * numbers are null, never a stand-in.
+ */
 export interface BenchResult {
   readonly name: string;
-  readonly value: number;
+  readonly value: number | null;
   readonly unit: string;
   readonly baseline_name: string | null;
   readonly baseline: number | null;
   readonly ratio: number | null;
+  /** Why `value` or `baseline` is missing; null (or absent, from older suites) when nothing is. */
+  readonly skipped?: string | null;
 }
+
+/** A baseline that was measured, or the reason it could not be. */
+export type Baseline =
+  { readonly name: string; readonly value: number } | { readonly name: string; readonly skipped: string };
 
 export interface MachineInfo {
   readonly cpus: number;
@@ -40,12 +50,18 @@ export interface Report {
 }
 
 /** A row with its ratio computed the same way everywhere (value / baseline, null when there is no baseline). */
-export function result(
-  name: string,
-  value: number,
-  unit: string,
-  baseline?: { readonly name: string; readonly value: number },
-): BenchResult {
+export function result(name: string, value: number, unit: string, baseline?: Baseline): BenchResult {
+  if (baseline !== undefined && 'skipped' in baseline) {
+    return {
+      name,
+      value,
+      unit,
+      baseline_name: baseline.name,
+      baseline: null,
+      ratio: null,
+      skipped: `baseline: ${baseline.skipped}`,
+    };
+  }
   return {
     name,
     value,
@@ -53,6 +69,25 @@ export function result(
     baseline_name: baseline?.name ?? null,
     baseline: baseline?.value ?? null,
     ratio: baseline === undefined ? null : safeRatio(value, baseline.value),
+    skipped: null,
+  };
+}
+
+/** A row that could not be measured at all, with the reason (e.g. "h2load not installed: apt-get install …"). */
+export function skippedResult(
+  name: string,
+  unit: string,
+  reason: string,
+  baselineName: string | null = null,
+): BenchResult {
+  return {
+    name,
+    value: null,
+    unit,
+    baseline_name: baselineName,
+    baseline: null,
+    ratio: null,
+    skipped: reason,
   };
 }
 
@@ -72,27 +107,29 @@ export function machineInfo(): MachineInfo {
   };
 }
 
+/** Every row gets all seven keys, whichever suite made it. */
 export async function writeReport(path: string, report: Report): Promise<void> {
-  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+  const results = report.results.map((r) => ({ ...r, skipped: r.skipped ?? null }));
+  await writeFile(path, `${JSON.stringify({ ...report, results }, null, 2)}\n`);
 }
 
-/** A fixed-width table of the rows, for people. */
+/** A fixed-width table of the rows, for people: each ratio beside the baseline it divides by; skipped rows say why. */
 export function formatTable(results: readonly BenchResult[]): string {
-  const header = ['name', 'value', 'unit', 'baseline_name', 'baseline', 'ratio'];
+  const header = ['name', 'value', 'unit', 'baseline_name', 'baseline', 'ratio', 'skipped'];
   const rows = results.map((r) => [
     r.name,
-    formatNumber(r.value),
+    r.value === null ? '-' : formatNumber(r.value),
     r.unit,
     r.baseline_name ?? '-',
     r.baseline === null ? '-' : formatNumber(r.baseline),
     r.ratio === null ? '-' : r.ratio.toFixed(3),
+    r.skipped ?? '',
   ]);
+  const leftAligned = new Set([0, 2, 3, 6]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
-      .map((cell, i) =>
-        i === 0 || i === 2 || i === 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0),
-      )
+      .map((cell, i) => (leftAligned.has(i) ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
