@@ -174,7 +174,8 @@ async function visitSnapshot(walk: Walk, dir: string): Promise<void> {
       return;
     }
     for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue;
+      // Inside a snapshot only kubelet's own names are hidden: a key may well start with one dot.
+      if (entry.name.startsWith('..')) continue;
       const rel = join(relativeDir, entry.name);
       if (entry.isDirectory()) pending.push(rel);
       else if (entry.isFile() && MANIFEST_FILE.test(entry.name)) {
