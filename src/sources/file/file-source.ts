@@ -433,7 +433,8 @@ export class FileSource implements Source {
       return this.#broken(file.path, `cannot read: ${(error as Error).message}`);
     }
     try {
-      const info = await handle.stat();
+      const info = await handle.stat().catch((error: Error) => error);
+      if (info instanceof Error) return this.#broken(file.path, `cannot read: ${info.message}`);
       if (!info.isFile()) {
         return this.#broken(file.path, 'is not a regular file (a FIFO, socket or device): not read');
       }
@@ -449,7 +450,12 @@ export class FileSource implements Source {
       }
       if (!mustRead && known?.trustStamp === true && known.stamp === stamp) return { kind: 'same' };
       const refused = this.#refused.get(file.path);
-      const bytes = await handle.readFile();
+      let bytes: Buffer;
+      try {
+        bytes = await handle.readFile();
+      } catch (error) {
+        return this.#broken(file.path, `cannot read: ${(error as Error).message}`);
+      }
       if (bytes.length > this.#maxFileBytes) {
         return this.#broken(
           file.path,
