@@ -12,8 +12,9 @@
 // again", deciding by content (a digest), not by mtime or size: two saves within one timestamp tick with the same
 // length are still two different files. A periodic rescan catches anything the kernel's event queue lost; it trusts
 // a file's stat data only when the file had been quiet for a while when last read (the "racily clean" rule).
-import { constants, watch, type FSWatcher } from 'node:fs';
-import { open, realpath, stat } from 'node:fs/promises';
+import { closeSync, watch, type FSWatcher } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
@@ -23,8 +24,10 @@ import { publishServices, type PublishSummary } from '../publish.ts';
 import { ServiceAssembler, type EndpointObject } from '../service-assembler.ts';
 import type { Source, SourceProblem, SourceStatus } from '../source.ts';
 import type { SkippedObject } from './manifest.ts';
-import { parseFile, type ParseRequest, type ParseResult } from './parse-file.ts';
-import { ParseWorker } from './parse-pool.ts';
+import type { ParseResult } from './parse-file.ts';
+import { ParsePool } from './parse-pool.ts';
+import { readAndParse, type ReadTask, type WorkerRead } from './parse-worker.ts';
+import { openManifest } from './read-file.ts';
 import { isHidden, KUBELET_DATA_DIR, listTree, type ListedFile, type TreeProblem } from './tree.ts';
 
 /** The default of --file-max-size: far above any hand-kept manifest, below what would hurt the process. */
@@ -35,12 +38,14 @@ const WORKER_THRESHOLD_BYTES = 128 * 1024;
 const LISTED_PROBLEMS = 50;
 /** How many names a "what changed" log line lists per kind of change. */
 const LOGGED_NAMES = 20;
-/** Files read at once during a scan. */
-const READ_CONCURRENCY = 16;
+/** Synchronous reading and parsing between two yields to the event loop during a scan. */
+const YIELD_AFTER_MS = 10;
+/** From this many files to read in one pass on (a first load), they are read and parsed by the workers. */
+const BATCH_THRESHOLD = 200;
+/** Files per message to a worker. */
+const BATCH_SIZE = 100;
 /** Services rebuilt between two yields to the event loop while a large change is applied. */
 const PUBLISH_CHUNK = 250;
-/** A file unchanged this long before it was read may be trusted by its stat data on a periodic rescan. */
-const QUIET_BEFORE_TRUST_MS = 2000;
 
 export interface FileSourceOptions {
   readonly path: string;
@@ -96,7 +101,8 @@ export class FileSource implements Source {
   readonly #maxFileBytes: number;
   readonly #policy: ExposurePolicy;
   readonly #assembler = new ServiceAssembler();
-  readonly #parser = new ParseWorker();
+  /** Threads that read and parse what would hold the event loop too long: large files, first loads. */
+  readonly #parser = new ParsePool({ size: Math.min(2, availableParallelism()) });
   /** The last good state of each manifest file, by the path it is served under. */
   readonly #files = new Map<string, FileState>();
   /** Which served path each real file is counted under (a file reached through two names counts once). */
@@ -321,9 +327,8 @@ export class FileSource implements Source {
       for (const file of listing.files) listed.set(file.path, file);
       treeProblems.push(...listing.problems);
     }
-    const outcomes = await mapLimit([...listed.values()], READ_CONCURRENCY, (file) =>
-      this.#load(file, !full),
-    );
+    const outcomes = await this.#readAll([...listed.values()], !full);
+    await this.#parser.release();
     const inScope = (path: string): boolean => bases.some((base) => within(base, path));
     const problemPaths = new Set(treeProblems.map((p) => p.path));
     const gone = [...new Set([...this.#files.keys(), ...this.#problems.keys()])].filter(
@@ -420,68 +425,76 @@ export class FileSource implements Source {
     }
   }
 
-  /** Reads one listed file, unless its stat data may vouch for it (periodic rescans only). */
-  async #load(file: ListedFile, mustRead: boolean): Promise<LoadOutcome> {
-    const known = this.#files.get(file.path);
-    let handle;
+  /**
+   * Reads every listed file but those its stat data may vouch for (periodic rescans only). Few small files are read
+   * and parsed here, yielding now and then; many (a first load) are spread over the parse workers, and a large one
+   * always goes to a worker, so that parsing never holds the event loop for long.
+   */
+  async #readAll(files: readonly ListedFile[], mustRead: boolean): Promise<LoadOutcome[]> {
+    const outcomes: Array<LoadOutcome | Promise<LoadOutcome>> = [];
+    const small: Array<{ readonly index: number; readonly file: ListedFile; readonly task: ReadTask }> = [];
+    const yieldNow = yielder();
+    for (const [index, file] of files.entries()) {
+      const known = this.#files.get(file.path);
+      const opened = openManifest(file.readPath, this.#maxFileBytes);
+      if (opened.kind === 'gone') outcomes[index] = { kind: 'gone' };
+      else if (opened.kind === 'unusable') {
+        outcomes[index] = this.#broken(file.path, opened.message, opened.refusal);
+      } else {
+        closeSync(opened.fd);
+        const large = opened.size >= WORKER_THRESHOLD_BYTES;
+        if (!mustRead && known?.trustStamp === true && known.stamp === opened.stamp) {
+          outcomes[index] = { kind: 'same' };
+          continue;
+        }
+        const task: ReadTask = {
+          path: file.readPath,
+          maxBytes: this.#maxFileBytes,
+          request: {
+            format: /\.json$/i.test(file.path) ? 'json' : 'yaml',
+            servedDigest: known?.digest,
+            refusedDigest: this.#refused.get(file.path),
+            servedObjectDigests: large ? (known?.objectDigests ?? []) : undefined,
+          },
+        };
+        if (large)
+          outcomes[index] = this.#inWorkers([file], [task]).then(([outcome]) => outcome as LoadOutcome);
+        else small.push({ index, file, task });
+      }
+      await yieldNow();
+    }
+    if (small.length >= BATCH_THRESHOLD) {
+      for (let i = 0; i < small.length; i += BATCH_SIZE) {
+        const batch = small.slice(i, i + BATCH_SIZE);
+        const done = this.#inWorkers(
+          batch.map((b) => b.file),
+          batch.map((b) => b.task),
+        );
+        batch.forEach((b, k) => (outcomes[b.index] = done.then((all) => all[k] as LoadOutcome)));
+      }
+    } else {
+      for (const { index, file, task } of small) {
+        outcomes[index] = this.#readOutcome(file, readAndParse(task));
+        await yieldNow();
+      }
+    }
+    return Promise.all(outcomes.map(async (o) => o));
+  }
+
+  /** The files' outcomes, read and parsed by a worker; a worker that fails makes each file's problem say so. */
+  async #inWorkers(files: readonly ListedFile[], tasks: readonly ReadTask[]): Promise<LoadOutcome[]> {
     try {
-      // Non-blocking: a FIFO named like a manifest must not hang the read forever.
-      handle = await open(file.readPath, constants.O_RDONLY | constants.O_NONBLOCK);
+      const reads = await this.#parser.run(tasks);
+      return files.map((file, i) => this.#readOutcome(file, reads[i] ?? { kind: 'gone' }));
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return { kind: 'gone' };
-      return this.#broken(file.path, `cannot read: ${(error as Error).message}`);
+      return files.map((file) => this.#broken(file.path, `cannot parse: ${(error as Error).message}`));
     }
-    try {
-      const info = await handle.stat().catch((error: Error) => error);
-      if (info instanceof Error) return this.#broken(file.path, `cannot read: ${info.message}`);
-      if (!info.isFile()) {
-        return this.#broken(file.path, 'is not a regular file (a FIFO, socket or device): not read');
-      }
-      const stamp = `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
-      const readAt = Date.now();
-      const trustStamp = readAt - info.ctimeMs > QUIET_BEFORE_TRUST_MS;
-      if (info.size > this.#maxFileBytes) {
-        return this.#broken(
-          file.path,
-          `is ${formatBytes(info.size)}, over the limit of ${formatBytes(this.#maxFileBytes)} (--file-max-size): not read`,
-          `size:${stamp}`,
-        );
-      }
-      if (!mustRead && known?.trustStamp === true && known.stamp === stamp) return { kind: 'same' };
-      const refused = this.#refused.get(file.path);
-      let bytes: Buffer;
-      try {
-        bytes = await handle.readFile();
-      } catch (error) {
-        return this.#broken(file.path, `cannot read: ${(error as Error).message}`);
-      }
-      if (bytes.length > this.#maxFileBytes) {
-        return this.#broken(
-          file.path,
-          `grew over the limit of ${formatBytes(this.#maxFileBytes)} (--file-max-size) while read: not read`,
-        );
-      }
-      const request: ParseRequest = {
-        format: /\.json$/i.test(file.path) ? 'json' : 'yaml',
-        servedDigest: known?.digest,
-        refusedDigest: refused,
-        servedObjectDigests:
-          bytes.length >= WORKER_THRESHOLD_BYTES ? (known?.objectDigests ?? []) : undefined,
-      };
-      let result: ParseResult;
-      try {
-        result =
-          bytes.length >= WORKER_THRESHOLD_BYTES
-            ? await this.#parser.parse(bytes, request)
-            : parseFile(bytes, request);
-      } catch (error) {
-        return this.#broken(file.path, `cannot parse: ${(error as Error).message}`);
-      }
-      return this.#outcome(file, known, result, stamp, trustStamp);
-    } finally {
-      await handle.close();
-    }
+  }
+
+  #readOutcome(file: ListedFile, read: WorkerRead): LoadOutcome {
+    if (read.kind === 'gone') return read;
+    if (read.kind === 'unusable') return this.#broken(file.path, read.message, read.refusal);
+    return this.#outcome(file, this.#files.get(file.path), read.result, read.stamp, read.trustStamp);
   }
 
   #outcome(
@@ -647,18 +660,14 @@ function outermost(paths: string[]): string[] {
   return unique.filter((p) => !unique.some((other) => other !== p && within(other, p)));
 }
 
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  run: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await run(items[i] as T);
+/** A function to await between bits of synchronous work: it yields to the event loop every few milliseconds. */
+function yielder(): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < YIELD_AFTER_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    since = performance.now();
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function describeSummary(summary: PublishSummary, served: number): Record<string, unknown> {
@@ -672,10 +681,4 @@ function describeSummary(summary: PublishSummary, served: number): Record<string
     ...(summary.changed.length > 0 ? { changedNames: names(summary.changed) } : {}),
     ...(summary.removed.length > 0 ? { removedNames: names(summary.removed) } : {}),
   };
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
 }

@@ -1,81 +1,107 @@
-// The main thread's side of the parse worker: started on first use, ended after a while without work (its heap is
-// memory the server does not need between edits), restarted if it dies. Requests are answered in order.
+// The main thread's side of the parse workers: threads that read and parse manifests so that the event loop stays
+// free. Started on first use, ended when released or after a while without work (a worker's heap is memory the
+// server does not need between edits), replaced if one dies. Batches go to the least busy worker; each worker answers in order.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ParseRequest, ParseResult } from './parse-file.ts';
-import type { FromParseWorker, ToParseWorker } from './parse-worker.ts';
+import type { FromParseWorker, ReadTask, ToParseWorker, WorkerRead } from './parse-worker.ts';
 
 /** Same extension as this module: .ts when run from source, .js once built. */
 const WORKER_URL = new URL(`./parse-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
-export class ParseWorker {
-  readonly #idleMs: number;
-  #worker: Worker | undefined;
-  #nextId = 1;
-  readonly #pending = new Map<number, { resolve: (r: ParseResult) => void; reject: (e: Error) => void }>();
-  #idleTimer: NodeJS.Timeout | undefined;
+interface Waiter {
+  readonly resolve: (reads: readonly WorkerRead[]) => void;
+  readonly reject: (error: Error) => void;
+}
 
-  constructor(options: { readonly idleMs?: number } = {}) {
-    this.#idleMs = options.idleMs ?? 10_000;
+interface Thread {
+  readonly worker: Worker;
+  readonly pending: Map<number, Waiter>;
+}
+
+export class ParsePool {
+  readonly #size: number;
+  readonly #idleMs: number;
+  readonly #threads: Thread[] = [];
+  #nextId = 1;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: { readonly size?: number; readonly idleMs?: number } = {}) {
+    this.#size = Math.max(1, options.size ?? 1);
+    this.#idleMs = options.idleMs ?? 5_000;
   }
 
-  /** Parses `bytes` off the main thread. `bytes` is handed over (transferred) when it owns its whole buffer. */
-  parse(bytes: Uint8Array, request: ParseRequest): Promise<ParseResult> {
-    const worker = this.#ensureWorker();
+  /** Reads and parses each task's file off the main thread; the answers in the order of `tasks`. */
+  run(tasks: readonly ReadTask[]): Promise<readonly WorkerRead[]> {
+    if (this.#closed) return Promise.reject(new Error('parse workers closed'));
     clearTimeout(this.#idleTimer);
+    const thread = this.#leastBusy();
     const id = this.#nextId++;
-    const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    const message: ToParseWorker = { id, bytes, request };
-    return new Promise<ParseResult>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      worker.postMessage(message, owned ? [bytes.buffer as ArrayBuffer] : []);
+    const message: ToParseWorker = { id, tasks };
+    return new Promise((resolve, reject) => {
+      thread.pending.set(id, { resolve, reject });
+      thread.worker.postMessage(message);
     });
   }
 
-  async close(): Promise<void> {
-    clearTimeout(this.#idleTimer);
-    const worker = this.#worker;
-    this.#worker = undefined;
-    this.#failAll(new Error('parse worker closed'));
-    await worker?.terminate();
+  /** Ends the workers once their work is done: their heaps hold what they parsed, memory the server does not need. */
+  async release(): Promise<void> {
+    if (this.#threads.some((t) => t.pending.size > 0)) return;
+    await this.#endAll();
   }
 
-  #ensureWorker(): Worker {
-    if (this.#worker !== undefined) return this.#worker;
+  /** Ends every worker now; pending work is rejected. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#endAll();
+  }
+
+  #leastBusy(): Thread {
+    const idle = this.#threads.find((t) => t.pending.size === 0);
+    if (idle !== undefined) return idle;
+    if (this.#threads.length < this.#size) return this.#spawn();
+    return this.#threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+  }
+
+  #spawn(): Thread {
     const worker = new Worker(WORKER_URL);
     worker.unref();
+    const thread: Thread = { worker, pending: new Map() };
     worker.on('message', (reply: FromParseWorker) => {
-      const waiter = this.#pending.get(reply.id);
-      this.#pending.delete(reply.id);
+      const waiter = thread.pending.get(reply.id);
+      thread.pending.delete(reply.id);
       if ('error' in reply) waiter?.reject(new Error(reply.error));
-      else waiter?.resolve(reply.result);
-      if (this.#pending.size === 0) this.#scheduleIdleEnd();
+      else waiter?.resolve(reply.reads);
+      if (this.#threads.every((t) => t.pending.size === 0)) this.#scheduleIdleEnd();
     });
     const died = (error: Error): void => {
-      if (this.#worker !== worker) return;
-      this.#worker = undefined;
-      this.#failAll(error);
+      const index = this.#threads.indexOf(thread);
+      if (index >= 0) this.#threads.splice(index, 1);
+      for (const waiter of thread.pending.values()) waiter.reject(error);
+      thread.pending.clear();
     };
     worker.on('error', died);
     worker.on('exit', (code) => died(new Error(`parse worker exited with code ${code}`)));
-    this.#worker = worker;
-    return worker;
+    this.#threads.push(thread);
+    return thread;
   }
 
   #scheduleIdleEnd(): void {
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {
-      if (this.#pending.size > 0) return;
-      const worker = this.#worker;
-      this.#worker = undefined;
-      void worker?.terminate();
+      if (this.#threads.every((t) => t.pending.size === 0)) void this.#endAll();
     }, this.#idleMs);
     this.#idleTimer.unref();
   }
 
-  #failAll(error: Error): void {
-    for (const waiter of this.#pending.values()) waiter.reject(error);
-    this.#pending.clear();
+  async #endAll(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    const threads = this.#threads.splice(0);
+    for (const thread of threads) {
+      for (const waiter of thread.pending.values()) waiter.reject(new Error('parse workers closed'));
+      thread.pending.clear();
+    }
+    await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 }
