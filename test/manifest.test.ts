@@ -181,4 +181,23 @@ endpoints:
     assert.equal(problems.length, 1);
     assert.match(problems[0]?.message ?? '', /invalid YAML/);
   });
+
+  it('reads a large file in chunks of whole documents, numbering documents and lines as in the whole file', () => {
+    const documents = Array.from({ length: 1500 }, (_, i) =>
+      sliceYaml(`web-${i}`, `web-${i}`, `10.${Math.floor(i / 250)}.${i % 250}.1`),
+    );
+    const text = documents.join('---');
+    assert.ok(text.length > 256 * 1024, `${text.length} bytes: more than one chunk`);
+    const { objects, problems } = parseManifest(text);
+    assert.deepEqual(problems, []);
+    assert.equal(objects.length, 1500);
+    const broken = [...documents.slice(0, 1499), '\nkind: EndpointSlice\nmetadata:\n  name: x: y\n'].join(
+      '---',
+    );
+    const [problem] = parseManifest(broken).problems;
+    assert.equal(problem?.document, 1500);
+    const line = broken.slice(0, broken.lastIndexOf('name: x: y')).split('\n').length;
+    assert.equal(problem?.line, line);
+    assert.match(problem?.message ?? '', new RegExp(`^invalid YAML at line ${line}, column 10`));
+  });
 });

@@ -47,15 +47,15 @@ const API_VERSIONS: Record<EndpointObject['kind'], string> = {
   EndpointSlice: 'discovery.k8s.io/v1',
   Service: 'v1',
 };
+/** Size of the pieces a large file is parsed in. */
+const CHUNK_BYTES = 256 * 1024;
 /** Aliases a document may use; the expanded size is bounded apart from this (see withinExpansionBudget). */
 const MAX_ALIASES = 100;
 
 /** The documents of `text`: JSON is parsed as JSON (fast), anything else, or JSON that does not parse, as YAML. */
 export function parseManifest(text: string, format: ManifestFormat = 'yaml'): ParsedManifest {
   const out: ParsedManifest = { objects: [], problems: [], skipped: [] };
-  const documents = readDocuments(text, format, out.problems);
-  documents.forEach((value, index) => {
-    const document = index + 1;
+  forEachDocument(text, format, out.problems, (value, document) => {
     if (value === null || value === undefined) return; // an empty document, e.g. after a trailing `---`
     collect(value, '', undefined, {
       objects: out.objects,
@@ -66,36 +66,91 @@ export function parseManifest(text: string, format: ManifestFormat = 'yaml'): Pa
   return out;
 }
 
-function readDocuments(text: string, format: ManifestFormat, problems: DocumentProblem[]): unknown[] {
+/**
+ * Calls `visit` with each document and its 1-based position. Large files are parsed a chunk of documents at a time
+ * and each chunk's documents are visited before the next is parsed: the parser's intermediate state for 8 MB of
+ * YAML at once would take hundreds of megabytes, and a heap that grew that far does not give the memory back.
+ */
+function forEachDocument(
+  text: string,
+  format: ManifestFormat,
+  problems: DocumentProblem[],
+  visit: (value: unknown, document: number) => void,
+): void {
   if (format === 'json') {
     try {
-      return [JSON.parse(text)];
+      visit(JSON.parse(text), 1);
+      return;
     } catch {
       // Fall through: YAML reads JSON too, and says where the syntax breaks in lines and columns.
     }
   }
-  let documents: unknown[];
-  try {
-    documents = loadAll(text, { maxAliases: MAX_ALIASES });
-  } catch (error) {
-    problems.push(syntaxProblem(text, error));
-    return [];
-  }
-  if (text.includes('&')) {
+  let seen = 0;
+  for (const chunk of documentChunks(text)) {
+    let documents: unknown[];
+    try {
+      documents = loadAll(chunk.text, { maxAliases: MAX_ALIASES });
+    } catch (error) {
+      const problem = syntaxProblem(chunk.text, error);
+      const line = problem.line === undefined ? undefined : problem.line + chunk.lineOffset;
+      problems.push({
+        ...problem,
+        document: problem.document + seen,
+        ...(line === undefined ? {} : { line }),
+        message: problem.message.replace(/^invalid YAML at line \d+/, `invalid YAML at line ${line}`),
+      });
+      return;
+    }
     // Anchors: aliases share one object, so a few of them can stand for billions of nodes once walked.
-    const budget = Math.max(100_000, text.length * 4);
-    documents.forEach((value, index) => {
-      if (!withinExpansionBudget(value, budget)) {
+    const budget = chunk.text.includes('&') ? Math.max(100_000, chunk.text.length * 4) : undefined;
+    for (const [index, value] of documents.entries()) {
+      const document = seen + index + 1;
+      if (budget !== undefined && !withinExpansionBudget(value, budget)) {
         problems.push({
-          document: index + 1,
+          document,
           path: '(document)',
           message: `invalid YAML: aliases expand this document beyond ${budget} nodes`,
         });
-        documents[index] = null;
+        continue;
       }
-    });
+      visit(value, document);
+    }
+    seen += documents.length;
   }
-  return documents;
+}
+
+interface DocumentChunk {
+  readonly text: string;
+  /** Lines of the file before this chunk. */
+  readonly lineOffset: number;
+}
+
+/**
+ * `text` cut at document markers (`---` at the start of a line: never inside a document, where such a line is an
+ * error) into pieces of about CHUNK_BYTES, each a sequence of whole documents.
+ */
+function documentChunks(text: string): DocumentChunk[] {
+  if (text.length <= CHUNK_BYTES) return [{ text, lineOffset: 0 }];
+  const chunks: DocumentChunk[] = [];
+  let start = 0;
+  let lineOffset = 0;
+  const marker = /\n---(?=[ \t\r\n]|$)/g;
+  while (start < text.length) {
+    marker.lastIndex = start + CHUNK_BYTES;
+    const found = text.length - start <= CHUNK_BYTES ? null : marker.exec(text);
+    const end = found === null ? text.length : found.index + 1;
+    const piece = text.slice(start, end);
+    chunks.push({ text: piece, lineOffset });
+    lineOffset += countLines(piece);
+    start = end;
+  }
+  return chunks;
+}
+
+function countLines(text: string): number {
+  let lines = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines += 1;
+  return lines;
 }
 
 function syntaxProblem(text: string, error: unknown): DocumentProblem {
