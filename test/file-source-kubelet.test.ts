@@ -83,7 +83,6 @@ describe("file source on kubelet's volume layout", () => {
           }
         }
       })();
-      const started = Date.now();
       await volume.write({
         'web.yaml': slice('web', ['10.0.0.1', '10.0.0.2']), // changed
         'cart.yaml': slice('cart', ['10.0.1.1']), // the same
@@ -101,7 +100,7 @@ describe("file source on kubelet's volume layout", () => {
         for (;;) {
           const { data } = await stream.next(5000);
           if (data.type === 'HEARTBEAT') continue;
-          events.push({ type: data.type, name: data.name, at: Date.now() - started });
+          events.push({ type: data.type, name: data.name, at: Date.now() - volume.swappedAt });
           if (until({ type: data.type, name: data.name })) return;
         }
       };
@@ -124,6 +123,7 @@ describe("file source on kubelet's volume layout", () => {
       polling = false;
       await poller;
 
+      // Within 1 s of the moment kubelet's update takes effect (the rename of ..data).
       const webModified = events.find((e) => e.name === 'web');
       assert.ok(webModified !== undefined && webModified.at < 1000, JSON.stringify(events));
       assert.deepEqual(

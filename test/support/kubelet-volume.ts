@@ -10,6 +10,8 @@ export class KubeletVolume {
   /** Pause between the writer's steps, so that a reader sees every in-between state (kubelet's are microseconds). */
   readonly #stepDelayMs: number;
   #keys = new Set<string>();
+  /** Date.now() when the last write renamed `..data`: the moment the new payload took effect. */
+  swappedAt = 0;
 
   constructor(dir: string, options: { stepDelayMs?: number } = {}) {
     this.dir = dir;
@@ -32,6 +34,7 @@ export class KubeletVolume {
     await symlink(basename(snapshot), tmp);
     await this.#step();
     await rename(tmp, dataLink);
+    this.swappedAt = Date.now();
     await this.#step();
     const visible = (key: string): string => key.split('/')[0] ?? key;
     const next = new Set(Object.keys(payload).map(visible));
