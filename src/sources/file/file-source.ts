@@ -309,6 +309,7 @@ export class FileSource implements Source {
     if (this.#parentWatcher === undefined) this.#watchParent();
     const bases = full ? [this.#root] : outermost(paths.map((p) => this.#scanBase(p)));
     const listed = new Map<string, ListedFile>();
+    const listedDirectories = new Set<string>();
     const treeProblems: TreeProblem[] = [];
     for (const base of bases) {
       const listing = await listTree(base, {
@@ -320,6 +321,7 @@ export class FileSource implements Source {
         },
       });
       for (const dir of listing.directories) {
+        listedDirectories.add(dir.path);
         this.#watchDirectory(dir.path, dir.ino);
         if (dir.kubelet) this.#kubeletDirs.add(dir.path);
         else this.#kubeletDirs.delete(dir.path);
@@ -330,6 +332,12 @@ export class FileSource implements Source {
     const outcomes = await this.#readAll([...listed.values()], !full);
     await this.#parser.release();
     const inScope = (path: string): boolean => bases.some((base) => within(base, path));
+    for (const [dir, { watcher }] of [...this.#watchers]) {
+      if (!inScope(dir) || listedDirectories.has(dir)) continue;
+      watcher.close();
+      this.#watchers.delete(dir);
+      this.#kubeletDirs.delete(dir);
+    }
     const problemPaths = new Set(treeProblems.map((p) => p.path));
     const gone = [...new Set([...this.#files.keys(), ...this.#problems.keys()])].filter(
       (path) => inScope(path) && !listed.has(path) && !problemPaths.has(path),
@@ -375,11 +383,11 @@ export class FileSource implements Source {
       }
     });
     for (const path of gone) changes.set(path, undefined);
+    const removedFiles = gone.filter((path) => this.#files.has(path));
     this.#replaceProblems(inScope, newProblems);
     const summary = await this.#apply(changes);
     for (const file of listed.values()) if (file.linked) this.#watchLinkTarget(dirname(file.realPath));
     this.#lastSyncAt = Date.now();
-    const removedFiles = gone.filter((p) => changes.has(p));
     if (read.length + removedFiles.length > 0 || !this.#synced) {
       this.#logger.info(
         {

@@ -53,16 +53,36 @@ const CHUNK_BYTES = 256 * 1024;
 const MAX_ALIASES = 100;
 
 /** The documents of `text`: JSON is parsed as JSON (fast), anything else, or JSON that does not parse, as YAML. */
-export function parseManifest(text: string, format: ManifestFormat = 'yaml'): ParsedManifest {
+/**
+ * `flush`, when given, is handed the objects parsed so far after each chunk of a large file (and they are left out
+ * of the result), so that a caller streaming them elsewhere never holds all of them at once.
+ */
+export function parseManifest(
+  text: string,
+  format: ManifestFormat = 'yaml',
+  flush?: (objects: EndpointObject[]) => void,
+): ParsedManifest {
   const out: ParsedManifest = { objects: [], problems: [], skipped: [] };
-  forEachDocument(text, format, out.problems, (value, document) => {
-    if (value === null || value === undefined) return; // an empty document, e.g. after a trailing `---`
-    collect(value, '', undefined, {
-      objects: out.objects,
-      skip: (path, kind) => out.skipped.push({ document, path, kind }),
-      report: (path, message) => out.problems.push({ document, path, message }),
-    });
-  });
+  const chunkDone =
+    flush === undefined
+      ? undefined
+      : (): void => {
+          if (out.objects.length > 0 && out.problems.length === 0) flush(out.objects.splice(0));
+        };
+  forEachDocument(
+    text,
+    format,
+    out.problems,
+    (value, document) => {
+      if (value === null || value === undefined) return; // an empty document, e.g. after a trailing `---`
+      collect(value, '', undefined, {
+        objects: out.objects,
+        skip: (path, kind) => out.skipped.push({ document, path, kind }),
+        report: (path, message) => out.problems.push({ document, path, message }),
+      });
+    },
+    chunkDone,
+  );
   return out;
 }
 
@@ -76,6 +96,7 @@ function forEachDocument(
   format: ManifestFormat,
   problems: DocumentProblem[],
   visit: (value: unknown, document: number) => void,
+  chunkDone?: () => void,
 ): void {
   if (format === 'json') {
     try {
@@ -116,6 +137,7 @@ function forEachDocument(
       visit(value, document);
     }
     seen += documents.length;
+    chunkDone?.();
   }
 }
 

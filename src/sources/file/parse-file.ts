@@ -36,25 +36,42 @@ export type ParseResult =
       readonly skipped: readonly SkippedObject[];
     };
 
-export function parseFile(bytes: Uint8Array, request: ParseRequest): ParseResult {
+/** Objects of a large file sent ahead of its result (see parseFile's `onPartial`), in file order. */
+export interface PartialObjects {
+  readonly objects: ReadonlyArray<EndpointObject | null>;
+  readonly objectDigests: readonly string[];
+}
+
+/**
+ * With `request.servedObjectDigests` and `onPartial`, the objects of each chunk of a large file are handed to
+ * `onPartial` as they are parsed and the result holds only the rest: concatenated in order they are the file's.
+ * A broken result makes whatever was handed ahead void.
+ */
+export function parseFile(
+  bytes: Uint8Array,
+  request: ParseRequest,
+  onPartial?: (part: PartialObjects) => void,
+): ParseResult {
   const digest = hash('sha1', bytes, 'base64');
   if (digest === request.servedDigest) return { kind: 'unchanged' };
   if (digest === request.refusedDigest) return { kind: 'unchanged-broken' };
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const { objects, problems, skipped } = parseManifest(stripByteOrderMark(text), request.format);
-  if (problems.length > 0) return { kind: 'broken', digest, problems, skipped };
-  if (request.servedObjectDigests === undefined) {
-    return { kind: 'parsed', digest, objects, objectDigests: undefined, skipped };
-  }
-  const served = new Set(request.servedObjectDigests);
-  const objectDigests = objects.map((o) => hash('sha1', JSON.stringify(o), 'base64'));
-  return {
-    kind: 'parsed',
-    digest,
-    objects: objects.map((o, i) => (served.has(objectDigests[i] ?? '') ? null : o)),
-    objectDigests,
-    skipped,
+  const served = request.servedObjectDigests === undefined ? undefined : new Set(request.servedObjectDigests);
+  const withDigests = (objects: readonly EndpointObject[]): PartialObjects => {
+    const objectDigests = objects.map((o) => hash('sha1', JSON.stringify(o), 'base64'));
+    return {
+      objects: objects.map((o, i) => (served?.has(objectDigests[i] ?? '') === true ? null : o)),
+      objectDigests,
+    };
   };
+  const flush =
+    served === undefined || onPartial === undefined
+      ? undefined
+      : (objects: EndpointObject[]): void => onPartial(withDigests(objects));
+  const { objects, problems, skipped } = parseManifest(stripByteOrderMark(text), request.format, flush);
+  if (problems.length > 0) return { kind: 'broken', digest, problems, skipped };
+  if (served === undefined) return { kind: 'parsed', digest, objects, objectDigests: undefined, skipped };
+  return { kind: 'parsed', digest, ...withDigests(objects), skipped };
 }
 
 function stripByteOrderMark(text: string): string {
