@@ -182,4 +182,71 @@ describe('file source, one bad file', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('lists each problem in a bounded list, and counts them all', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'endpointd-many-bad-'));
+    for (let i = 0; i < 60; i++)
+      await writeFile(join(dir, `bad-${String(i).padStart(2, '0')}.yaml`), 'kind: [');
+    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
+    const source = new FileSource({ path: dir, store, logger: createLogger('silent') });
+    try {
+      await source.start();
+      const status = source.status();
+      assert.equal(status.problemCount, 60);
+      assert.equal(status.problems?.length, 50);
+      assert.ok(
+        status.problems?.every(
+          (p) => p.file.startsWith(dir) && /invalid YAML at line \d+, column \d+/.test(p.message),
+        ),
+      );
+      assert.match(status.error ?? '', /^60 problem\(s\) in 60 file\(s\)/);
+    } finally {
+      await source.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('file source, what changed', () => {
+  it('logs at info, for every read that changes something, the files read and the Services added, changed, removed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'endpointd-changes-'));
+    await writeFile(join(dir, 'a.yaml'), slice('alpha', '10.0.0.1'));
+    const logs = new LogLines();
+    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
+    const source = new FileSource({ path: dir, store, logger: createLogger('info', logs) });
+    type Changed = {
+      files: { read: number; removed: number; readNames?: string[]; removedNames?: string[] };
+    } & {
+      services: {
+        added: number;
+        changed: number;
+        removed: number;
+        addedNames?: string[];
+        changedNames?: string[];
+        removedNames?: string[];
+      };
+    };
+    const changed = (): Changed[] => logs.withMessage('manifests changed') as unknown as Changed[];
+    try {
+      await source.start();
+      const loaded = logs.withMessage('manifests loaded')[0] as unknown as Changed;
+      assert.deepEqual(loaded.services.addedNames, ['shop/alpha']);
+      await writeFile(join(dir, 'b.yaml'), slice('beta', '10.0.0.2'));
+      await eventually(() => (changed().length === 1 ? true : undefined));
+      await writeFile(join(dir, 'a.yaml'), slice('alpha', '10.0.0.3'));
+      await eventually(() => (changed().length === 2 ? true : undefined));
+      await rm(join(dir, 'b.yaml'));
+      await eventually(() => (changed().length === 3 ? true : undefined));
+      const [added, modified, removed] = changed();
+      assert.deepEqual(added?.files.readNames, [join(dir, 'b.yaml')]);
+      assert.deepEqual(added?.services.addedNames, ['shop/beta']);
+      assert.deepEqual(modified?.services.changedNames, ['shop/alpha']);
+      assert.deepEqual(removed?.files.removedNames, [join(dir, 'b.yaml')]);
+      assert.deepEqual(removed?.services.removedNames, ['shop/beta']);
+      assert.ok(changed().every((l) => (l as unknown as { level: number }).level === 30));
+    } finally {
+      await source.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
