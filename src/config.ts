@@ -12,7 +12,9 @@ import { DEFAULT_HTTP_LIMITS } from './limits/http-limits.ts';
 import { parseRate } from './limits/rate-limiter.ts';
 import type { LimitsConfig, SecurityConfig } from './security/guards.ts';
 
-export type SourceConfig = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'kubernetes' };
+export type SourceConfig =
+  | { readonly kind: 'file'; readonly path: string; readonly maxFileBytes?: number }
+  | { readonly kind: 'kubernetes' };
 
 export interface KubernetesConfig {
   readonly kubeconfig: string | undefined;
@@ -79,6 +81,12 @@ const OPTIONS = {
     multiple: true,
     valueName: 'SOURCE',
     help: 'where endpoints come from: kubernetes (list+watch the API server), or file:PATH (a manifest file or a directory, watched live). Repeatable; the variable takes a comma-separated list. Default: the bundled examples/',
+  },
+  'file-max-size': {
+    env: 'ENDPOINTD_FILE_MAX_SIZE',
+    default: '64MiB',
+    valueName: 'SIZE',
+    help: 'a manifest file larger than this is refused (logged, listed in /readyz, its last good state kept)',
   },
   kubeconfig: {
     env: 'ENDPOINTD_KUBECONFIG',
@@ -538,8 +546,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     invalid('encoded-cache-size', cacheText, 'must be a size of at least 1KiB (e.g. 64MiB)');
   }
 
+  const maxFileBytes = bytes('file-max-size', 1024);
   const config: Config = {
-    sources,
+    sources: sources.map((s) => (s.kind === 'file' ? { ...s, maxFileBytes } : s)),
     exposure,
     grpc,
     kubernetes: {

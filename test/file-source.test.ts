@@ -155,10 +155,10 @@ describe('file source, errors', () => {
     }
   });
 
-  it('fails to start on a path that does not exist, saying which', async () => {
+  it('fails to start on a path that is neither a file nor a directory, saying which', async () => {
     const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
-    const source = new FileSource({ path: '/nonexistent/endpointd', store, logger: createLogger('silent') });
-    await assert.rejects(source.start(), /\/nonexistent\/endpointd: no such file or directory/);
+    const source = new FileSource({ path: '/dev/null', store, logger: createLogger('silent') });
+    await assert.rejects(source.start(), /\/dev\/null: not a file or a directory/);
   });
 
   it('serves a single file given as the source', async () => {

@@ -1,5 +1,5 @@
 // Child-process entry for the kubernetes suite: the real endpointd (startEndpointd, as src/main.ts runs it) with
-// `--source kubernetes --kubeconfig <argv[2]>`. It starts at once (no IPC round trip before the clock matters),
+// `--source kubernetes --kubeconfig <argv[2]>` (or the flags after `--`). It starts at once (no IPC round trip before the clock matters),
 // tells the parent its REST port as soon as it listens (the sources are still listing then: the parent polls
 // /readyz itself), and on request reports its memory after a full GC (the parent starts it with --expose-gc).
 import type { Logger } from 'pino';
@@ -47,7 +47,11 @@ async function collectGarbage(): Promise<boolean> {
 
 try {
   const kubeconfig = process.argv[2];
-  if (kubeconfig === undefined) throw new Error('usage: kube-endpointd-child.ts KUBECONFIG');
+  if (kubeconfig === undefined)
+    throw new Error('usage: kube-endpointd-child.ts KUBECONFIG | -- SOURCE-FLAGS...');
+  // `-- --source file:DIR`: the same child with other sources (the file-source suite compares the two).
+  const sourceFlags =
+    kubeconfig === '--' ? process.argv.slice(3) : ['--source', 'kubernetes', '--kubeconfig', kubeconfig];
   // Imported here, not statically, so that the parent sees how long loading endpointd's modules takes.
   const [{ startEndpointd }, { parseCommandLine }, { pino }] = await Promise.all([
     import('../../src/main.ts'),
@@ -57,10 +61,7 @@ try {
   const imported = now();
   const parsed = parseCommandLine(
     [
-      '--source',
-      'kubernetes',
-      '--kubeconfig',
-      kubeconfig,
+      ...sourceFlags,
       '--bind',
       '127.0.0.1',
       '--http-port',

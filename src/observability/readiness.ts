@@ -1,7 +1,7 @@
 // Readiness of the whole process: every source has synced once, and no shutdown has begun. The lookups answer
 // once synced (a draining replica still answers correctly); /readyz turns false as soon as draining starts, so
 // that load balancers stop sending new clients here first.
-import type { Source, SourceStatus } from '../sources/source.ts';
+import type { Source, SourceProblem, SourceStatus } from '../sources/source.ts';
 
 export interface ReadinessDetail {
   readonly ready: boolean;
@@ -12,6 +12,10 @@ export interface ReadinessDetail {
     readonly synced: boolean;
     readonly lastSyncAt: string | null;
     readonly error: string | null;
+    /** What is wrong with the source's input, one entry per problem (file, document, field, message); bounded. */
+    readonly problems: readonly SourceProblem[];
+    /** All problems, including those the bounded list leaves out. */
+    readonly problemCount: number;
   }>;
 }
 
@@ -56,5 +60,7 @@ function describe(name: string, status: SourceStatus): ReadinessDetail['sources'
     synced: status.synced,
     lastSyncAt: status.lastSyncAt === undefined ? null : new Date(status.lastSyncAt).toISOString(),
     error: status.error ?? null,
+    problems: status.problems ?? [],
+    problemCount: status.problemCount ?? status.problems?.length ?? 0,
   };
 }

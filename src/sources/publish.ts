@@ -15,16 +15,29 @@ export interface PublishTarget {
   readonly logger: Logger;
 }
 
+/** What a publish changed in the store under the source's name (for a source's "what changed" log line). */
+export interface PublishSummary {
+  readonly added: ServiceKey[];
+  readonly changed: ServiceKey[];
+  readonly removed: ServiceKey[];
+}
+
 export function publishServices(
   target: PublishTarget,
   assembler: ServiceAssembler,
   touched: Iterable<ServiceKey>,
-): void {
+): PublishSummary {
+  const summary: PublishSummary = { added: [], changed: [], removed: [] };
   for (const key of touched) {
     const { service, metadata, warnings } = assembler.assemble(key);
     for (const warning of warnings) target.logger.warn({ service: serviceKeyString(key) }, warning);
-    if (service === undefined || !target.policy.allows(key, metadata))
-      target.store.delete(target.source, key);
-    else target.store.upsert(target.source, service);
+    if (service === undefined || !target.policy.allows(key, metadata)) {
+      if (target.store.delete(target.source, key)) summary.removed.push(key);
+      continue;
+    }
+    const result = target.store.upsert(target.source, service);
+    if (result === 'created') summary.added.push(key);
+    else if (result === 'updated') summary.changed.push(key);
   }
+  return summary;
 }

@@ -7,6 +7,23 @@ export interface SourceStatus {
   readonly lastSyncAt: number | undefined;
   /** The last error, while the source is failing; undefined when healthy. */
   readonly error: string | undefined;
+  /** Each thing wrong with the source's input (a file source's bad files), at most a bounded number of them. */
+  readonly problems?: readonly SourceProblem[];
+  /** How many problems there are in all, when `problems` had to leave some out. */
+  readonly problemCount?: number;
+}
+
+/** One problem of a source's input, precise enough to find and fix: which file, which document, which field. */
+export interface SourceProblem {
+  readonly file: string;
+  /** 1-based document of the file; absent when the problem is the file itself (unreadable, too large, a loop). */
+  readonly document?: number;
+  /** The field inside the document, e.g. `endpoints.0.addresses.0`, or `(document)`. */
+  readonly field?: string;
+  readonly message: string;
+  /** 1-based, for syntax errors. */
+  readonly line?: number;
+  readonly column?: number;
 }
 
 export interface Source {

@@ -1,0 +1,62 @@
+// The parse worker's thread: reads and parses the manifests the file source hands it (by path, in batches), so
+// that neither reading nor parsing megabytes of YAML holds up the event loop that answers lookups.
+import { parentPort } from 'node:worker_threads';
+import { parseFile, type ParseRequest, type ParseResult, type PartialObjects } from './parse-file.ts';
+import { openManifest, readOpened } from './read-file.ts';
+
+export interface ReadTask {
+  readonly path: string;
+  readonly maxBytes: number;
+  readonly request: ParseRequest;
+}
+
+export interface ToParseWorker {
+  readonly id: number;
+  readonly tasks: readonly ReadTask[];
+}
+
+/** What became of one file: gone, unusable (why), or read and parsed. */
+export type WorkerRead =
+  | { readonly kind: 'gone' }
+  | { readonly kind: 'unusable'; readonly message: string; readonly refusal?: string }
+  | {
+      readonly kind: 'parsed';
+      readonly stamp: string;
+      readonly trustStamp: boolean;
+      readonly result: ParseResult;
+    };
+
+export type FromParseWorker =
+  | { readonly id: number; readonly reads: readonly WorkerRead[] }
+  /** Objects of task `index` ahead of its read (a large file, sent a chunk at a time to bound both heaps). */
+  | { readonly id: number; readonly index: number; readonly partial: PartialObjects }
+  | { readonly id: number; readonly error: string };
+
+/** Opens, reads and parses one file: the same steps inline (small files) and in the worker. */
+export function readAndParse(task: ReadTask, onPartial?: (part: PartialObjects) => void): WorkerRead {
+  const opened = openManifest(task.path, task.maxBytes);
+  if (opened.kind !== 'open') return opened;
+  const bytes = readOpened(opened, task.maxBytes);
+  if (!Buffer.isBuffer(bytes)) return { kind: 'unusable', message: bytes.message };
+  return {
+    kind: 'parsed',
+    stamp: opened.stamp,
+    trustStamp: opened.trustStamp,
+    result: parseFile(bytes, task.request, onPartial),
+  };
+}
+
+parentPort?.on('message', (message: ToParseWorker) => {
+  let reply: FromParseWorker;
+  try {
+    const reads = message.tasks.map((task, index) =>
+      readAndParse(task, (partial) =>
+        parentPort?.postMessage({ id: message.id, index, partial } satisfies FromParseWorker),
+      ),
+    );
+    reply = { id: message.id, reads };
+  } catch (error) {
+    reply = { id: message.id, error: error instanceof Error ? error.message : String(error) };
+  }
+  parentPort?.postMessage(reply);
+});

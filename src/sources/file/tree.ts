@@ -1,0 +1,194 @@
+// Lists the manifest files below a path the way the file source reads them: hidden names skipped, symlinks to
+// files and directories followed, loops reported instead of walked forever, each real file counted once, and a
+// directory in kubelet's atomic-writer layout (a `..data` symlink to a `..<timestamp>` directory, the visible
+// names symlinks into it) read through the one snapshot `..data` points at, under its visible names.
+import type { Dirent } from 'node:fs';
+import { readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, sep } from 'node:path';
+
+export const MANIFEST_FILE = /\.(ya?ml|json)$/i;
+/** kubelet's atomic writer: the symlink to the current snapshot of a ConfigMap, Secret or projected volume. */
+export const KUBELET_DATA_DIR = '..data';
+
+export interface ListedFile {
+  /** The name the file is served under (its origin): its visible path. */
+  readonly path: string;
+  /** Where to read it: inside the resolved snapshot for kubelet's layout, so that one pass reads one snapshot. */
+  readonly readPath: string;
+  /** After every symlink: two names with the same real path are one file, read once. */
+  readonly realPath: string;
+  /** Reached through a symlink: its real directory is watched too. */
+  readonly linked: boolean;
+}
+
+export interface ListedDirectory {
+  readonly path: string;
+  /** Its inode: a directory deleted and made again under the same name needs a new watch. */
+  readonly ino: number;
+  /** Holds `..data`: every change there is a new snapshot, read whole. */
+  readonly kubelet: boolean;
+}
+
+/** A path that cannot be read as a manifest: a broken symlink, a loop, a directory named like a manifest, … */
+export interface TreeProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface Listing {
+  readonly files: ListedFile[];
+  readonly directories: ListedDirectory[];
+  readonly problems: TreeProblem[];
+}
+
+interface Walk extends Listing {
+  readonly realFiles: Set<string>;
+  readonly realDirectories: Set<string>;
+  /** True for a real path already served under a name outside this listing. */
+  readonly countedElsewhere: (realPath: string, path: string) => boolean;
+}
+
+export interface ListOptions {
+  /** `path` is the source's root: read whatever its name, and nothing to report when it is missing. */
+  readonly root?: boolean;
+  /** Real paths of the directories above `path` (for loop detection when listing part of a tree). */
+  readonly ancestors?: readonly string[];
+  /** True for a real path already served under another name outside this listing: it is not listed again. */
+  readonly countedElsewhere?: (realPath: string, path: string) => boolean;
+}
+
+/** Everything at `path`: a directory, a manifest file, or nothing (an empty listing). */
+export async function listTree(path: string, options: ListOptions = {}): Promise<Listing> {
+  const walk: Walk = {
+    files: [],
+    directories: [],
+    problems: [],
+    realFiles: new Set(),
+    realDirectories: new Set(),
+    countedElsewhere: options.countedElsewhere ?? (() => false),
+  };
+  await visit(walk, path, undefined, options.ancestors ?? [], options.root === true);
+  return { files: walk.files, directories: walk.directories, problems: walk.problems };
+}
+
+/** Is `path` hidden below `root` (a name starting with `.`: editors' temp files, .git, kubelet's own)? */
+export function isHidden(root: string, path: string): boolean {
+  return relative(root, path)
+    .split(sep)
+    .some((part) => part.startsWith('.'));
+}
+
+async function visit(
+  walk: Walk,
+  path: string,
+  entry: Dirent | undefined,
+  ancestors: readonly string[],
+  root: boolean,
+): Promise<void> {
+  const name = basename(path);
+  const manifestName = MANIFEST_FILE.test(name);
+  const linked = entry === undefined || entry.isSymbolicLink();
+  // A plain file met while listing its directory needs no stat of its own: this keeps a 10,000-file scan cheap.
+  if (entry?.isFile() === true) {
+    if (manifestName) addFile(walk, path, path, join(ancestors.at(-1) ?? dirname(path), name), false);
+    return;
+  }
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !root) {
+      const target = await readlink(path).catch(() => undefined);
+      // Gone between listing and looking, or a link to nothing: only a manifest name is worth a report.
+      if (target !== undefined && manifestName) {
+        walk.problems.push({ path, message: `broken symlink: its target ${target} does not exist` });
+      }
+    } else if (code === 'ELOOP') {
+      walk.problems.push({ path, message: 'symlink loop: the link never resolves to a file' });
+    } else if (code !== 'ENOENT') {
+      walk.problems.push({ path, message: `cannot read: ${(error as Error).message}` });
+    }
+    return;
+  }
+  if (info.isDirectory()) {
+    if (manifestName && !root) {
+      walk.problems.push({ path, message: 'is a directory where a manifest file was expected: not read' });
+      return;
+    }
+    const real = await realpath(path);
+    if (ancestors.includes(real)) {
+      walk.problems.push({ path, message: `symlink loop: leads back to ${real}, which contains it` });
+      return;
+    }
+    // The same directory under a second name (two symlinks to it): its files are read once, under the first.
+    if (walk.realDirectories.has(real)) return;
+    walk.realDirectories.add(real);
+    let entries: Dirent[];
+    try {
+      entries = await readdir(path, { withFileTypes: true });
+    } catch (error) {
+      walk.problems.push({ path, message: `cannot list directory: ${(error as Error).message}` });
+      return;
+    }
+    const kubelet = entries.some((e) => e.name === KUBELET_DATA_DIR);
+    walk.directories.push({ path, ino: info.ino, kubelet });
+    if (kubelet) {
+      await visitSnapshot(walk, path);
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const child of entries) {
+      if (child.name.startsWith('.')) continue;
+      await visit(walk, join(path, child.name), child, [...ancestors, real], false);
+    }
+    return;
+  }
+  if (!manifestName && !root) return;
+  if (!info.isFile()) {
+    walk.problems.push({ path, message: 'is not a regular file (a FIFO, socket or device): not read' });
+    return;
+  }
+  addFile(walk, path, path, linked ? await realpath(path) : path, linked);
+}
+
+/** kubelet's layout: the files are those of the snapshot `..data` points at now, served under visible names. */
+async function visitSnapshot(walk: Walk, dir: string): Promise<void> {
+  let snapshot: string;
+  try {
+    snapshot = await realpath(join(dir, KUBELET_DATA_DIR));
+  } catch (error) {
+    walk.problems.push({
+      path: join(dir, KUBELET_DATA_DIR),
+      message: `cannot resolve kubelet's data directory: ${(error as Error).message}`,
+    });
+    return;
+  }
+  const pending = [''];
+  for (let relativeDir = pending.pop(); relativeDir !== undefined; relativeDir = pending.pop()) {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(join(snapshot, relativeDir), { withFileTypes: true });
+    } catch {
+      // The snapshot went away under us (a newer one replaced it): the event of that swap reads the new one.
+      return;
+    }
+    for (const entry of entries) {
+      // Inside a snapshot only kubelet's own names are hidden: a key may well start with one dot.
+      if (entry.name.startsWith('..')) continue;
+      const rel = join(relativeDir, entry.name);
+      if (entry.isDirectory()) pending.push(rel);
+      else if (entry.isFile() && MANIFEST_FILE.test(entry.name)) {
+        const readPath = join(snapshot, rel);
+        addFile(walk, join(dir, rel), readPath, readPath, false);
+      }
+    }
+  }
+  walk.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+function addFile(walk: Walk, path: string, readPath: string, realPath: string, linked: boolean): void {
+  if (walk.realFiles.has(realPath) || walk.countedElsewhere(realPath, path)) return;
+  walk.realFiles.add(realPath);
+  walk.files.push({ path, readPath, realPath, linked });
+}
