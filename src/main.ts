@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { createGrpcServer } from './api/grpc/index.ts';
 import {
   ADS_SERVICE_NAME,
+  adsPackageDefinition,
   addXdsService,
   createXdsBootstrapRouter,
   type XdsControlPlane,
@@ -119,6 +120,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   let xds: XdsControlPlane | undefined;
   grpc.addService({
     names: [ADS_SERVICE_NAME],
+    packageDefinition: adsPackageDefinition(),
     register: (server) => {
       xds = addXdsService(server, { store, readiness, logger });
     },

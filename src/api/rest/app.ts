@@ -8,7 +8,7 @@ import type { Readiness } from '../../observability/readiness.ts';
 import type { EndpointStore } from '../../store/endpoint-store.ts';
 import { ParamReader } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
-import { summaryBody, type ViewOptions } from '../view.ts';
+import { summaryBody, unknownPortDetail, type ViewOptions } from '../view.ts';
 import { encodedServiceBody } from './representation.ts';
 import { openWatchStream, type OpenStream } from './watch-stream.ts';
 import type { ServiceListBody } from './wire.ts';
@@ -118,8 +118,11 @@ export function createRestApi(options: RestApiOptions): RestApi {
     const wait = params.wait();
     const version = params.version();
     params.finish();
-    if (wait === undefined || store.get(key)?.version !== version) {
-      answerLookup(req, res, key, store.get(key), view);
+    const snapshot = store.get(key);
+    // A port the service does not have is answered at once: waiting would only end in the same 404.
+    const portUnknown = snapshot !== undefined && unknownPortDetail(snapshot, view) !== undefined;
+    if (wait === undefined || snapshot?.version !== version || portUnknown) {
+      answerLookup(req, res, key, snapshot, view);
       return;
     }
     longPoll(req, res, key, version, wait, view);
@@ -192,6 +195,11 @@ export function createRestApi(options: RestApiOptions): RestApi {
         res,
         new HttpProblem(404, 'Not Found', `service ${key.namespace}/${key.name} is not known`),
       );
+      return;
+    }
+    const unknownPort = unknownPortDetail(snapshot, view);
+    if (unknownPort !== undefined) {
+      sendProblem(res, new HttpProblem(404, 'Not Found', unknownPort));
       return;
     }
     const etag = `"${snapshot.version}"`;
