@@ -165,6 +165,7 @@ describe('deploy/ manifests', () => {
     const manifests = render('deploy/base');
     const hpa = one(manifests, 'HorizontalPodAutoscaler') as unknown as {
       apiVersion: string;
+      metadata: { namespace?: string };
       spec: {
         scaleTargetRef: { apiVersion: string; kind: string; name: string };
         minReplicas: number;
