@@ -15,6 +15,7 @@ import {
   type XdsControlPlane,
 } from './api/xds/index.ts';
 import { createRestApi } from './api/rest/app.ts';
+import { createDashboardRouter } from './api/ui/route.ts';
 import { parseCommandLine, type Config } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -136,6 +137,8 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     heartbeatMs: config.heartbeatIntervalMs,
     routers: [createXdsBootstrapRouter({ grpcPort: () => grpcPort, tls: config.security.tls !== undefined })],
     guards: [guards.restGate],
+    cors: config.cors,
+    publicRouters: [createDashboardRouter()],
   });
 
   const server = guards.createRestServer(rest.app);

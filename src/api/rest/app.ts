@@ -6,6 +6,7 @@ import type { ServiceKey, ServiceSnapshot } from '../../model.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Readiness } from '../../observability/readiness.ts';
 import type { EndpointStore } from '../../store/endpoint-store.ts';
+import { corsMiddleware, type CorsOptions } from './cors.ts';
 import { ParamReader } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
 import { summaryBody, unknownPortDetail, type ViewOptions } from '../view.ts';
@@ -27,6 +28,10 @@ export interface RestApiOptions {
    * counted): authentication and limits. Each decides which paths it lets through.
    */
   readonly guards?: readonly express.RequestHandler[];
+  /** Browser origins allowed to call the API (default none); preflights are answered before the guards. */
+  readonly cors?: CorsOptions;
+  /** Public routes mounted before the guards (the dashboard's static files); what they call passes the guards. */
+  readonly publicRouters?: readonly express.Router[];
 }
 
 export interface RestApi {
@@ -74,6 +79,9 @@ export function createRestApi(options: RestApiOptions): RestApi {
       next();
     });
   }
+  // Before the guards: browsers send preflights without credentials, and the dashboard's files are public.
+  app.use(corsMiddleware(options.cors ?? { allowOrigins: [] }));
+  for (const router of options.publicRouters ?? []) app.use(router);
   for (const guard of options.guards ?? []) app.use(guard);
   if (metrics !== undefined) {
     app.get('/metrics', (_req, res, next) => {
