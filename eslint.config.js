@@ -34,4 +34,26 @@ export default tseslint.config(
       globals: { console: 'readonly', process: 'readonly', URL: 'readonly' },
     },
   },
+  {
+    // The dashboard runs in browsers, not on Node.
+    files: ['src/api/ui/static/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'AbortController',
+          'URLSearchParams',
+          'TextDecoderStream',
+          'document',
+          'window',
+          'location',
+          'fetch',
+          'sessionStorage',
+          'requestAnimationFrame',
+          'setTimeout',
+          'clearTimeout',
+          'console',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

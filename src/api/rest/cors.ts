@@ -29,7 +29,9 @@ const PREFLIGHT_MAX_AGE_S = 600;
  */
 export function corsOriginProblem(text: string, all: readonly string[]): string | undefined {
   if (text === '*') {
-    return all.length > 1 ? 'is * together with other origins: give either * or a list of origins' : undefined;
+    return all.length > 1
+      ? 'is * together with other origins: give either * or a list of origins'
+      : undefined;
   }
   let url: URL;
   try {

@@ -29,7 +29,10 @@ function headers(extra = {}) {
 
 /** GETs a JSON document of the API; 503 from /readyz still carries its body. */
 async function getJson(path, { acceptStatus = [] } = {}) {
-  const res = await fetch(API + path, { headers: headers({ Accept: 'application/json' }), cache: 'no-store' });
+  const res = await fetch(API + path, {
+    headers: headers({ Accept: 'application/json' }),
+    cache: 'no-store',
+  });
   if (res.status === 401) throw new AuthError(await problemDetail(res));
   if (!res.ok && !acceptStatus.includes(res.status)) throw new Error(await problemDetail(res));
   return res.json();
@@ -64,7 +67,11 @@ async function follow(path, { signal, onEvent, onOpen, onDown }) {
       const extra = { Accept: 'text/event-stream' };
       if (lastEventId !== '') extra['Last-Event-ID'] = lastEventId;
       resetIdle();
-      const res = await fetch(API + path, { headers: headers(extra), cache: 'no-store', signal: connection.signal });
+      const res = await fetch(API + path, {
+        headers: headers(extra),
+        cache: 'no-store',
+        signal: connection.signal,
+      });
       if (res.status === 401) throw new AuthError(await problemDetail(res));
       if (!res.ok) throw new Error(await problemDetail(res));
       onOpen(lastEventId !== '');
@@ -168,10 +175,14 @@ function renderSources() {
   const box = $('sources');
   box.replaceChildren();
   if (sourcesDetail === undefined) return;
-  if (sourcesDetail.shuttingDown) box.append(el('div', { class: 'source', 'data-health': 'error', text: 'shutting down' }));
+  if (sourcesDetail.shuttingDown)
+    box.append(el('div', { class: 'source', 'data-health': 'error', text: 'shutting down' }));
   for (const source of sourcesDetail.sources) {
     const health = source.error !== null ? 'error' : source.synced ? 'ok' : 'syncing';
-    const since = source.lastSyncAt === null ? 'never synced' : `synced ${new Date(source.lastSyncAt).toLocaleTimeString()}`;
+    const since =
+      source.lastSyncAt === null
+        ? 'never synced'
+        : `synced ${new Date(source.lastSyncAt).toLocaleTimeString()}`;
     const card = el(
       'div',
       { class: 'source', 'data-health': health, 'data-source': source.name },
@@ -197,7 +208,9 @@ function renderList() {
   if (chosen !== '' && !namespaces.includes(chosen)) namespaces.push(chosen);
   const options = ['', ...namespaces];
   if ([...namespaceSelect.options].map((o) => o.value).join('\n') !== options.join('\n')) {
-    namespaceSelect.replaceChildren(...options.map((ns) => el('option', { value: ns, text: ns === '' ? 'all' : ns })));
+    namespaceSelect.replaceChildren(
+      ...options.map((ns) => el('option', { value: ns, text: ns === '' ? 'all' : ns })),
+    );
     namespaceSelect.value = chosen;
   }
   const needle = $('name').value.trim().toLowerCase();
@@ -247,7 +260,12 @@ function renderDetail(state) {
   status.textContent = `${body.endpoints.length} endpoints, ${ready} ready · version ${body.version}`;
   const ports = body.service?.ports ?? body.ports;
   $('detail-ports').replaceChildren(
-    el('p', {}, 'Ports: ', ...ports.flatMap((p, i) => [i > 0 ? ', ' : '', el('code', { text: portText(p) })])),
+    el(
+      'p',
+      {},
+      'Ports: ',
+      ...ports.flatMap((p, i) => [i > 0 ? ', ' : '', el('code', { text: portText(p) })]),
+    ),
   );
   if (body.service !== null && body.service !== undefined) {
     const info = [`type ${body.service.type}`];
@@ -269,14 +287,19 @@ function renderDetail(state) {
             // `terminating` is worth a badge only when true; ready and serving are worth one either way.
             ...['ready', 'serving', 'terminating']
               .filter((c) => c !== 'terminating' || e.terminating)
-              .map((c) => el('span', { class: `cond ${c}`, 'data-on': String(e[c]), text: e[c] ? c : `not ${c}` })),
+              .map((c) =>
+                el('span', { class: `cond ${c}`, 'data-on': String(e[c]), text: e[c] ? c : `not ${c}` }),
+              ),
           ),
           'conditions',
         ),
         cell('Zone', e.zone ?? '—', 'zone nowrap'),
         cell('Node', e.nodeName ?? '—', 'node nowrap'),
         cell('Ports', e.ports.map(shortPortText).join(', ')),
-        cell('Target', e.targetRef === null ? (e.hostname ?? '—') : `${e.targetRef.kind} ${e.targetRef.name}`),
+        cell(
+          'Target',
+          e.targetRef === null ? (e.hostname ?? '—') : `${e.targetRef.kind} ${e.targetRef.name}`,
+        ),
       ),
     ),
   );
@@ -422,7 +445,8 @@ function start() {
   $('name').addEventListener('input', scheduleList);
   $('services').addEventListener('click', (event) => {
     const row = event.target.closest('tr[data-service]');
-    if (row !== null && event.target.closest('a') === null) location.hash = `#/services/${row.dataset.service}`;
+    if (row !== null && event.target.closest('a') === null)
+      location.hash = `#/services/${row.dataset.service}`;
   });
   $('services').addEventListener('keydown', (event) => {
     const row = event.target.closest('tr[data-service]');
