@@ -35,6 +35,19 @@ export default tseslint.config(
     },
   },
   {
+    // The launcher (bin/endpointd.cjs) is CommonJS, in syntax every Node can read.
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'commonjs',
+      globals: Object.fromEntries(
+        ['require', '__dirname', '__filename', 'process'].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The dashboard runs in browsers, not on Node.
     files: ['src/api/ui/static/**/*.js'],
     languageOptions: {

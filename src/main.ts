@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The composition root: config → sources → store → servers, and the process's signals and exit. The only place
-// that wires the layers together; everything else receives what it needs.
+// that wires the layers together; everything else receives what it needs. Also the command line's dispatcher:
+// `endpointd [serve] [flags]` runs the server, `endpointd get|watch|bootstrap …` the client (src/cli/).
+import './node-version.ts'; // first: on a Node too old, one clear line instead of a failure further on
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -206,11 +208,42 @@ async function closeServer(server: Server, graceMs: number): Promise<void> {
   clearTimeout(timer);
 }
 
-async function runCli(): Promise<void> {
-  const parsed = parseCommandLine(process.argv.slice(2), process.env);
+const COMMANDS_HELP = `Commands:
+  endpointd [serve] [options]      run the server (the options below)
+  endpointd get [-n NS] [SERVICE]  print services and their endpoints, as kubectl get endpoints does
+  endpointd watch [-n NS] [SERVICE]
+                                   print them, then every change
+  endpointd bootstrap [--node ID]  print an xDS bootstrap for gRPC clients
+Run endpointd get --help (watch, bootstrap) for the client's options and exit codes.
+`;
+
+/** What `endpointd ARGS…` does: a client command, or the server (`serve` is optional). Sets process.exitCode. */
+export async function runCommandLine(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command !== undefined && ['get', 'watch', 'bootstrap'].includes(command)) {
+    const { runClient } = await import('./cli/index.ts');
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    process.exitCode = await runClient(command, rest, {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      signal: stop.signal,
+    });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    return;
+  }
+  await runServer(command === 'serve' ? rest : argv);
+}
+
+async function runServer(argv: readonly string[]): Promise<void> {
+  const parsed = parseCommandLine(argv, process.env);
   switch (parsed.kind) {
     case 'help':
-      process.stdout.write(`${parsed.text}\n`);
+      process.stdout.write(`${COMMANDS_HELP}\n${parsed.text}\n`);
       return;
     case 'version':
       process.stdout.write('endpointd 0.1.0\n');
@@ -251,4 +284,4 @@ async function runCli(): Promise<void> {
   process.once('SIGINT', shutdown);
 }
 
-if (import.meta.main) await runCli();
+if (import.meta.main) await runCommandLine(process.argv.slice(2));
