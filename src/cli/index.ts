@@ -337,13 +337,26 @@ async function watch(client: ApiClient, args: ClientArgs, io: ClientIo): Promise
   const single = args.service !== undefined;
   const withNamespace = !single && args.namespace === undefined;
   const header = columns(args.format, withNamespace);
-  // Column widths are fixed by the header and grow as rows need: lines are printed one by one, as they come.
+  // The state found at the start is printed as one table (at SYNCED), which sets the column widths; later rows are
+  // printed one by one as they come, each column growing only when a cell needs it.
   const widths = header.map((h) => h.length);
+  let initial: string[][] | undefined = [];
   const printRow = (cells: readonly string[]): void => {
+    if (initial !== undefined) {
+      initial.push([...cells]);
+      return;
+    }
     cells.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
     io.stdout.write(
       `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('   ')}\n`,
     );
+  };
+  const printInitial = (): void => {
+    if (initial === undefined) return;
+    for (const cells of initial) cells.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+    const rows = initial;
+    initial = undefined;
+    for (const cells of rows) printRow(cells);
   };
   const table = args.format === 'table' || args.format === 'wide';
   if (table) printRow(header);
@@ -365,6 +378,7 @@ async function watch(client: ApiClient, args: ClientArgs, io: ClientIo): Promise
     }
     const row = eventRow(event, args, started ? '0s' : UNKNOWN_AGE);
     if (row !== undefined) printRow(rowCells(row, args.format, withNamespace));
+    if (event.type === 'SYNCED') printInitial();
     if (event.type === 'ABSENT') {
       io.stderr.write(`${event.namespace}/${event.name} does not exist (yet); waiting for it\n`);
     }
