@@ -18,6 +18,7 @@ import {
 } from './api/xds/index.ts';
 import { createRestApi } from './api/rest/app.ts';
 import { createDashboardRouter } from './api/ui/route.ts';
+import { CLIENT_COMMANDS } from './cli/commands.ts';
 import { parseCommandLine, type Config } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -220,7 +221,7 @@ Run endpointd get --help (watch, bootstrap) for the client's options and exit co
 /** What `endpointd ARGS…` does: a client command, or the server (`serve` is optional). Sets process.exitCode. */
 export async function runCommandLine(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command !== undefined && ['get', 'watch', 'bootstrap'].includes(command)) {
+  if (command !== undefined && CLIENT_COMMANDS.has(command)) {
     const { runClient } = await import('./cli/index.ts');
     const stop = new AbortController();
     const onSignal = (): void => stop.abort();

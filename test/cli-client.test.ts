@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { ServiceBody, WatchEventBody } from '../src/api/rest/wire.ts';
-import { MINIMUM_NODE } from '../src/node-version.ts';
+import { MINIMUM_NODE, nodeVersionProblem } from '../src/node-version.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
 import { get } from './support/http.ts';
 import { startTcpProxy } from './support/tcp-proxy.ts';
@@ -439,9 +439,7 @@ function findOldNode(): string | undefined {
   for (const candidate of [...dirs.map((d) => join(d, 'node')), '/usr/bin/node', '/usr/local/bin/node']) {
     if (!existsSync(candidate)) continue;
     const version = spawnSync(candidate, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim();
-    const [major = 0, minor = 0] = version.split('.').map(Number);
-    const [needMajor = 0, needMinor = 0] = MINIMUM_NODE.split('.').map(Number);
-    if (major < needMajor || (major === needMajor && minor < needMinor)) return candidate;
+    if (version !== '' && nodeVersionProblem(version) !== undefined) return candidate;
   }
   return undefined;
 }

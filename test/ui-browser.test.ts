@@ -120,7 +120,7 @@ describe('dashboard in a browser, same origin', () => {
     await page.close();
   });
 
-  it('shows an edit of a watched file without a reload, on the list and on the service page', async () => {
+  it('shows an edit of a watched file without a reload, on the list and on the service page', async (context) => {
     const page = await browser.context.newPage();
     await page.goto(`${t.url}/ui/`);
     await page.waitForSelector('#connection[data-state="live"]');
@@ -151,7 +151,9 @@ describe('dashboard in a browser, same origin', () => {
     assert.match(await row('10.0.1.4'), /not ready[\s\S]*serving[\s\S]*terminating/);
     assert.equal(await page.locator('#endpoints tbody tr').count(), 3);
     assert.equal(await page.locator('#endpoints tr[data-address="10.0.1.3"]').count(), 0);
-    // The issue asks for changes within a second; the file source applies an edit in ~50 ms.
+    // The issue asks for changes within a second, from the file's write to the page (file watcher, store, SSE
+    // stream, rendering); the measured times are printed.
+    context.diagnostic(`edit to page: list ${listMs} ms, service page ${detailMs} ms`);
     assert.ok(listMs < 1000 && detailMs < 1000, `list ${listMs} ms, service page ${detailMs} ms`);
     if (SCREENSHOTS !== undefined)
       await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-service.png') });

@@ -9,10 +9,9 @@ import type { ServiceBody, WatchEventBody } from '../api/rest/wire.ts';
 import { parseDuration } from '../duration.ts';
 import { namespaceNameProblem, serviceNameProblem } from '../names.ts';
 import { ApiClient, type ClientOptions } from './client.ts';
+export { CLIENT_COMMANDS } from './commands.ts';
 import { CliError, EXIT, type ExitCode } from './exit-codes.ts';
 import { columns, renderTable, rowCells, UNKNOWN_AGE, type OutputFormat, type ServiceRow } from './table.ts';
-
-export const CLIENT_COMMANDS: ReadonlySet<string> = new Set(['get', 'watch', 'bootstrap']);
 
 /** Where the client writes; the process's streams, or a test's. */
 export interface ClientIo {
