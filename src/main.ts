@@ -237,6 +237,13 @@ export async function runCommandLine(argv: readonly string[]): Promise<void> {
     process.off('SIGTERM', onSignal);
     return;
   }
+  if (command !== undefined && command !== 'serve' && !command.startsWith('-')) {
+    process.stderr.write(
+      `endpointd: unknown command ${JSON.stringify(command)}; the commands are serve (the default), get, watch and bootstrap.\nRun endpointd --help for more.\n`,
+    );
+    process.exitCode = 2;
+    return;
+  }
   await runServer(command === 'serve' ? rest : argv);
 }
 

@@ -177,6 +177,15 @@ describe('endpointd get', () => {
       assert.equal(ran.code, 2, `${args.join(' ')}: ${ran.stderr}`);
       assert.match(ran.stderr, /^endpointd (get|bootstrap): usage: .*\nRun endpointd (get|bootstrap) --help/);
     }
+    const unknown = await endpointd(['gett', 'web']);
+    assert.equal(unknown.code, 2);
+    assert.match(
+      unknown.stderr,
+      /^endpointd: unknown command "gett"; the commands are serve \(the default\), get, watch and bootstrap/,
+    );
+    const serveHelp = await endpointd(['serve', '--help']);
+    assert.equal(serveHelp.code, 0);
+    assert.match(serveHelp.stdout, /--cors-allow-origin ORIGIN/);
     const help = await endpointd(['get', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Exit codes: 0 done · 1 server error · 2 bad usage · 3 server unreachable/);

@@ -430,7 +430,16 @@ function route() {
     scheduleList();
     return;
   }
-  showDetail(decodeURIComponent(match[1]), decodeURIComponent(match[2]));
+  let namespace;
+  let name;
+  try {
+    namespace = decodeURIComponent(match[1]);
+    name = decodeURIComponent(match[2]);
+  } catch {
+    location.hash = '#/'; // a mangled link: back to the list
+    return;
+  }
+  showDetail(namespace, name);
 }
 
 function start() {
