@@ -19,6 +19,12 @@ export interface ClientOptions {
   readonly timeoutMs: number;
 }
 
+/**
+ * A stream that sends no byte for this long is taken for dead (a half-open connection): three heartbeats missed at
+ * the server's default --heartbeat-interval of 15 s. The dashboard uses the same bound.
+ */
+const STREAM_IDLE_MS = 45_000;
+
 export class ApiClient {
   readonly #base: URL;
   readonly #token: string | undefined;
@@ -71,7 +77,7 @@ export class ApiClient {
    * when the stream cannot be opened; a stream cut later ends the iteration with a CliError(unavailable).
    */
   async *watch(path: string, signal: AbortSignal): AsyncGenerator<WatchEventBody> {
-    const answer = await this.#get(path, 'application/x-ndjson', 0, signal);
+    const answer = await this.#get(path, 'application/x-ndjson', STREAM_IDLE_MS, signal);
     let buffer = '';
     try {
       for await (const chunk of answer.body) {
