@@ -34,4 +34,39 @@ export default tseslint.config(
       globals: { console: 'readonly', process: 'readonly', URL: 'readonly' },
     },
   },
+  {
+    // The launcher (bin/endpointd.cjs) is CommonJS, in syntax every Node can read.
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'commonjs',
+      globals: Object.fromEntries(
+        ['require', '__dirname', '__filename', 'process'].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The dashboard runs in browsers, not on Node.
+    files: ['src/api/ui/static/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'AbortController',
+          'URLSearchParams',
+          'TextDecoderStream',
+          'document',
+          'window',
+          'location',
+          'fetch',
+          'sessionStorage',
+          'requestAnimationFrame',
+          'setTimeout',
+          'clearTimeout',
+          'console',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import type { GrpcTransportOptions } from './api/grpc/options.ts';
+import { corsOriginProblem, type CorsOptions } from './api/rest/cors.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 import { namespaceNameProblem } from './names.ts';
 import { SYSTEM_NAMESPACES } from './policy/exposure.ts';
@@ -59,6 +60,8 @@ export interface Config {
   readonly security: SecurityConfig;
   /** Limits against hostile or broken clients. */
   readonly limits: LimitsConfig;
+  /** Browser pages of other origins allowed to call the REST API; absent: none. */
+  readonly cors?: CorsOptions;
 }
 
 export type ParsedCommandLine =
@@ -214,6 +217,12 @@ const OPTIONS = {
     default: '16MiB',
     valueName: 'BYTES',
     help: 'largest gRPC response sent (clients must raise their receive limit to take more than 4MiB)',
+  },
+  'cors-allow-origin': {
+    env: 'ENDPOINTD_CORS_ALLOW_ORIGIN',
+    multiple: true,
+    valueName: 'ORIGIN',
+    help: 'let browser pages of this origin (exactly scheme://host[:port]) call the REST API, e.g. https://dash.example.com; repeatable (the variable: comma-separated); * allows any origin, for bearer tokens only (not with --tls-client-ca-file). Default: none',
   },
   bind: {
     env: 'ENDPOINTD_BIND',
@@ -437,7 +446,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     return ms ?? 0;
   };
 
-  const list = (name: 'source' | 'namespace' | 'expose-namespace' | 'hide-namespace'): string[] => {
+  const list = (
+    name: 'source' | 'namespace' | 'expose-namespace' | 'hide-namespace' | 'cors-allow-origin',
+  ): string[] => {
     const flags = values[name];
     const texts = Array.isArray(flags) ? flags.map(String) : (env[OPTIONS[name].env] ?? '').split(',');
     return texts.map((s) => s.trim()).filter((s) => s !== '');
@@ -547,6 +558,20 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
 
   const maxFileBytes = bytes('file-max-size', 1024);
+  const allowOrigins = list('cors-allow-origin');
+  for (const origin of allowOrigins) {
+    const problem = corsOriginProblem(origin, allowOrigins);
+    if (problem !== undefined) invalid('cors-allow-origin', origin, problem);
+  }
+  if (allowOrigins.includes('*') && security.tls?.clientCaFile !== undefined) {
+    // Browsers send client certificates only on credentialed requests, which `*` cannot allow.
+    invalid(
+      'cors-allow-origin',
+      '*',
+      'cannot be * with --tls-client-ca-file (browsers send client certificates only to listed origins): list the origins',
+    );
+  }
+
   const config: Config = {
     sources: sources.map((s) => (s.kind === 'file' ? { ...s, maxFileBytes } : s)),
     exposure,
@@ -569,6 +594,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     shutdownDelayMs: duration('shutdown-delay', 0, 600_000),
     security,
     limits,
+    cors: { allowOrigins },
   };
   if (limits.http.idleTimeoutMs > 0 && limits.http.idleTimeoutMs <= config.heartbeatIntervalMs) {
     invalid(

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The composition root: config → sources → store → servers, and the process's signals and exit. The only place
-// that wires the layers together; everything else receives what it needs.
+// that wires the layers together; everything else receives what it needs. Also the command line's dispatcher:
+// `endpointd [serve] [flags]` runs the server, `endpointd get|watch|bootstrap …` the client (src/cli/).
+import './node-version.ts'; // first: on a Node too old, one clear line instead of a failure further on
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,11 +11,14 @@ import type { Logger } from 'pino';
 import { createGrpcServer } from './api/grpc/index.ts';
 import {
   ADS_SERVICE_NAME,
+  adsPackageDefinition,
   addXdsService,
   createXdsBootstrapRouter,
   type XdsControlPlane,
 } from './api/xds/index.ts';
 import { createRestApi } from './api/rest/app.ts';
+import { createDashboardRouter } from './api/ui/route.ts';
+import { CLIENT_COMMANDS } from './cli/commands.ts';
 import { parseCommandLine, type Config } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -119,6 +124,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   let xds: XdsControlPlane | undefined;
   grpc.addService({
     names: [ADS_SERVICE_NAME],
+    packageDefinition: adsPackageDefinition(),
     register: (server) => {
       xds = addXdsService(server, { store, readiness, logger });
     },
@@ -134,6 +140,8 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     heartbeatMs: config.heartbeatIntervalMs,
     routers: [createXdsBootstrapRouter({ grpcPort: () => grpcPort, tls: config.security.tls !== undefined })],
     guards: [guards.restGate],
+    cors: config.cors,
+    publicRouters: [createDashboardRouter()],
   });
 
   const server = guards.createRestServer(rest.app);
@@ -203,11 +211,49 @@ async function closeServer(server: Server, graceMs: number): Promise<void> {
   clearTimeout(timer);
 }
 
-async function runCli(): Promise<void> {
-  const parsed = parseCommandLine(process.argv.slice(2), process.env);
+const COMMANDS_HELP = `Commands:
+  endpointd [serve] [options]      run the server (the options below)
+  endpointd get [-n NS] [SERVICE]  print services and their endpoints, as kubectl get endpoints does
+  endpointd watch [-n NS] [SERVICE]
+                                   print them, then every change
+  endpointd bootstrap [--node ID]  print an xDS bootstrap for gRPC clients
+Run endpointd get --help (watch, bootstrap) for the client's options and exit codes.
+`;
+
+/** What `endpointd ARGS…` does: a client command, or the server (`serve` is optional). Sets process.exitCode. */
+export async function runCommandLine(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command !== undefined && CLIENT_COMMANDS.has(command)) {
+    const { runClient } = await import('./cli/index.ts');
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    process.exitCode = await runClient(command, rest, {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      signal: stop.signal,
+    });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    return;
+  }
+  if (command !== undefined && command !== 'serve' && !command.startsWith('-')) {
+    process.stderr.write(
+      `endpointd: unknown command ${JSON.stringify(command)}; the commands are serve (the default), get, watch and bootstrap.\nRun endpointd --help for more.\n`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+  await runServer(command === 'serve' ? rest : argv);
+}
+
+async function runServer(argv: readonly string[]): Promise<void> {
+  const parsed = parseCommandLine(argv, process.env);
   switch (parsed.kind) {
     case 'help':
-      process.stdout.write(`${parsed.text}\n`);
+      process.stdout.write(`${COMMANDS_HELP}\n${parsed.text}\n`);
       return;
     case 'version':
       process.stdout.write('endpointd 0.1.0\n');
@@ -248,4 +294,4 @@ async function runCli(): Promise<void> {
   process.once('SIGINT', shutdown);
 }
 
-if (import.meta.main) await runCli();
+if (import.meta.main) await runCommandLine(process.argv.slice(2));

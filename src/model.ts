@@ -91,7 +91,9 @@ export function serviceKeyString(key: ServiceKey): string {
  * The endpoints a client should send traffic to, following kube-proxy: the ready ones; if none is ready, the
  * serving-and-terminating ones. FQDN endpoints never route (kube-proxy ignores that deprecated address type).
  */
-export function routableEndpoints(endpoints: readonly Endpoint[]): readonly Endpoint[] {
+export function routableEndpoints<
+  E extends Pick<Endpoint, 'addressType' | 'ready' | 'serving' | 'terminating'>,
+>(endpoints: readonly E[]): readonly E[] {
   const ip = endpoints.filter((e) => e.addressType !== 'FQDN');
   const ready = ip.filter((e) => e.ready);
   if (ready.length > 0) return ready;

@@ -171,6 +171,44 @@ describe('deploy/ manifests', () => {
     assert.deepEqual(ports, ['http:8080', 'grpc:9090']);
   });
 
+  it('base: a HorizontalPodAutoscaler on CPU that scales the Deployment and never goes below what the PDB needs', () => {
+    const manifests = render('deploy/base');
+    const hpa = one(manifests, 'HorizontalPodAutoscaler') as unknown as {
+      apiVersion: string;
+      metadata: { namespace?: string };
+      spec: {
+        scaleTargetRef: { apiVersion: string; kind: string; name: string };
+        minReplicas: number;
+        maxReplicas: number;
+        metrics: Array<{ type: string; resource?: { name: string; target: { type: string } } }>;
+        behavior?: { scaleDown?: { policies?: Array<{ type: string; value: number }> } };
+      };
+    };
+    assert.equal(hpa.apiVersion, 'autoscaling/v2');
+    const deployment = one(manifests, 'Deployment');
+    assert.deepEqual(hpa.spec.scaleTargetRef, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: deployment.metadata.name,
+    });
+    assert.equal(hpa.metadata.namespace, deployment.metadata.namespace);
+    const pdb = one(manifests, 'PodDisruptionBudget') as unknown as { spec: { minAvailable: number } };
+    // With minReplicas > minAvailable a drain can always evict one pod.
+    assert.ok(
+      hpa.spec.minReplicas > pdb.spec.minAvailable,
+      `${hpa.spec.minReplicas} > ${pdb.spec.minAvailable}`,
+    );
+    assert.ok(hpa.spec.maxReplicas > hpa.spec.minReplicas);
+    const cpu = hpa.spec.metrics.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu');
+    assert.equal(cpu?.resource?.target.type, 'Utilization');
+    // Utilization is a share of the request: without a CPU request the HPA cannot compute it.
+    assert.ok(podSpec(manifests).containers[0]?.resources.requests.cpu);
+    assert.ok(
+      (hpa.spec.behavior?.scaleDown?.policies ?? []).every((p) => p.type === 'Pods' && p.value === 1),
+      'scales in one pod at a time (each ends watch streams)',
+    );
+  });
+
   it('namespaced overlay: a Role and RoleBinding instead of cluster-wide RBAC, watching its own namespace', () => {
     const manifests = render('deploy/overlays/namespaced');
     assert.equal(manifests.filter((m) => m.kind.startsWith('Cluster')).length, 0);

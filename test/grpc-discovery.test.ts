@@ -121,6 +121,19 @@ describe('gRPC Discovery', () => {
       ]);
     });
 
+    it('answers NOT_FOUND naming the ports the service has for a port it does not have', async () => {
+      for (const port of [{ name: 'grpc' }, { number: 9999 }]) {
+        const refused = await statusOf(client.resolve({ namespace: 'shop', name: 'web', port }));
+        assert.equal(refused.code, status.NOT_FOUND, JSON.stringify(port));
+        assert.match(
+          refused.details,
+          /^service shop\/web has no (port named grpc|target port 9999); its ports: http \(8080\)/,
+        );
+      }
+      const idle = await client.resolve({ namespace: 'shop', name: 'idle', port: { name: 'http' } });
+      assert.deepEqual(idle.service.targets, [], 'a service that knows no port has nothing to contradict');
+    });
+
     it('answers a service with zero endpoints with an empty list, not NOT_FOUND', async () => {
       const { service: answer } = await client.resolve({ namespace: 'shop', name: 'idle' });
       assert.deepEqual(answer.endpoints, []);

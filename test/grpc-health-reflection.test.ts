@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { describe, it } from 'node:test';
 import { eventually } from './support/http.ts';
+import { sliceManifest, startTestEndpointd } from './support/endpointd.ts';
 import { startTestGrpc, statusOf, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
 import { service } from './support/services.ts';
 
@@ -65,6 +66,43 @@ describe('gRPC server reflection', () => {
       const files = described.fileDescriptorResponse?.fileDescriptorProto ?? [];
       assert.ok(files.length > 0, 'a file descriptor came back');
       assert.ok(files.some((f) => f.includes('WatchResponse')));
+    } finally {
+      client.close();
+      await t.stop();
+    }
+  });
+});
+
+describe('gRPC server reflection of the whole endpointd', () => {
+  it('lists the xDS ADS service beside Discovery and Health, and describes it and the resources it carries', async () => {
+    const t = await startTestEndpointd({ 'web.yaml': sliceManifest('shop', 'web', ['10.0.0.1']) });
+    const client = new TestClient(`127.0.0.1:${t.endpointd.grpcPort}`);
+    try {
+      const listed = await client.reflect({ listServices: '*' });
+      const names = (listed.listServicesResponse?.service.map((s) => s.name) ?? []).sort();
+      assert.deepEqual(names, [
+        'endpointd.v1.Discovery',
+        'envoy.service.discovery.v3.AggregatedDiscoveryService',
+        'grpc.health.v1.Health',
+      ]);
+      const ads = await client.reflect({
+        fileContainingSymbol: 'envoy.service.discovery.v3.AggregatedDiscoveryService',
+      });
+      const adsFiles = ads.fileDescriptorResponse?.fileDescriptorProto ?? [];
+      assert.ok(
+        adsFiles.some((f) => f.includes('DeltaAggregatedResources')),
+        'the ADS file is described',
+      );
+      // grpcurl decodes the Any resources of a response only if reflection can describe their types too.
+      for (const symbol of [
+        'envoy.config.endpoint.v3.ClusterLoadAssignment',
+        'envoy.config.cluster.v3.Cluster',
+        'envoy.config.listener.v3.Listener',
+        'envoy.config.route.v3.RouteConfiguration',
+      ]) {
+        const described = await client.reflect({ fileContainingSymbol: symbol });
+        assert.ok((described.fileDescriptorResponse?.fileDescriptorProto ?? []).length > 0, symbol);
+      }
     } finally {
       client.close();
       await t.stop();

@@ -115,8 +115,30 @@ describe('REST API', () => {
         { address: '10.0.0.1', port: 8080 },
         { address: '10.0.0.2', port: 8080 },
       ]);
-      const unknown = (await get(`${t.url}/v1/namespaces/shop/services/web?port=grpc`)).json<ServiceBody>();
-      assert.deepEqual(unknown.targets, []);
+    });
+
+    it('answers 404 naming the ports the service has for a port it does not have, by name or by number', async () => {
+      for (const port of ['grpc', '9999']) {
+        const answer = await get(`${t.url}/v1/namespaces/shop/services/web?port=${port}`);
+        assert.equal(answer.status, 404, port);
+        assert.equal(answer.headers['content-type'], 'application/problem+json; charset=utf-8');
+        assert.match(
+          answer.json<ProblemBody>().detail,
+          /^service shop\/web has no (port named grpc|target port 9999); its ports: http \(8080\), metrics \(9100\)$/,
+        );
+      }
+      // A long-poll for such a port would only end in the same answer: it comes at once.
+      const version = (await get(`${t.url}/v1/namespaces/shop/services/web`)).json<ServiceBody>().version;
+      const started = Date.now();
+      const polled = await get(
+        `${t.url}/v1/namespaces/shop/services/web?port=grpc&wait=30s&version=${version}`,
+      );
+      assert.equal(polled.status, 404);
+      assert.ok(Date.now() - started < 10_000, 'answered without waiting');
+      // A service that knows no port at all (no endpoints, no Service object) has nothing to contradict.
+      const idle = await get(`${t.url}/v1/namespaces/shop/services/idle?port=http`);
+      assert.equal(idle.status, 200);
+      assert.deepEqual(idle.json<ServiceBody>().targets, []);
     });
 
     it('answers 304 when If-None-Match holds the current version', async () => {

@@ -45,3 +45,32 @@ export function viewEndpoints(
   const endpoints = view.allEndpoints ? snapshot.endpoints : routableEndpoints(snapshot.endpoints);
   return { endpoints, targets: view.port === undefined ? undefined : dialTargets(endpoints, view.port) };
 }
+
+/**
+ * Why a lookup's `port` cannot give targets: the service has ports, and none is the one asked for (by Service port
+ * name, or by target port number). undefined when no port was asked for, when it matches, or when the service
+ * knows no port at all (no endpoints and no Service object: there is nothing to contradict, and the port may come
+ * back with the endpoints). REST answers 404, gRPC Resolve NOT_FOUND, with this sentence as the detail.
+ */
+export function unknownPortDetail(snapshot: ServiceSnapshot, view: ViewOptions): string | undefined {
+  const selector = view.port;
+  if (selector === undefined) return undefined;
+  const known = new Map<string, string>(); // what matches → how the answer lists it
+  for (const port of snapshot.ports) {
+    known.set(`name=${port.name}`, port.name === '' ? String(port.port) : `${port.name} (${port.port})`);
+    known.set(`number=${port.port}`, port.name === '' ? String(port.port) : `${port.name} (${port.port})`);
+  }
+  for (const port of snapshot.service?.ports ?? []) {
+    const target = typeof port.targetPort === 'number' ? port.targetPort : undefined;
+    const label =
+      port.name === '' ? String(target ?? port.port) : `${port.name} (${target ?? port.targetPort})`;
+    if (port.name !== '') known.set(`name=${port.name}`, label);
+    if (target !== undefined) known.set(`number=${target}`, label);
+  }
+  if (known.size === 0) return undefined;
+  const asked = 'name' in selector ? `name=${selector.name}` : `number=${selector.number}`;
+  if (known.has(asked)) return undefined;
+  const what = 'name' in selector ? `no port named ${selector.name}` : `no target port ${selector.number}`;
+  const listed = [...new Set(known.values())].sort().join(', ');
+  return `service ${snapshot.namespace}/${snapshot.name} has ${what}; its ports: ${listed}`;
+}

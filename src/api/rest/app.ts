@@ -6,9 +6,10 @@ import type { ServiceKey, ServiceSnapshot } from '../../model.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Readiness } from '../../observability/readiness.ts';
 import type { EndpointStore } from '../../store/endpoint-store.ts';
+import { corsMiddleware, type CorsOptions } from './cors.ts';
 import { ParamReader } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
-import { summaryBody, type ViewOptions } from '../view.ts';
+import { summaryBody, unknownPortDetail, type ViewOptions } from '../view.ts';
 import { encodedServiceBody } from './representation.ts';
 import { openWatchStream, type OpenStream } from './watch-stream.ts';
 import type { ServiceListBody } from './wire.ts';
@@ -27,6 +28,10 @@ export interface RestApiOptions {
    * counted): authentication and limits. Each decides which paths it lets through.
    */
   readonly guards?: readonly express.RequestHandler[];
+  /** Browser origins allowed to call the API (default none); preflights are answered before the guards. */
+  readonly cors?: CorsOptions;
+  /** Public routes mounted before the guards (the dashboard's static files); what they call passes the guards. */
+  readonly publicRouters?: readonly express.Router[];
 }
 
 export interface RestApi {
@@ -74,6 +79,9 @@ export function createRestApi(options: RestApiOptions): RestApi {
       next();
     });
   }
+  // Before the guards: browsers send preflights without credentials, and the dashboard's files are public.
+  app.use(corsMiddleware(options.cors ?? { allowOrigins: [] }));
+  for (const router of options.publicRouters ?? []) app.use(router);
   for (const guard of options.guards ?? []) app.use(guard);
   if (metrics !== undefined) {
     app.get('/metrics', (_req, res, next) => {
@@ -118,8 +126,11 @@ export function createRestApi(options: RestApiOptions): RestApi {
     const wait = params.wait();
     const version = params.version();
     params.finish();
-    if (wait === undefined || store.get(key)?.version !== version) {
-      answerLookup(req, res, key, store.get(key), view);
+    const snapshot = store.get(key);
+    // A port the service does not have is answered at once: waiting would only end in the same 404.
+    const portUnknown = snapshot !== undefined && unknownPortDetail(snapshot, view) !== undefined;
+    if (wait === undefined || snapshot?.version !== version || portUnknown) {
+      answerLookup(req, res, key, snapshot, view);
       return;
     }
     longPoll(req, res, key, version, wait, view);
@@ -192,6 +203,11 @@ export function createRestApi(options: RestApiOptions): RestApi {
         res,
         new HttpProblem(404, 'Not Found', `service ${key.namespace}/${key.name} is not known`),
       );
+      return;
+    }
+    const unknownPort = unknownPortDetail(snapshot, view);
+    if (unknownPort !== undefined) {
+      sendProblem(res, new HttpProblem(404, 'Not Found', unknownPort));
       return;
     }
     const etag = `"${snapshot.version}"`;

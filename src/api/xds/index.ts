@@ -1,12 +1,13 @@
 // The xDS front door: registers envoy.service.discovery.v3.AggregatedDiscoveryService (state of the world and
 // delta) on a grpc.Server that someone else owns and starts. Public API of src/api/xds/ (with bootstrap-route.ts).
 import * as grpc from '@grpc/grpc-js';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EndpointStore } from '../../store/endpoint-store.ts';
 import { ResourceCatalog } from './catalog.ts';
 import { DeltaStream } from './delta-stream.ts';
-import { adsServiceDefinition } from './encoding.ts';
+import { adsServiceDefinition, PROTO_DIR, PROTO_FILES } from './encoding.ts';
 import { SotwStream } from './sotw-stream.ts';
 import { emptyStats, type StreamDeps, type XdsStats } from './stream-common.ts';
 import { ServiceWatchers } from './subscriptions.ts';
@@ -22,6 +23,14 @@ export { createXdsBootstrapRouter, type XdsBootstrapOptions } from './bootstrap-
 /** The fully qualified name of the ADS service, as health checks and reflection name it. */
 export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 export { formatResourceName, parseResourceName } from './naming.ts';
+
+/**
+ * The ADS service and the resource types it carries, as proto-loader loads them: what server reflection needs to
+ * describe the service (grpcurl list/describe), including the messages packed in its `Any` resources.
+ */
+export function adsPackageDefinition(): PackageDefinition {
+  return loadSync(PROTO_FILES, { includeDirs: [PROTO_DIR] });
+}
 export type { XdsStats } from './stream-common.ts';
 
 export interface XdsOptions {

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// The `endpointd` command (package.json "bin", and what `npm start` runs): checks the Node.js version first — in
+// syntax every Node can read — then runs src/main.ts in a checkout, or dist/main.js after a build. Run by a Node
+// older than endpointd needs, it hands over to the checkout's own Node 24 (the node@24 devDependency) when there is
+// one, and otherwise stops with one line naming the version it needs.
+'use strict';
+var childProcess = require('child_process');
+var fs = require('fs');
+var path = require('path');
+var url = require('url');
+
+var root = path.join(__dirname, '..');
+var minimum = String(require(path.join(root, 'package.json')).engines.node).replace(/^>=\s*/, '');
+
+function older(version, than) {
+  var have = version.split('.').map(Number);
+  var need = than.split('.').map(Number);
+  for (var i = 0; i < need.length; i++) {
+    if ((have[i] || 0) !== (need[i] || 0)) return (have[i] || 0) < (need[i] || 0);
+  }
+  return false;
+}
+
+if (older(process.versions.node, minimum)) {
+  var pinned = path.join(root, 'node_modules', 'node', 'bin', 'node');
+  if (fs.existsSync(pinned) && path.resolve(process.execPath) !== path.resolve(pinned)) {
+    var child = childProcess.spawn(pinned, [__filename].concat(process.argv.slice(2)), { stdio: 'inherit' });
+    ['SIGINT', 'SIGTERM', 'SIGHUP'].forEach(function (signal) {
+      process.on(signal, function () {
+        child.kill(signal);
+      });
+    });
+    child.on('exit', function (code, signal) {
+      process.exitCode = code === null ? 128 + (require('os').constants.signals[signal] || 1) : code;
+    });
+  } else {
+    process.stderr.write(
+      'endpointd needs Node.js >= ' +
+        minimum +
+        ', but this is Node.js v' +
+        process.versions.node +
+        ': install Node.js 24, or run it through npm in a checkout (npm start, npx endpointd), which uses the node@24 devDependency\n',
+    );
+    process.exitCode = 1;
+  }
+} else {
+  var source = path.join(root, 'src', 'main.ts');
+  var entry = fs.existsSync(source) ? source : path.join(root, 'dist', 'main.js');
+  import(url.pathToFileURL(entry).href).then(
+    function (main) {
+      return main.runCommandLine(process.argv.slice(2));
+    },
+    function (error) {
+      process.stderr.write('endpointd: cannot load ' + entry + ': ' + (error && error.message) + '\n');
+      process.exitCode = 1;
+    },
+  );
+}
