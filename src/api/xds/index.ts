@@ -17,7 +17,12 @@ import type {
   DiscoveryResponse,
 } from './wire.ts';
 
-export { createXdsBootstrapRouter, type XdsBootstrapOptions } from './bootstrap-route.ts';
+export {
+  createXdsBootstrapRouter,
+  XDS_BOOTSTRAP_PATH,
+  xdsBootstrapHandler,
+  type XdsBootstrapOptions,
+} from './bootstrap-route.ts';
 
 /** The fully qualified name of the ADS service, as health checks and reflection name it. */
 export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
