@@ -130,7 +130,8 @@ export function createRestApi(options: RestApiOptions): RestApi {
     const wait = params.wait();
     const version = params.version();
     params.finish();
-    if (wait === undefined || store.get(key)?.version !== version) {
+    // HEAD asks what a GET would answer now: it never waits.
+    if (wait === undefined || req.method === 'HEAD' || store.get(key)?.version !== version) {
       answerLookup(req, res, key, store.get(key), view);
       return;
     }
@@ -263,8 +264,16 @@ export function createRestApi(options: RestApiOptions): RestApi {
     view: ViewOptions,
     resumeVersion: string | undefined,
   ): void {
-    if (!limits.stream('watch', req, res)) return;
     const accept = req.get('Accept') ?? '';
+    if (req.method === 'HEAD') {
+      // The head a GET would get, without holding anything open: a HEAD cannot carry a stream.
+      res
+        .status(200)
+        .type(accept.includes('text/event-stream') ? 'text/event-stream' : 'application/x-ndjson');
+      res.end();
+      return;
+    }
+    if (!limits.stream('watch', req, res)) return;
     const stream = openWatchStream(req, res, {
       store,
       scope,
