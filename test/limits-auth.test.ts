@@ -171,20 +171,24 @@ describe('TokenReview amplification', () => {
 
   it('limits failed attempts on the gRPC door by address as well, with RESOURCE_EXHAUSTED and a pushback', async () => {
     const before = reviews();
-    const codes: number[] = [];
+    const codes: status[] = [];
+    let last: ServiceError | undefined;
     for (let i = 0; i < 30; i += 1) {
       const caller = new GrpcCaller(e.endpointd.grpcPort, { token: randomBytes(16).toString('hex') });
       try {
         await caller.resolve('demo', 'web');
         codes.push(status.OK);
       } catch (error) {
-        codes.push((error as ServiceError).code);
+        last = error as ServiceError;
+        codes.push(last.code);
       } finally {
         caller.close();
       }
     }
     assert.ok(reviews() - before <= 10, `${reviews() - before} reviews for 30 random tokens`);
     assert.equal(codes.at(-1), status.RESOURCE_EXHAUSTED);
+    assert.ok(Number(last?.metadata.get('grpc-retry-pushback-ms')[0]) > 0, 'a pushback in the trailers');
+    assert.match(last?.details ?? '', /too many failed authentication attempts/);
     assert.ok(codes.every((c) => c === status.UNAUTHENTICATED || c === status.RESOURCE_EXHAUSTED));
   });
 });
