@@ -281,3 +281,35 @@ describe('optional mTLS with a certificate from another CA', () => {
     assert.equal(withToken.status, 200);
   });
 });
+
+describe('the plain health port', () => {
+  let e: TestEndpointd;
+  before(async () => {
+    const tokensFile = join(dir, 'health-tokens');
+    await writeFile(tokensFile, 'good-token,ci\n');
+    // Health closed on the API port, metrics asked for on the health port.
+    e = await startTestEndpointd(
+      { 'web.yaml': WEB },
+      config({ tokensFile, openHealth: false }, {}, { healthPort: 0, healthPortMetrics: true }),
+    );
+  });
+  after(() => e.stop());
+
+  it('answers probes and scrapes without credentials while the API port asks for them', async () => {
+    const health = `http://127.0.0.1:${e.endpointd.healthAddress?.port ?? 0}`;
+    assert.equal((await fetchWith(`${e.url}/healthz`)).status, 401);
+    assert.equal((await fetchWith(`${health}/healthz`)).status, 200);
+    const ready = await fetchWith(`${health}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.equal((JSON.parse(ready.text) as { ready: boolean }).ready, true);
+    const metrics = await fetchWith(`${health}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(
+      metrics.text,
+      /endpointd_rejected_requests_total\{door="rest",reason="missing_credentials"\} [1-9]/,
+    );
+    const data = await fetchWith(`${health}/v1/services`, { token: 'good-token' });
+    assert.equal(data.status, 404, 'no service data on the health port, token or not');
+    assert.match(data.text, /this port serves \/healthz, \/readyz and \/metrics/);
+  });
+});
