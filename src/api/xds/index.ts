@@ -47,7 +47,7 @@ export interface XdsOptions {
    * request that would go beyond ends its stream with RESOURCE_EXHAUSTED.
    */
   readonly maxNamesPerStream?: number;
-  /** At most one NACK log line per stream in this period, in ms (default 10 s); every NACK is still counted. */
+  /** At most one NACK log line per client and type in this period, in ms (default 10 s); all are counted. */
   readonly nackLogEveryMs?: number;
   /** Told of every stream ended for breaking a limit (the door's refusal counter and log). */
   readonly onRefused?: (refusal: { reason: string; client: string; details: string }) => void;
@@ -111,8 +111,11 @@ export function addXdsService(server: grpc.Server, options: XdsOptions): XdsCont
     syncTimer.unref();
   };
 
+  const nackLog = new NackLog(logger, options.nackLogEveryMs ?? 10_000);
   const deps = (call: grpc.ServerDuplexStream<unknown, unknown>): StreamDeps => {
     const streamId = (nextStreamId += 1);
+    // getPeer() is "host:port" (IPv6 in brackets): the host is the client.
+    const client = call.getPeer().replace(/:\d+$/, '');
     return {
       catalog,
       watchers,
@@ -122,9 +125,9 @@ export function addXdsService(server: grpc.Server, options: XdsOptions): XdsCont
       streamId,
       instanceId,
       maxNamesPerStream: options.maxNamesPerStream ?? DEFAULT_MAX_NAMES_PER_STREAM,
-      nackLog: new NackLog(logger, options.nackLogEveryMs ?? 10_000),
+      client,
+      nackLog,
       onRefused: (reason, details) => {
-        const client = call.getPeer().replace(/:\d+$/, '');
         if (options.onRefused !== undefined) options.onRefused({ reason, client, details });
         else logger.warn({ stream: streamId, reason, client, details }, 'xDS stream refused');
       },

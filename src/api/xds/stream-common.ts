@@ -2,6 +2,7 @@
 // mapping of type URLs to resource kinds, and the pump that writes only when the client reads.
 import type * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { clip } from '../../limits/bounded-text.ts';
 import type { ResourceCatalog } from './catalog.ts';
@@ -46,7 +47,9 @@ export interface StreamDeps {
   readonly instanceId: string;
   /** Resource names one stream may subscribe to, all types together (a wildcard counts as none). */
   readonly maxNamesPerStream: number;
-  /** This stream's NACK log (throttled per stream). */
+  /** The client's remote address (what NACK logs and refusals are throttled by). */
+  readonly client: string;
+  /** The server's NACK log (throttled per client and type). */
   readonly nackLog: NackLog;
   /** Told when a stream is ended for breaking a limit (counted and logged as a refusal). */
   readonly onRefused: (reason: string, details: string) => void;
@@ -78,16 +81,16 @@ export function versionOf(entries: Iterable<readonly [string, string]>, instance
 export const MAX_LOGGED_NACK_CHARS = 512;
 
 /**
- * The log of one stream's NACKs: at most one line per `everyMs`, saying how many NACKs it stands for, each with
- * the client's message clipped. A client that NACKs in a loop (or with megabytes of error text) thus costs a few
- * bounded lines, while `endpointd_xds_nacks_total` still counts every NACK.
+ * The NACK log of the server: at most one line per client (remote address) and type URL per `everyMs`, saying how
+ * many NACKs it stands for, with the client's message clipped. A client that NACKs in a loop (or with megabytes of
+ * error text, or on many streams) thus costs a few bounded lines, while `endpointd_xds_nacks_total` still counts
+ * every NACK. The clients remembered are bounded too (LRU).
  */
 export class NackLog {
   readonly #logger: Logger;
   readonly #everyMs: number;
   readonly #now: () => number;
-  #lastAt = Number.NEGATIVE_INFINITY;
-  #unlogged = 0;
+  readonly #recent = new LRUCache<string, { lastAt: number; unlogged: number }>({ max: 10_000 });
 
   constructor(logger: Logger, everyMs = 10_000, now: () => number = Date.now) {
     this.#logger = logger;
@@ -95,22 +98,23 @@ export class NackLog {
     this.#now = now;
   }
 
-  log(fields: Readonly<Record<string, unknown>>, error: Status): void {
+  log(client: string, fields: Readonly<Record<string, unknown>> & { typeUrl: string }, error: Status): void {
     const now = this.#now();
-    if (now - this.#lastAt < this.#everyMs) {
-      this.#unlogged += 1;
+    const key = `${client} ${fields.typeUrl}`;
+    const recent = this.#recent.get(key);
+    if (recent !== undefined && now - recent.lastAt < this.#everyMs) {
+      recent.unlogged += 1;
       return;
     }
-    const nacksSinceLastLine = this.#unlogged;
-    this.#lastAt = now;
-    this.#unlogged = 0;
+    this.#recent.set(key, { lastAt: now, unlogged: 0 });
     this.#logger.warn(
       {
+        client,
         ...fields,
         errorCode: error.code,
         error: clip(error.message, MAX_LOGGED_NACK_CHARS),
-        // NACKs of this stream not logged since its last NACK line (the throttle dropped them).
-        ...(nacksSinceLastLine > 0 ? { nacksNotLogged: nacksSinceLastLine } : {}),
+        // NACKs of this client and type that the throttle kept out of the log since its previous line.
+        ...(recent !== undefined && recent.unlogged > 0 ? { nacksNotLogged: recent.unlogged } : {}),
       },
       'xDS client rejected a response (NACK)',
     );
@@ -124,6 +128,7 @@ export function reportNack(
 ): void {
   deps.stats.nacks += 1;
   deps.nackLog.log(
+    deps.client,
     {
       stream: deps.streamId,
       node: fields.node === undefined ? undefined : clip(fields.node),
