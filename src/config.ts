@@ -49,6 +49,9 @@ export interface Config {
   readonly exposure: ExposureConfig;
   readonly grpc: GrpcConfig;
   readonly httpPort: number;
+  /** Plain-HTTP port of /healthz and /readyz (and /metrics with healthPortMetrics); undefined: none. */
+  readonly healthPort: number | undefined;
+  readonly healthPortMetrics: boolean;
   readonly grpcPort: number;
   readonly bind: string;
   readonly logLevel: LevelWithSilent;
@@ -122,8 +125,14 @@ const OPTIONS = {
   'hide-namespace': {
     env: 'ENDPOINTD_HIDE_NAMESPACE',
     multiple: true,
-    valueName: 'NAMESPACE',
-    help: 'never show the Services of these namespaces; repeatable; "none" hides none. Default: kube-system, kube-public, kube-node-lease',
+    valueName: 'NAMESPACE[,...]',
+    help: 'never show the Services of these namespaces, in addition to kube-system, kube-public and kube-node-lease (always hidden unless --hide-default-namespaces=false); comma-separated, repeatable',
+  },
+  'hide-default-namespaces': {
+    env: 'ENDPOINTD_HIDE_DEFAULT_NAMESPACES',
+    default: 'true',
+    valueName: 'BOOL',
+    help: 'hide kube-system, kube-public and kube-node-lease; false leaves only the --hide-namespace list hidden',
   },
   'expose-selector': {
     env: 'ENDPOINTD_EXPOSE_SELECTOR',
@@ -151,6 +160,17 @@ const OPTIONS = {
     default: '8080',
     valueName: 'PORT',
     help: 'REST API port (0 picks a free one)',
+  },
+  'health-port': {
+    env: 'ENDPOINTD_HEALTH_PORT',
+    valueName: 'PORT',
+    help: 'also serve /healthz and /readyz on this port over plain HTTP, without TLS or authentication, for probes (kubelet cannot present a client certificate under --tls-client-auth require). Default: off',
+  },
+  'health-port-metrics': {
+    env: 'ENDPOINTD_HEALTH_PORT_METRICS',
+    default: 'false',
+    valueName: 'BOOL',
+    help: 'serve /metrics on --health-port too (for a Prometheus that scrapes without credentials)',
   },
   'grpc-port': {
     env: 'ENDPOINTD_GRPC_PORT',
@@ -370,6 +390,24 @@ const OPTIONS = {
     valueName: 'RATE',
     help: 'per-client rate of REST /v1 requests and gRPC Discovery calls, e.g. 50/s or 600/m; a client is its authenticated name, else its address; beyond it 429 with Retry-After / RESOURCE_EXHAUSTED',
   },
+  'grpc-max-unauthenticated-streams': {
+    env: 'ENDPOINTD_GRPC_MAX_UNAUTHENTICATED_STREAMS',
+    default: '100',
+    valueName: 'N',
+    help: 'with authentication on: streams of the open gRPC methods (health Watch) at once, a budget apart from --grpc-max-streams so that they never take authenticated capacity; more get RESOURCE_EXHAUSTED',
+  },
+  'xds-max-names-per-stream': {
+    env: 'ENDPOINTD_XDS_MAX_NAMES_PER_STREAM',
+    default: '10000',
+    valueName: 'N',
+    help: 'resource names one ADS stream (SotW or delta) may subscribe to, all types together; a request beyond ends the stream with RESOURCE_EXHAUSTED',
+  },
+  'auth-max-failures': {
+    env: 'ENDPOINTD_AUTH_MAX_FAILURES',
+    default: '30/m',
+    valueName: 'RATE',
+    help: 'failed bearer-token attempts allowed per remote address (after a burst of 10); beyond, its requests get 429 / RESOURCE_EXHAUSTED before any token is looked at or reviewed',
+  },
   'rate-limit-burst': {
     env: 'ENDPOINTD_RATE_LIMIT_BURST',
     default: '0',
@@ -436,6 +474,14 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const duration = (name: OptionName, min: number, max: number): number => {
     const value = raw(name) ?? '';
     const ms = parseDuration(value);
+    if (ms === undefined && /^\d+(\.\d+)?$/.test(value.trim())) {
+      invalid(
+        name,
+        value,
+        `must be a duration with its unit (ms, s, m, h), e.g. ${value.trim()}s; a bare number is ambiguous`,
+      );
+      return 0;
+    }
     if (ms === undefined || ms < min || ms > max) {
       invalid(
         name,
@@ -446,11 +492,19 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     return ms ?? 0;
   };
 
+  const bool = (name: OptionName): boolean => {
+    const text = (raw(name) ?? '').toLowerCase();
+    if (text !== 'true' && text !== 'false') invalid(name, text, 'must be true or false');
+    return text === 'true';
+  };
+  /** A list option: the flag repeated and/or comma-separated (namespaces; a source path is taken whole), else its variable comma-separated. */
   const list = (
     name: 'source' | 'namespace' | 'expose-namespace' | 'hide-namespace' | 'cors-allow-origin',
   ): string[] => {
     const flags = values[name];
-    const texts = Array.isArray(flags) ? flags.map(String) : (env[OPTIONS[name].env] ?? '').split(',');
+    const texts = Array.isArray(flags)
+      ? flags.map(String).flatMap((text) => (name === 'source' ? [text] : text.split(',')))
+      : (env[OPTIONS[name].env] ?? '').split(',');
     return texts.map((s) => s.trim()).filter((s) => s !== '');
   };
   const sources: SourceConfig[] = [];
@@ -470,7 +524,16 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const exposeNamespaces = list('expose-namespace');
   const hideList = list('hide-namespace');
-  const hideNamespaces = hideList.length === 0 ? SYSTEM_NAMESPACES : hideList.filter((n) => n !== 'none');
+  if (hideList.includes('none')) {
+    invalid(
+      'hide-namespace',
+      'none',
+      'adds to the namespaces hidden by default; to hide none of those, use --hide-default-namespaces=false',
+    );
+  }
+  const hideNamespaces = [
+    ...new Set([...(bool('hide-default-namespaces') ? SYSTEM_NAMESPACES : []), ...hideList]),
+  ].filter((n) => n !== 'none');
   for (const [name, values] of [
     ['expose-namespace', exposeNamespaces],
     ['hide-namespace', hideNamespaces],
@@ -530,11 +593,6 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     return value;
   };
   const day = 86_400_000;
-  const bool = (name: OptionName): boolean => {
-    const text = (raw(name) ?? '').toLowerCase();
-    if (text !== 'true' && text !== 'false') invalid(name, text, 'must be true or false');
-    return text === 'true';
-  };
   const security = securityConfig(raw, invalid, bool, duration);
   const limits = limitsConfig(raw, invalid, duration, bytes, count);
   const grpc: GrpcConfig = {
@@ -585,6 +643,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       watchIdleTimeoutMs: duration('kube-watch-idle-timeout', 1000, 600_000),
     },
     httpPort: port('http-port'),
+    healthPort: raw('health-port') === undefined ? undefined : port('health-port'),
+    healthPortMetrics: bool('health-port-metrics'),
     grpcPort: port('grpc-port'),
     bind,
     logLevel: logLevel as LevelWithSilent,
@@ -695,6 +755,11 @@ function limitsConfig(
     invalid('rate-limit-lookups', rateText, 'must be off or a rate such as 50/s or 600/m');
   }
   const burst = count('rate-limit-burst', 0, 1e6);
+  const failureText = raw('auth-max-failures') ?? '';
+  const failuresPerSecond = parseRate(failureText);
+  if (!(failuresPerSecond !== undefined && failuresPerSecond > 0 && failuresPerSecond <= 1e6)) {
+    invalid('auth-max-failures', failureText, 'must be a rate such as 30/m or 1/s');
+  }
   return {
     http,
     restStreams: {
@@ -705,6 +770,12 @@ function limitsConfig(
       total: count('grpc-max-streams', 0, 1e7),
       perClient: count('grpc-max-streams-per-client', 0, 1e7),
     },
+    grpcUnauthenticatedStreams: {
+      total: count('grpc-max-unauthenticated-streams', 1, 1e7),
+      perClient: count('grpc-max-streams-per-client', 0, 1e7),
+    },
+    failedAuthRate: { perSecond: failuresPerSecond ?? 0.5, burst: 10 },
+    xdsMaxNamesPerStream: count('xds-max-names-per-stream', 1, 1e7),
     lookupRate:
       perSecond === undefined || !(perSecond > 0)
         ? undefined
@@ -717,5 +788,8 @@ export const UNLIMITED: LimitsConfig = {
   http: DEFAULT_HTTP_LIMITS,
   restStreams: { total: 0, perClient: 0 },
   grpcStreams: { total: 0, perClient: 0 },
+  grpcUnauthenticatedStreams: { total: 0, perClient: 0 },
+  failedAuthRate: { perSecond: 1e6, burst: 1e6 },
+  xdsMaxNamesPerStream: 10_000_000,
   lookupRate: undefined,
 };

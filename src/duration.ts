@@ -1,11 +1,12 @@
-// Go-style durations ("500ms", "30s", "5m", "1h30m"), as Kubernetes users write them; a bare number is seconds.
+// Go-style durations ("500ms", "30s", "5m", "1h30m"), as Kubernetes users write them. As in Go, every number
+// needs its unit ("0" alone aside): a bare "5" could mean seconds or milliseconds, so it is refused, not guessed.
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const TERM = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 
 /** Milliseconds of `text`, or undefined when it is not a duration. */
 export function parseDuration(text: string): number | undefined {
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  if (text === '0') return 0;
   if (text === '') return undefined;
   TERM.lastIndex = 0;
   let total = 0;

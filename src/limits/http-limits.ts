@@ -69,6 +69,18 @@ export function guardHttpServer(server: Server, limits: HttpLimits, refusals: Re
       return;
     }
     const known = error.code === undefined ? undefined : CLIENT_ERRORS[error.code];
+    // Only the HTTP parser's errors (HPE_*) are a request that "could not be parsed". Anything else here is the
+    // connection failing under the parser (a TLS alert, a reset): no HTTP answer fits it, least of all a 400.
+    if (known === undefined && error.code?.startsWith('HPE_') !== true) {
+      refusals.record({
+        door: 'rest',
+        reason: 'connection_error',
+        client,
+        detail: error.code ?? error.message,
+      });
+      socket.destroy();
+      return;
+    }
     const answer = known ?? { status: 400, title: 'Bad Request', reason: 'malformed_request' };
     const detail =
       answer.reason === 'header_too_large'

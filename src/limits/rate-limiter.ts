@@ -39,17 +39,36 @@ export class RateLimiter {
 
   /** Takes one token for `client`: 0 when allowed, else the ms until one will be there (nothing is taken then). */
   take(client: string): number {
-    const now = this.#now();
-    const { perSecond, burst } = this.limit;
-    const bucket = this.#buckets.get(client) ?? { tokens: burst, at: now };
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);
-    bucket.at = now;
+    const bucket = this.#refill(client);
     this.#buckets.set(client, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return 0;
     }
-    return Math.ceil(((1 - bucket.tokens) * 1000) / perSecond);
+    return this.#waitMs(bucket);
+  }
+
+  /** Like `take`, but takes nothing: 0 when a token is there, else the ms until one will be. */
+  peek(client: string): number {
+    const bucket = this.#refill(client);
+    return bucket.tokens >= 1 ? 0 : this.#waitMs(bucket);
+  }
+
+  /** The client's bucket brought up to now (a full one, not yet stored, for a client never seen). */
+  #refill(client: string): Bucket {
+    const bucket = this.#buckets.get(client);
+    if (bucket === undefined) return { tokens: this.limit.burst, at: this.#now() };
+    const now = this.#now();
+    bucket.tokens = Math.min(
+      this.limit.burst,
+      bucket.tokens + ((now - bucket.at) * this.limit.perSecond) / 1000,
+    );
+    bucket.at = now;
+    return bucket;
+  }
+
+  #waitMs(bucket: Bucket): number {
+    return Math.ceil(((1 - bucket.tokens) * 1000) / this.limit.perSecond);
   }
 }
 

@@ -2,6 +2,8 @@
 // else one the API server vouches for (TokenReview). One decision for both doors; each door only extracts the
 // credentials and renders the refusal in its own protocol.
 import type { PeerCertificate } from 'node:tls';
+import { clip } from '../limits/bounded-text.ts';
+import { RateLimiter, type RateLimit } from '../limits/rate-limiter.ts';
 import type { TokenReviewer } from './token-review.ts';
 import type { TokensFile } from './tokens-file.ts';
 
@@ -11,6 +13,8 @@ export interface PresentedCredentials {
   readonly bearer: string | undefined;
   /** The client certificate, only when the TLS layer verified it against the client CA. */
   readonly verifiedCertificate: PeerCertificate | undefined;
+  /** The remote address, which failed attempts are limited by. */
+  readonly address: string;
 }
 
 export interface ClientIdentity {
@@ -19,28 +23,51 @@ export interface ClientIdentity {
   readonly method: 'certificate' | 'token' | 'token-review';
 }
 
-export type RefusalReason = 'missing_credentials' | 'invalid_token' | 'token_review_failed';
+export type RefusalReason =
+  | 'missing_credentials'
+  | 'invalid_token'
+  | 'token_review_failed'
+  /** The address failed too often lately: refused before the token is looked at (no TokenReview is sent). */
+  | 'too_many_failures';
 
 export type Authentication =
   | { readonly ok: true; readonly identity: ClientIdentity }
-  | { readonly ok: false; readonly reason: RefusalReason; readonly detail: string };
+  | {
+      readonly ok: false;
+      readonly reason: RefusalReason;
+      readonly detail: string;
+      /** With too_many_failures: when the address may try again. */
+      readonly retryAfterMs?: number;
+    };
+
+/** Failed token attempts allowed per remote address by default: a burst of 10, then one every 2 s. */
+export const DEFAULT_FAILED_ATTEMPTS: RateLimit = { perSecond: 0.5, burst: 10 };
 
 export interface AuthenticatorOptions {
   readonly tokens?: TokensFile | undefined;
   readonly reviewer?: TokenReviewer | undefined;
   /** Client certificates authenticate (a client CA is configured). */
   readonly certificates: boolean;
+  /** Failed bearer-token attempts allowed per remote address (default DEFAULT_FAILED_ATTEMPTS). */
+  readonly failedAttempts?: RateLimit;
+  readonly now?: () => number;
 }
 
 export class Authenticator {
   readonly #tokens: TokensFile | undefined;
   readonly #reviewer: TokenReviewer | undefined;
   readonly #certificates: boolean;
+  /** Per address, tokens for failed attempts: taken on each failure, checked before a token is looked at. */
+  readonly #failures: RateLimiter;
 
   constructor(options: AuthenticatorOptions) {
     this.#tokens = options.tokens;
     this.#reviewer = options.reviewer;
     this.#certificates = options.certificates;
+    this.#failures = new RateLimiter(options.failedAttempts ?? DEFAULT_FAILED_ATTEMPTS, {
+      now: options.now,
+      maxClients: 10_000,
+    });
   }
 
   /** Authentication is required at all (some way to authenticate is configured). */
@@ -62,6 +89,24 @@ export class Authenticator {
     if (token === undefined) {
       return { ok: false, reason: 'missing_credentials', detail: this.#expected() };
     }
+    // An address that keeps presenting bad tokens (guessing, or amplifying into TokenReviews) is refused before
+    // its token is even looked at, so that it costs neither the API server nor a cache entry.
+    const waitMs = this.#failures.peek(presented.address);
+    if (waitMs > 0) {
+      const { perSecond, burst } = this.#failures.limit;
+      return {
+        ok: false,
+        reason: 'too_many_failures',
+        detail: `too many failed authentication attempts from ${presented.address} (more than ${burst}, then ${perSecond} per second); retry in ${Math.ceil(waitMs / 1000)} s`,
+        retryAfterMs: waitMs,
+      };
+    }
+    const outcome = await this.#token(token);
+    if (!outcome.ok && outcome.reason === 'invalid_token') this.#failures.take(presented.address);
+    return outcome;
+  }
+
+  async #token(token: string): Promise<Authentication> {
     const name = this.#tokens?.lookup(token);
     if (name !== undefined) return { ok: true, identity: { name, method: 'token' } };
     if (this.#reviewer !== undefined) {
@@ -72,13 +117,13 @@ export class Authenticator {
         return {
           ok: false,
           reason: 'invalid_token',
-          detail: `the bearer token was refused: ${review.error}`,
+          detail: `the bearer token was refused: ${clip(review.error)}`,
         };
       } catch (error) {
         return {
           ok: false,
           reason: 'token_review_failed',
-          detail: `the bearer token could not be verified now (${(error as Error).message}); retry later`,
+          detail: `the bearer token could not be verified now (${clip((error as Error).message)}); retry later`,
         };
       }
     }

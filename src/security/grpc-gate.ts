@@ -1,7 +1,9 @@
 // The gRPC door's admission, as one grpc-js server interceptor in front of every service (Discovery, Health,
-// reflection, ADS): authentication (UNAUTHENTICATED), then the lookup rate limit per client on Discovery
-// (RESOURCE_EXHAUSTED), then the caps on open streams (RESOURCE_EXHAUSTED). A refused call never reaches its
-// handler; an admitted stream holds its slot until its status is sent or it is cancelled.
+// reflection, ADS): authentication (UNAUTHENTICATED; RESOURCE_EXHAUSTED after too many failures), then the lookup
+// rate limit per client on Discovery (RESOURCE_EXHAUSTED), then the caps on open streams (RESOURCE_EXHAUSTED). With
+// authentication on, streams of the open methods (health Watch) come out of a small budget of their own, so that
+// anonymous clients can never take the slots authenticated ones need. A refused call never reaches its handler;
+// an admitted stream holds its slot until its status is sent or it is cancelled.
 import {
   Metadata,
   ServerInterceptingCall,
@@ -24,6 +26,8 @@ export interface GrpcGateOptions {
   readonly rateLimitedPrefix: string;
   /** Caps on streaming calls (Watch, ADS, health Watch, reflection), the per-client one by remote address. */
   readonly streams: StreamSlots;
+  /** With authentication on: the caps on streams of the open methods, apart from `streams`. */
+  readonly unauthenticatedStreams: StreamSlots;
   readonly refusals: Refusals;
 }
 
@@ -47,15 +51,19 @@ export function grpcGate(options: GrpcGateOptions): ServerInterceptor {
 
     const admit = async (metadata: Metadata): Promise<Verdict> => {
       let client = address;
-      if (authenticator.enabled && !isOpen(path)) {
+      const anonymous = authenticator.enabled && isOpen(path);
+      if (authenticator.enabled && !anonymous) {
         const header = metadata.get('authorization')[0];
         const outcome = await authenticator.authenticate({
           bearer: bearerToken(typeof header === 'string' ? header : header?.toString()),
           verifiedCertificate: call.getAuthContext().sslPeerCertificate,
+          address,
         });
         if (!outcome.ok) {
           refusals.record({ door: 'grpc', reason: outcome.reason, client: address, detail: outcome.detail });
-          return { code: status.UNAUTHENTICATED, details: outcome.detail };
+          return outcome.reason === 'too_many_failures'
+            ? { code: status.RESOURCE_EXHAUSTED, details: outcome.detail, retryAfterMs: outcome.retryAfterMs }
+            : { code: status.UNAUTHENTICATED, details: outcome.detail };
         }
         client = outcome.identity.name;
       }
@@ -69,10 +77,11 @@ export function grpcGate(options: GrpcGateOptions): ServerInterceptor {
         }
       }
       if (streaming) {
-        const admission = streams.acquire(address);
+        const admission = (anonymous ? options.unauthenticatedStreams : streams).acquire(address);
         if (!admission.admitted) {
           const whose = admission.reason === 'too_many_streams' ? 'this server' : address;
-          const details = `${whose} already holds ${admission.limit} streams, the most allowed; close one or retry later`;
+          const which = anonymous ? 'unauthenticated streams' : 'streams';
+          const details = `${whose} already holds ${admission.limit} ${which}, the most allowed; close one or retry later`;
           refusals.record({ door: 'grpc', reason: admission.reason, client: address, detail: details });
           return { code: status.RESOURCE_EXHAUSTED, details };
         }

@@ -5,6 +5,7 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import { ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
 import type { RequestHandler } from 'express';
+import type { RouteLimits } from '../limits/route-limits.ts';
 import type { Logger } from 'pino';
 import { guardHttpServer, httpServerOptions, type HttpLimits } from '../limits/http-limits.ts';
 import { RateLimiter, type RateLimit } from '../limits/rate-limiter.ts';
@@ -43,8 +44,14 @@ export interface LimitsConfig {
   readonly restStreams: StreamCaps;
   /** Streaming calls of the gRPC door (Watch, ADS, health Watch, reflection); per client = per remote address. */
   readonly grpcStreams: StreamCaps;
+  /** With authentication on: streams of the open gRPC methods (health Watch), a budget apart from grpcStreams. */
+  readonly grpcUnauthenticatedStreams: StreamCaps;
   /** Per-client rate of lookups (REST /v1, gRPC Discovery); undefined: none. */
   readonly lookupRate: RateLimit | undefined;
+  /** Failed bearer-token attempts per remote address, before it is refused without a look (or a TokenReview). */
+  readonly failedAuthRate: RateLimit;
+  /** Resource names one ADS stream may subscribe to, all types together. */
+  readonly xdsMaxNamesPerStream: number;
 }
 
 export interface GuardsOptions {
@@ -57,7 +64,12 @@ export interface GuardsOptions {
 }
 
 export interface Guards {
-  readonly restGate: RequestHandler;
+  /** Before every REST route: authentication. */
+  readonly restAuthenticate: RequestHandler;
+  /** What each REST handler asks for its kind: rate limit, stream slots. */
+  readonly restLimits: RouteLimits;
+  /** Where every door records a refusal (counted and logged, throttled). */
+  readonly refusals: Refusals;
   readonly grpcInterceptor: ServerInterceptor;
   /** TLS (following the files) or insecure. */
   readonly grpcCredentials: ServerCredentials;
@@ -66,6 +78,8 @@ export interface Guards {
   readonly tokenReviewer: TokenReviewer | undefined;
   /** The REST server: https when TLS is configured, with the HTTP limits installed. */
   createRestServer(app: RequestListener): Server;
+  /** The health port's server: always plain HTTP (probes present no certificate), with the HTTP limits. */
+  createHealthServer(app: RequestListener): Server;
   /** Stops re-reading files. */
   stop(): void;
 }
@@ -118,6 +132,7 @@ export async function createGuards(options: GuardsOptions): Promise<Guards> {
     tokens,
     reviewer: tokenReviewer,
     certificates: security.tls?.clientCaFile !== undefined,
+    failedAttempts: limits.failedAuthRate,
   });
   if (authenticator.enabled && tls === undefined) {
     logger.warn('authentication is on without TLS: bearer tokens cross the network in clear text');
@@ -126,25 +141,30 @@ export async function createGuards(options: GuardsOptions): Promise<Guards> {
   const rateLimiter = limits.lookupRate === undefined ? undefined : new RateLimiter(limits.lookupRate);
   const restStreams = new StreamSlots(limits.restStreams);
   const grpcStreams = new StreamSlots(limits.grpcStreams);
+  const grpcUnauthenticatedStreams = new StreamSlots(limits.grpcUnauthenticatedStreams);
   const openPaths = new Set([
     ...(security.auth.openHealth ? HEALTH_PATHS : []),
     ...(security.auth.openMetrics ? ['/metrics'] : []),
   ]);
+  const rest = restGate({
+    authenticator,
+    openPaths,
+    rateLimiter,
+    streams: restStreams,
+    idleTimeoutMs: limits.http.idleTimeoutMs,
+    refusals,
+  });
   return {
-    restGate: restGate({
-      authenticator,
-      openPaths,
-      rateLimiter,
-      streams: restStreams,
-      idleTimeoutMs: limits.http.idleTimeoutMs,
-      refusals,
-    }),
+    restAuthenticate: rest.authenticate,
+    restLimits: rest.limits,
+    refusals,
     grpcInterceptor: grpcGate({
       authenticator,
       openMethods: security.auth.openHealth ? ['/grpc.health.v1.Health/'] : [],
       rateLimiter,
       rateLimitedPrefix: '/endpointd.v1.Discovery/',
       streams: grpcStreams,
+      unauthenticatedStreams: grpcUnauthenticatedStreams,
       refusals,
     }),
     grpcCredentials: tls === undefined ? ServerCredentials.createInsecure() : tls.grpcCredentials(),
@@ -169,6 +189,11 @@ export async function createGuards(options: GuardsOptions): Promise<Guards> {
         });
         server = https;
       }
+      guardHttpServer(server, limits.http, refusals);
+      return server;
+    },
+    createHealthServer: (app) => {
+      const server = createHttpServer(httpServerOptions(limits.http), app);
       guardHttpServer(server, limits.http, refusals);
       return server;
     },

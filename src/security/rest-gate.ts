@@ -1,20 +1,23 @@
-// The REST door's admission: authentication (401 problem+json with `WWW-Authenticate: Bearer`), then the lookup
-// rate limit per client (429 with Retry-After), then the caps on open streams (429). Runs before every route;
-// the health and metrics routes stay open when the flags say so.
-import type { RequestHandler, Request, Response } from 'express';
+// The REST door's admission. `authenticate` runs before every route: it answers 401 problem+json (with
+// `WWW-Authenticate: Bearer`) or 429 (too many failed attempts), and remembers who the client is. `limits` is
+// what each handler asks for its own kind (src/limits/route-limits.ts): the lookup rate limit per client (429
+// with Retry-After) when the handler starts, a stream slot (429) when it starts holding the request open. So the
+// limits follow the route the router chose and the query express parsed, never a reading of the raw URL.
+import type { Request, RequestHandler, Response } from 'express';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { MAX_WAIT_MS } from '../api/rest/params.ts';
 import { HttpProblem, sendProblem } from '../api/rest/problem.ts';
 import type { RateLimiter } from '../limits/rate-limiter.ts';
 import type { Refusals } from '../limits/refusals.ts';
+import { RATE_LIMITED_KINDS, type RouteLimits } from '../limits/route-limits.ts';
 import type { StreamSlots } from '../limits/stream-slots.ts';
 import { bearerToken, type Authenticator } from './authenticator.ts';
 
 export interface RestGateOptions {
   readonly authenticator: Authenticator;
-  /** Paths served without authentication (e.g. /healthz, /readyz). */
+  /** Paths served without authentication (e.g. /healthz, /readyz); exact, as the router matches them. */
   readonly openPaths: ReadonlySet<string>;
-  /** Per-client rate limit of /v1 requests; undefined: none. */
+  /** Per-client rate limit of the rate-limited route kinds; undefined: none. */
   readonly rateLimiter: RateLimiter | undefined;
   /** Caps on watch streams and long-polls, the per-client one by remote address. */
   readonly streams: StreamSlots;
@@ -23,14 +26,21 @@ export interface RestGateOptions {
   readonly refusals: Refusals;
 }
 
-const WATCH_PATH = /^\/v1\/(?:watch|namespaces\/[^/]+\/services\/[^/]+\/watch)\/?$/;
-/** A `wait` parameter in the query string: the request is a long-poll. */
-const LONG_POLL = /[?&]wait(?:[=&]|$)/;
+export interface RestGate {
+  /** Express middleware before every route: authentication. */
+  readonly authenticate: RequestHandler;
+  /** What the handlers ask for their kind. */
+  readonly limits: RouteLimits;
+}
+
 /** Seconds a client refused for a stream cap is told to wait: streams end rarely, so not at once. */
 const STREAM_RETRY_AFTER_S = 5;
 
-export function restGate(options: RestGateOptions): RequestHandler {
+export function restGate(options: RestGateOptions): RestGate {
   const { authenticator, openPaths, rateLimiter, streams, refusals } = options;
+  /** Who each authenticated request is, for the rate limit (its identity; else its address). */
+  const clients = new WeakMap<Request, string>();
+  const addressOf = (req: Request): string => req.socket.remoteAddress ?? 'unknown';
   const refuse = (
     res: Response,
     client: string,
@@ -43,64 +53,73 @@ export function restGate(options: RestGateOptions): RequestHandler {
     sendProblem(res, problem);
   };
 
-  const admit = (req: Request, res: Response, client: string, address: string): boolean => {
-    if (!req.path.startsWith('/v1/')) return true;
-    if (rateLimiter !== undefined) {
+  const limits: RouteLimits = {
+    request: (kind, req, res) => {
+      if (rateLimiter === undefined || !RATE_LIMITED_KINDS.has(kind)) return true;
+      const client = clients.get(req) ?? addressOf(req);
       const waitMs = rateLimiter.take(client);
-      if (waitMs > 0) {
-        const { perSecond, burst } = rateLimiter.limit;
-        refuse(
-          res,
-          client,
-          'rate_limited',
-          new HttpProblem(
-            429,
-            'Too Many Requests',
-            `more than ${perSecond} requests per second (burst ${burst}) from ${client}; retry after the Retry-After delay`,
-          ),
-          { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) },
-        );
-        return false;
-      }
-    }
-    // Not req.query: express parses the query string again on every read of it, and the route reads it anyway.
-    const longPoll = LONG_POLL.test(req.url);
-    if (!longPoll && !WATCH_PATH.test(req.path)) return true;
-    const admission = streams.acquire(address);
-    if (!admission.admitted) {
-      const whose = admission.reason === 'too_many_streams' ? 'this server' : address;
+      if (waitMs === 0) return true;
+      const { perSecond, burst } = rateLimiter.limit;
       refuse(
         res,
-        address,
-        admission.reason,
+        client,
+        'rate_limited',
         new HttpProblem(
           429,
           'Too Many Requests',
-          `${whose} already holds ${admission.limit} watch streams and long-polls, the most allowed; close one or retry later`,
+          `more than ${perSecond} requests per second (burst ${burst}) from ${client}; retry after the Retry-After delay`,
         ),
-        { 'Retry-After': String(STREAM_RETRY_AFTER_S) },
+        { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) },
       );
       return false;
-    }
-    res.once('close', admission.release);
-    // A long-poll is silent until its answer: the idle timeout must not cut it before its wait is over.
-    if (longPoll && options.idleTimeoutMs > 0) req.socket.setTimeout(options.idleTimeoutMs + MAX_WAIT_MS);
-    return true;
+    },
+    stream: (kind, req, res) => {
+      const address = addressOf(req);
+      const admission = streams.acquire(address);
+      if (!admission.admitted) {
+        const whose = admission.reason === 'too_many_streams' ? 'this server' : address;
+        refuse(
+          res,
+          address,
+          admission.reason,
+          new HttpProblem(
+            429,
+            'Too Many Requests',
+            `${whose} already holds ${admission.limit} watch streams and long-polls, the most allowed; close one or retry later`,
+          ),
+          { 'Retry-After': String(STREAM_RETRY_AFTER_S) },
+        );
+        return false;
+      }
+      res.once('close', admission.release);
+      // A long-poll is silent until its answer: the idle timeout must not cut it before its wait is over.
+      if (kind === 'long-poll' && options.idleTimeoutMs > 0) {
+        req.socket.setTimeout(options.idleTimeoutMs + MAX_WAIT_MS);
+      }
+      return true;
+    },
   };
 
-  return (req, res, next) => {
-    const address = req.socket.remoteAddress ?? 'unknown';
+  const authenticate: RequestHandler = (req, res, next) => {
     if (!authenticator.enabled || openPaths.has(req.path)) {
-      if (admit(req, res, address, address)) next();
+      next();
       return;
     }
+    const address = addressOf(req);
     const socket = req.socket as Partial<TLSSocket>;
     const verified: PeerCertificate | undefined =
       socket.authorized === true ? socket.getPeerCertificate?.() : undefined;
     const bearer = bearerToken(req.get('Authorization'));
-    authenticator.authenticate({ bearer, verifiedCertificate: verified }).then((outcome) => {
+    authenticator.authenticate({ bearer, verifiedCertificate: verified, address }).then((outcome) => {
       if (outcome.ok) {
-        if (admit(req, res, outcome.identity.name, address)) next();
+        clients.set(req, outcome.identity.name);
+        next();
+        return;
+      }
+      if (outcome.reason === 'too_many_failures') {
+        refuse(res, address, outcome.reason, new HttpProblem(429, 'Too Many Requests', outcome.detail), {
+          'Retry-After': String(Math.max(1, Math.ceil((outcome.retryAfterMs ?? 1000) / 1000))),
+        });
         return;
       }
       const challenge =
@@ -112,4 +131,6 @@ export function restGate(options: RestGateOptions): RequestHandler {
       });
     }, next);
   };
+
+  return { authenticate, limits };
 }

@@ -78,6 +78,14 @@ function method(service: string, name: string): MethodDefinition<object, object>
 
 export const ADS_METHOD = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 
+/** A server-streaming call: its first message (or error), how it ended, what arrived, and a way to cancel. */
+export interface ServerStream {
+  readonly first: Promise<object>;
+  readonly ended: Promise<ServiceError | undefined>;
+  readonly cancel: () => void;
+  readonly messages: object[];
+}
+
 /** A grpc-js channel, plain or TLS (optionally with a client certificate), sending `token` on every call. */
 export class GrpcCaller {
   readonly client: Client;
@@ -127,18 +135,22 @@ export class GrpcCaller {
   }
 
   /** A Discovery Watch stream of everything; resolves with its first message, rejects with its error. */
-  watch(): {
-    first: Promise<object>;
-    ended: Promise<ServiceError | undefined>;
-    cancel: () => void;
-    messages: object[];
-  } {
-    const m = method('endpointd.v1.Discovery', 'Watch');
+  watch(request: object = {}): ServerStream {
+    return this.serverStream('endpointd.v1.Discovery', 'Watch', request);
+  }
+
+  /** A grpc.health.v1 Health Watch stream (of the whole server). */
+  healthWatch(): ServerStream {
+    return this.serverStream('grpc.health.v1.Health', 'Watch', { service: '' });
+  }
+
+  serverStream(service: string, name: string, request: object): ServerStream {
+    const m = method(service, name);
     const call = this.client.makeServerStreamRequest(
       m.path,
       m.requestSerialize,
       m.responseDeserialize,
-      {},
+      request,
       this.metadata(),
     );
     const messages: object[] = [];

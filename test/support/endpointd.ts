@@ -29,6 +29,8 @@ export const TEST_CONFIG: Config = {
   exposure: { exposeNamespaces: [], hideNamespaces: [], selector: undefined, annotation: undefined },
   grpc: { heartbeatIntervalMs: 30_000, maxWatchedServices: 1000, transport: DEFAULT_TRANSPORT_OPTIONS },
   httpPort: 0,
+  healthPort: undefined,
+  healthPortMetrics: false,
   grpcPort: 0,
   bind: '127.0.0.1',
   logLevel: 'silent',

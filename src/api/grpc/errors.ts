@@ -23,9 +23,16 @@ export class StatusError extends Error implements ServerErrorResponse {
   }
 }
 
-/** INVALID_ARGUMENT naming every problem of the request at once, so a client fixes them in one go. */
-export function invalidArgument(problems: readonly FieldProblem[]): StatusError {
-  return new StatusError(status.INVALID_ARGUMENT, problems.map((p) => `${p.field}: ${p.reason}`).join('; '));
+/**
+ * INVALID_ARGUMENT naming the problems of the request at once, so a client fixes them in one go; `omitted` more
+ * were found but are only counted (a bounded message, see src/limits/bounded-text.ts).
+ */
+export function invalidArgument(problems: readonly FieldProblem[], omitted = 0): StatusError {
+  const listed = problems.map((p) => `${p.field}: ${p.reason}`).join('; ');
+  return new StatusError(
+    status.INVALID_ARGUMENT,
+    omitted > 0 ? `${listed}; and ${omitted} more problems` : listed,
+  );
 }
 
 export function serviceNotFound(key: ServiceKey): StatusError {

@@ -4,6 +4,7 @@
 import type { PortSelector, ServiceKey } from '../../model.ts';
 import { isVersionLike, namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
 import type { ViewOptions } from '../view.ts';
+import { clip, ProblemList, quote } from '../../limits/bounded-text.ts';
 import { invalidArgument, type FieldProblem } from './errors.ts';
 import type {
   DecodedEnum,
@@ -36,15 +37,15 @@ export interface WatchQuery {
 }
 
 export function resolveQuery(request: ResolveRequestMessage): ResolveQuery {
-  const problems: FieldProblem[] = [];
+  const problems = new ProblemList<FieldProblem>();
   const key = serviceKey(request, '', problems);
   const view = viewOptions(request.endpoints, request.port, problems);
-  if (problems.length > 0) throw invalidArgument(problems);
+  if (problems.length > 0) throw invalidArgument(problems.items, problems.omitted);
   return { key, view };
 }
 
 export function watchQuery(request: WatchRequestMessage, maxServices = MAX_WATCHED_SERVICES): WatchQuery {
-  const problems: FieldProblem[] = [];
+  const problems = new ProblemList<FieldProblem>();
   const view = viewOptions(request.endpoints, request.port, problems);
   let scope: WatchScope;
   if (request.services.length > 0) {
@@ -61,10 +62,13 @@ export function watchQuery(request: WatchRequestMessage, maxServices = MAX_WATCH
       });
     }
     const seen = new Map<string, ServiceKey>();
-    request.services.forEach((ref, i) => {
-      const key = serviceKey(ref, `services[${i}].`, problems);
-      seen.set(`${key.namespace}/${key.name}`, key);
-    });
+    // Past the bound the request is refused anyway: its names are not worth validating one by one.
+    if (request.services.length <= maxServices) {
+      request.services.forEach((ref, i) => {
+        const key = serviceKey(ref, `services[${i}].`, problems);
+        seen.set(`${key.namespace}/${key.name}`, key);
+      });
+    }
     scope = { kind: 'services', keys: [...seen.values()] };
   } else if (request.namespace !== '') {
     nameRule('namespace', request.namespace, namespaceNameProblem, problems);
@@ -84,28 +88,28 @@ export function watchQuery(request: WatchRequestMessage, maxServices = MAX_WATCH
         reason: 'must be a version as received in Service.version',
       });
     } else if (!inScope(scope, key, watchedIds)) {
-      problems.push({ field: `known[${i}]`, reason: `${id} is not among the watched services` });
+      problems.push({ field: `known[${i}]`, reason: `${clip(id)} is not among the watched services` });
     } else {
       known.set(id, entry.version);
     }
   });
-  if (problems.length > 0) throw invalidArgument(problems);
+  if (problems.length > 0) throw invalidArgument(problems.items, problems.omitted);
   return { scope, view, known };
 }
 
 /** The namespace filter of ListServices; undefined: every namespace. */
 export function listNamespace(request: ListServicesRequestMessage): string | undefined {
   if (request.namespace === '') return undefined;
-  const problems: FieldProblem[] = [];
+  const problems = new ProblemList<FieldProblem>();
   nameRule('namespace', request.namespace, namespaceNameProblem, problems);
-  if (problems.length > 0) throw invalidArgument(problems);
+  if (problems.length > 0) throw invalidArgument(problems.items, problems.omitted);
   return request.namespace;
 }
 
 function serviceKey(
   message: { readonly namespace: string; readonly name: string },
   prefix: string,
-  problems: FieldProblem[],
+  problems: ProblemList<FieldProblem>,
 ): ServiceKey {
   nameRule(`${prefix}namespace`, message.namespace, namespaceNameProblem, problems);
   nameRule(`${prefix}name`, message.name, serviceNameProblem, problems);
@@ -115,7 +119,7 @@ function serviceKey(
 function viewOptions(
   endpoints: DecodedEnum<EndpointSetName>,
   port: PortSelectorMessage | null,
-  problems: FieldProblem[],
+  problems: ProblemList<FieldProblem>,
 ): ViewOptions {
   if (typeof endpoints === 'number') {
     problems.push({
@@ -126,7 +130,10 @@ function viewOptions(
   return { allEndpoints: endpoints === 'ENDPOINT_SET_ALL', port: portSelector(port, problems) };
 }
 
-function portSelector(port: PortSelectorMessage | null, problems: FieldProblem[]): PortSelector | undefined {
+function portSelector(
+  port: PortSelectorMessage | null,
+  problems: ProblemList<FieldProblem>,
+): PortSelector | undefined {
   if (port === null) return undefined;
   if (port.selector === 'number') {
     const number = port.number ?? 0;
@@ -140,7 +147,7 @@ function portSelector(port: PortSelectorMessage | null, problems: FieldProblem[]
     if (problem === undefined) return { name };
     problems.push({
       field: 'port.name',
-      reason: `${JSON.stringify(name)} is not a valid port name: it ${problem}`,
+      reason: `${quote(name)} is not a valid port name: it ${problem}`,
     });
     return undefined;
   }
@@ -152,11 +159,11 @@ function nameRule(
   field: string,
   value: string,
   rule: (value: string) => string | undefined,
-  problems: FieldProblem[],
+  problems: ProblemList<FieldProblem>,
 ): void {
   const problem = rule(value);
   if (problem !== undefined) {
-    problems.push({ field, reason: `${JSON.stringify(value)} is not a valid name: it ${problem}` });
+    problems.push({ field, reason: `${quote(value)} is not a valid name: it ${problem}` });
   }
 }
 

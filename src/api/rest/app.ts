@@ -6,7 +6,10 @@ import type { ServiceKey, ServiceSnapshot } from '../../model.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Readiness } from '../../observability/readiness.ts';
 import type { EndpointStore } from '../../store/endpoint-store.ts';
+import { clip } from '../../limits/bounded-text.ts';
+import { NO_ROUTE_LIMITS, type RouteKind, type RouteLimits } from '../../limits/route-limits.ts';
 import { corsMiddleware, type CorsOptions } from './cors.ts';
+import { healthzHandler, metricsHandler, readyzHandler } from './health-routes.ts';
 import { ParamReader } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
 import { summaryBody, unknownPortDetail, type ViewOptions } from '../view.ts';
@@ -21,17 +24,26 @@ export interface RestApiOptions {
   readonly heartbeatMs: number;
   /** When given: request metrics are recorded and `/metrics` is served. */
   readonly metrics?: Metrics;
-  /** More routes another door serves over HTTP (e.g. xDS's bootstrap), mounted after the readiness gate. */
-  readonly routers?: readonly express.Router[];
+  /** More GET routes another door serves over HTTP (e.g. xDS's bootstrap), after the readiness gate. */
+  readonly routes?: readonly RestRoute[];
   /**
    * Run before every route, `/metrics` and health included, after request metrics start (so that refusals are
-   * counted): authentication and limits. Each decides which paths it lets through.
+   * counted): authentication. Each decides which paths it lets through.
    */
   readonly guards?: readonly express.RequestHandler[];
   /** Browser origins allowed to call the API (default none); preflights are answered before the guards. */
   readonly cors?: CorsOptions;
   /** Public routes mounted before the guards (the dashboard's static files); what they call passes the guards. */
   readonly publicRouters?: readonly express.Router[];
+  /** The limits (rate, stream slots), asked by each handler for its own kind; default: none. */
+  readonly limits?: RouteLimits;
+}
+
+/** A GET route of another door, with the kind its limits are decided by. */
+export interface RestRoute {
+  readonly kind: RouteKind;
+  readonly path: string;
+  readonly handler: express.RequestHandler;
 }
 
 export interface RestApi {
@@ -54,7 +66,18 @@ export function createRestApi(options: RestApiOptions): RestApi {
   const { store, readiness, logger, metrics } = options;
   const streams = new Set<OpenStream>();
   const trackStreams = (): void => metrics?.subscribers.set({ door: 'rest' }, streams.size);
+  const limits = options.limits ?? NO_ROUTE_LIMITS;
+  /** A handler's first step: its kind's limits (the refusal is answered when they say no). */
+  const limited =
+    (kind: RouteKind): express.RequestHandler =>
+    (req, res, next) => {
+      if (limits.request(kind, req, res)) next();
+    };
   const app = express();
+  // One spelling per route: `/V1/watch` or `/v1/watch/` is no route at all (404), never a route reached by a
+  // spelling that something in front of the router might classify differently.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.disable('x-powered-by');
   app.disable('etag'); // our ETag is the content version, not a hash of the bytes
   app.set('query parser', 'simple');
@@ -84,21 +107,10 @@ export function createRestApi(options: RestApiOptions): RestApi {
   for (const router of options.publicRouters ?? []) app.use(router);
   for (const guard of options.guards ?? []) app.use(guard);
   if (metrics !== undefined) {
-    app.get('/metrics', (_req, res, next) => {
-      metrics.registry.metrics().then((text) => {
-        res.type(metrics.registry.contentType).send(text);
-      }, next);
-    });
+    app.get('/metrics', limited('metrics'), metricsHandler(metrics));
   }
-
-  app.get('/healthz', (_req, res) => {
-    res.type('text/plain').send('ok\n');
-  });
-
-  app.get('/readyz', (_req, res) => {
-    const detail = readiness.detail();
-    res.status(detail.ready ? 200 : 503).json(detail);
-  });
+  app.get('/healthz', limited('health'), healthzHandler);
+  app.get('/readyz', limited('health'), readyzHandler(readiness));
 
   // Every /v1 answer is only as good as the first sync: until then, tell clients to come back.
   app.use('/v1', (_req, res, next) => {
@@ -110,7 +122,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
     );
   });
 
-  app.get('/v1/services', (req, res) => {
+  app.get('/v1/services', limited('list'), (req, res) => {
     const params = new ParamReader(req, LIST_PARAMS);
     const namespace = params.namespaceFilter();
     params.finish();
@@ -119,9 +131,9 @@ export function createRestApi(options: RestApiOptions): RestApi {
     res.end(JSON.stringify(body));
   });
 
-  app.get('/v1/namespaces/:namespace/services/:name', (req, res) => {
+  app.get('/v1/namespaces/:namespace/services/:name', limited('lookup'), (req, res) => {
     const params = new ParamReader(req, LOOKUP_PARAMS);
-    const key = params.serviceKey(req.params.namespace, req.params.name);
+    const key = params.serviceKey(...servicePath(req));
     const view = params.view();
     const wait = params.wait();
     const version = params.version();
@@ -129,16 +141,19 @@ export function createRestApi(options: RestApiOptions): RestApi {
     const snapshot = store.get(key);
     // A port the service does not have is answered at once: waiting would only end in the same 404.
     const portUnknown = snapshot !== undefined && unknownPortDetail(snapshot, view) !== undefined;
-    if (wait === undefined || snapshot?.version !== version || portUnknown) {
+    // HEAD asks what a GET would answer now: it never waits.
+    if (wait === undefined || req.method === 'HEAD' || snapshot?.version !== version || portUnknown) {
       answerLookup(req, res, key, snapshot, view);
       return;
     }
+    // From here the request is held: it takes a stream slot, whatever spelling brought it here.
+    if (!limits.stream('long-poll', req, res)) return;
     longPoll(req, res, key, version, wait, view);
   });
 
-  app.get('/v1/namespaces/:namespace/services/:name/watch', (req, res) => {
+  app.get('/v1/namespaces/:namespace/services/:name/watch', limited('watch'), (req, res) => {
     const params = new ParamReader(req, SERVICE_WATCH_PARAMS);
-    const key = params.serviceKey(req.params.namespace, req.params.name);
+    const key = params.serviceKey(...servicePath(req));
     const view = params.view();
     const version = params.version();
     params.finish();
@@ -152,7 +167,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
     );
   });
 
-  app.get('/v1/watch', (req, res) => {
+  app.get('/v1/watch', limited('watch'), (req, res) => {
     const params = new ParamReader(req, WATCH_PARAMS);
     const namespace = params.namespaceFilter();
     const view = params.view();
@@ -166,10 +181,11 @@ export function createRestApi(options: RestApiOptions): RestApi {
     );
   });
 
-  for (const router of options.routers ?? []) app.use(router);
+  for (const route of options.routes ?? []) app.get(route.path, limited(route.kind), route.handler);
 
   app.use((req, res) => {
-    sendProblem(res, new HttpProblem(404, 'Not Found', `no route for ${req.method} ${req.path}`));
+    if (!limits.request('unmatched', req, res)) return;
+    sendProblem(res, new HttpProblem(404, 'Not Found', `no route for ${clip(req.method)} ${clip(req.path)}`));
   });
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -265,6 +281,15 @@ export function createRestApi(options: RestApiOptions): RestApi {
     resumeVersion: string | undefined,
   ): void {
     const accept = req.get('Accept') ?? '';
+    if (req.method === 'HEAD') {
+      // The head a GET would get, without holding anything open: a HEAD cannot carry a stream.
+      res
+        .status(200)
+        .type(accept.includes('text/event-stream') ? 'text/event-stream' : 'application/x-ndjson');
+      res.end();
+      return;
+    }
+    if (!limits.stream('watch', req, res)) return;
     const stream = openWatchStream(req, res, {
       store,
       scope,
@@ -289,6 +314,12 @@ export function createRestApi(options: RestApiOptions): RestApi {
     },
     openStreams: () => streams.size,
   };
+}
+
+/** The `:namespace` and `:name` of a service route. */
+function servicePath(req: Request): [string | undefined, string | undefined] {
+  const { namespace, name } = req.params as { namespace?: string; name?: string };
+  return [namespace, name];
 }
 
 /** RFC 9110 If-None-Match with weak comparison: `*`, or any listed tag equal to ours (W/ ignored). */

@@ -1,9 +1,12 @@
-// Validation of path and query parameters. Each refusal names the parameter and why, and every problem in a
-// request is reported at once. Unknown query parameters are refused too: a typo must not silently change nothing.
+// Validation of path and query parameters. Each refusal names the parameter and why, and the problems of a
+// request are reported at once (the first ten, then how many more; each quoted value clipped, so that the answer
+// is sized by us, not by the request). Unknown query parameters are refused too: a typo must not silently change
+// nothing.
 import type { Request } from 'express';
 import { parseDuration } from '../../duration.ts';
 import type { PortSelector, ServiceKey } from '../../model.ts';
 import { isVersionLike, namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
+import { clip, ProblemList, quote } from '../../limits/bounded-text.ts';
 import { badRequest, type InvalidParam } from './problem.ts';
 import type { ViewOptions } from '../view.ts';
 
@@ -16,7 +19,7 @@ type Query = Record<string, unknown>;
 export class ParamReader {
   readonly #query: Query;
   readonly #allowed: ReadonlySet<string>;
-  readonly problems: InvalidParam[] = [];
+  readonly problems = new ProblemList<InvalidParam>();
 
   /** @param allowed the query parameters the route takes (a constant of the route: built once, not per request) */
   constructor(req: Request, allowed: ReadonlySet<string>) {
@@ -52,7 +55,7 @@ export class ParamReader {
     if (endpoints !== undefined && endpoints !== 'all' && endpoints !== 'routable') {
       this.problems.push({
         name: 'endpoints',
-        reason: `must be "all" or "routable", got ${JSON.stringify(endpoints)}`,
+        reason: `must be "all" or "routable", got ${quote(endpoints)}`,
       });
     }
     return { allEndpoints: endpoints === 'all', port: this.#port() };
@@ -66,7 +69,7 @@ export class ParamReader {
     if (ms === undefined || ms < 0 || ms > MAX_WAIT_MS) {
       this.problems.push({
         name: 'wait',
-        reason: `must be a duration from 0s to 5m (e.g. 30s), got ${JSON.stringify(text)}`,
+        reason: `must be a duration from 0s to 5m (e.g. 30s), got ${quote(text)}`,
       });
       return undefined;
     }
@@ -87,12 +90,12 @@ export class ParamReader {
     for (const name in this.#query) {
       if (!this.#allowed.has(name)) {
         this.problems.push({
-          name,
+          name: clip(name),
           reason: `unknown parameter; this route takes ${[...this.#allowed].join(', ') || 'none'}`,
         });
       }
     }
-    if (this.problems.length > 0) throw badRequest(this.problems);
+    if (this.problems.length > 0) throw badRequest(this.problems.items, this.problems.omitted);
   }
 
   #port(): PortSelector | undefined {
@@ -101,7 +104,10 @@ export class ParamReader {
     if (/^\d+$/.test(text)) {
       const number = Number(text);
       if (number >= 1 && number <= 65535) return { number };
-      this.problems.push({ name: 'port', reason: `a port number must be from 1 to 65535, got ${text}` });
+      this.problems.push({
+        name: 'port',
+        reason: `a port number must be from 1 to 65535, got ${clip(text)}`,
+      });
       return undefined;
     }
     const problem = portNameProblem(text);
@@ -115,7 +121,7 @@ export class ParamReader {
   #check(name: string, value: string, rule: (value: string) => string | undefined): void {
     const problem = rule(value);
     if (problem !== undefined) {
-      this.problems.push({ name, reason: `${JSON.stringify(value)} is not a valid name: it ${problem}` });
+      this.problems.push({ name, reason: `${quote(value)} is not a valid name: it ${problem}` });
     }
   }
 }

@@ -22,8 +22,10 @@ export class HttpProblem extends Error {
   }
 }
 
-export function badRequest(invalidParams: readonly InvalidParam[]): HttpProblem {
-  const detail = invalidParams.map((p) => `${p.name}: ${p.reason}`).join('; ');
+/** A 400 naming the problems; `omitted` more were found but not listed (see src/limits/bounded-text.ts). */
+export function badRequest(invalidParams: readonly InvalidParam[], omitted = 0): HttpProblem {
+  const listed = invalidParams.map((p) => `${p.name}: ${p.reason}`).join('; ');
+  const detail = omitted > 0 ? `${listed}; and ${omitted} more problems` : listed;
   return new HttpProblem(400, 'Bad Request', detail, invalidParams);
 }
 

@@ -1,7 +1,7 @@
 // The life of one ADS stream, whichever variant: wiring the call, counting requests, remembering the client's node,
 // tracking which types it subscribed to, flushing per type while the client reads, ending, and cleaning up. The
 // state-of-the-world and delta streams only say how a request changes a type's state and what a response holds.
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import {
   kindOfTypeUrl,
   markChanged,
@@ -22,6 +22,8 @@ export interface AdsRequest {
 /** What a type's state must offer the shared flush: which names changed, and whether an answer is owed. */
 export interface TypeStateBase extends DirtyTracking {
   mustAnswer: boolean;
+  /** The names subscribed to (a wildcard aside): what the per-stream bound counts. */
+  readonly names: ReadonlySet<string>;
 }
 
 export abstract class AdsStream<
@@ -65,8 +67,31 @@ export abstract class AdsStream<
   }
 
   servicesChanged(serviceIds: ReadonlySet<string>): void {
-    markChanged(this.types.values(), serviceIds);
+    markChanged(this.types, this.interest, serviceIds);
     this.pump.schedule();
+  }
+
+  /** Names this stream subscribes to now, all types together (at most four types: no walk of the names). */
+  protected heldNames(): number {
+    let held = 0;
+    for (const state of this.types.values()) held += state.names.size;
+    return held;
+  }
+
+  /**
+   * Ends the stream with RESOURCE_EXHAUSTED when a request would take it past the names allowed per stream; true
+   * when it did (the request must then be dropped). xDS has no per-request refusal: ending the stream with a clear
+   * status is the only answer a client sees, and it keeps nothing of the oversized subscription.
+   */
+  protected refuseOverBound(wouldHold: number): boolean {
+    const max = this.deps.maxNamesPerStream;
+    if (wouldHold <= max) return false;
+    const details =
+      `this stream would subscribe to ${wouldHold} resource names, more than the ${max} allowed per stream ` +
+      '(all types together; --xds-max-names-per-stream): subscribe to fewer names, or use a wildcard';
+    this.deps.onRefused('too_many_resource_names', details);
+    this.end({ code: grpc.status.RESOURCE_EXHAUSTED, details });
+    return true;
   }
 
   /** Applies one request of a type this server serves. */
@@ -94,6 +119,7 @@ export abstract class AdsStream<
     const deps = this.deps;
     deps.stats.requests += 1;
     if (request.node !== undefined && this.node === undefined) this.node = request.node.id;
+    if (this.pump.ended) return;
     const kind = kindOfTypeUrl(request.type_url);
     if (kind === undefined) {
       deps.logger.debug({ stream: deps.streamId, typeUrl: request.type_url }, 'xDS type not served');

@@ -1,9 +1,10 @@
 // GET /v1/xds/bootstrap[?node=ID]: a gRPC xDS bootstrap that a client can use as is (GRPC_XDS_BOOTSTRAP or
 // GRPC_XDS_BOOTSTRAP_CONFIG), pointing at this endpointd as the caller reaches it. An express Router the REST
 // app mounts; it reads nothing from the store.
-import express, { type Request, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
 import { isIP } from 'node:net';
-import { badRequest, sendProblem } from '../rest/problem.ts';
+import { clip, ProblemList } from '../../limits/bounded-text.ts';
+import { badRequest, sendProblem, type InvalidParam } from '../rest/problem.ts';
 
 export interface XdsBootstrapOptions {
   /** The port the ADS service listens on; a function when it is only known once the gRPC server is bound. */
@@ -51,13 +52,26 @@ export function buildBootstrap(host: string, port: number, nodeId: string, tls =
   };
 }
 
+/** Where the bootstrap is served. */
+export const XDS_BOOTSTRAP_PATH = '/v1/xds/bootstrap';
+
+/** The bootstrap route on a Router of its own (case-sensitive and strict, as the REST door routes). */
 export function createXdsBootstrapRouter(options: XdsBootstrapOptions): Router {
-  const router = express.Router();
-  router.get('/v1/xds/bootstrap', (req, res) => {
+  const router = express.Router({ caseSensitive: true, strict: true });
+  router.get(XDS_BOOTSTRAP_PATH, xdsBootstrapHandler(options));
+  return router;
+}
+
+/** The handler of GET XDS_BOOTSTRAP_PATH. */
+export function xdsBootstrapHandler(options: XdsBootstrapOptions): RequestHandler {
+  return (req, res) => {
     const node = req.query.node;
     const unknown = Object.keys(req.query).filter((k) => k !== 'node');
     if (unknown.length > 0) {
-      sendProblem(res, badRequest(unknown.map((name) => ({ name, reason: 'unknown parameter' }))));
+      const problems = new ProblemList<InvalidParam>();
+      for (const name of unknown)
+        problems.push({ name: clip(name), reason: 'unknown parameter; this route takes node' });
+      sendProblem(res, badRequest(problems.items, problems.omitted));
       return;
     }
     if (node !== undefined && (typeof node !== 'string' || !NODE_ID.test(node))) {
@@ -76,8 +90,7 @@ export function createXdsBootstrapRouter(options: XdsBootstrapOptions): Router {
     );
     res.setHeader('Cache-Control', 'no-store');
     res.type('application/json').send(`${JSON.stringify(body, null, 2)}\n`);
-  });
-  return router;
+  };
 }
 
 /**

@@ -37,6 +37,7 @@ export class ResourceCatalog {
   readonly #options: ResourceCatalogOptions;
   readonly #cache: LRUCache<string, EncodedResource>;
   #wildcard: readonly string[] | undefined;
+  #wildcardSet: ReadonlySet<string> | undefined;
 
   constructor(options: ResourceCatalogOptions) {
     this.#options = options;
@@ -98,9 +99,17 @@ export class ResourceCatalog {
     return this.#wildcard;
   }
 
+  /** `wildcardNames` as a set, for membership tests (built once per change of the store, like the list). */
+  wildcardNameSet(kind: ResourceKind): ReadonlySet<string> {
+    if (kind === 'listener' || kind === 'route') return NO_NAMES;
+    this.#wildcardSet ??= new Set(this.wildcardNames(kind));
+    return this.#wildcardSet;
+  }
+
   /** Told by the change fan-out that some Service changed: the wildcard list is rebuilt on next use. */
   invalidateWildcard(): void {
     this.#wildcard = undefined;
+    this.#wildcardSet = undefined;
   }
 
   #encoded(key: string, typeUrl: string, name: string, build: () => object): EncodedResource {
@@ -113,3 +122,5 @@ export class ResourceCatalog {
     return resource;
   }
 }
+
+const NO_NAMES: ReadonlySet<string> = new Set();

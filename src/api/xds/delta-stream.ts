@@ -3,7 +3,8 @@
 // what is gone (or never existed) in `removed_resources`. Requests are diffs, so none is ever ignored; nonces only
 // tie an ACK or a NACK to the response it judges.
 import { AdsStream, type TypeStateBase } from './ads-stream.ts';
-import { reportNack, versionOf } from './stream-common.ts';
+import { reportNack } from './stream-common.ts';
+import { VersionSet } from './version-set.ts';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaResource, ResourceKind } from './wire.ts';
 
 interface TypeState extends TypeStateBase {
@@ -12,7 +13,7 @@ interface TypeState extends TypeStateBase {
   readonly names: Set<string>;
   wildcard: boolean;
   /** Per resource, the version the client holds as far as we know (seeded by initial_resource_versions). */
-  readonly known: Map<string, string>;
+  readonly known: VersionSet;
   /** Names subscribed to that do not exist and were already reported in removed_resources. */
   readonly reportedAbsent: Set<string>;
   /** The first request of a type is always answered (Envoy waits for it to finish initializing). */
@@ -44,13 +45,15 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     }
     let state = this.types.get(request.type_url);
     if (state === undefined) {
+      const initial = Object.entries(request.initial_resource_versions);
+      if (this.refuseOverBound(this.heldNames() + initial.length)) return;
       state = {
         kind,
         typeUrl: request.type_url,
         names: new Set(),
         // An empty first subscription is the legacy wildcard; it lasts until `*` is unsubscribed.
         wildcard: request.resource_names_subscribe.length === 0,
-        known: new Map(Object.entries(request.initial_resource_versions)),
+        known: new VersionSet(this.deps.instanceId, initial),
         reportedAbsent: new Set(),
         mustAnswer: true,
         dirty: new Set(),
@@ -58,41 +61,51 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
       };
       this.types.set(request.type_url, state);
     }
+    // A request costs what it changes: each name it (un)subscribes, never a walk of what the stream holds.
+    // Names this request drops count as free (once each, however often the request repeats them).
+    const dropping = new Set(request.resource_names_unsubscribe.filter((name) => state.names.has(name)));
+    let held = this.heldNames() - dropping.size;
     for (const name of request.resource_names_subscribe) {
       if (name === '*') {
         state.wildcard = true;
         state.allDirty = true;
       } else if (!state.names.has(name)) {
+        // Checked name by name: an oversized request is refused after at most the bound's worth of work.
+        if (this.refuseOverBound((held += 1))) return;
         state.names.add(name);
         state.dirty.add(name);
+        this.interest.add(state.typeUrl, name);
       }
     }
     for (const name of request.resource_names_unsubscribe) {
       if (name === '*') {
         state.wildcard = false;
         // What only the wildcard covered is the client's to drop; we just stop tracking it.
-        for (const known of state.known.keys()) if (!state.names.has(known)) state.known.delete(known);
+        for (const known of [...state.known.keys()]) if (!state.names.has(known)) state.known.delete(known);
       } else {
-        state.names.delete(name);
+        if (state.names.delete(name)) this.interest.remove(state.typeUrl, name);
         state.known.delete(name);
         state.reportedAbsent.delete(name);
         state.dirty.delete(name);
       }
     }
-    this.interest.update(state.typeUrl, state.names, state.wildcard);
+    this.interest.setWildcard(state.typeUrl, state.wildcard);
     this.pump.schedule();
   }
 
   /** Only what differs from what the client holds, and what is gone (or never existed) by name. */
   protected respond(state: TypeState): DeltaDiscoveryResponse | undefined {
     const { catalog } = this.deps;
-    const targets = new Set(state.names);
-    if (state.wildcard) for (const name of catalog.wildcardNames(state.kind)) targets.add(name);
-    const candidates = state.allDirty ? new Set([...targets, ...state.known.keys()]) : state.dirty;
+    const wildcardNames = state.wildcard ? catalog.wildcardNameSet(state.kind) : EMPTY;
+    const isTarget = (name: string): boolean => state.names.has(name) || wildcardNames.has(name);
+    // Everything only when everything may have changed (first answer, wildcard); else what was marked.
+    const candidates = state.allDirty
+      ? new Set([...state.names, ...wildcardNames, ...state.known.keys()])
+      : state.dirty;
     const resources: DeltaResource[] = [];
     const removed: string[] = [];
     for (const name of candidates) {
-      const resource = targets.has(name) ? catalog.get(state.kind, name) : undefined;
+      const resource = isTarget(name) ? catalog.get(state.kind, name) : undefined;
       if (resource !== undefined) {
         state.reportedAbsent.delete(name);
         if (state.known.get(name) === resource.version) continue;
@@ -109,7 +122,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     if (resources.length === 0 && removed.length === 0 && !state.mustAnswer) return undefined;
     state.mustAnswer = false;
     const nonce = this.nextNonce();
-    const version = versionOf(state.known, this.deps.instanceId);
+    const version = state.known.version();
     this.#pendingVersions.set(nonce, version);
     // A client that never judges responses must not grow this map without bound.
     if (this.#pendingVersions.size > 64) {
@@ -127,3 +140,5 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     };
   }
 }
+
+const EMPTY: ReadonlySet<string> = new Set();

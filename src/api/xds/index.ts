@@ -9,7 +9,7 @@ import { ResourceCatalog } from './catalog.ts';
 import { DeltaStream } from './delta-stream.ts';
 import { adsServiceDefinition, PROTO_DIR, PROTO_FILES } from './encoding.ts';
 import { SotwStream } from './sotw-stream.ts';
-import { emptyStats, type StreamDeps, type XdsStats } from './stream-common.ts';
+import { emptyStats, NackLog, type StreamDeps, type XdsStats } from './stream-common.ts';
 import { ServiceWatchers } from './subscriptions.ts';
 import type {
   DeltaDiscoveryRequest,
@@ -18,7 +18,12 @@ import type {
   DiscoveryResponse,
 } from './wire.ts';
 
-export { createXdsBootstrapRouter, type XdsBootstrapOptions } from './bootstrap-route.ts';
+export {
+  createXdsBootstrapRouter,
+  XDS_BOOTSTRAP_PATH,
+  xdsBootstrapHandler,
+  type XdsBootstrapOptions,
+} from './bootstrap-route.ts';
 
 /** The fully qualified name of the ADS service, as health checks and reflection name it. */
 export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
@@ -46,7 +51,19 @@ export interface XdsOptions {
   readonly maxWildcardResources?: number;
   /** How often held streams look at readiness before the first sync, in ms (default 100). */
   readonly syncPollMs?: number;
+  /**
+   * Resource names one stream may subscribe to, all types together (default DEFAULT_MAX_NAMES_PER_STREAM); a
+   * request that would go beyond ends its stream with RESOURCE_EXHAUSTED.
+   */
+  readonly maxNamesPerStream?: number;
+  /** At most one NACK log line per client and type in this period, in ms (default 10 s); all are counted. */
+  readonly nackLogEveryMs?: number;
+  /** Told of every stream ended for breaking a limit (the door's refusal counter and log). */
+  readonly onRefused?: (refusal: { reason: string; client: string; details: string }) => void;
 }
+
+/** Resource names per ADS stream by default: 2,500 gRPC targets (four names each), or as many Envoy clusters. */
+export const DEFAULT_MAX_NAMES_PER_STREAM = 10_000;
 
 export interface XdsControlPlane {
   readonly instanceId: string;
@@ -103,15 +120,28 @@ export function addXdsService(server: grpc.Server, options: XdsOptions): XdsCont
     syncTimer.unref();
   };
 
-  const deps = (): StreamDeps => ({
-    catalog,
-    watchers,
-    stats,
-    logger,
-    synced,
-    streamId: (nextStreamId += 1),
-    instanceId,
-  });
+  const nackLog = new NackLog(logger, options.nackLogEveryMs ?? 10_000);
+  const deps = (call: grpc.ServerDuplexStream<unknown, unknown>): StreamDeps => {
+    const streamId = (nextStreamId += 1);
+    // getPeer() is "host:port" (IPv6 in brackets): the host is the client.
+    const client = call.getPeer().replace(/:\d+$/, '');
+    return {
+      catalog,
+      watchers,
+      stats,
+      logger,
+      synced,
+      streamId,
+      instanceId,
+      maxNamesPerStream: options.maxNamesPerStream ?? DEFAULT_MAX_NAMES_PER_STREAM,
+      client,
+      nackLog,
+      onRefused: (reason, details) => {
+        if (options.onRefused !== undefined) options.onRefused({ reason, client, details });
+        else logger.warn({ stream: streamId, reason, client, details }, 'xDS stream refused');
+      },
+    };
+  };
 
   const open = <S extends OpenStream>(
     call: grpc.ServerDuplexStream<unknown, unknown>,
@@ -136,7 +166,7 @@ export function addXdsService(server: grpc.Server, options: XdsOptions): XdsCont
       open(
         call as grpc.ServerDuplexStream<unknown, unknown>,
         'sotwStreams',
-        (onClose) => new SotwStream(call, deps(), onClose),
+        (onClose) => new SotwStream(call, deps(call as grpc.ServerDuplexStream<unknown, unknown>), onClose),
       ),
     DeltaAggregatedResources: (
       call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>,
@@ -144,7 +174,7 @@ export function addXdsService(server: grpc.Server, options: XdsOptions): XdsCont
       open(
         call as grpc.ServerDuplexStream<unknown, unknown>,
         'deltaStreams',
-        (onClose) => new DeltaStream(call, deps(), onClose),
+        (onClose) => new DeltaStream(call, deps(call as grpc.ServerDuplexStream<unknown, unknown>), onClose),
       ),
   });
 

@@ -6,6 +6,7 @@
 import { AdsStream, type TypeStateBase } from './ads-stream.ts';
 import type { EncodedResource } from './catalog.ts';
 import { reportNack, versionOf } from './stream-common.ts';
+import { VersionSet } from './version-set.ts';
 import type { Any, DiscoveryRequest, DiscoveryResponse, ResourceKind } from './wire.ts';
 
 interface TypeState extends TypeStateBase {
@@ -21,7 +22,7 @@ interface TypeState extends TypeStateBase {
   /** The version the client NACKed last: never sent again. */
   rejectedVersion: string | undefined;
   /** Per resource, the version the client was last sent. */
-  readonly sent: Map<string, string>;
+  readonly sent: VersionSet;
   /** Answer even if nothing changed: the first request of the type, or names were added. */
   mustAnswer: boolean;
   /** Names to look at again on the next flush (all of them when `allDirty`). */
@@ -39,6 +40,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
     const explicitWildcard = names.delete('*');
     let state = this.types.get(request.type_url);
     if (state === undefined) {
+      if (this.refuseOverBound(this.heldNames() + names.size)) return;
       const legacyWildcard = request.resource_names.length === 0;
       state = {
         kind,
@@ -49,12 +51,13 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
         lastNonce: undefined,
         lastVersion: undefined,
         rejectedVersion: undefined,
-        sent: new Map(),
+        sent: new VersionSet(deps.instanceId),
         mustAnswer: true,
         dirty: new Set(),
         allDirty: true,
       };
       this.types.set(request.type_url, state);
+      for (const name of names) this.interest.add(state.typeUrl, name);
     } else {
       if (state.lastNonce !== undefined && request.response_nonce !== state.lastNonce) {
         // Stale: the client had not seen our latest response yet. It will send its names again when it has;
@@ -76,6 +79,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
           deps.stats.acks += 1;
         }
       }
+      if (this.refuseOverBound(this.heldNames() - state.names.size + names.size)) return;
       state.legacyWildcard = state.legacyWildcard && request.resource_names.length === 0;
       const wildcard = state.legacyWildcard || explicitWildcard;
       const wasWildcard = state.wildcard;
@@ -84,12 +88,14 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
         if (!state.names.has(name)) {
           state.dirty.add(name);
           state.mustAnswer = true;
+          this.interest.add(state.typeUrl, name);
         }
       }
       let removed = false;
       for (const name of state.names) {
         if (!names.has(name)) {
           state.sent.delete(name);
+          this.interest.remove(state.typeUrl, name);
           removed = true;
         }
       }
@@ -98,7 +104,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
       if (!state.mustAnswer && !removed && wasWildcard === state.wildcard) return;
       if (state.wildcard && !wasWildcard) state.allDirty = true;
     }
-    this.interest.update(state.typeUrl, state.names, state.wildcard);
+    this.interest.setWildcard(state.typeUrl, state.wildcard);
     this.pump.schedule();
   }
 
@@ -133,20 +139,22 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
    * Service that is gone is sent empty, so that clients stop calling endpoints that went away with it.
    */
   #changedOnly(state: TypeState): DiscoveryResponse | undefined {
-    const subscribed = this.#subscribed(state);
-    const candidates = state.allDirty ? subscribed : [...state.dirty].filter((n) => subscribed.includes(n));
+    const { catalog } = this.deps;
+    const wildcardNames = state.wildcard ? catalog.wildcardNameSet(state.kind) : undefined;
+    // What was marked changed, unless everything may have: a flush costs the changed names, not the held ones.
+    const candidates = state.allDirty
+      ? this.#subscribed(state)
+      : [...state.dirty].filter((n) => state.names.has(n) || wildcardNames?.has(n) === true);
     const changed: EncodedResource[] = [];
     for (const name of candidates) {
       const resource =
-        this.deps.catalog.get(state.kind, name) ??
-        (state.kind === 'endpoint' ? this.deps.catalog.emptyAssignment(name) : undefined);
+        catalog.get(state.kind, name) ??
+        (state.kind === 'endpoint' ? catalog.emptyAssignment(name) : undefined);
       if (resource === undefined || state.sent.get(name) === resource.version) continue;
       changed.push(resource);
     }
     if (changed.length === 0 && !state.mustAnswer) return undefined;
-    const next = new Map(state.sent);
-    for (const r of changed) next.set(r.name, r.version);
-    const version = versionOf(next, this.deps.instanceId);
+    const version = state.sent.versionWith(changed);
     if (version === state.rejectedVersion) return undefined;
     for (const r of changed) state.sent.set(r.name, r.version);
     return this.#response(

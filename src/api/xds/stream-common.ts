@@ -2,10 +2,11 @@
 // mapping of type URLs to resource kinds, and the pump that writes only when the client reads.
 import type * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
+import { clip } from '../../limits/bounded-text.ts';
 import type { ResourceCatalog } from './catalog.ts';
-import type { ServiceWatchers } from './subscriptions.ts';
-import { serviceIdOfName } from './naming.ts';
+import type { ServiceInterest, ServiceWatchers } from './subscriptions.ts';
 import { TYPE_URL, type ResourceKind, type Status } from './wire.ts';
 
 /** Counters of the xDS front door since it started (streams: currently open). */
@@ -44,6 +45,14 @@ export interface StreamDeps {
   readonly streamId: number;
   /** This server instance's id: suffix of every version, so two instances' versions never collide. */
   readonly instanceId: string;
+  /** Resource names one stream may subscribe to, all types together (a wildcard counts as none). */
+  readonly maxNamesPerStream: number;
+  /** The client's remote address (what NACK logs and refusals are throttled by). */
+  readonly client: string;
+  /** The server's NACK log (throttled per client and type). */
+  readonly nackLog: NackLog;
+  /** Told when a stream is ended for breaking a limit (counted and logged as a refusal). */
+  readonly onRefused: (reason: string, details: string) => void;
 }
 
 const KINDS = new Map<string, ResourceKind>(
@@ -68,23 +77,66 @@ export function versionOf(entries: Iterable<readonly [string, string]>, instance
   return `${hash.digest('base64url').slice(0, 16)}.${instanceId}`;
 }
 
-/** Logged and counted for every NACK, so that a resource a client cannot take is visible without a debugger. */
+/** The most characters of a client's NACK message that are logged. */
+export const MAX_LOGGED_NACK_CHARS = 512;
+
+/**
+ * The NACK log of the server: at most one line per client (remote address) and type URL per `everyMs`, saying how
+ * many NACKs it stands for, with the client's message clipped. A client that NACKs in a loop (or with megabytes of
+ * error text, or on many streams) thus costs a few bounded lines, while `endpointd_xds_nacks_total` still counts
+ * every NACK. The clients remembered are bounded too (LRU).
+ */
+export class NackLog {
+  readonly #logger: Logger;
+  readonly #everyMs: number;
+  readonly #now: () => number;
+  readonly #recent = new LRUCache<string, { lastAt: number; unlogged: number }>({ max: 10_000 });
+
+  constructor(logger: Logger, everyMs = 10_000, now: () => number = Date.now) {
+    this.#logger = logger;
+    this.#everyMs = everyMs;
+    this.#now = now;
+  }
+
+  log(client: string, fields: Readonly<Record<string, unknown>> & { typeUrl: string }, error: Status): void {
+    const now = this.#now();
+    const key = `${client} ${fields.typeUrl}`;
+    const recent = this.#recent.get(key);
+    if (recent !== undefined && now - recent.lastAt < this.#everyMs) {
+      recent.unlogged += 1;
+      return;
+    }
+    this.#recent.set(key, { lastAt: now, unlogged: 0 });
+    this.#logger.warn(
+      {
+        client,
+        ...fields,
+        errorCode: error.code,
+        error: clip(error.message, MAX_LOGGED_NACK_CHARS),
+        // NACKs of this client and type that the throttle kept out of the log since its previous line.
+        ...(recent !== undefined && recent.unlogged > 0 ? { nacksNotLogged: recent.unlogged } : {}),
+      },
+      'xDS client rejected a response (NACK)',
+    );
+  }
+}
+
+/** Counted for every NACK and logged (throttled), so that a resource a client cannot take is visible. */
 export function reportNack(
   deps: StreamDeps,
   fields: { typeUrl: string; nonce: string; version: string; node: string | undefined; error: Status },
 ): void {
   deps.stats.nacks += 1;
-  deps.logger.warn(
+  deps.nackLog.log(
+    deps.client,
     {
       stream: deps.streamId,
-      node: fields.node,
-      typeUrl: fields.typeUrl,
-      nonce: fields.nonce,
-      rejectedVersion: fields.version,
-      errorCode: fields.error.code,
-      error: fields.error.message,
+      node: fields.node === undefined ? undefined : clip(fields.node),
+      typeUrl: clip(fields.typeUrl),
+      nonce: clip(fields.nonce),
+      rejectedVersion: clip(fields.version),
     },
-    'xDS client rejected a response (NACK)',
+    fields.error,
   );
 }
 
@@ -147,22 +199,26 @@ export class StreamPump {
 
 /** The part of a stream's per-type state that change notifications touch. */
 export interface DirtyTracking {
-  readonly names: ReadonlySet<string>;
   readonly wildcard: boolean;
   readonly dirty: Set<string>;
   allDirty: boolean;
 }
 
-/** Marks the names of `types` that belong to a changed Service (every name, for a wildcard) for the next flush. */
-export function markChanged(types: Iterable<DirtyTracking>, serviceIds: ReadonlySet<string>): void {
-  for (const state of types) {
-    if (state.wildcard) {
-      state.allDirty = true;
-      continue;
-    }
-    for (const name of state.names) {
-      const id = serviceIdOfName(name);
-      if (id !== undefined && serviceIds.has(id)) state.dirty.add(name);
+/**
+ * Marks, for the next flush, the names that belong to a changed Service (every name of a wildcard type). Costs the
+ * names of the changed Services, found through `interest`, not a walk of every name the stream holds.
+ */
+export function markChanged(
+  types: ReadonlyMap<string, DirtyTracking>,
+  interest: ServiceInterest,
+  serviceIds: ReadonlySet<string>,
+): void {
+  for (const state of types.values()) if (state.wildcard) state.allDirty = true;
+  for (const id of serviceIds) {
+    for (const [typeUrl, names] of interest.namesOf(id)) {
+      const state = types.get(typeUrl);
+      if (state === undefined || state.allDirty) continue;
+      for (const name of names) state.dirty.add(name);
     }
   }
 }

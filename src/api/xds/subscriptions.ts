@@ -95,45 +95,72 @@ export class ServiceWatchers {
 }
 
 /**
- * One stream's registrations with the fan-out: given the names it subscribes to, it watches exactly the Services
- * those names belong to, adding and dropping registrations as the names change.
+ * One stream's registrations with the fan-out, kept by name as the stream's subscriptions change: a name added
+ * or removed costs one map update, never a walk of everything the stream holds. It also answers, for a changed
+ * Service, which of the stream's names (per type URL) belong to it.
  */
 export class ServiceInterest {
   readonly #watchers: ServiceWatchers;
   readonly #listener: ChangeListener;
-  readonly #namesByType = new Map<string, ReadonlySet<string>>();
+  /** Service id → type URL → the subscribed names of that Service. */
+  readonly #byService = new Map<string, Map<string, Set<string>>>();
   readonly #wildcardTypes = new Set<string>();
-  #watched = new Set<string>();
 
   constructor(watchers: ServiceWatchers, listener: ChangeListener) {
     this.#watchers = watchers;
     this.#listener = listener;
   }
 
-  /** Records what the stream subscribes to for one type URL, then updates the registrations. */
-  update(typeUrl: string, names: ReadonlySet<string>, wildcard: boolean): void {
-    this.#namesByType.set(typeUrl, names);
-    if (wildcard) this.#wildcardTypes.add(typeUrl);
-    else this.#wildcardTypes.delete(typeUrl);
-    const next = new Set<string>();
-    for (const set of this.#namesByType.values()) {
-      for (const name of set) {
-        const parsed = parseResourceName(name);
-        if (parsed !== undefined) next.add(parsed.serviceId);
-      }
+  /** The stream subscribed to `name` of `typeUrl` (a name outside the naming scheme never changes: ignored). */
+  add(typeUrl: string, name: string): void {
+    const id = parseResourceName(name)?.serviceId;
+    if (id === undefined) return;
+    let types = this.#byService.get(id);
+    if (types === undefined) {
+      types = new Map();
+      this.#byService.set(id, types);
+      this.#watchers.watch(id, this.#listener);
     }
-    for (const id of next) if (!this.#watched.has(id)) this.#watchers.watch(id, this.#listener);
-    for (const id of this.#watched) if (!next.has(id)) this.#watchers.unwatch(id, this.#listener);
-    this.#watched = next;
+    let names = types.get(typeUrl);
+    if (names === undefined) {
+      names = new Set();
+      types.set(typeUrl, names);
+    }
+    names.add(name);
+  }
+
+  remove(typeUrl: string, name: string): void {
+    const id = parseResourceName(name)?.serviceId;
+    if (id === undefined) return;
+    const types = this.#byService.get(id);
+    const names = types?.get(typeUrl);
+    if (types === undefined || names === undefined) return;
+    names.delete(name);
+    if (names.size > 0) return;
+    types.delete(typeUrl);
+    if (types.size > 0) return;
+    this.#byService.delete(id);
+    this.#watchers.unwatch(id, this.#listener);
+  }
+
+  setWildcard(typeUrl: string, on: boolean): void {
+    if (on) this.#wildcardTypes.add(typeUrl);
+    else this.#wildcardTypes.delete(typeUrl);
     this.#watchers.setWildcard(this.#listener, this.#wildcardTypes.size > 0);
+  }
+
+  /** Per type URL, the names of Service `serviceId` the stream subscribes to. */
+  namesOf(serviceId: string): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.#byService.get(serviceId) ?? EMPTY;
   }
 
   /** Drops every registration (the stream ended). */
   clear(): void {
-    for (const id of this.#watched) this.#watchers.unwatch(id, this.#listener);
-    this.#watched.clear();
-    this.#namesByType.clear();
+    for (const id of this.#byService.keys()) this.#watchers.unwatch(id, this.#listener);
+    this.#byService.clear();
     this.#wildcardTypes.clear();
     this.#watchers.setWildcard(this.#listener, false);
   }
 }
+
+const EMPTY: ReadonlyMap<string, ReadonlySet<string>> = new Map();
