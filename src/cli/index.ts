@@ -3,7 +3,7 @@
 // API. Exit codes tell a script what went wrong (see exit-codes.ts).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
+import { dump as yamlDump } from 'js-yaml';
 import { routableEndpoints } from '../model.ts';
 import type { ServiceBody, WatchEventBody } from '../api/rest/wire.ts';
 import { parseDuration } from '../duration.ts';
@@ -303,7 +303,7 @@ async function get(client: ApiClient, args: ClientArgs, io: ClientIo): Promise<E
   if (args.format === 'json' || args.format === 'yaml') {
     const shown = bodies.map((b) => shownBody(b, args));
     const document = args.service !== undefined ? shown[0] : { services: shown };
-    io.stdout.write(args.format === 'json' ? `${JSON.stringify(document, null, 2)}\n` : stringify(document));
+    io.stdout.write(args.format === 'json' ? `${JSON.stringify(document, null, 2)}\n` : yamlDump(document));
     return EXIT.ok;
   }
   const withNamespace = args.namespace === undefined;
@@ -372,7 +372,7 @@ async function watch(client: ApiClient, args: ClientArgs, io: ClientIo): Promise
   const emit = (event: WatchEventBody): void => {
     if (!table) {
       const shown = shownEvent(event, args);
-      io.stdout.write(args.format === 'json' ? `${JSON.stringify(shown)}\n` : `---\n${stringify(shown)}`);
+      io.stdout.write(args.format === 'json' ? `${JSON.stringify(shown)}\n` : `---\n${yamlDump(shown)}`);
       return;
     }
     const row = eventRow(event, args, started ? '0s' : UNKNOWN_AGE);
