@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ProblemBody, ServiceListBody } from '../src/api/rest/wire.ts';
 import { decodeMessage } from '../src/api/xds/encoding.ts';
 import { parseCommandLine } from '../src/config.ts';
-import { ExposurePolicy } from '../src/policy/exposure.ts';
+import { ExposurePolicy, SYSTEM_NAMESPACES } from '../src/policy/exposure.ts';
 import { parseLabelSelector } from '../src/policy/label-selector.ts';
 import { endpointSlice, FakeApiServer, service, type KubeObject } from './support/fake-apiserver/index.ts';
 import { statusOf, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
@@ -46,6 +46,28 @@ describe('ExposurePolicy', () => {
       false,
     );
     assert.equal(policy.allows(key('shop', 'web'), undefined), false);
+  });
+
+  it('with only a selector, or only an annotation rule, checks that one alone; OPEN shows everything', () => {
+    const bySelector = new ExposurePolicy({
+      exposeNamespaces: [],
+      hideNamespaces: [],
+      selector: parseLabelSelector('tier=web'),
+    });
+    assert.equal(bySelector.allows(key('shop', 'web'), meta({ tier: 'web' }, {})), true);
+    assert.equal(bySelector.allows(key('shop', 'web'), meta({ tier: 'db' }, {})), false);
+    const byAnnotation = new ExposurePolicy({
+      exposeNamespaces: [],
+      hideNamespaces: [],
+      annotation: { key: 'endpointd.io/expose', value: 'true' },
+    });
+    assert.equal(byAnnotation.allows(key('shop', 'web'), meta({}, { 'endpointd.io/expose': 'true' })), true);
+    assert.equal(byAnnotation.allows(key('shop', 'web'), meta({}, {})), false);
+    assert.equal(byAnnotation.allows(key('shop', 'web'), undefined), false, 'fails closed');
+    for (const namespace of ['shop', ...SYSTEM_NAMESPACES]) {
+      assert.equal(ExposurePolicy.OPEN.allows(key(namespace, 'web'), undefined), true, namespace);
+    }
+    assert.deepEqual(SYSTEM_NAMESPACES, ['kube-system', 'kube-public', 'kube-node-lease']);
   });
 });
 

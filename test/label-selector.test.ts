@@ -91,6 +91,14 @@ const MATCHES: [string, Labels, boolean][] = [
   ['a in (x,y,notin, z,in)', { a: 'in' }, true], // keywords inside a value list are values
   ['a in (x,y,notin, z,in)', { a: 'notin' }, true],
   ['a in (x,y,notin, z,in)', { a: 'w' }, false],
+  // The length limits, at the limit (apimachinery's validation: a name part of 63, a prefix of 253, a value of 63).
+  [`${'k'.repeat(63)}`, { ['k'.repeat(63)]: '' }, true],
+  [`x=${'v'.repeat(63)}`, { x: 'v'.repeat(63) }, true],
+  [`${'p'.repeat(253)}/k`, { [`${'p'.repeat(253)}/k`]: 'v' }, true],
+  ['x>-1', { x: '0' }, true],
+  ['x<-1', { x: '-2' }, true],
+  ['x>1', { x: '1' }, false],
+  ['x<1', { x: '1' }, false],
 ];
 
 /** Selectors apimachinery refuses (TestSelectorParse's bad strings, TestSetSelectorParser's invalid cases). */
@@ -117,6 +125,9 @@ const INVALID = [
   'x=-bad-value',
   `x=${'a'.repeat(64)}`,
   `${'k'.repeat(64)}=v`,
+  `${'p'.repeat(254)}/k`,
+  'Upper.Case/k',
+  '/k',
 ];
 
 describe('label selectors, as apimachinery parses and matches them', () => {
@@ -139,9 +150,43 @@ describe('label selectors, as apimachinery parses and matches them', () => {
   }
 
   it('endpointd: says where a selector went wrong, in apimachinery words', () => {
-    assert.throws(() => parseLabelSelector('tier in (a'), /found 'end of string', expected: ',' or '\)'/);
-    assert.throws(() => parseLabelSelector('!tier=x'), /found '=', expected: ',' or 'end of string'/);
-    assert.throws(() => parseLabelSelector('-bad'), /key: Invalid value: "-bad"/);
-    assert.throws(() => parseLabelSelector('k=-v'), /values\[0\]\[k\]: Invalid value: "-v"/);
+    const found = (input: string, what: string, expected: string): [string, string] => [
+      input,
+      `couldn't parse the selector string "${input}": found '${what}', expected: ${expected}`,
+    ];
+    const operators = "'=', '!=', '==', 'in', 'notin'";
+    const cases: [string, string][] = [
+      found('tier in (a', 'end of string', "',' or ')'"),
+      found('!tier=x', '=', "',' or 'end of string'"),
+      found('=x', '=', 'identifier'),
+      found('x,', 'end of string', 'identifier'),
+      found('x y', 'y', operators),
+      found('a (', '(', operators),
+      found('x in a', 'a', "'('"),
+      found('x in (a b)', 'b', "',' or ')'"),
+      found('x in (a,=)', '=', "identifier, ',' or ')'"),
+      found('x>a', 'a', 'an integer'),
+      found('x>', 'end of string', 'an integer'),
+      found('x=(', '(', 'identifier'),
+      found('x=a b', 'b', "',' or 'end of string'"),
+      [
+        '-bad',
+        'unable to parse requirement: key: Invalid value: "-bad": name part must consist of alphanumeric ' +
+          "characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+      ],
+      [
+        'k=-v',
+        'unable to parse requirement: values[0][k]: Invalid value: "-v": a valid label must be an empty string or ' +
+          "consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+      ],
+    ];
+    for (const [input, message] of cases) {
+      assert.throws(() => parseLabelSelector(input), { name: 'Error', message }, input);
+      assert.throws(() => parseLabelSelector(input), LabelSelectorError, input);
+    }
+  });
+
+  it('endpointd: selects everything with an empty or blank selector', () => {
+    for (const blank of ['', '  ', '\t']) assert.equal(parseLabelSelector(blank).matches({}), true);
   });
 });
