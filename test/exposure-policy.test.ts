@@ -1,109 +1,14 @@
-// Which Services clients may see: the rules themselves, their flags, and — end to end from the fake API server —
-// a hidden Service answered exactly like one that does not exist, on every door.
+// Which Services clients may see, end to end from the fake API server: a hidden Service answered exactly like one
+// that does not exist, on every door. The rules themselves and their flags: exposure-rules.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ProblemBody, ServiceListBody } from '../src/api/rest/wire.ts';
 import { decodeMessage } from '../src/api/xds/encoding.ts';
-import { parseCommandLine } from '../src/config.ts';
-import { ExposurePolicy, SYSTEM_NAMESPACES } from '../src/policy/exposure.ts';
-import { parseLabelSelector } from '../src/policy/label-selector.ts';
 import { endpointSlice, FakeApiServer, service, type KubeObject } from './support/fake-apiserver/index.ts';
 import { statusOf, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
 import { EventStream, get } from './support/http.ts';
 import { startKubeEndpointd, type KubeTestEndpointd } from './support/kube-endpointd.ts';
 import { rawSotw, type RawResponse } from './support/xds-harness.ts';
-
-const key = (namespace: string, name: string) => ({ namespace, name });
-const meta = (labels: Record<string, string> = {}, annotations: Record<string, string> = {}) => ({
-  labels,
-  annotations,
-});
-
-describe('ExposurePolicy', () => {
-  it('shows only the namespaces exposed, never the ones hidden', () => {
-    const policy = new ExposurePolicy({
-      exposeNamespaces: ['shop', 'kube-system'],
-      hideNamespaces: ['kube-system'],
-    });
-    assert.equal(policy.allows(key('shop', 'web'), undefined), true);
-    assert.equal(policy.allows(key('billing', 'api'), undefined), false);
-    assert.equal(policy.allows(key('kube-system', 'kube-dns'), undefined), false, 'hiding wins');
-  });
-
-  it('shows by label selector and by annotation, and fails closed without metadata', () => {
-    const policy = new ExposurePolicy({
-      exposeNamespaces: [],
-      hideNamespaces: [],
-      selector: parseLabelSelector('tier in (web,api),!internal'),
-      annotation: { key: 'endpointd.io/expose', value: 'true' },
-    });
-    const exposed = { 'endpointd.io/expose': 'true' };
-    assert.equal(policy.allows(key('shop', 'web'), meta({ tier: 'web' }, exposed)), true);
-    assert.equal(policy.allows(key('shop', 'web'), meta({ tier: 'db' }, exposed)), false);
-    assert.equal(policy.allows(key('shop', 'web'), meta({ tier: 'web', internal: '' }, exposed)), false);
-    assert.equal(
-      policy.allows(key('shop', 'web'), meta({ tier: 'web' }, { 'endpointd.io/expose': 'yes' })),
-      false,
-    );
-    assert.equal(policy.allows(key('shop', 'web'), undefined), false);
-  });
-
-  it('with only a selector, or only an annotation rule, checks that one alone; OPEN shows everything', () => {
-    const bySelector = new ExposurePolicy({
-      exposeNamespaces: [],
-      hideNamespaces: [],
-      selector: parseLabelSelector('tier=web'),
-    });
-    assert.equal(bySelector.allows(key('shop', 'web'), meta({ tier: 'web' }, {})), true);
-    assert.equal(bySelector.allows(key('shop', 'web'), meta({ tier: 'db' }, {})), false);
-    const byAnnotation = new ExposurePolicy({
-      exposeNamespaces: [],
-      hideNamespaces: [],
-      annotation: { key: 'endpointd.io/expose', value: 'true' },
-    });
-    assert.equal(byAnnotation.allows(key('shop', 'web'), meta({}, { 'endpointd.io/expose': 'true' })), true);
-    assert.equal(byAnnotation.allows(key('shop', 'web'), meta({}, {})), false);
-    assert.equal(byAnnotation.allows(key('shop', 'web'), undefined), false, 'fails closed');
-    for (const namespace of ['shop', ...SYSTEM_NAMESPACES]) {
-      assert.equal(ExposurePolicy.OPEN.allows(key(namespace, 'web'), undefined), true, namespace);
-    }
-    assert.deepEqual(SYSTEM_NAMESPACES, ['kube-system', 'kube-public', 'kube-node-lease']);
-  });
-});
-
-describe('exposure flags', () => {
-  const run = (args: string[]) => parseCommandLine(args, {});
-
-  it('hides the system namespaces by default, and none on request', () => {
-    const defaults = run([]);
-    assert.equal(defaults.kind, 'run');
-    if (defaults.kind === 'run') {
-      assert.deepEqual(defaults.config.exposure.hideNamespaces, [
-        'kube-system',
-        'kube-public',
-        'kube-node-lease',
-      ]);
-    }
-    const none = run(['--hide-namespace', 'none']);
-    assert.equal(none.kind === 'run' && none.config.exposure.hideNamespaces.length, 0);
-  });
-
-  it('refuses a bad selector, a bad annotation rule and a bad namespace, naming each', () => {
-    const parsed = run([
-      '--expose-selector',
-      'a in (b',
-      '--expose-annotation',
-      'novalue',
-      '--expose-namespace',
-      'Bad_NS',
-    ]);
-    assert.equal(parsed.kind, 'invalid');
-    const problems = parsed.kind === 'invalid' ? parsed.problems.join('\n') : '';
-    assert.match(problems, /--expose-selector .*must be a label selector/);
-    assert.match(problems, /--expose-annotation .*must be KEY=VALUE/);
-    assert.match(problems, /--expose-namespace .*must be a namespace name/);
-  });
-});
 
 describe('a hidden Service, through every door', () => {
   let api: FakeApiServer;

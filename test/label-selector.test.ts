@@ -11,7 +11,7 @@ type Labels = Record<string, string>;
 
 const PARSERS: Record<
   string,
-  { parse(input: string): (labels: Labels) => boolean; error: new (message: string) => Error }
+  { parse: (input: string) => (labels: Labels) => boolean; error: new (message: string) => Error }
 > = {
   endpointd: {
     parse: (input) => {
