@@ -1,14 +1,48 @@
-// Which Services clients may see, end to end from the fake API server: a hidden Service answered exactly like one
-// that does not exist, on every door. The rules themselves and their flags: exposure-rules.test.ts.
+// Which Services clients may see: the flags that set the rules, and — end to end from the fake API server — a
+// hidden Service answered exactly like one that does not exist, on every door. The rules alone: exposure-rules.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ProblemBody, ServiceListBody } from '../src/api/rest/wire.ts';
 import { decodeMessage } from '../src/api/xds/encoding.ts';
+import { parseCommandLine } from '../src/config.ts';
 import { endpointSlice, FakeApiServer, service, type KubeObject } from './support/fake-apiserver/index.ts';
 import { statusOf, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
 import { EventStream, get } from './support/http.ts';
 import { startKubeEndpointd, type KubeTestEndpointd } from './support/kube-endpointd.ts';
 import { rawSotw, type RawResponse } from './support/xds-harness.ts';
+describe('exposure flags', () => {
+  const run = (args: string[]) => parseCommandLine(args, {});
+
+  it('hides the system namespaces by default, and none on request', () => {
+    const defaults = run([]);
+    assert.equal(defaults.kind, 'run');
+    if (defaults.kind === 'run') {
+      assert.deepEqual(defaults.config.exposure.hideNamespaces, [
+        'kube-system',
+        'kube-public',
+        'kube-node-lease',
+      ]);
+    }
+    const none = run(['--hide-namespace', 'none']);
+    assert.equal(none.kind === 'run' && none.config.exposure.hideNamespaces.length, 0);
+  });
+
+  it('refuses a bad selector, a bad annotation rule and a bad namespace, naming each', () => {
+    const parsed = run([
+      '--expose-selector',
+      'a in (b',
+      '--expose-annotation',
+      'novalue',
+      '--expose-namespace',
+      'Bad_NS',
+    ]);
+    assert.equal(parsed.kind, 'invalid');
+    const problems = parsed.kind === 'invalid' ? parsed.problems.join('\n') : '';
+    assert.match(problems, /--expose-selector .*must be a label selector/);
+    assert.match(problems, /--expose-annotation .*must be KEY=VALUE/);
+    assert.match(problems, /--expose-namespace .*must be a namespace name/);
+  });
+});
 
 describe('a hidden Service, through every door', () => {
   let api: FakeApiServer;

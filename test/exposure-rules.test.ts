@@ -1,9 +1,8 @@
 // Which Services clients may see, the rules themselves: namespaces exposed and hidden, the label selector and
-// annotation rules (failing closed without metadata), and the flags that set them. End to end through every door:
+// annotation rules (failing closed without metadata). Their flags, and end to end through every door:
 // exposure-policy.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCommandLine } from '../src/config.ts';
 import { ExposurePolicy, SYSTEM_NAMESPACES } from '../src/policy/exposure.ts';
 import { parseLabelSelector } from '../src/policy/label-selector.ts';
 
@@ -62,39 +61,5 @@ describe('ExposurePolicy', () => {
       assert.equal(ExposurePolicy.OPEN.allows(key(namespace, 'web'), undefined), true, namespace);
     }
     assert.deepEqual(SYSTEM_NAMESPACES, ['kube-system', 'kube-public', 'kube-node-lease']);
-  });
-});
-
-describe('exposure flags', () => {
-  const run = (args: string[]) => parseCommandLine(args, {});
-
-  it('hides the system namespaces by default, and none on request', () => {
-    const defaults = run([]);
-    assert.equal(defaults.kind, 'run');
-    if (defaults.kind === 'run') {
-      assert.deepEqual(defaults.config.exposure.hideNamespaces, [
-        'kube-system',
-        'kube-public',
-        'kube-node-lease',
-      ]);
-    }
-    const none = run(['--hide-namespace', 'none']);
-    assert.equal(none.kind === 'run' && none.config.exposure.hideNamespaces.length, 0);
-  });
-
-  it('refuses a bad selector, a bad annotation rule and a bad namespace, naming each', () => {
-    const parsed = run([
-      '--expose-selector',
-      'a in (b',
-      '--expose-annotation',
-      'novalue',
-      '--expose-namespace',
-      'Bad_NS',
-    ]);
-    assert.equal(parsed.kind, 'invalid');
-    const problems = parsed.kind === 'invalid' ? parsed.problems.join('\n') : '';
-    assert.match(problems, /--expose-selector .*must be a label selector/);
-    assert.match(problems, /--expose-annotation .*must be KEY=VALUE/);
-    assert.match(problems, /--expose-namespace .*must be a namespace name/);
   });
 });
