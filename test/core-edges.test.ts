@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import { resolvePort, parseResourceName } from '../src/api/xds/naming.ts';
 import { TYPE_URL } from '../src/api/xds/wire.ts';
 import { contentVersion, type ServiceEndpoints } from '../src/model.ts';
+import { mergeEndpointSlices } from '../src/sources/kubernetes/convert.ts';
+import { parseEndpointSlice } from '../src/sources/kubernetes/objects.ts';
 import { parseLabelSelector } from '../src/policy/label-selector.ts';
 import { newStore, rawSotw, startXdsServer } from './support/xds-harness.ts';
 
@@ -46,6 +48,21 @@ describe('content version, one field at a time', () => {
     };
     const other = { ...base, service: { ...base.service!, externalName: 'b.example.com' } };
     assert.notEqual(contentVersion(base), contentVersion(other));
+  });
+});
+
+describe('target references', () => {
+  // Mutation: drop `|| ref.name === null` in convertReference (a null name would be kept as a reference).
+  it('drops a target reference whose name is null, as one without a name', () => {
+    const parsed = parseEndpointSlice({
+      metadata: { name: 'web-a', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.1'], targetRef: { kind: 'Pod', name: null } }],
+      ports: [{ name: 'http', port: 8080 }],
+    });
+    assert.ok(parsed.ok);
+    const merged = mergeEndpointSlices({ namespace: 'shop', name: 'web' }, [parsed.value]);
+    assert.ok(!('targetRef' in merged.endpoints[0]!));
   });
 });
 
