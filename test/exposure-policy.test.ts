@@ -1,54 +1,15 @@
-// Which Services clients may see: the rules themselves, their flags, and — end to end from the fake API server —
-// a hidden Service answered exactly like one that does not exist, on every door.
+// Which Services clients may see: the flags that set the rules, and — end to end from the fake API server — a
+// hidden Service answered exactly like one that does not exist, on every door. The rules alone: exposure-rules.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ProblemBody, ServiceListBody } from '../src/api/rest/wire.ts';
 import { decodeMessage } from '../src/api/xds/encoding.ts';
 import { parseCommandLine } from '../src/config.ts';
-import { ExposurePolicy } from '../src/policy/exposure.ts';
-import { parseLabelSelector } from '../src/policy/label-selector.ts';
 import { endpointSlice, FakeApiServer, service, type KubeObject } from './support/fake-apiserver/index.ts';
 import { statusOf, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
 import { EventStream, get } from './support/http.ts';
 import { startKubeEndpointd, type KubeTestEndpointd } from './support/kube-endpointd.ts';
 import { rawSotw, type RawResponse } from './support/xds-harness.ts';
-
-const key = (namespace: string, name: string) => ({ namespace, name });
-const meta = (labels: Record<string, string> = {}, annotations: Record<string, string> = {}) => ({
-  labels,
-  annotations,
-});
-
-describe('ExposurePolicy', () => {
-  it('shows only the namespaces exposed, never the ones hidden', () => {
-    const policy = new ExposurePolicy({
-      exposeNamespaces: ['shop', 'kube-system'],
-      hideNamespaces: ['kube-system'],
-    });
-    assert.equal(policy.allows(key('shop', 'web'), undefined), true);
-    assert.equal(policy.allows(key('billing', 'api'), undefined), false);
-    assert.equal(policy.allows(key('kube-system', 'kube-dns'), undefined), false, 'hiding wins');
-  });
-
-  it('shows by label selector and by annotation, and fails closed without metadata', () => {
-    const policy = new ExposurePolicy({
-      exposeNamespaces: [],
-      hideNamespaces: [],
-      selector: parseLabelSelector('tier in (web,api),!internal'),
-      annotation: { key: 'endpointd.io/expose', value: 'true' },
-    });
-    const exposed = { 'endpointd.io/expose': 'true' };
-    assert.equal(policy.allows(key('shop', 'web'), meta({ tier: 'web' }, exposed)), true);
-    assert.equal(policy.allows(key('shop', 'web'), meta({ tier: 'db' }, exposed)), false);
-    assert.equal(policy.allows(key('shop', 'web'), meta({ tier: 'web', internal: '' }, exposed)), false);
-    assert.equal(
-      policy.allows(key('shop', 'web'), meta({ tier: 'web' }, { 'endpointd.io/expose': 'yes' })),
-      false,
-    );
-    assert.equal(policy.allows(key('shop', 'web'), undefined), false);
-  });
-});
-
 describe('exposure flags', () => {
   const run = (args: string[]) => parseCommandLine(args, {});
 

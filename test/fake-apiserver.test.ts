@@ -59,8 +59,6 @@ function summary(events: RawWatchEvent[]): string[] {
   return events.map((e) => `${e.type} ${e.object.metadata?.name ?? e.object.reason ?? ''}`.trim());
 }
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function slice(
   serviceName: string,
   name: string,
@@ -390,19 +388,25 @@ describe('watches over raw HTTP', () => {
       metadata: { ...blue.metadata, labels: { color: 'green' } },
     });
     api.delete('endpointslices', 'sel', 'paint-aaaaa');
-    const events = await watch.waitForEvents(3);
-    await delay(30);
+    // The marker: an object that matches, created after everything above. Nothing may arrive between.
+    api.create('endpointslices', slice('paint', 'paint-marker', 'sel', { color: 'blue' }));
+    const events = await watch.waitForEvents(4);
     assert.deepEqual(summary(watch.events), [
       'ADDED paint-aaaaa',
       'MODIFIED paint-aaaaa',
       'DELETED paint-aaaaa',
+      'ADDED paint-marker',
     ]);
+    // The real API server's watch cache sends the previous object (the last state that matched), with the
+    // resourceVersion of the change that made it leave; the deletion afterwards is not sent at all.
+    const leave = events[2]?.object;
+    assert.equal(leave?.metadata?.labels?.['color'], 'blue', 'the leave event carries the previous labels');
+    assert.equal(leave?.['endpoints'], null, 'and the previous content');
     assert.equal(
-      events[2]?.object.metadata?.labels?.['color'],
-      'green',
-      'the leave event carries the new state',
+      leave?.metadata?.resourceVersion,
+      green.metadata.resourceVersion,
+      'with the new resourceVersion',
     );
-    assert.equal(events[2]?.object.metadata?.resourceVersion, green.metadata.resourceVersion);
     watch.close();
   });
 
@@ -415,9 +419,18 @@ describe('watches over raw HTTP', () => {
       apiVersion: 'v1',
       metadata: { resourceVersion: String(api.resourceVersion) },
     });
-    await delay(100);
-    assert.ok(withBookmarks.events.filter((e) => e.type === 'BOOKMARK').length >= 2);
-    assert.equal(without.events.filter((e) => e.type === 'BOOKMARK').length, 0);
+    const bookmarks = () => withBookmarks.events.filter((e) => e.type === 'BOOKMARK').length;
+    await withBookmarks.waitForEvent(() => bookmarks() >= 2);
+    // Both streams opened together: by now the one that did not ask would have had bookmarks too. A Service
+    // created now is the marker: it arrives after anything the stream was sent before.
+    api.create('services', service({ name: 'bookmark-marker', namespace: 'marker' }));
+    await without.waitForEvent((e) => e.object.metadata?.name === 'bookmark-marker');
+    assert.deepEqual(
+      without.events.filter((e) => e.type !== 'ADDED'),
+      [],
+      'no BOOKMARK before the marker',
+    );
+    api.delete('services', 'marker', 'bookmark-marker');
     withBookmarks.close();
     without.close();
   });
@@ -429,7 +442,8 @@ describe('watches over raw HTTP', () => {
     assert.equal(await timed.ended, 'end');
     assert.equal(await untimed.ended, 'end');
     const took = Date.now() - started;
-    assert.ok(took >= 900 && took < 2500, `ended after ${took} ms`);
+    // Not before the second asked for; the upper bound is only a generous one (a loaded machine is slow).
+    assert.ok(took >= 900 && took < 15_000, `ended after ${took} ms`);
     assert.deepEqual(timed.events, []);
     assert.deepEqual(untimed.events, []);
   });
@@ -545,9 +559,12 @@ describe('fault hooks', () => {
       answered = true;
       return r;
     });
+    // The list has arrived and is held (logged with no status yet) ...
+    await api.waitFor(() => api.requests.some((r) => r.verb === 'list' && r.status === 0));
+    // ... and stays unanswered while a request made after it (a watch: not a list) is answered.
     const watch = await RawStream.open(api, `${SLICES}?watch=true`);
     assert.equal(watch.status, 200, 'a watch is not a list');
-    await delay(100);
+    await new Promise((resolve) => setImmediate(resolve));
     assert.equal(answered, false);
     assert.equal(api.requests.filter((r) => r.verb === 'list' && r.status === 0).length, 1);
     api.unstall();
@@ -558,24 +575,33 @@ describe('fault hooks', () => {
   it('stall after-headers sends headers and then silence until unstall, on new and open watches', async () => {
     const open = await RawStream.open(api, `${SLICES}?watch=true&allowWatchBookmarks=true`);
     await open.waitForEvents(1);
-    api.stall({ verb: 'watch', phase: 'after-headers' });
+    // The marker: a watch of Services, which the stall (of endpointslices watches) does not cover.
+    const marker = await RawStream.open(api, `${SERVICES}?watch=true&resourceVersion=${api.resourceVersion}`);
+    api.stall({ verb: 'watch', resource: 'endpointslices', phase: 'after-headers' });
     const fresh = await RawStream.open(api, `${SLICES}?watch=true`);
     assert.equal(fresh.status, 200);
     api.create('endpointslices', slice('web', 'web-stall'));
-    await delay(100);
+    api.create('services', service({ name: 'stall-marker', namespace: 'marker' }));
+    await marker.waitForEvents(1);
+    // Loopback delivers what was written before the marker by then; one more turn reads every socket.
+    await new Promise((resolve) => setImmediate(resolve));
     assert.equal(open.events.length, 1);
     assert.equal(fresh.events.length, 0);
+    marker.close();
+    api.delete('services', 'marker', 'stall-marker');
     api.unstall();
     await open.waitForEvent((e) => e.object.metadata?.name === 'web-stall');
     await fresh.waitForEvents(2);
     open.close();
     fresh.close();
 
-    api.stall({ verb: 'list', phase: 'after-headers' });
+    api.stall({ verb: 'list', resource: 'endpointslices', phase: 'after-headers' });
     const list = new RawStream(api, SLICES);
     const res = await list.response;
     assert.equal(res.statusCode, 200);
-    await delay(50);
+    // The marker: a list of Services (not stalled), asked and answered after the stalled one's headers.
+    assert.equal((await rawGet(api, SERVICES)).status, 200);
+    await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(list.chunks, []);
     api.unstall();
     assert.equal(await list.ended, 'end');
@@ -950,8 +976,8 @@ describe('with the real @kubernetes/client-node', () => {
 
     // An in-stream 410 makes client-node forget its RV; the relist happens when that watch ends.
     let listsBefore = lists();
+    // The ERROR event is queued before the clean end, so client-node reads it first.
     api.sendExpiredOnWatches();
-    await delay(20);
     api.endAllWatches();
     await api.waitFor(() => lists() === listsBefore + 1 && api.openWatches === 1, 3000, 'relist after ERROR');
 

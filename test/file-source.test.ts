@@ -30,6 +30,29 @@ async function timeUntil(
   return Date.now() - since;
 }
 
+/** The file source's error in /readyz (it names the files it refuses), or null. */
+async function sourceError(t: TestEndpointd): Promise<string | null> {
+  const readyz = (await get(`${t.url}/readyz`)).json<{ sources: Array<{ error: string | null }> }>();
+  return readyz.sources[0]?.error ?? null;
+}
+
+/** Waits until the source reports an error about `file`: the write was read and refused. */
+async function refused(t: TestEndpointd, file: string): Promise<void> {
+  await eventually(async () => ((await sourceError(t))?.includes(file) === true ? true : undefined), 10_000);
+}
+
+/**
+ * The end of a negative check on the file source: a marker file written after the edit under test. Once its
+ * Service is served, the source has read everything written before it.
+ */
+async function marker(t: TestEndpointd): Promise<void> {
+  const status = async () => (await get(`${t.url}/v1/namespaces/shop/services/marker`)).status;
+  await t.write('marker.yaml', sliceManifest('shop', 'marker', ['10.9.9.9']));
+  await eventually(async () => ((await status()) === 200 ? true : undefined), 10_000);
+  await t.remove('marker.yaml');
+  await eventually(async () => ((await status()) === 404 ? true : undefined), 10_000);
+}
+
 describe('file source, live', () => {
   let t: TestEndpointd;
   before(async () => {
@@ -87,7 +110,8 @@ describe('file source, live', () => {
     await t.write('web.yaml', sliceManifest('shop', 'web', ['10.0.0.1']));
     await timeUntil(t, 'shop/services/web', ['10.0.0.1'], Date.now());
     await t.write('web.yaml', 'kind: EndpointSlice\nmetadata: [broken\n');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Not a timed silence: the source has read the broken file once it reports it.
+    await refused(t, 'web.yaml');
     assert.deepEqual(addresses((await get(`${t.url}/v1/namespaces/shop/services/web`)).json<ServiceBody>()), [
       '10.0.0.1',
     ]);
@@ -95,7 +119,7 @@ describe('file source, live', () => {
       'web.yaml',
       `${sliceManifest('shop', 'web', ['10.0.0.5'])}---\n${sliceManifest('shop', 'web', ['10.0.0.300'], { sliceName: 'web-b' })}`,
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await marker(t);
     assert.deepEqual(
       addresses((await get(`${t.url}/v1/namespaces/shop/services/web`)).json<ServiceBody>()),
       ['10.0.0.1'],

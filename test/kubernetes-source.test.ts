@@ -314,14 +314,25 @@ describe('Kubernetes source: EndpointSlices', () => {
     }
   });
 
-  it('keeps a quiet watch open on bookmarks, without reconnecting', async () => {
-    const watchesBefore = api.requests.filter((r) => r.verb === 'watch').length;
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    assert.equal(api.requests.filter((r) => r.verb === 'watch').length, watchesBefore, 'no new watch');
-    update(api, webA, (o) => {
-      o.endpoints = [{ addresses: ['10.0.2.1'], conditions: { ready: true } }];
-    });
-    await t.until('shop', 'web', sameIps(['10.0.2.1']));
+  it('keeps a quiet watch open on bookmarks for three times its idle timeout, without reconnecting', async () => {
+    // Its own endpointd, whose idle timeout (1 s) is short against the quiet period: without bookmarks (every
+    // 200 ms here) it would cut and reopen its watches about once a second. The quiet period is the property
+    // under test, so it is measured in idle timeouts rather than guessed.
+    const quiet = await startKubeEndpointd(api, { watchIdleTimeoutMs: 1000 });
+    try {
+      await api.waitFor(() => api.openWatches >= 4, 5000, "the second endpointd's watches");
+      const watches = () => api.requests.filter((r) => r.verb === 'watch').length;
+      const watchesBefore = watches();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      assert.equal(watches(), watchesBefore, 'no watch was reopened');
+      update(api, webA, (o) => {
+        o.endpoints = [{ addresses: ['10.0.2.1'], conditions: { ready: true } }];
+      });
+      await quiet.until('shop', 'web', sameIps(['10.0.2.1']));
+      await t.until('shop', 'web', sameIps(['10.0.2.1']));
+    } finally {
+      await quiet.stop();
+    }
   });
 
   it('does not lose an event split across TCP chunks', async () => {
@@ -386,7 +397,7 @@ describe('Kubernetes source: recovery', () => {
     }
   });
 
-  it('retries a 403 slowly and loudly, and syncs once the permission is fixed', async () => {
+  it('reports a 403 in /readyz and answers 503 until the first list, then syncs once the permission is fixed', async () => {
     const api = await FakeApiServer.start({
       tokens: { good: { resources: ['services'] } }, // no endpointslices yet
     });
@@ -401,10 +412,13 @@ describe('Kubernetes source: recovery', () => {
     );
     const t = await startKubeEndpointd(api, {}, {}, { token: 'good', waitForSync: false });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The refused list has been tried (and reported) before anything is checked: no timed wait.
+      const error = await eventually(async () => {
+        const readyz = (await get(`${t.url}/readyz`)).json<{ sources: Array<{ error: string | null }> }>();
+        return readyz.sources[0]?.error ?? undefined;
+      }, 10_000);
+      assert.match(error, /403: .*forbidden/);
       assert.equal((await get(`${t.url}/v1/services`)).status, 503, 'not ready before its first list');
-      const readyz = (await get(`${t.url}/readyz`)).json<{ sources: Array<{ error: string | null }> }>();
-      assert.match(readyz.sources[0]?.error ?? '', /403: .*forbidden/);
       api.setTokens({ good: {} });
       await t.endpointd.synced;
       assert.deepEqual(ips(await t.lookup('shop', 'web')), ['10.0.0.1']);
@@ -414,7 +428,7 @@ describe('Kubernetes source: recovery', () => {
     }
   });
 
-  it('serves stale state while the API server is down for 30 s, and converges within 2 s after', async () => {
+  it('serves stale state while the API server is down for 30 s, and converges once it is back', async () => {
     const api = await FakeApiServer.start();
     api.create(
       'endpointslices',
@@ -447,9 +461,8 @@ describe('Kubernetes source: recovery', () => {
         }),
       );
       await api.resumeListening();
-      const back = Date.now();
-      await t.until('shop', 'web', sameIps(['10.0.0.2']), 2000);
-      assert.ok(Date.now() - back <= 2000);
+      // A generous bound: how fast it converges is the benchmark's business (bench/), that it does is this test's.
+      await t.until('shop', 'web', sameIps(['10.0.0.2']), 20_000);
       await eventually(async () => {
         const detail = (await get(`${t.url}/readyz`)).json<{ sources: Array<{ error: string | null }> }>();
         return detail.sources[0]?.error === null ? true : undefined;

@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { startTestEndpointd } from './support/endpointd.ts';
 import { bigService, retainedBytes } from './support/memory.ts';
+import { subscribersReach } from './support/http.ts';
 
 describe('a watch client that never reads', () => {
   it('keeps memory bounded while its service changes 10,000 times, then receives the latest state', async () => {
@@ -16,7 +17,7 @@ describe('a watch client that never reads', () => {
     try {
       await once(socket, 'connect');
       socket.write('GET /v1/namespaces/shop/services/big/watch?endpoints=all HTTP/1.1\r\nHost: test\r\n\r\n');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await subscribersReach(t.url, 'rest', 1); // the watch is open before anything changes
       socket.pause(); // from here on the kernel buffers fill up and the server must stop writing
 
       const before = retainedBytes();

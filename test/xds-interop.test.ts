@@ -21,6 +21,10 @@ import {
   type TestXdsServer,
 } from './support/xds-harness.ts';
 
+/** How long a change may take to reach the clients: a generous bound, so that a loaded machine cannot fail it.
+ * How fast changes arrive is measured by the benchmark (npm run bench), not here. */
+const BOUND_MS = 15_000;
+
 register();
 
 /** How many of `n` calls each backend answered. */
@@ -61,7 +65,9 @@ describe('grpc-js-xds clients following endpointd', () => {
     assert.ok(b1 !== undefined);
     const client = xdsChannel(`xds:///web.shop:${b1.port}`, xds.port);
     try {
-      await eventually('all three backends answer', 5000, () => servedExactlyBy(client, ['b1', 'b2', 'b3']));
+      await eventually('all three backends answer', BOUND_MS, () =>
+        servedExactlyBy(client, ['b1', 'b2', 'b3']),
+      );
       const counts = await spread(client, 30);
       assert.deepEqual([...counts.keys()].sort(), ['b1', 'b2', 'b3']);
       for (const [id, count] of counts) assert.ok(count >= 8 && count <= 12, `${id} answered ${count} of 30`);
@@ -76,13 +82,15 @@ describe('grpc-js-xds clients following endpointd', () => {
     store.upsert(SOURCE, service('shop', 'scale', endpoints([b1, b2])));
     const client = xdsChannel(`xds:///scale.shop:${b1.port}`, xds.port);
     try {
-      await eventually('b1 and b2 answer', 5000, () => servedExactlyBy(client, ['b1', 'b2']));
+      await eventually('b1 and b2 answer', BOUND_MS, () => servedExactlyBy(client, ['b1', 'b2']));
 
       store.upsert(SOURCE, service('shop', 'scale', endpoints([b1, b2, b3])));
-      const up = await eventually('scaled up to b3', 1000, () => servedExactlyBy(client, ['b1', 'b2', 'b3']));
+      const up = await eventually('scaled up to b3', BOUND_MS, () =>
+        servedExactlyBy(client, ['b1', 'b2', 'b3']),
+      );
 
       store.upsert(SOURCE, service('shop', 'scale', endpoints([b2, b3])));
-      const down = await eventually('scaled down: b1 gone', 1000, () =>
+      const down = await eventually('scaled down: b1 gone', BOUND_MS, () =>
         servedExactlyBy(client, ['b2', 'b3']),
       );
 
@@ -90,7 +98,9 @@ describe('grpc-js-xds clients following endpointd', () => {
         SOURCE,
         service('shop', 'scale', [...endpoints([b2]), ...endpoints([b3], { ready: false, serving: false })]),
       );
-      const notReady = await eventually('b3 not ready: skipped', 1000, () => servedExactlyBy(client, ['b2']));
+      const notReady = await eventually('b3 not ready: skipped', BOUND_MS, () =>
+        servedExactlyBy(client, ['b2']),
+      );
 
       // Terminating but still serving, while b2 is ready: DRAINING, which gRPC does not use.
       store.upsert(
@@ -100,7 +110,7 @@ describe('grpc-js-xds clients following endpointd', () => {
           ...endpoints([b3], { ready: false, serving: true, terminating: true }),
         ]),
       );
-      await eventually('b3 draining: skipped', 1000, () => servedExactlyBy(client, ['b2']));
+      await eventually('b3 draining: skipped', BOUND_MS, () => servedExactlyBy(client, ['b2']));
       process.stderr.write(
         `followed: up ${up.toFixed(0)} ms, down ${down.toFixed(0)} ms, not ready ${notReady.toFixed(0)} ms\n`,
       );
@@ -115,20 +125,20 @@ describe('grpc-js-xds clients following endpointd', () => {
     store.upsert(SOURCE, service('shop', 'gone', endpoints(backends)));
     const client = xdsChannel(`xds:///gone.shop:${b1.port}`, xds.port);
     try {
-      await eventually('served', 5000, async () => (await callCode(client)) === grpc.status.OK);
+      await eventually('served', BOUND_MS, async () => (await callCode(client)) === grpc.status.OK);
       store.upsert(SOURCE, service('shop', 'gone', []));
       await eventually(
         'UNAVAILABLE',
-        1000,
+        BOUND_MS,
         async () => (await callCode(client, 500)) === grpc.status.UNAVAILABLE,
       );
       store.upsert(SOURCE, service('shop', 'gone', endpoints(backends)));
-      await eventually('served again', 1000, async () => (await callCode(client)) === grpc.status.OK);
+      await eventually('served again', BOUND_MS, async () => (await callCode(client)) === grpc.status.OK);
       // A deleted Service: its assignment turns empty, the clients stop calling its old endpoints.
       store.delete(SOURCE, { namespace: 'shop', name: 'gone' });
       await eventually(
         'UNAVAILABLE once deleted',
-        1000,
+        BOUND_MS,
         async () => (await callCode(client, 500)) === grpc.status.UNAVAILABLE,
       );
     } finally {
@@ -149,7 +159,7 @@ describe('grpc-js-xds clients following endpointd', () => {
     );
     const client = xdsChannel(`xds:///dup.shop:${b1.port}`, xds.port);
     try {
-      await eventually('b1 and b2 answer', 5000, () => servedExactlyBy(client, ['b1', 'b2']));
+      await eventually('b1 and b2 answer', BOUND_MS, () => servedExactlyBy(client, ['b1', 'b2']));
     } finally {
       client.close();
     }
@@ -161,7 +171,7 @@ describe('grpc-js-xds clients following endpointd', () => {
       store.upsert(SOURCE, service('shop', 'named', endpoints(odd)));
       const client = xdsChannel('xds:///named.shop', xds.port);
       try {
-        await eventually('p1 and p2 answer', 5000, () => servedExactlyBy(client, ['p1', 'p2']));
+        await eventually('p1 and p2 answer', BOUND_MS, () => servedExactlyBy(client, ['p1', 'p2']));
       } finally {
         client.close();
       }
@@ -182,8 +192,8 @@ describe('grpc-js-xds clients following endpointd', () => {
       assert.equal(xds.plane.stats().nacks, 0);
       // One change reaches all of them.
       store.upsert(SOURCE, service('shop', 'many', endpoints(backends.slice(0, 1))));
-      await eventually('all 100 follow', 2000, async () =>
-        (await Promise.all(clients.map((c) => who(c)))).every((id) => id === 'b1'),
+      await eventually('all 100 follow', BOUND_MS, async () =>
+        (await Promise.all(clients.map((c) => who(c, 10_000)))).every((id) => id === 'b1'),
       );
     } finally {
       for (const c of clients) c.close();
@@ -202,7 +212,7 @@ describe('grpc-js-xds clients across a control plane restart', () => {
     const port = xds.port;
     const client = xdsChannel(`xds:///web.shop:${r1.port}`, port);
     try {
-      await eventually('r1 answers', 5000, () => servedExactlyBy(client, ['r1'], 3));
+      await eventually('r1 answers', BOUND_MS, () => servedExactlyBy(client, ['r1'], 3));
       await xds.stop();
       // Down: the client keeps its last configuration.
       assert.equal(await who(client), 'r1');

@@ -5,44 +5,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { decodeMessage } from '../src/api/xds/encoding.ts';
 import { TYPE_URL } from '../src/api/xds/wire.ts';
 import {
+  assignmentAddresses as addresses,
+  decodeAny as decode,
+  deltaMarker,
   eventually,
   newStore,
   rawDelta,
   rawSotw,
+  resourceNames as names,
   service,
+  sotwMarker,
   SOURCE,
   startXdsServer,
-  type RawAny,
   type TestXdsServer,
 } from './support/xds-harness.ts';
 
 const NODE = { id: 'raw-test', locality: {} };
-
-function decode(any: RawAny): Record<string, unknown> {
-  return decodeMessage(any.type_url.slice(any.type_url.lastIndexOf('/') + 1), any.value);
-}
-
-/** The IP:port pairs of an encoded assignment. */
-function addresses(any: RawAny): string[] {
-  const cla = decode(any) as {
-    endpoints?: {
-      lb_endpoints?: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[];
-    }[];
-  };
-  return (cla.endpoints ?? [])
-    .flatMap((l) => l.lb_endpoints ?? [])
-    .map(
-      (e) => `${e.endpoint.address.socket_address.address}:${e.endpoint.address.socket_address.port_value}`,
-    )
-    .sort();
-}
-
-function names(resources: readonly RawAny[]): string[] {
-  return resources.map((r) => (decode(r) as { name?: string; cluster_name?: string }).name ?? '').sort();
-}
 
 const ep = (address: string, port = 8080) => ({ address, port, portName: 'grpc' });
 
@@ -98,7 +78,8 @@ describe('state-of-the-world ADS', () => {
         version_info: first.version_info,
         response_nonce: first.nonce,
       });
-      await ads.nothingFor(150);
+      // The ACK is not answered: the first Listener request, always answered, is the next response.
+      await sotwMarker(ads, TYPE_URL.listener, ['api.shop:9000']);
       store.upsert(SOURCE, service('shop', 'api', [ep('10.0.1.1', 9000), ep('10.0.1.2', 9000)]));
       const second = await ads.next();
       assert.notEqual(second.version_info, first.version_info);
@@ -111,7 +92,7 @@ describe('state-of-the-world ADS', () => {
         response_nonce: second.nonce,
         error_detail: { code: 3, message: 'rejected for the test' },
       });
-      await ads.nothingFor(200);
+      await sotwMarker(ads, TYPE_URL.route, ['api.shop:9000']);
       assert.equal(xds.plane.stats().nacks, nacksBefore + 1);
       // A partial NACK: the new version and an error_detail — still a NACK.
       store.upsert(SOURCE, service('shop', 'api', [ep('10.0.1.3', 9000)]));
@@ -124,7 +105,7 @@ describe('state-of-the-world ADS', () => {
         response_nonce: third.nonce,
         error_detail: { code: 3, message: 'partly rejected' },
       });
-      await ads.nothingFor(150);
+      await sotwMarker(ads, TYPE_URL.cluster, ['api.shop:9000']);
       assert.equal(xds.plane.stats().nacks, nacksBefore + 2);
     } finally {
       ads.close();
@@ -143,7 +124,7 @@ describe('state-of-the-world ADS', () => {
         version_info: first.version_info,
         response_nonce: 'not-ours',
       });
-      await ads.nothingFor(150);
+      await sotwMarker(ads, TYPE_URL.listener, ['web.shop:8080']);
       assert.equal(xds.plane.stats().staleRequests, staleBefore + 1);
       ads.send({
         type_url: TYPE_URL.cluster,
@@ -196,9 +177,10 @@ describe('state-of-the-world ADS', () => {
           version_info: first.version_info,
           response_nonce: first.nonce,
         });
-        await named.nothingFor(100);
+        await sotwMarker(named, TYPE_URL.listener, ['web.shop:8080']);
+        // Unsubscribed: a change of web is not sent; the next response is the answer to the next first request.
         store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
-        await named.nothingFor(200);
+        await sotwMarker(named, TYPE_URL.route, ['web.shop:8080']);
       } finally {
         named.close();
       }
@@ -229,7 +211,7 @@ describe('state-of-the-world ADS', () => {
       store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.7')]));
       const changed = await web.next();
       assert.deepEqual(addresses(changed.resources[0]!), ['10.0.0.7:8080']);
-      await api.nothingFor(200);
+      await sotwMarker(api, TYPE_URL.listener, ['api.shop:9000']);
     } finally {
       web.close();
       api.close();
@@ -245,7 +227,10 @@ describe('ADS lifecycle', () => {
     const ads = rawSotw(xds.port);
     try {
       ads.send({ node: NODE, type_url: TYPE_URL.listener, resource_names: ['web.shop:8080'] });
-      await ads.nothingFor(150);
+      // The request has arrived (counted), and a server that did not hold would have answered it at once, with
+      // no Listener: the first response must be the one that has it.
+      await eventually('the request arrived', 5000, () => xds.plane.stats().requests >= 1);
+      await new Promise((resolve) => setImmediate(resolve));
       store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
       readiness.synced = true;
       const response = await ads.next();
@@ -350,7 +335,7 @@ describe('delta ADS', () => {
       assert.deepEqual(addresses(first.resources[0]!.resource), ['10.0.0.1:8080', '10.0.0.2:8080']);
       assert.deepEqual(first.removed_resources, ['none.shop:grpc']);
       ads.send({ type_url: TYPE_URL.endpoint, response_nonce: first.nonce });
-      await ads.nothingFor(100);
+      await deltaMarker(ads, TYPE_URL.listener, ['web.shop:8080']);
 
       store.upsert(SOURCE, service('shop', 'none', [ep('10.0.3.1')]));
       const appeared = await ads.next();
@@ -365,9 +350,13 @@ describe('delta ADS', () => {
         resource_names_unsubscribe: ['none.shop:grpc'],
       });
       store.upsert(SOURCE, service('shop', 'none', [ep('10.0.3.2')]));
-      await ads.nothingFor(200);
+      // Unsubscribed: the change of none is not sent, so the change of web after it is the next response.
       store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.3')]));
       const changed = await ads.next();
+      assert.deepEqual(
+        changed.resources.map((r) => r.name),
+        ['web.shop:grpc'],
+      );
       assert.deepEqual(addresses(changed.resources[0]!.resource), ['10.0.0.3:8080']);
 
       const nacks = xds.plane.stats().nacks;
@@ -376,7 +365,7 @@ describe('delta ADS', () => {
         response_nonce: changed.nonce,
         error_detail: { code: 3, message: 'no' },
       });
-      await ads.nothingFor(150);
+      await deltaMarker(ads, TYPE_URL.cluster, ['web.shop:grpc']);
       assert.equal(xds.plane.stats().nacks, nacks + 1);
     } finally {
       ads.close();

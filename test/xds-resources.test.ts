@@ -1,7 +1,13 @@
 // Pure parts of the xDS front door: the naming scheme and the mapping of a Service port to a ClusterLoadAssignment.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseResourceName, resolvePort, servicePortNames } from '../src/api/xds/naming.ts';
+import {
+  formatResourceName,
+  parseResourceName,
+  resolvePort,
+  serviceIdOfName,
+  servicePortNames,
+} from '../src/api/xds/naming.ts';
 import {
   buildCluster,
   buildClusterLoadAssignment,
@@ -74,6 +80,47 @@ describe('resource names', () => {
     const two = svc([endpoint('10.0.0.1', 8080), endpoint('10.0.0.2', 9000, {}, 'admin')]);
     assert.equal(resolvePort(two, { only: true }), undefined);
     assert.deepEqual(servicePortNames(two).sort(), ['web.shop:admin', 'web.shop:grpc']);
+  });
+
+  it('take port numbers from 1 to 65535, and keys and service ids from the name alone', () => {
+    assert.deepEqual(parseResourceName('web.shop:1')?.port, { number: 1 });
+    assert.deepEqual(parseResourceName('web.shop:65535')?.port, { number: 65535 });
+    assert.equal(parseResourceName('web.shop:65536'), undefined);
+    assert.equal(parseResourceName('web.shop:123456'), undefined);
+    assert.deepEqual(parseResourceName('web.shop:h2c')?.key, { namespace: 'shop', name: 'web' });
+    assert.equal(parseResourceName('web.shop')?.serviceId, 'shop/web');
+    assert.equal(parseResourceName('web.shop:grpc')?.serviceId, 'shop/web');
+    assert.equal(parseResourceName('web:80.shop'), undefined, 'the dot must come before the port');
+    assert.equal(serviceIdOfName('web.shop:8080'), 'shop/web');
+    assert.equal(serviceIdOfName('web.shop'), 'shop/web');
+    assert.equal(serviceIdOfName('.shop:80'), undefined);
+    assert.equal(serviceIdOfName('web:80'), undefined);
+    assert.equal(serviceIdOfName('web:80.shop'), undefined);
+    assert.equal(formatResourceName({ namespace: 'shop', name: 'web' }, 8080), 'web.shop:8080');
+  });
+
+  it('list one wildcard name per TCP port: by name when named, by number otherwise, UDP left out', () => {
+    const service: ServiceEndpoints = {
+      namespace: 'shop',
+      name: 'web',
+      ports: [
+        { name: '', port: 8080, protocol: 'TCP' },
+        { name: 'grpc', port: 9000, protocol: 'TCP' },
+        { name: 'grpc', port: 9001, protocol: 'TCP' },
+        { name: 'dns', port: 53, protocol: 'UDP' },
+      ],
+      endpoints: [],
+    };
+    assert.deepEqual(servicePortNames(service), ['web.shop:8080', 'web.shop:grpc']);
+    assert.equal(resolvePort(service, { only: true }), undefined, 'two TCP ports');
+    const unnamed = { ...service, ports: [service.ports[0]!, service.ports[3]!] };
+    assert.deepEqual(resolvePort(unnamed, { only: true }), { number: 8080 }, 'the UDP port does not count');
+    assert.equal(resolvePort({ ...service, ports: [service.ports[3]!] }, { only: true }), undefined);
+    assert.deepEqual(
+      resolvePort(service, { number: 53 }),
+      { number: 53 },
+      'explicit ports are taken as they are',
+    );
   });
 });
 

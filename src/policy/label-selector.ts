@@ -83,6 +83,11 @@ function validateValue(key: string, value: string): void {
   }
 }
 
+/** Where a key or a value stands, `in` and `notin` are plain words (apimachinery reads those in its Values context). */
+function asWord(tok: Token): Token {
+  return tok.t === 'op' && (tok.v === 'in' || tok.v === 'notin') ? { t: 'id', v: tok.v } : tok;
+}
+
 function describe(tok: Token): string {
   return tok.t === 'id' || tok.t === 'op' ? tok.v : tok.t === 'end' ? 'end of string' : tok.t;
 }
@@ -105,7 +110,7 @@ export function parseLabelSelector(input: string): LabelSelector {
       negated = true;
       next();
     }
-    const keyTok = next();
+    const keyTok = asWord(next());
     if (keyTok.t !== 'id') fail(keyTok, 'identifier');
     const key = (keyTok as { v: string }).v;
     validateKey(key);
@@ -124,7 +129,7 @@ export function parseLabelSelector(input: string): LabelSelector {
         if (open.t !== '(') fail(open, "'('");
         const values: string[] = [];
         for (;;) {
-          const tok = peek();
+          const tok = asWord(peek());
           if (tok.t === 'id') {
             next();
             validateValue(key, tok.v);
@@ -140,7 +145,7 @@ export function parseLabelSelector(input: string): LabelSelector {
         }
         requirements.push({ key, op, values });
       } else if (op === '=' || op === '==' || op === '!=') {
-        const tok = peek();
+        const tok = asWord(peek());
         const value = tok.t === 'id' ? tok.v : '';
         if (tok.t === 'id') next();
         else if (tok.t !== ',' && tok.t !== 'end') fail(tok, 'identifier');

@@ -141,3 +141,24 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** The value of one sample of a Prometheus text exposition (`name{labels}`), or undefined when absent. */
+export async function metricValue(baseUrl: string, sample: string): Promise<number | undefined> {
+  const text = (await get(`${baseUrl}/metrics`)).text;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1));
+  }
+  return undefined;
+}
+
+/**
+ * Resolves once `endpointd_subscribers{door}` reads `count`: a long-poll or watch the door holds open is counted
+ * there, so a test sees its request pending before it changes anything.
+ */
+export async function subscribersReach(baseUrl: string, door: string, count: number): Promise<void> {
+  await eventually(
+    async () =>
+      (await metricValue(baseUrl, `endpointd_subscribers{door="${door}"}`)) === count ? true : undefined,
+    10_000,
+  );
+}

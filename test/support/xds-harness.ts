@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { addXdsService, type XdsControlPlane, type XdsOptions } from '../../src/api/xds/index.ts';
 import { buildBootstrap } from '../../src/api/xds/bootstrap-route.ts';
+import { decodeMessage } from '../../src/api/xds/encoding.ts';
 import type { Endpoint, ServiceEndpoints } from '../../src/model.ts';
 import { EndpointStore } from '../../src/store/endpoint-store.ts';
 import { eventually as pollUntil } from './http.ts';
@@ -307,12 +308,6 @@ export class RawStream<Res> {
     });
   }
 
-  /** Resolves if nothing arrives for `ms`; rejects with what arrived otherwise. */
-  async nothingFor(ms: number): Promise<void> {
-    const response = await this.next(ms).catch(() => undefined);
-    if (response !== undefined) throw new Error(`unexpected response: ${JSON.stringify(response)}`);
-  }
-
   close(): void {
     this.call.cancel();
     this.client.close();
@@ -333,4 +328,70 @@ export function rawDelta(port: number): RawStream<RawDeltaResponse> {
   const stream = new RawStream(client, client.DeltaAggregatedResources());
   stream.call.on('error', () => {});
   return stream;
+}
+
+/** An `Any` decoded with endpointd's own protos (the raw client hands out bytes). */
+export function decodeAny(any: RawAny): Record<string, unknown> {
+  return decodeMessage(any.type_url.slice(any.type_url.lastIndexOf('/') + 1), any.value);
+}
+
+/** The names of decoded resources (`name`, or `cluster_name` for assignments), sorted. */
+export function resourceNames(resources: readonly RawAny[]): string[] {
+  return resources
+    .map((r) => {
+      const decoded = decodeAny(r) as { name?: string; cluster_name?: string };
+      return decoded.name ?? decoded.cluster_name ?? '';
+    })
+    .sort();
+}
+
+/** The IP:port pairs of an encoded assignment, sorted. */
+export function assignmentAddresses(any: RawAny): string[] {
+  const cla = decodeAny(any) as {
+    endpoints?: {
+      lb_endpoints?: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[];
+    }[];
+  };
+  return (cla.endpoints ?? [])
+    .flatMap((l) => l.lb_endpoints ?? [])
+    .map(
+      (e) => `${e.endpoint.address.socket_address.address}:${e.endpoint.address.socket_address.port_value}`,
+    )
+    .sort();
+}
+
+/**
+ * The end of a negative check on a state-of-the-world stream: sends the first request of a type the stream has not
+ * asked for yet — which must be answered — and requires that answer to be the next response. Whatever the server
+ * wrongly sent before it (an answer to a NACK, a change the stream is not subscribed to) arrives first and fails.
+ */
+export async function sotwMarker(
+  ads: RawStream<RawResponse>,
+  typeUrl: string,
+  names: readonly string[],
+): Promise<RawResponse> {
+  ads.send({ type_url: typeUrl, resource_names: names });
+  const response = await ads.next(5000);
+  if (response.type_url !== typeUrl) {
+    throw new Error(
+      `a ${response.type_url} response (version ${response.version_info}) arrived before the marker`,
+    );
+  }
+  return response;
+}
+
+/** The same for a delta stream: the first subscription of a type not asked for yet must be the next response. */
+export async function deltaMarker(
+  ads: RawStream<RawDeltaResponse>,
+  typeUrl: string,
+  names: readonly string[],
+): Promise<RawDeltaResponse> {
+  ads.send({ type_url: typeUrl, resource_names_subscribe: names });
+  const response = await ads.next(5000);
+  if (response.type_url !== typeUrl) {
+    throw new Error(
+      `a ${response.type_url} response (${response.resources.map((r) => r.name).join()}) arrived before the marker`,
+    );
+  }
+  return response;
 }

@@ -2,7 +2,7 @@
 // nonce and what was sent, and the rules of the protocol that real clients were seen to depend on
 // (notes/xds-facts.md): ACK/NACK judged by error_detail, stale nonces ignored, empty names a wildcard only on a
 // type's first request, full-state Listener/Cluster responses, a new stream's first request of each type always
-// answered, a NACKed version never sent again.
+// answered, a NACKed version not sent again until a newer one is accepted.
 import { AdsStream, type TypeStateBase } from './ads-stream.ts';
 import type { EncodedResource } from './catalog.ts';
 import { reportNack, versionOf } from './stream-common.ts';
@@ -19,7 +19,7 @@ interface TypeState extends TypeStateBase {
   /** The nonce of the last response of this type; requests quoting another one are stale. */
   lastNonce: string | undefined;
   lastVersion: string | undefined;
-  /** The version the client NACKed last: never sent again. */
+  /** The version the client NACKed last: not sent again until the client accepts a newer one. */
   rejectedVersion: string | undefined;
   /** Per resource, the version the client was last sent. */
   readonly sent: VersionSet;
@@ -77,6 +77,10 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
           });
         } else {
           deps.stats.acks += 1;
+          // The client took a newer version: what it rejected before may be right to send again (a Service
+          // removed, re-added and removed once more comes back to the same version). A request quoting the
+          // rejected response itself (a subscription change after the NACK) is no such acceptance.
+          if (state.lastVersion !== state.rejectedVersion) state.rejectedVersion = undefined;
         }
       }
       if (this.refuseOverBound(this.heldNames() - state.names.size + names.size)) return;

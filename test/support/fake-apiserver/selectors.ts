@@ -1,7 +1,7 @@
 // Label and field selectors: parse them as apimachinery does (labels.Parse / fields.ParseSelector) and match objects.
-// Label selectors are endpointd's own parser (src/policy/label-selector.ts), applied to objects' labels here.
+// Label selectors use the fake's own parser (label-selector.ts), not endpointd's.
 
-import { LabelSelectorError, parseLabelSelector as parseLabels } from '../../../src/policy/label-selector.ts';
+import { compileLabelSelector, LabelSyntaxError } from './label-selector.ts';
 import type { KubeObject } from './types.ts';
 
 export class SelectorError extends Error {}
@@ -15,10 +15,12 @@ export const EVERYTHING: Selector = { matches: () => true };
 export function parseLabelSelector(input: string | null): Selector {
   if (input === null) return EVERYTHING;
   try {
-    const selector = parseLabels(input);
-    return { matches: (obj) => selector.matches(obj.metadata.labels ?? {}) };
+    const matches = compileLabelSelector(input);
+    return { matches: (obj) => matches(obj.metadata.labels ?? {}) };
   } catch (error) {
-    if (error instanceof LabelSelectorError) throw new SelectorError(error.message);
+    if (error instanceof LabelSyntaxError) {
+      throw new SelectorError(`unable to parse requirement: ${error.message}`);
+    }
     throw error;
   }
 }

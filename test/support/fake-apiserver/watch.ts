@@ -93,7 +93,11 @@ export class WatchStream {
     return this.#o.labels.matches(obj) && this.#o.fields.matches(obj);
   }
 
-  /** Enter/leave semantics: with a selector, starting to match is ADDED and stopping is DELETED. */
+  /**
+   * Enter/leave semantics: with a selector, starting to match is ADDED and stopping is DELETED. As the API
+   * server's watch cache does (cacheWatcher.convertToWatchEvent), a leave carries the object as it was when it
+   * last matched — the previous content — stamped with the resourceVersion of the change that made it leave.
+   */
   #deliver(change: ChangeRecord): void {
     const now = this.#matches(change.object);
     const before = this.#matches(change.previous);
@@ -105,8 +109,12 @@ export class WatchStream {
       this.#event('MODIFIED', change.object);
     } else if (now) {
       this.#event('ADDED', change.object);
-    } else if (before) {
-      this.#event('DELETED', change.object);
+    } else if (before && change.previous !== undefined) {
+      const previous = change.previous;
+      this.#event('DELETED', {
+        ...previous,
+        metadata: { ...previous.metadata, resourceVersion: change.object.metadata.resourceVersion },
+      });
     }
   }
 
