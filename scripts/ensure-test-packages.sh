@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The Debian packages the test suite drives, in one place: chromium (the dashboard in a real browser,
+# test/ui-browser.test.ts), etcd and h2load (the benchmark's peers, test/bench-peers.test.ts). Run before `npm test`
+# (its pretest) and by .ci/run: installs what is missing with apt-get when it can (root), else names the packages and
+# fails, so that a machine without them is told how to get them instead of failing later inside a test.
+set -euo pipefail
+
+missing=()
+have() { [ -n "${1:-}" ] && [ -x "$1" ] || command -v "$2" >/dev/null 2>&1; }
+have "${CHROMIUM_PATH:-}" chromium || missing+=(chromium)
+have "${BENCH_ETCD:-}" etcd || missing+=(etcd-server)
+have "${BENCH_H2LOAD:-}" h2load || missing+=(nghttp2-client)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "--- installing the Debian packages the tests drive: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  exit 0
+fi
+echo "The tests need these Debian packages: ${missing[*]}" >&2
+echo "Install them with: sudo apt-get install ${missing[*]}" >&2
+exit 1
