@@ -21,10 +21,10 @@ import {
   startXdsServer,
   type RawStream,
   type TestXdsServer,
+  endpointAt,
 } from './support/xds-harness.ts';
 
 const NODE = { id: 'attacker', locality: {} };
-const ep = (address: string, port = 8080) => ({ address, port, portName: 'grpc' });
 /** `count` distinct, well-formed resource names of Services that do not exist, from `from` on. */
 const bogusNames = (count: number, from = 0, prefix = 'x'): string[] =>
   Array.from({ length: count }, (_, i) => `${prefix}${from + i}.nowhere:8080`);
@@ -54,7 +54,7 @@ describe('xDS: names per stream are bounded', () => {
   let xds: TestXdsServer;
   let small: TestXdsServer;
   before(async () => {
-    store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
+    store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
     xds = await startXdsServer({ store, instanceId: 'bound' });
     small = await startXdsServer({ store, instanceId: 'small', maxNamesPerStream: 100 });
   });
@@ -264,7 +264,7 @@ describe('xDS: version sets', () => {
 describe('xDS: NACK floods', () => {
   it('logs a bounded line per client and type per period, however many streams NACK, counting every NACK', async () => {
     const store = newStore();
-    store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
+    store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
     let logged = '';
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -289,7 +289,7 @@ describe('xDS: NACK floods', () => {
       }
       await eventually('every NACK is counted', 10_000, () => xds.plane.stats().nacks === 200);
       // A marker after the flood: a change still reaches the client, so the flood was fully processed.
-      store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.2')]));
+      store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.2')]));
       await ads.next(5000);
       ads.close();
       // The same client NACKing on ten more streams adds no line within the period either.

@@ -15,20 +15,12 @@ import {
   type RawResponse,
   type RawStream,
   type TestXdsServer,
+  endpointAt,
+  ackSotw,
 } from './support/xds-harness.ts';
 
 const NODE = { id: 'nack-test', locality: {} };
-const ep = (address: string, port = 8080) => ({ address, port, portName: 'grpc' });
 const REJECTED = { code: 3, message: 'rejected for the test' };
-
-function ack(ads: RawStream<RawResponse>, names: readonly string[], response: RawResponse): void {
-  ads.send({
-    type_url: response.type_url,
-    resource_names: names,
-    version_info: response.version_info,
-    response_nonce: response.nonce,
-  });
-}
 
 function nack(
   ads: RawStream<RawResponse>,
@@ -49,7 +41,7 @@ describe('NACKed versions on a state-of-the-world stream', () => {
   const store = newStore();
   let xds: TestXdsServer;
   before(async () => {
-    store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
+    store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
     xds = await startXdsServer({ store, instanceId: 'nack' });
   });
   after(() => xds.stop());
@@ -99,24 +91,24 @@ describe('NACKed versions on a state-of-the-world stream', () => {
   // sent and the client keeps a Cluster that no longer exists.
   it('sends a state that returns to a once-rejected version after the client accepted a newer one', async () => {
     const names = ['web.shop:grpc', 'extra.shop:grpc'];
-    store.upsert(SOURCE, service('shop', 'extra', [ep('10.0.9.1')]));
+    store.upsert(SOURCE, service('shop', 'extra', [endpointAt('10.0.9.1')]));
     const ads = rawSotw(xds.port);
     try {
       ads.send({ node: NODE, type_url: TYPE_URL.cluster, resource_names: names });
       const both = await ads.next();
       assert.deepEqual(resourceNames(both.resources), ['extra.shop:grpc', 'web.shop:grpc']);
-      ack(ads, names, both);
+      ackSotw(ads, names, both);
 
       store.delete(SOURCE, { namespace: 'shop', name: 'extra' });
       const webOnly = await ads.next();
       assert.deepEqual(resourceNames(webOnly.resources), ['web.shop:grpc']);
       nack(ads, names, webOnly, both.version_info);
 
-      store.upsert(SOURCE, service('shop', 'extra', [ep('10.0.9.2')]));
+      store.upsert(SOURCE, service('shop', 'extra', [endpointAt('10.0.9.2')]));
       const again = await ads.next();
       assert.deepEqual(resourceNames(again.resources), ['extra.shop:grpc', 'web.shop:grpc']);
       assert.equal(again.version_info, both.version_info, 'same Clusters, same version');
-      ack(ads, names, again);
+      ackSotw(ads, names, again);
 
       store.delete(SOURCE, { namespace: 'shop', name: 'extra' });
       const gone = await ads.next(5000);
@@ -136,20 +128,20 @@ describe('NACKed versions on a state-of-the-world stream', () => {
     try {
       ads.send({ node: NODE, type_url: TYPE_URL.endpoint, resource_names: names });
       const a = await ads.next();
-      ack(ads, names, a);
-      store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1'), ep('10.0.0.2')]));
+      ackSotw(ads, names, a);
+      store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1'), endpointAt('10.0.0.2')]));
       const b = await ads.next();
       nack(ads, names, b, a.version_info);
-      store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
+      store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
       const backToA = await ads.next();
       assert.equal(backToA.version_info, a.version_info);
-      ack(ads, names, backToA);
-      store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1'), ep('10.0.0.2')]));
+      ackSotw(ads, names, backToA);
+      store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1'), endpointAt('10.0.0.2')]));
       const backToB = await ads.next(5000);
       assert.equal(backToB.version_info, b.version_info);
     } finally {
       ads.close();
-      store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
+      store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
     }
   });
 });

@@ -20,18 +20,17 @@ import {
   SOURCE,
   startXdsServer,
   type TestXdsServer,
+  endpointAt,
 } from './support/xds-harness.ts';
 
 const NODE = { id: 'raw-test', locality: {} };
-
-const ep = (address: string, port = 8080) => ({ address, port, portName: 'grpc' });
 
 describe('state-of-the-world ADS', () => {
   const store = newStore();
   let xds: TestXdsServer;
   before(async () => {
-    store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1'), ep('10.0.0.2')]));
-    store.upsert(SOURCE, service('shop', 'api', [ep('10.0.1.1', 9000)]));
+    store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1'), endpointAt('10.0.0.2')]));
+    store.upsert(SOURCE, service('shop', 'api', [endpointAt('10.0.1.1', 9000)]));
     xds = await startXdsServer({ store, instanceId: 'sotw' });
   });
   after(() => xds.stop());
@@ -80,7 +79,10 @@ describe('state-of-the-world ADS', () => {
       });
       // The ACK is not answered: the first Listener request, always answered, is the next response.
       await sotwMarker(ads, TYPE_URL.listener, ['api.shop:9000']);
-      store.upsert(SOURCE, service('shop', 'api', [ep('10.0.1.1', 9000), ep('10.0.1.2', 9000)]));
+      store.upsert(
+        SOURCE,
+        service('shop', 'api', [endpointAt('10.0.1.1', 9000), endpointAt('10.0.1.2', 9000)]),
+      );
       const second = await ads.next();
       assert.notEqual(second.version_info, first.version_info);
       const nacksBefore = xds.plane.stats().nacks;
@@ -95,7 +97,7 @@ describe('state-of-the-world ADS', () => {
       await sotwMarker(ads, TYPE_URL.route, ['api.shop:9000']);
       assert.equal(xds.plane.stats().nacks, nacksBefore + 1);
       // A partial NACK: the new version and an error_detail — still a NACK.
-      store.upsert(SOURCE, service('shop', 'api', [ep('10.0.1.3', 9000)]));
+      store.upsert(SOURCE, service('shop', 'api', [endpointAt('10.0.1.3', 9000)]));
       const third = await ads.next();
       assert.deepEqual(addresses(third.resources[0]!), ['10.0.1.3:9000']);
       ads.send({
@@ -156,7 +158,7 @@ describe('state-of-the-world ADS', () => {
         version_info: wildcard.version_info,
         response_nonce: wildcard.nonce,
       });
-      store.upsert(SOURCE, service('shop', 'new', [ep('10.0.2.1')]));
+      store.upsert(SOURCE, service('shop', 'new', [endpointAt('10.0.2.1')]));
       const grown = await ads.next();
       assert.deepEqual(names(grown.resources), ['api.shop:grpc', 'new.shop:grpc', 'web.shop:grpc']);
       store.delete(SOURCE, { namespace: 'shop', name: 'new' });
@@ -179,7 +181,7 @@ describe('state-of-the-world ADS', () => {
         });
         await sotwMarker(named, TYPE_URL.listener, ['web.shop:8080']);
         // Unsubscribed: a change of web is not sent; the next response is the answer to the next first request.
-        store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
+        store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
         await sotwMarker(named, TYPE_URL.route, ['web.shop:8080']);
       } finally {
         named.close();
@@ -208,7 +210,7 @@ describe('state-of-the-world ADS', () => {
         version_info: a.version_info,
         response_nonce: a.nonce,
       });
-      store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.7')]));
+      store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.7')]));
       const changed = await web.next();
       assert.deepEqual(addresses(changed.resources[0]!), ['10.0.0.7:8080']);
       await sotwMarker(api, TYPE_URL.listener, ['api.shop:9000']);
@@ -231,7 +233,7 @@ describe('ADS lifecycle', () => {
       // no Listener: the first response must be the one that has it.
       await eventually('the request arrived', 5000, () => xds.plane.stats().requests >= 1);
       await new Promise((resolve) => setImmediate(resolve));
-      store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
+      store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
       readiness.synced = true;
       const response = await ads.next();
       assert.deepEqual(names(response.resources), ['web.shop:8080']);
@@ -277,7 +279,7 @@ describe('delta ADS', () => {
   const store = newStore();
   let xds: TestXdsServer;
   before(async () => {
-    store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1'), ep('10.0.0.2')]));
+    store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1'), endpointAt('10.0.0.2')]));
     xds = await startXdsServer({ store, instanceId: 'delta' });
   });
   after(() => xds.stop());
@@ -304,7 +306,7 @@ describe('delta ADS', () => {
       const listeners = await ads.next();
       assert.deepEqual([listeners.resources.length, listeners.removed_resources.length], [0, 0]);
 
-      store.upsert(SOURCE, service('shop', 'api', [ep('10.0.1.1', 9000)]));
+      store.upsert(SOURCE, service('shop', 'api', [endpointAt('10.0.1.1', 9000)]));
       const added = await ads.next();
       assert.deepEqual(
         added.resources.map((r) => r.name),
@@ -337,7 +339,7 @@ describe('delta ADS', () => {
       ads.send({ type_url: TYPE_URL.endpoint, response_nonce: first.nonce });
       await deltaMarker(ads, TYPE_URL.listener, ['web.shop:8080']);
 
-      store.upsert(SOURCE, service('shop', 'none', [ep('10.0.3.1')]));
+      store.upsert(SOURCE, service('shop', 'none', [endpointAt('10.0.3.1')]));
       const appeared = await ads.next();
       assert.deepEqual(
         appeared.resources.map((r) => r.name),
@@ -349,9 +351,9 @@ describe('delta ADS', () => {
         response_nonce: appeared.nonce,
         resource_names_unsubscribe: ['none.shop:grpc'],
       });
-      store.upsert(SOURCE, service('shop', 'none', [ep('10.0.3.2')]));
+      store.upsert(SOURCE, service('shop', 'none', [endpointAt('10.0.3.2')]));
       // Unsubscribed: the change of none is not sent, so the change of web after it is the next response.
-      store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.3')]));
+      store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.3')]));
       const changed = await ads.next();
       assert.deepEqual(
         changed.resources.map((r) => r.name),

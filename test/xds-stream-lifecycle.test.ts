@@ -14,16 +14,16 @@ import {
   SOURCE,
   startXdsServer,
   type TestXdsServer,
+  endpointAt,
 } from './support/xds-harness.ts';
 
 const NODE = { id: 'lifecycle-test', locality: {} };
-const ep = (address: string, port = 8080) => ({ address, port, portName: 'grpc' });
 
 describe('ADS streams around the protocol', () => {
   // Mutation: empty AdsStream.resume() (held answers would wait for the next change).
   it('sends the answers held until the first sync as soon as it completes', async () => {
     const store = newStore();
-    store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
+    store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
     const readiness = { synced: false };
     const xds = await startXdsServer({ store, readiness, syncPollMs: 20 });
     const ads = rawSotw(xds.port);
@@ -43,7 +43,7 @@ describe('ADS streams around the protocol', () => {
     const store = newStore();
     let xds: TestXdsServer;
     before(async () => {
-      store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
+      store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
       xds = await startXdsServer({ store, instanceId: 'life' });
     });
     after(() => xds.stop());
@@ -65,7 +65,7 @@ describe('ADS streams around the protocol', () => {
             response_nonce: r.nonce,
           });
         }
-        store.upsert(SOURCE, service('shop', 'new', [ep('10.0.7.1')]));
+        store.upsert(SOURCE, service('shop', 'new', [endpointAt('10.0.7.1')]));
         const got = [await ads.next(5000), await ads.next(5000)].map((r) => r.type_url).sort();
         assert.deepEqual(got, [TYPE_URL.cluster, TYPE_URL.endpoint].sort());
       } finally {
@@ -132,7 +132,7 @@ describe('ADS streams around the protocol', () => {
         const first = await ads.next();
         assert.deepEqual(first.removed_resources, ['none.shop:grpc']);
         ads.send({ type_url: TYPE_URL.cluster, response_nonce: first.nonce });
-        store.upsert(SOURCE, service('shop', 'fresh', [ep('10.0.8.1')]));
+        store.upsert(SOURCE, service('shop', 'fresh', [endpointAt('10.0.8.1')]));
         const grown = await ads.next();
         assert.deepEqual(
           grown.resources.map((r) => r.name),

@@ -14,29 +14,19 @@ import {
   sotwMarker,
   SOURCE,
   startXdsServer,
-  type RawResponse,
-  type RawStream,
   type TestXdsServer,
+  endpointAt,
+  ackSotw,
 } from './support/xds-harness.ts';
 
 const NODE = { id: 'subscriptions-test', locality: {} };
-const ep = (address: string, port = 8080) => ({ address, port, portName: 'grpc' });
-
-function ack(ads: RawStream<RawResponse>, names: readonly string[], response: RawResponse): void {
-  ads.send({
-    type_url: response.type_url,
-    resource_names: names,
-    version_info: response.version_info,
-    response_nonce: response.nonce,
-  });
-}
 
 describe('ADS subscriptions over a stream’s life', () => {
   const store = newStore();
   let xds: TestXdsServer;
   before(async () => {
-    store.upsert(SOURCE, service('shop', 'web', [ep('10.0.0.1')]));
-    store.upsert(SOURCE, service('shop', 'api', [ep('10.0.1.1', 9000)]));
+    store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
+    store.upsert(SOURCE, service('shop', 'api', [endpointAt('10.0.1.1', 9000)]));
     xds = await startXdsServer({ store, instanceId: 'subs' });
   });
   after(() => xds.stop());
@@ -50,7 +40,7 @@ describe('ADS subscriptions over a stream’s life', () => {
       const first = await ads.next();
       assert.deepEqual(resourceNames(first.resources), ['api.shop:9000', 'web.shop:8080']);
       const acks = xds.plane.stats().acks;
-      ack(ads, ['web.shop:8080'], first);
+      ackSotw(ads, ['web.shop:8080'], first);
       await sotwMarker(ads, TYPE_URL.listener, ['web.shop:8080']);
       assert.equal(xds.plane.stats().acks, acks + 1, 'the ACK is counted');
       ads.send({
@@ -116,8 +106,8 @@ describe('ADS subscriptions over a stream’s life', () => {
       });
       const narrowed = await ads.next();
       assert.deepEqual(resourceNames(narrowed.resources), ['web.shop:grpc']);
-      ack(ads, ['web.shop:grpc'], narrowed);
-      store.upsert(SOURCE, service('shop', 'extra', [ep('10.0.5.1')]));
+      ackSotw(ads, ['web.shop:grpc'], narrowed);
+      store.upsert(SOURCE, service('shop', 'extra', [endpointAt('10.0.5.1')]));
       await sotwMarker(ads, TYPE_URL.listener, ['web.shop:8080']);
     } finally {
       ads.close();
@@ -208,7 +198,7 @@ describe('ADS subscriptions over a stream’s life', () => {
         response_nonce: first.nonce,
         resource_names_unsubscribe: ['*'],
       });
-      store.upsert(SOURCE, service('shop', 'late', [ep('10.0.6.1')]));
+      store.upsert(SOURCE, service('shop', 'late', [endpointAt('10.0.6.1')]));
       // The marker: the first request of another type, answered after anything the Cluster change caused.
       ads.send({ type_url: TYPE_URL.listener, resource_names_subscribe: ['web.shop:8080'] });
       const next = await ads.next();

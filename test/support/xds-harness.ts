@@ -139,6 +139,11 @@ export interface EndpointSpec {
   readonly portName?: string;
 }
 
+/** An endpoint at `address:port`, its port named `grpc`: the unit of the test Services of `service()`. */
+export function endpointAt(address: string, port = 8080): EndpointSpec {
+  return { address, port, portName: 'grpc' };
+}
+
 /** Service `namespace/name` whose endpoints listen on port `grpc` (each its own number, as pods may). */
 export function service(
   namespace: string,
@@ -394,4 +399,14 @@ export async function deltaMarker(
     );
   }
   return response;
+}
+
+/** ACKs `response` on a state-of-the-world stream, keeping `names` subscribed. */
+export function ackSotw(ads: RawStream<RawResponse>, names: readonly string[], response: RawResponse): void {
+  ads.send({
+    type_url: response.type_url,
+    resource_names: names,
+    version_info: response.version_info,
+    response_nonce: response.nonce,
+  });
 }
