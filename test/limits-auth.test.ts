@@ -13,8 +13,9 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import type { LimitsConfig } from '../src/security/guards.ts';
 import { fetchWith, GrpcCaller, type ServerStream } from './support/auth-clients.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
-import { FakeApiServer, TOKEN_REVIEWS_PATH } from './support/fake-apiserver/index.ts';
+import type { FakeApiServer } from './support/fake-apiserver/index.ts';
 import { generatePki, type TestPki } from './support/tls-pki.ts';
+import { startTokenReviewApi } from './support/token-review-api.ts';
 
 const WEB = sliceManifest('demo', 'web', ['10.0.0.1']);
 
@@ -116,14 +117,11 @@ describe('anonymous streams have a budget of their own', () => {
 describe('TokenReview amplification', () => {
   let api: FakeApiServer;
   let e: TestEndpointd;
-  const reviews = (): number => api.requests.filter((r) => r.path === TOKEN_REVIEWS_PATH).length;
+  let reviews: () => number;
   before(async () => {
-    api = await FakeApiServer.start({
-      tokens: { reviewer: { user: 'system:serviceaccount:endpointd:endpointd', tokenReviews: true } },
-      reviewedTokens: { 'sa-token': { username: 'system:serviceaccount:apps:web' } },
-    });
-    const kubeconfig = join(dir, 'kubeconfig');
-    await writeFile(kubeconfig, api.kubeconfigYaml('reviewer'));
+    const reviewApi = await startTokenReviewApi(dir);
+    ({ api, reviews } = reviewApi);
+    const { kubeconfig } = reviewApi;
     e = await startTestEndpointd(
       { 'web.yaml': WEB },
       config(

@@ -12,6 +12,7 @@ import { eventually } from './support/http.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
 import { FakeApiServer, TOKEN_REVIEWS_PATH } from './support/fake-apiserver/index.ts';
 import type { AuthConfig } from '../src/security/guards.ts';
+import { startTokenReviewApi } from './support/token-review-api.ts';
 
 const WEB = sliceManifest('demo', 'web', ['10.0.0.1']);
 
@@ -147,14 +148,11 @@ describe('open routes per flag', () => {
 describe('Kubernetes TokenReview', () => {
   let api: FakeApiServer;
   let e: TestEndpointd;
-  const reviews = (): number => api.requests.filter((r) => r.path === TOKEN_REVIEWS_PATH).length;
+  let reviews: () => number;
   before(async () => {
-    api = await FakeApiServer.start({
-      tokens: { reviewer: { user: 'system:serviceaccount:endpointd:endpointd', tokenReviews: true } },
-      reviewedTokens: { 'sa-token': { username: 'system:serviceaccount:apps:web' } },
-    });
-    const kubeconfig = join(dir, 'kubeconfig');
-    await writeFile(kubeconfig, api.kubeconfigYaml('reviewer'));
+    const reviewApi = await startTokenReviewApi(dir);
+    ({ api, reviews } = reviewApi);
+    const { kubeconfig } = reviewApi;
     e = await startTestEndpointd(
       { 'web.yaml': WEB },
       {
