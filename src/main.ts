@@ -21,7 +21,7 @@ import { createRestApi } from './api/rest/app.ts';
 import { createHealthApp } from './api/rest/health-routes.ts';
 import { createDashboardRouter } from './api/ui/route.ts';
 import { CLIENT_COMMANDS } from './cli/commands.ts';
-import { parseCommandLine, type Config } from './config.ts';
+import { parseCommandLine, type Config } from './config/index.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { Readiness } from './observability/readiness.ts';

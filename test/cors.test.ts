@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseCommandLine } from '../src/config.ts';
+import { parseCommandLine } from '../src/config/index.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
 
 const PAGE = 'http://127.0.0.1:3000';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { parseCommandLine } from '../src/config.ts';
+import { parseCommandLine } from '../src/config/index.ts';
 import { BUNDLED_EXAMPLES, startEndpointd } from '../src/main.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { FileSource } from '../src/sources/file/file-source.ts';

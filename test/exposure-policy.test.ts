@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ProblemBody, ServiceListBody } from '../src/api/rest/wire.ts';
 import { decodeMessage } from '../src/api/xds/encoding.ts';
-import { parseCommandLine } from '../src/config.ts';
+import { parseCommandLine } from '../src/config/index.ts';
 import { endpointSlice, FakeApiServer, service, type KubeObject } from './support/fake-apiserver/index.ts';
 import { statusOf, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
 import { EventStream, get } from './support/http.ts';

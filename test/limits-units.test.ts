@@ -2,7 +2,7 @@
 // slots, rate parsing, the tokens file format, and the flags that configure them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCommandLine } from '../src/config.ts';
+import { parseCommandLine } from '../src/config/index.ts';
 import { parseRate, RateLimiter } from '../src/limits/rate-limiter.ts';
 import { StreamSlots } from '../src/limits/stream-slots.ts';
 import { matchToken, parseTokensFile } from '../src/security/tokens-file.ts';

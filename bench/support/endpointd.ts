@@ -2,7 +2,7 @@
 // production) or in this process (when a suite must reach the store directly). Both go through startEndpointd with
 // the configuration parsed from flags, so new config fields get their production defaults.
 import { pino } from 'pino';
-import { parseCommandLine, type Config } from '../../src/config.ts';
+import { parseCommandLine, type Config } from '../../src/config/index.ts';
 import { startEndpointd, type Endpointd } from '../../src/main.ts';
 import { spawnServer, type ServerChild } from './child-server.ts';
 

@@ -55,7 +55,7 @@ try {
   // Imported here, not statically, so that the parent sees how long loading endpointd's modules takes.
   const [{ startEndpointd }, { parseCommandLine }, { pino }] = await Promise.all([
     import('../../src/main.ts'),
-    import('../../src/config.ts'),
+    import('../../src/config/index.ts'),
     import('pino'),
   ]);
   const imported = now();

@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/api/grpc/index.ts';
-import { UNLIMITED, type Config } from '../../src/config.ts';
+import { UNLIMITED, type Config } from '../../src/config/index.ts';
 import { startEndpointd, type Endpointd } from '../../src/main.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 

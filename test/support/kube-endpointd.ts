@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceBody } from '../../src/api/rest/wire.ts';
-import type { Config, KubernetesConfig } from '../../src/config.ts';
+import type { Config, KubernetesConfig } from '../../src/config/index.ts';
 import { startEndpointd, type Endpointd } from '../../src/main.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import type { FakeApiServer } from './fake-apiserver/index.ts';

@@ -2,16 +2,16 @@
 // Every bad value is reported at once, naming the flag, the value and what is expected.
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
-import type { GrpcTransportOptions } from './api/grpc/options.ts';
-import { corsOriginProblem, type CorsOptions } from './api/rest/cors.ts';
-import { formatDuration, parseDuration } from './duration.ts';
-import { namespaceNameProblem } from './names.ts';
-import { SYSTEM_NAMESPACES } from './policy/exposure.ts';
-import { parseLabelSelector } from './policy/label-selector.ts';
-import { LOG_LEVELS } from './observability/logger.ts';
-import { DEFAULT_HTTP_LIMITS } from './limits/http-limits.ts';
-import { parseRate } from './limits/rate-limiter.ts';
-import type { LimitsConfig, SecurityConfig } from './security/guards.ts';
+import type { GrpcTransportOptions } from '../api/grpc/options.ts';
+import { corsOriginProblem, type CorsOptions } from '../api/rest/cors.ts';
+import { formatDuration, parseDuration } from '../duration.ts';
+import { namespaceNameProblem } from '../names.ts';
+import { SYSTEM_NAMESPACES } from '../policy/exposure.ts';
+import { parseLabelSelector } from '../policy/label-selector.ts';
+import { LOG_LEVELS } from '../observability/logger.ts';
+import { DEFAULT_HTTP_LIMITS } from '../limits/http-limits.ts';
+import { parseRate } from '../limits/rate-limiter.ts';
+import type { LimitsConfig, SecurityConfig } from '../security/guards.ts';
 
 export type SourceConfig =
   | { readonly kind: 'file'; readonly path: string; readonly maxFileBytes?: number }
