@@ -128,7 +128,7 @@ describe('TokenReview amplification', () => {
         { tokenReview: true },
         // One failure every 100 s after a burst of 10: refills cannot blur the count within a test.
         { failedAuthRate: { perSecond: 0.01, burst: 10 } },
-        { kubernetes: { ...TEST_CONFIG.kubernetes, kubeconfig } },
+        { tokenReviewApi: { ...TEST_CONFIG.tokenReviewApi, kubeconfig } },
       ),
     );
   });

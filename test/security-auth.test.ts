@@ -157,7 +157,7 @@ describe('Kubernetes TokenReview', () => {
       { 'web.yaml': WEB },
       {
         ...withAuth({ tokenReview: true }),
-        kubernetes: { ...TEST_CONFIG.kubernetes, kubeconfig },
+        tokenReviewApi: { ...TEST_CONFIG.tokenReviewApi, kubeconfig },
       },
     );
   });

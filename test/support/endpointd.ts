@@ -2,8 +2,7 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DEFAULT_TRANSPORT_OPTIONS } from '../../src/api/grpc/index.ts';
-import { UNLIMITED, type Config } from '../../src/config/index.ts';
+import { defaultConfig, UNLIMITED, type Config } from '../../src/config/index.ts';
 import { startEndpointd, type Endpointd } from '../../src/main.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 
@@ -16,34 +15,18 @@ export interface TestEndpointd {
   stop(): Promise<void>;
 }
 
+/** The production defaults (as the declarations in src/config/options/ give them), on loopback and quiet. */
 export const TEST_CONFIG: Config = {
-  sources: [],
-  kubernetes: {
-    kubeconfig: undefined,
-    context: undefined,
-    namespaces: [],
-    resource: 'endpointslices',
-    labelSelector: undefined,
-    watchIdleTimeoutMs: 90_000,
-  },
-  exposure: { exposeNamespaces: [], hideNamespaces: [], selector: undefined, annotation: undefined },
-  grpc: { heartbeatIntervalMs: 30_000, maxWatchedServices: 1000, transport: DEFAULT_TRANSPORT_OPTIONS },
+  ...defaultConfig(),
   httpPort: 0,
-  healthPort: undefined,
-  healthPortMetrics: false,
   grpcPort: 0,
   bind: '127.0.0.1',
   logLevel: 'silent',
-  heartbeatIntervalMs: 15_000,
   encodedCacheBytes: 16 * 1024 * 1024,
   shutdownGraceMs: 1000,
-  shutdownDelayMs: 0,
-  // No TLS, no authentication, no caps or rate limit: tests of those features turn them on.
-  security: {
-    tls: undefined,
-    auth: { tokensFile: undefined, tokenReview: false, openHealth: true, openMetrics: false },
-    reloadIntervalMs: 10_000,
-  },
+  // Every namespace shown (the system ones too): tests of the exposure rules set their own.
+  exposure: { exposeNamespaces: [], hideNamespaces: [], selector: undefined, annotation: undefined },
+  // No TLS, no authentication (the defaults), no caps or rate limit: tests of those features turn them on.
   limits: UNLIMITED,
 };
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceBody } from '../../src/api/rest/wire.ts';
-import type { Config, KubernetesConfig } from '../../src/config/index.ts';
+import { defaultKubernetesSource, type Config, type KubernetesSourceConfig } from '../../src/config/index.ts';
 import { startEndpointd, type Endpointd } from '../../src/main.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import type { FakeApiServer } from './fake-apiserver/index.ts';
@@ -27,7 +27,7 @@ export interface KubeTestEndpointd {
 
 export async function startKubeEndpointd(
   api: FakeApiServer,
-  kubernetes: Partial<KubernetesConfig> = {},
+  kubernetes: Partial<Omit<KubernetesSourceConfig, 'kind'>> = {},
   overrides: Partial<Config> = {},
   options: { token?: string; waitForSync?: boolean } = {},
 ): Promise<KubeTestEndpointd> {
@@ -38,8 +38,7 @@ export async function startKubeEndpointd(
   const endpointd = await startEndpointd(
     {
       ...TEST_CONFIG,
-      sources: [{ kind: 'kubernetes' }],
-      kubernetes: { ...TEST_CONFIG.kubernetes, kubeconfig, ...kubernetes },
+      sources: [{ ...defaultKubernetesSource(), kubeconfig, ...kubernetes }],
       ...overrides,
     },
     logger,

@@ -1,0 +1,53 @@
+// The options of which Services clients may see (the rules themselves: src/policy/exposure.ts).
+import { z } from 'zod';
+import { list, optional, option } from '../option.ts';
+import { bool, keyValue, labelSelector, namespaceName, type ValueParser } from '../values.ts';
+
+/** A namespace to hide; `none` is refused, as it once meant "hide none of the defaults". */
+const hiddenNamespace: ValueParser<string> = z.string().pipe(
+  z
+    .string()
+    .refine(
+      (value) => value !== 'none',
+      'adds to the namespaces hidden by default; to hide none of those, use --hide-default-namespaces=false',
+    )
+    .pipe(namespaceName()),
+);
+
+export const EXPOSURE_OPTIONS = {
+  exposeNamespaces: list({
+    flag: 'expose-namespace',
+    value: 'NAMESPACE',
+    parse: namespaceName(),
+    unset: 'all',
+    help: 'show clients only the Services of these namespaces',
+  }),
+  hideNamespaces: list({
+    flag: 'hide-namespace',
+    value: 'NAMESPACE[,...]',
+    parse: hiddenNamespace,
+    unset: 'none besides the default ones',
+    help: 'never show the Services of these namespaces, in addition to kube-system, kube-public and kube-node-lease (always hidden unless --hide-default-namespaces=false)',
+  }),
+  hideDefaultNamespaces: option({
+    flag: 'hide-default-namespaces',
+    value: 'BOOL',
+    default: 'true',
+    parse: bool(),
+    help: 'hide kube-system, kube-public and kube-node-lease; false leaves only the --hide-namespace list hidden',
+  }),
+  selector: optional({
+    flag: 'expose-selector',
+    value: 'SELECTOR',
+    parse: labelSelector().transform((selector) => selector.parsed),
+    unset: 'every Service',
+    help: 'show only Services whose labels match this label selector, e.g. expose=true',
+  }),
+  annotation: optional({
+    flag: 'expose-annotation',
+    value: 'KEY=VALUE',
+    parse: keyValue('must be KEY=VALUE, e.g. endpointd.io/expose=true'),
+    unset: 'every Service',
+    help: 'show only Services annotated so, e.g. endpointd.io/expose=true',
+  }),
+};
