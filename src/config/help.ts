@@ -41,7 +41,8 @@ export function usage(): string {
 function markdown(text: string): string {
   return text
     .replaceAll('|', '\\|')
-    .replace(/(?<![\w`-])(--[a-z][a-z0-9-]*(?:=[a-z]+)?|ENDPOINTD_[A-Z_]+|\/[a-z][\w./]*)/g, '`$1`');
+    .replace(/(?<![\w`-])(--[a-z][a-z0-9-]*(?:=[a-z]+)?|ENDPOINTD_[A-Z_]+)/g, '`$1`')
+    .replace(/(?<=^|[\s(])(\/[a-z][\w./]*)/g, '`$1`');
 }
 
 /** The options table of docs/configuration.md: one heading row per section, one row per option. */

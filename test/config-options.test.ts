@@ -1,0 +1,94 @@
+// One declaration per option: its flag and its variable read alike, its default obeys its own bounds, and its
+// value lands where the Config says — the Kubernetes source's settings on the source's own entry.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  defaultConfig,
+  defaultKubernetesSource,
+  parseCommandLine,
+  type Config,
+} from '../src/config/index.ts';
+import { option, optionsOf } from '../src/config/option.ts';
+import { OPTION_SECTIONS } from '../src/config/options/index.ts';
+import { port } from '../src/config/values.ts';
+
+const OPTIONS = OPTION_SECTIONS.flatMap((section) => optionsOf(section.options));
+
+function run(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
+  const parsed = parseCommandLine(argv, env);
+  assert.equal(parsed.kind, 'run', parsed.kind === 'invalid' ? parsed.problems.join('\n') : parsed.kind);
+  return parsed.kind === 'run' ? parsed.config : defaultConfig();
+}
+
+describe('option declarations', () => {
+  it('give every option with a default the same Config from its flag, its variable or nothing at all', () => {
+    const defaults = defaultConfig();
+    for (const o of OPTIONS.filter((x) => x.default !== undefined)) {
+      assert.deepEqual(run([`--${o.flag}=${o.default}`]), defaults, `--${o.flag}=${o.default}`);
+      assert.deepEqual(run([], { [o.env]: o.default }), defaults, `${o.env}=${o.default}`);
+    }
+  });
+
+  it('refuse a default outside the option’s own bounds when the module loads', () => {
+    assert.throws(
+      () => option({ flag: 'some-port', value: 'PORT', default: '70000', parse: port(), help: '' }),
+      /--some-port: bad default "70000"/,
+    );
+  });
+
+  it('name the flag and the variable of any refused value, from either', () => {
+    for (const o of OPTIONS.filter((x) => x.default !== undefined && x.flag !== 'bind')) {
+      const bad = 'x!';
+      for (const [argv, env] of [
+        [[`--${o.flag}=${bad}`], {}],
+        [[], { [o.env]: bad }],
+      ] as const) {
+        const parsed = parseCommandLine([...argv], env);
+        assert.equal(parsed.kind, 'invalid', o.flag);
+        const problems = parsed.kind === 'invalid' ? parsed.problems : [];
+        assert.ok(
+          problems.some((p) => p.startsWith(`--${o.flag} (${o.env}): `) && p.endsWith(`got "${bad}"`)),
+          `${o.flag}: ${problems.join('; ')}`,
+        );
+      }
+    }
+  });
+
+  it('put the Kubernetes settings on the Kubernetes source’s entry, and the file bound on each file source', () => {
+    const config = run(
+      [
+        '--source=kubernetes',
+        '--source=file:/etc/static',
+        '--namespace=shop,billing',
+        '--kube-resource=endpoints',
+        '--label-selector=tier in (web)',
+        '--kube-watch-idle-timeout=2m',
+        '--context=prod',
+        '--file-max-size=1MiB',
+      ],
+      { ENDPOINTD_KUBECONFIG: '/etc/kube/config' },
+    );
+    assert.deepEqual(config.sources, [
+      {
+        kind: 'kubernetes',
+        kubeconfig: '/etc/kube/config',
+        context: 'prod',
+        namespaces: ['shop', 'billing'],
+        resource: 'endpoints',
+        labelSelector: 'tier in (web)',
+        watchIdleTimeoutMs: 120_000,
+      },
+      { kind: 'file', path: '/etc/static', maxFileBytes: 1024 ** 2 },
+    ]);
+    // TokenReview asks the same API server, whether or not a Kubernetes source is configured.
+    assert.deepEqual(run(['--context=prod']).tokenReviewApi, { kubeconfig: undefined, context: 'prod' });
+    assert.deepEqual(run(['--source=kubernetes']).sources, [defaultKubernetesSource()]);
+  });
+
+  it('parse the expose selector once, into the matcher the exposure policy uses', () => {
+    const { selector } = run(['--expose-selector', 'expose=true,tier notin (db)']).exposure;
+    assert.equal(selector?.matches({ expose: 'true', tier: 'web' }), true);
+    assert.equal(selector?.matches({ expose: 'true', tier: 'db' }), false);
+    assert.equal(selector?.matches({}), false);
+  });
+});
