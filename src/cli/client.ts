@@ -1,6 +1,7 @@
 // The REST client of the command line: one connection pool (with the CA, client certificate and bearer token the
 // flags give) and the two ways the CLI reads the API — one JSON answer, or a watch stream read line by line.
 // Every failure becomes a CliError with the exit code a script can act on.
+import { SERVER_OPTIONS } from '../config/options/server.ts';
 import { readFileSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ProblemBody, WatchEventBody } from '../api/rest/wire.ts';
@@ -21,9 +22,9 @@ export interface ClientOptions {
 
 /**
  * A stream that sends no byte for this long is taken for dead (a half-open connection): three heartbeats missed at
- * the server's default --heartbeat-interval of 15 s. The dashboard uses the same bound.
+ * the server's default --heartbeat-interval. The dashboard uses the same bound (45 s, in its own script).
  */
-const STREAM_IDLE_MS = 45_000;
+const STREAM_IDLE_MS = 3 * SERVER_OPTIONS.heartbeatIntervalMs.defaultValue;
 
 export class ApiClient {
   readonly #base: URL;

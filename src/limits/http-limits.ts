@@ -25,14 +25,6 @@ export interface HttpLimits {
   readonly idleTimeoutMs: number;
 }
 
-export const DEFAULT_HTTP_LIMITS: HttpLimits = {
-  maxHeaderBytes: 16 * 1024,
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 65_000,
-  idleTimeoutMs: 120_000,
-};
-
 /** Options for http.createServer / https.createServer. */
 export function httpServerOptions(limits: HttpLimits): ServerOptions {
   const deadlines = [limits.headersTimeoutMs, limits.requestTimeoutMs].filter((ms) => ms > 0);

@@ -1,6 +1,7 @@
 // Who is calling: a client certificate verified against the client CA, else a bearer token from the tokens file,
 // else one the API server vouches for (TokenReview). One decision for both doors; each door only extracts the
 // credentials and renders the refusal in its own protocol.
+import { FAILED_AUTH_BURST, LIMIT_OPTIONS } from '../config/options/limits.ts';
 import type { PeerCertificate } from 'node:tls';
 import { clip } from '../limits/bounded-text.ts';
 import { RateLimiter, type RateLimit } from '../limits/rate-limiter.ts';
@@ -40,8 +41,11 @@ export type Authentication =
       readonly retryAfterMs?: number;
     };
 
-/** Failed token attempts allowed per remote address by default: a burst of 10, then one every 2 s. */
-export const DEFAULT_FAILED_ATTEMPTS: RateLimit = { perSecond: 0.5, burst: 10 };
+/** Failed token attempts allowed per remote address by default (--auth-max-failures' default, after its burst). */
+export const DEFAULT_FAILED_ATTEMPTS: RateLimit = {
+  perSecond: LIMIT_OPTIONS.failedAuthPerSecond.defaultValue,
+  burst: FAILED_AUTH_BURST,
+};
 
 export interface AuthenticatorOptions {
   readonly tokens?: TokensFile | undefined;

@@ -1,6 +1,7 @@
 // Validation of requests: decoded messages in, typed options out. Each refusal names the field and why, every
 // problem of a request is reported at once, and names follow Kubernetes' rules (src/names.ts), so that a bad name
 // is refused and never looked up.
+import { GRPC_OPTIONS } from '../../config/options/grpc.ts';
 import type { PortSelector, ServiceKey } from '../../model.ts';
 import { isVersionLike, namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
 import type { ViewOptions } from '../view.ts';
@@ -15,8 +16,8 @@ import type {
   WatchRequestMessage,
 } from './wire.ts';
 
-/** By default a Watch request may name this many services at most: each one costs a subscription. */
-export const MAX_WATCHED_SERVICES = 1000;
+/** By default a Watch request may name this many services at most (--grpc-max-watch-services): each costs a subscription. */
+export const MAX_WATCHED_SERVICES = GRPC_OPTIONS.maxWatchedServices.defaultValue;
 
 export interface ResolveQuery {
   readonly key: ServiceKey;

@@ -16,12 +16,7 @@ import { shuttingDown } from './errors.ts';
 import { HealthService } from './health.ts';
 import { listServicesHandler } from './list.ts';
 import { DiscoveryCodec } from './messages.ts';
-import {
-  channelOptions,
-  DEFAULT_TRANSPORT_OPTIONS,
-  transportOptionProblems,
-  type GrpcTransportOptions,
-} from './options.ts';
+import { channelOptions, DEFAULT_TRANSPORT_OPTIONS, type GrpcTransportOptions } from './options.ts';
 import { bytesResponseService, DISCOVERY_SERVICE, loadProtos } from './proto.ts';
 import { MAX_WATCHED_SERVICES } from './request.ts';
 import { resolveHandler } from './resolve.ts';
@@ -76,8 +71,6 @@ export interface GrpcServer {
 
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const transport: GrpcTransportOptions = { ...DEFAULT_TRANSPORT_OPTIONS, ...options.transport };
-  const problems = transportOptionProblems(transport);
-  if (problems.length > 0) throw new Error(`invalid gRPC server options: ${problems.join('; ')}`);
 
   const protos = loadProtos();
   const server = new Server({

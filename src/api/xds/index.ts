@@ -1,5 +1,6 @@
 // The xDS front door: registers envoy.service.discovery.v3.AggregatedDiscoveryService (state of the world and
 // delta) on a grpc.Server that someone else owns and starts. Public API of src/api/xds/ (with bootstrap-route.ts).
+import { LIMIT_OPTIONS } from '../../config/options/limits.ts';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { randomBytes } from 'node:crypto';
@@ -62,8 +63,8 @@ export interface XdsOptions {
   readonly onRefused?: (refusal: { reason: string; client: string; details: string }) => void;
 }
 
-/** Resource names per ADS stream by default: 2,500 gRPC targets (four names each), or as many Envoy clusters. */
-export const DEFAULT_MAX_NAMES_PER_STREAM = 10_000;
+/** Resource names per ADS stream by default (--xds-max-names-per-stream's default). */
+export const DEFAULT_MAX_NAMES_PER_STREAM = LIMIT_OPTIONS.xdsMaxNamesPerStream.defaultValue;
 
 export interface XdsControlPlane {
   readonly instanceId: string;

@@ -87,6 +87,7 @@ export const LIMIT_OPTIONS = {
     parse: wholeNumber(1, MAX_STREAMS),
     help: 'with authentication on: streams of the open gRPC methods (health Watch) at once, a budget apart from --grpc-max-streams so that they never take authenticated capacity; more get RESOURCE_EXHAUSTED',
   }),
+  // 2,500 gRPC targets (four names each), or as many Envoy clusters.
   xdsMaxNamesPerStream: option({
     flag: 'xds-max-names-per-stream',
     value: 'N',

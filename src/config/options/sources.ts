@@ -36,6 +36,7 @@ export const SOURCE_OPTIONS = {
     unset: 'the bundled examples/',
     help: 'where endpoints come from: kubernetes (list+watch the API server), or file:PATH (a manifest file or a directory, watched live)',
   }),
+  // Far above any hand-kept manifest, below what would hurt the process.
   maxFileBytes: option({
     flag: 'file-max-size',
     value: 'SIZE',

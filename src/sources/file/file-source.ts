@@ -12,6 +12,7 @@
 // again", deciding by content (a digest), not by mtime or size: two saves within one timestamp tick with the same
 // length are still two different files. A periodic rescan catches anything the kernel's event queue lost; it trusts
 // a file's stat data only when the file had been quiet for a while when last read (the "racily clean" rule).
+import { SOURCE_OPTIONS } from '../../config/options/sources.ts';
 import { closeSync, watch, type FSWatcher } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -30,8 +31,8 @@ import { readAndParse, type ReadTask, type WorkerRead } from './parse-worker.ts'
 import { openManifest } from './read-file.ts';
 import { isHidden, KUBELET_DATA_DIR, listTree, type ListedFile, type TreeProblem } from './tree.ts';
 
-/** The default of --file-max-size: far above any hand-kept manifest, below what would hurt the process. */
-export const DEFAULT_MAX_FILE_BYTES = 64 * 2 ** 20;
+/** The default of --file-max-size (declared with the option). */
+export const DEFAULT_MAX_FILE_BYTES = SOURCE_OPTIONS.maxFileBytes.defaultValue;
 /** Files from this size on are parsed in the worker thread: inline, they would stall the event loop. */
 const WORKER_THRESHOLD_BYTES = 128 * 1024;
 /** How many problems status() lists; problemCount says how many there are in all. */

@@ -3,6 +3,7 @@
 // the last resourceVersion seen; relist on 410 Gone; back off with jitter on every other failure; go back to work
 // on its own, forever, until stopped. A silent connection (no event, no bookmark) is cut and reopened. Time and
 // randomness are injected (a Clock, a random()), so that tests drive the backoff and the timers instead of sleeping.
+import { KUBERNETES_OPTIONS } from '../../config/options/sources.ts';
 import type { Logger } from 'pino';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy, type FailureKind } from './backoff.ts';
 import { deadline, sleep, SYSTEM_CLOCK, type Clock } from './clock.ts';
@@ -246,7 +247,7 @@ export class Reflector {
   /** Watches until the server ends the stream; returns whether anything (event or bookmark) arrived. */
   async #watch(): Promise<boolean> {
     const { client, path, labelSelector, handler } = this.#options;
-    const idleMs = this.#options.idleTimeoutMs ?? 90_000;
+    const idleMs = this.#options.idleTimeoutMs ?? KUBERNETES_OPTIONS.watchIdleTimeoutMs.defaultValue;
     const [min, max] = this.#options.watchTimeoutSeconds ?? [300, 600];
     const timeoutSeconds = Math.round(min + this.#random() * (max - min));
     let received = false;

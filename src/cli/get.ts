@@ -1,0 +1,71 @@
+// `endpointd get`: one service (its view, and for -o wide every endpoint too), or every service as one watch
+// stream's state up to SYNCED; printed as a table, JSON or YAML.
+import { dump as yamlDump } from 'js-yaml';
+import type { ServiceBody } from '../api/rest/wire.ts';
+import type { ClientArgs } from './args.ts';
+import type { ApiClient } from './client.ts';
+import { EXIT, type ExitCode } from './exit-codes.ts';
+import type { ClientIo } from './index.ts';
+import { servicePath, serviceRow, shownBody } from './service-rows.ts';
+import { columns, renderTable, rowCells, UNKNOWN_AGE } from './table.ts';
+
+export async function get(client: ApiClient, args: ClientArgs, io: ClientIo): Promise<ExitCode> {
+  let bodies: ServiceBody[];
+  if (args.service !== undefined) {
+    // The view asked for, as the server computes it (its targets follow the same endpoints); and for -o wide's
+    // READY/TOTAL, every endpoint too.
+    const view = new URLSearchParams();
+    if (args.allEndpoints) view.set('endpoints', 'all');
+    if (args.port !== undefined) view.set('port', args.port);
+    const shown = await client.getJson<ServiceBody>(`${servicePath(args)}${view.size > 0 ? `?${view}` : ''}`);
+    if (args.format === 'wide' && !args.allEndpoints) {
+      const all = await client.getJson<ServiceBody>(`${servicePath(args)}?endpoints=all`);
+      const row = { ...serviceRow(all, args, UNKNOWN_AGE), body: shown };
+      io.stdout.write(
+        `${renderTable(columns(args.format, false), [rowCells(row, args.format, false)]).join('\n')}\n`,
+      );
+      printTargets(shown, args, io);
+      return EXIT.ok;
+    }
+    bodies = [shown]; // serviceRow and shownBody leave a routable view as it is
+  } else {
+    // The state of every service in one answer: a watch stream's events up to SYNCED.
+    const namespace = args.namespace === undefined ? '' : `&namespace=${encodeURIComponent(args.namespace)}`;
+    const done = new AbortController();
+    bodies = [];
+    for await (const event of client.watch(`/v1/watch?endpoints=all${namespace}`, done.signal)) {
+      if (event.type === 'ADDED' || event.type === 'MODIFIED') bodies.push(event.service);
+      if (event.type === 'SYNCED') {
+        done.abort();
+        break;
+      }
+    }
+  }
+  if (args.format === 'json' || args.format === 'yaml') {
+    const shown = bodies.map((b) => shownBody(b, args));
+    const document = args.service !== undefined ? shown[0] : { services: shown };
+    io.stdout.write(args.format === 'json' ? `${JSON.stringify(document, null, 2)}\n` : yamlDump(document));
+    return EXIT.ok;
+  }
+  const withNamespace = args.namespace === undefined;
+  if (bodies.length === 0) {
+    io.stderr.write(
+      args.namespace === undefined
+        ? 'No services found.\n'
+        : `No services found in ${args.namespace} namespace.\n`,
+    );
+    return EXIT.ok;
+  }
+  const rows = bodies.map((b) => rowCells(serviceRow(b, args, UNKNOWN_AGE), args.format, withNamespace));
+  io.stdout.write(`${renderTable(columns(args.format, withNamespace), rows).join('\n')}\n`);
+  if (bodies[0] !== undefined) printTargets(bodies[0], args, io);
+  return EXIT.ok;
+}
+
+function printTargets(body: ServiceBody, args: ClientArgs, io: ClientIo): void {
+  if (args.port === undefined || args.service === undefined) return;
+  const targets = (body.targets ?? []).map((t) =>
+    t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`,
+  );
+  io.stdout.write(`\nTARGETS (${args.port})   ${targets.length === 0 ? '<none>' : targets.join(',')}\n`);
+}
