@@ -20,12 +20,7 @@ export function serviceNameProblem(value: string): string | undefined {
 
 /** Why `value` is not a valid object name (a DNS-1123 subdomain, as EndpointSlice names are), or undefined. */
 export function objectNameProblem(value: string): string | undefined {
-  if (value.length === 0) return 'must not be empty';
-  if (value.length > 253) return 'must be no more than 253 characters';
-  if (!DNS1123_SUBDOMAIN.test(value)) {
-    return "must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-  }
-  return undefined;
+  return dnsNameProblem(value, SUBDOMAIN_RULE);
 }
 
 /**
@@ -46,10 +41,32 @@ export function portNameProblem(value: string): string | undefined {
 }
 
 function labelProblem(value: string): string | undefined {
+  return dnsNameProblem(value, LABEL_RULE);
+}
+
+/** A DNS-1123 name rule as apimachinery states it: a length bound, a pattern, and its words for the pattern. */
+interface DnsNameRule {
+  readonly maxLength: number;
+  readonly pattern: RegExp;
+  readonly characters: string;
+}
+
+const LABEL_RULE: DnsNameRule = {
+  maxLength: 63,
+  pattern: DNS1123_LABEL,
+  characters:
+    "must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+};
+
+const SUBDOMAIN_RULE: DnsNameRule = {
+  maxLength: 253,
+  pattern: DNS1123_SUBDOMAIN,
+  characters:
+    "must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+};
+
+function dnsNameProblem(value: string, rule: DnsNameRule): string | undefined {
   if (value.length === 0) return 'must not be empty';
-  if (value.length > 63) return 'must be no more than 63 characters';
-  if (!DNS1123_LABEL.test(value)) {
-    return "must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
-  }
-  return undefined;
+  if (value.length > rule.maxLength) return `must be no more than ${rule.maxLength} characters`;
+  return rule.pattern.test(value) ? undefined : rule.characters;
 }

@@ -18,11 +18,11 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** A failure that ends the command with `code`; `message` is printed on stderr as one line. */
 export class CliError extends Error {
+  override readonly name = 'CliError';
   readonly code: ExitCode;
 
   constructor(code: ExitCode, message: string) {
     super(message);
-    this.name = 'CliError';
     this.code = code;
   }
 }

@@ -103,6 +103,13 @@ export function parseLabelSelector(input: string): LabelSelector {
       `couldn't parse the selector string "${input}": found '${describe(found)}', expected: ${expected}`,
     );
   };
+  /** After an item of a list: true at `closer` (the list ends), false at ',' (another follows); else it fails. */
+  const listEnds = (closer: ')' | 'end', expected: string): boolean => {
+    const sep = next();
+    if (sep.t === closer) return true;
+    if (sep.t !== ',') fail(sep, expected);
+    return false;
+  };
   const requirements: LabelRequirement[] = [];
   for (;;) {
     let negated = false;
@@ -139,9 +146,7 @@ export function parseLabelSelector(input: string): LabelSelector {
           } else {
             fail(tok, "identifier, ',' or ')'");
           }
-          const sep = next();
-          if (sep.t === ')') break;
-          if (sep.t !== ',') fail(sep, "',' or ')'");
+          if (listEnds(')', "',' or ')'")) break;
         }
         requirements.push({ key, op, values });
       } else if (op === '=' || op === '==' || op === '!=') {
@@ -159,9 +164,7 @@ export function parseLabelSelector(input: string): LabelSelector {
         fail(after, "'=', '!=', '==', 'in', 'notin'");
       }
     }
-    const sep = next();
-    if (sep.t === 'end') break;
-    if (sep.t !== ',') fail(sep, "',' or 'end of string'");
+    if (listEnds('end', "',' or 'end of string'")) break;
   }
   return { matches: (labels) => requirements.every((r) => matchLabel(r, labels)) };
 }
