@@ -1,7 +1,11 @@
 // The options of which Services clients may see (the rules themselves: src/policy/exposure.ts).
 import { z } from 'zod';
+import { SYSTEM_NAMESPACES } from '../../policy/exposure.ts';
 import { list, optional, option } from '../option.ts';
 import { bool, keyValue, labelSelector, namespaceName, type ValueParser } from '../values.ts';
+
+/** "kube-system, kube-public and kube-node-lease": the namespaces hidden unless told otherwise. */
+const SYSTEM = `${SYSTEM_NAMESPACES.slice(0, -1).join(', ')} and ${SYSTEM_NAMESPACES.at(-1) ?? ''}`;
 
 /** A namespace to hide; `none` is refused, as it once meant "hide none of the defaults". */
 const hiddenNamespace: ValueParser<string> = z.string().pipe(
@@ -27,14 +31,14 @@ export const EXPOSURE_OPTIONS = {
     value: 'NAMESPACE[,...]',
     parse: hiddenNamespace,
     unset: 'none besides the default ones',
-    help: 'never show the Services of these namespaces, in addition to kube-system, kube-public and kube-node-lease (always hidden unless --hide-default-namespaces=false)',
+    help: `never show the Services of these namespaces, in addition to ${SYSTEM} (always hidden unless --hide-default-namespaces=false)`,
   }),
   hideDefaultNamespaces: option({
     flag: 'hide-default-namespaces',
     value: 'BOOL',
     default: 'true',
     parse: bool(),
-    help: 'hide kube-system, kube-public and kube-node-lease; false leaves only the --hide-namespace list hidden',
+    help: `hide ${SYSTEM}; false leaves only the --hide-namespace list hidden`,
   }),
   selector: optional({
     flag: 'expose-selector',
