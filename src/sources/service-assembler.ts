@@ -3,13 +3,13 @@
 // source rebuilds only those: the cost of a change follows the size of that Service, not of everything held.
 import { serviceKeyString, type ServiceEndpoints, type ServiceKey } from '../model.ts';
 import type { ServiceMetadata } from '../policy/exposure.ts';
-import { convertEndpoints, convertService, mergeEndpointSlices } from './kubernetes/convert.ts';
+import { convertEndpoints, convertService, mergeEndpointSlices } from '../kube/convert.ts';
 import {
   sliceServiceName,
   type EndpointSliceObject,
   type EndpointsObject,
   type ServiceObject,
-} from './kubernetes/objects.ts';
+} from '../kube/objects.ts';
 
 export type EndpointObject =
   | { readonly kind: 'EndpointSlice'; readonly object: EndpointSliceObject }

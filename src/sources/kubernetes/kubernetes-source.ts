@@ -12,14 +12,14 @@ import type { Source, SourceStatus } from '../source.ts';
 import type { BackoffPolicy, FailureKind } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import { FailureLog } from './failure-log.ts';
-import { KubeClient } from './kube-client.ts';
+import { KubeClient } from '../../kube/kube-client.ts';
 import {
   parseEndpointSlice,
   parseEndpoints,
   parseService,
   sliceServiceName,
   type Parsed,
-} from './objects.ts';
+} from '../../kube/objects.ts';
 import { Reflector, type WatchEventType } from './reflector.ts';
 
 export type KubeResource = 'endpointslices' | 'endpoints';
