@@ -1,6 +1,58 @@
-// Lint rules: typescript-eslint's type-aware recommended set; formatting is prettier's job.
+// Lint rules: typescript-eslint's type-aware recommended set, and the layer boundaries; formatting is prettier's job.
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+// Data flows one way (docs/development.md): sources → store → doors, wired only by src/main.ts. Each entry forbids
+// a folder some relative imports; both sides may import src/model.ts, src/kube/, src/views/ (and, while it moves
+// there, src/api/view.ts) and the store's faces (src/store/faces.ts). test/eslint-boundaries.test.ts proves they bite.
+const STORE_FACES = 'src/store/faces.ts: StoreWriter for sources, StoreReader for doors';
+const BOUNDARIES = [
+  {
+    // The front doors, and the security gates in front of them.
+    files: ['src/api/**/*.ts', 'src/security/**/*.ts'],
+    forbidden: [
+      {
+        regex: String.raw`^\.{1,2}/(.*/)?sources/`,
+        message: 'a front door never imports a source: read the store instead (' + STORE_FACES + ')',
+      },
+      {
+        regex: String.raw`^\.{1,2}/(.*/)?store/endpoint-store\.ts$`,
+        message: "doors type against the store's reader face, not its implementation (" + STORE_FACES + ')',
+      },
+    ],
+  },
+  {
+    files: ['src/sources/**/*.ts'],
+    forbidden: [
+      {
+        regex: String.raw`^\.{1,2}/(.*/)?api/(?!view\.ts$)`,
+        message: 'a source never imports a front door: it writes to the store and does not know who listens',
+      },
+      {
+        regex: String.raw`^\.{1,2}/(.*/)?store/(?!faces\.ts$)`,
+        message: "a source writes through the store's writer face only (" + STORE_FACES + ')',
+      },
+    ],
+  },
+];
+
+/** The same boundaries for static imports and re-exports (no-restricted-imports) and for import() calls. */
+function boundaryRules({ forbidden }) {
+  return {
+    'no-restricted-imports': [
+      'error',
+      { patterns: forbidden.map(({ regex, message }) => ({ regex, message })) },
+    ],
+    // no-restricted-imports does not look at dynamic import(); esquery regexes end at a '/', hence \x2F.
+    'no-restricted-syntax': [
+      'error',
+      ...forbidden.map(({ regex, message }) => ({
+        selector: `ImportExpression[source.value=/${regex.replaceAll('/', String.raw`\x2F`)}/]`,
+        message,
+      })),
+    ],
+  };
+}
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'bench/report.json', 'reports/', '.stryker-tmp/'] },
@@ -25,6 +77,7 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
     },
   },
+  ...BOUNDARIES.map((boundary) => ({ files: boundary.files, rules: boundaryRules(boundary) })),
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
