@@ -2,10 +2,33 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-// Data flows one way (docs/development.md): sources → store → doors, wired only by src/main.ts. Each entry forbids
-// a folder some relative imports; both sides may import src/model.ts, src/kube/, src/views/ (and, while it moves
-// there, src/api/view.ts) and the store's faces (src/store/faces.ts). test/eslint-boundaries.test.ts proves they bite.
+// Data flows one way (docs/development.md): sources → store → doors, wired only by src/main.ts; and one source never
+// reaches into another. Each entry forbids a folder some relative imports; both sides may import src/model.ts,
+// src/kube/, src/views/ (and, while it moves there, src/api/view.ts) and the store's faces (src/store/faces.ts).
+// A later entry replaces an earlier one's rules for the files both match. test/eslint-boundaries.test.ts proves that
+// each bites.
 const STORE_FACES = 'src/store/faces.ts: StoreWriter for sources, StoreReader for doors';
+/** One folder of src/sources/ per source. */
+const SOURCES = ['file', 'kubernetes'];
+const SOURCE_FORBIDDEN = [
+  {
+    regex: String.raw`^\.{1,2}/(.*/)?api/(?!view\.ts$)`,
+    message: 'a source never imports a front door: it writes to the store and does not know who listens',
+  },
+  {
+    regex: String.raw`^\.{1,2}/(.*/)?store/(?!faces\.ts$)`,
+    message: "a source writes through the store's writer face only (" + STORE_FACES + ')',
+  },
+];
+
+/** Refuses imports of the folders of `sources` (from src/sources/ or below it). */
+function anySourceOf(sources, who) {
+  return {
+    regex: String.raw`^(\.\.?/)+(sources/)?(${sources.join('|')})/`,
+    message: `${who} may not reach into another source: what sources share lives in src/kube/ or src/sources/*.ts`,
+  };
+}
+
 const BOUNDARIES = [
   {
     // The front doors, and the security gates in front of them.
@@ -22,18 +45,25 @@ const BOUNDARIES = [
     ],
   },
   {
+    // Any folder of src/sources/ not named in SOURCES below.
     files: ['src/sources/**/*.ts'],
-    forbidden: [
-      {
-        regex: String.raw`^\.{1,2}/(.*/)?api/(?!view\.ts$)`,
-        message: 'a source never imports a front door: it writes to the store and does not know who listens',
-      },
-      {
-        regex: String.raw`^\.{1,2}/(.*/)?store/(?!faces\.ts$)`,
-        message: "a source writes through the store's writer face only (" + STORE_FACES + ')',
-      },
-    ],
+    forbidden: SOURCE_FORBIDDEN,
   },
+  {
+    // What the sources share (publish, the ServiceAssembler, the Source interface) depends on no one source.
+    files: ['src/sources/*.ts'],
+    forbidden: [...SOURCE_FORBIDDEN, anySourceOf(SOURCES, 'the modules every source shares')],
+  },
+  ...SOURCES.map((name) => ({
+    files: [`src/sources/${name}/**/*.ts`],
+    forbidden: [
+      ...SOURCE_FORBIDDEN,
+      anySourceOf(
+        SOURCES.filter((other) => other !== name),
+        `the ${name} source`,
+      ),
+    ],
+  })),
 ];
 
 /** The same boundaries for static imports and re-exports (no-restricted-imports) and for import() calls. */

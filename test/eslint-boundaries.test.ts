@@ -109,6 +109,40 @@ for (const side of SIDES) {
   });
 }
 
+describe('the import boundaries between sources', () => {
+  const sourceFolders = readdirSync(join(ROOT, 'src/sources'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => `src/sources/${e.name}`);
+
+  it('find the sources', () => {
+    assert.ok(sourceFolders.includes('src/sources/file') && sourceFolders.includes('src/sources/kubernetes'));
+  });
+
+  for (const source of sourceFolders) {
+    const others = sourceFolders.filter((s) => s !== source).flatMap(modulesOf);
+    for (const folder of foldersOf(source)) {
+      it(`refuse, in ${folder}, every module of another source`, async () => {
+        const reported = await reportedLines(folder, importsFrom(folder, others));
+        assert.deepEqual(
+          others.filter((_, i) => !reported.has(i + 1)),
+          [],
+          'imports the boundaries let through',
+        );
+      });
+      it(`let ${folder} import its own source's modules and what sources share`, async () => {
+        const own = [...modulesOf(source), 'src/sources/publish.ts', 'src/sources/service-assembler.ts'];
+        assert.deepEqual(await reportedLines(folder, importsFrom(folder, own)), new Set());
+      });
+    }
+  }
+
+  it('refuse, in what the sources share, every module of any one source', async () => {
+    const all = sourceFolders.flatMap(modulesOf);
+    const reported = await reportedLines('src/sources', importsFrom('src/sources', all));
+    assert.deepEqual(reported, allLines(all));
+  });
+});
+
 describe('the import boundaries elsewhere', () => {
   it('leave the composition root free to wire sources, store and doors', async () => {
     const targets = [
