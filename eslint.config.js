@@ -1,6 +1,88 @@
-// Lint rules: typescript-eslint's type-aware recommended set; formatting is prettier's job.
+// Lint rules: typescript-eslint's type-aware recommended set, and the layer boundaries; formatting is prettier's job.
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+// Data flows one way (docs/development.md): sources → store → doors, wired only by src/main.ts; and one source never
+// reaches into another. Each entry forbids a folder some relative imports; both sides may import src/model.ts,
+// src/kube/, src/views/ (and, while it moves there, src/api/view.ts) and the store's faces (src/store/faces.ts).
+// A later entry replaces an earlier one's rules for the files both match. test/eslint-boundaries.test.ts proves that
+// each bites.
+const STORE_FACES = 'src/store/faces.ts: StoreWriter for sources, StoreReader for doors';
+/** One folder of src/sources/ per source. */
+const SOURCES = ['file', 'kubernetes'];
+const SOURCE_FORBIDDEN = [
+  {
+    regex: String.raw`^\.{1,2}/(.*/)?api/(?!view\.ts$)`,
+    message: 'a source never imports a front door: it writes to the store and does not know who listens',
+  },
+  {
+    regex: String.raw`^\.{1,2}/(.*/)?store/(?!faces\.ts$)`,
+    message: "a source writes through the store's writer face only (" + STORE_FACES + ')',
+  },
+];
+
+/** Refuses imports of the folders of `sources` (from src/sources/ or below it). */
+function anySourceOf(sources, who) {
+  return {
+    regex: String.raw`^(\.\.?/)+(sources/)?(${sources.join('|')})/`,
+    message: `${who} may not reach into another source: what sources share lives in src/kube/ or src/sources/*.ts`,
+  };
+}
+
+const BOUNDARIES = [
+  {
+    // The front doors, and the security gates in front of them.
+    files: ['src/api/**/*.ts', 'src/security/**/*.ts'],
+    forbidden: [
+      {
+        regex: String.raw`^\.{1,2}/(.*/)?sources/`,
+        message: 'a front door never imports a source: read the store instead (' + STORE_FACES + ')',
+      },
+      {
+        regex: String.raw`^\.{1,2}/(.*/)?store/endpoint-store\.ts$`,
+        message: "doors type against the store's reader face, not its implementation (" + STORE_FACES + ')',
+      },
+    ],
+  },
+  {
+    // Any folder of src/sources/ not named in SOURCES below.
+    files: ['src/sources/**/*.ts'],
+    forbidden: SOURCE_FORBIDDEN,
+  },
+  {
+    // What the sources share (publish, the ServiceAssembler, the Source interface) depends on no one source.
+    files: ['src/sources/*.ts'],
+    forbidden: [...SOURCE_FORBIDDEN, anySourceOf(SOURCES, 'the modules every source shares')],
+  },
+  ...SOURCES.map((name) => ({
+    files: [`src/sources/${name}/**/*.ts`],
+    forbidden: [
+      ...SOURCE_FORBIDDEN,
+      anySourceOf(
+        SOURCES.filter((other) => other !== name),
+        `the ${name} source`,
+      ),
+    ],
+  })),
+];
+
+/** The same boundaries for static imports and re-exports (no-restricted-imports) and for import() calls. */
+function boundaryRules({ forbidden }) {
+  return {
+    'no-restricted-imports': [
+      'error',
+      { patterns: forbidden.map(({ regex, message }) => ({ regex, message })) },
+    ],
+    // no-restricted-imports does not look at dynamic import(); esquery regexes end at a '/', hence \x2F.
+    'no-restricted-syntax': [
+      'error',
+      ...forbidden.map(({ regex, message }) => ({
+        selector: `ImportExpression[source.value=/${regex.replaceAll('/', String.raw`\x2F`)}/]`,
+        message,
+      })),
+    ],
+  };
+}
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'bench/report.json', 'reports/', '.stryker-tmp/'] },
@@ -25,6 +107,7 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
     },
   },
+  ...BOUNDARIES.map((boundary) => ({ files: boundary.files, rules: boundaryRules(boundary) })),
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,

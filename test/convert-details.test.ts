@@ -3,7 +3,7 @@
 // out rather than set empty, and how legacy Endpoints subsets become endpoints and ports.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { convertEndpoints, convertService, mergeEndpointSlices } from '../src/sources/kubernetes/convert.ts';
+import { convertEndpoints, convertService, mergeEndpointSlices } from '../src/kube/convert.ts';
 import {
   parseEndpointSlice,
   parseEndpoints,
@@ -11,7 +11,7 @@ import {
   type EndpointSliceObject,
   type EndpointsObject,
   type ServiceObject,
-} from '../src/sources/kubernetes/objects.ts';
+} from '../src/kube/objects.ts';
 
 const web = { namespace: 'shop', name: 'web' };
 

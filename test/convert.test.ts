@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { contentVersion, routableEndpoints, type ServiceEndpoints } from '../src/model.ts';
-import { convertEndpoints, mergeEndpointSlices } from '../src/sources/kubernetes/convert.ts';
+import { convertEndpoints, mergeEndpointSlices } from '../src/kube/convert.ts';
 import {
   parseEndpointSlice,
   parseEndpoints,
   type EndpointSliceObject,
   type EndpointsObject,
-} from '../src/sources/kubernetes/objects.ts';
+} from '../src/kube/objects.ts';
 
 // Objects shaped as the API server sends them in a list (items carry no kind/apiVersion).
 function slice(raw: Record<string, unknown>): EndpointSliceObject {

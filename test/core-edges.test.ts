@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { resolvePort, parseResourceName } from '../src/api/xds/naming.ts';
 import { TYPE_URL } from '../src/api/xds/wire.ts';
 import { contentVersion, type ServiceEndpoints } from '../src/model.ts';
-import { mergeEndpointSlices } from '../src/sources/kubernetes/convert.ts';
-import { parseEndpointSlice } from '../src/sources/kubernetes/objects.ts';
+import { mergeEndpointSlices } from '../src/kube/convert.ts';
+import { parseEndpointSlice } from '../src/kube/objects.ts';
 import { parseLabelSelector } from '../src/policy/label-selector.ts';
 import { newStore, rawSotw, startXdsServer } from './support/xds-harness.ts';
 

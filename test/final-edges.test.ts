@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LabelSelectorError, parseLabelSelector } from '../src/policy/label-selector.ts';
-import { mergeEndpointSlices } from '../src/sources/kubernetes/convert.ts';
-import { parseEndpointSlice } from '../src/sources/kubernetes/objects.ts';
+import { mergeEndpointSlices } from '../src/kube/convert.ts';
+import { parseEndpointSlice } from '../src/kube/objects.ts';
 
 describe('inputs at the edge', () => {
   // Mutation: drop `validateValue(key, tok.v)` for the values of a set requirement.

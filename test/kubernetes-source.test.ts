@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ServiceBody } from '../src/api/rest/wire.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { KubernetesSource } from '../src/sources/kubernetes/kubernetes-source.ts';
-import { loadKubeConfig } from '../src/sources/kubernetes/kubeconfig.ts';
+import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
 import { EndpointStore } from '../src/store/endpoint-store.ts';
 import {
   dualStackSlices,

@@ -15,8 +15,8 @@ import {
   type EndpointPort,
   type ServiceEndpoints,
 } from '../src/model.ts';
-import { mergeEndpointSlices } from '../src/sources/kubernetes/convert.ts';
-import { parseEndpointSlice, type EndpointSliceObject } from '../src/sources/kubernetes/objects.ts';
+import { mergeEndpointSlices } from '../src/kube/convert.ts';
+import { parseEndpointSlice, type EndpointSliceObject } from '../src/kube/objects.ts';
 
 const http: EndpointPort = { name: 'http', port: 8080, protocol: 'TCP' };
 const metrics: EndpointPort = { name: 'metrics', port: 9090, protocol: 'TCP' };

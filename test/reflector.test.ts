@@ -11,7 +11,7 @@ import { createLogger } from '../src/observability/logger.ts';
 import { DEFAULT_BACKOFF, retryDelay, type FailureKind } from '../src/sources/kubernetes/backoff.ts';
 import { FailureLog, type FailureReport } from '../src/sources/kubernetes/failure-log.ts';
 import { failureSignature } from '../src/sources/kubernetes/failures.ts';
-import { KubeApiError, KubeClient } from '../src/sources/kubernetes/kube-client.ts';
+import { KubeApiError, KubeClient } from '../src/kube/kube-client.ts';
 import { KubernetesSource } from '../src/sources/kubernetes/kubernetes-source.ts';
 import { Reflector, type WatchEventType } from '../src/sources/kubernetes/reflector.ts';
 import { EndpointStore } from '../src/store/endpoint-store.ts';

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { contentVersion } from '../src/model.ts';
-import { mergeEndpointSlices } from '../src/sources/kubernetes/convert.ts';
-import { parseEndpointSlice, type EndpointSliceObject } from '../src/sources/kubernetes/objects.ts';
+import { mergeEndpointSlices } from '../src/kube/convert.ts';
+import { parseEndpointSlice, type EndpointSliceObject } from '../src/kube/objects.ts';
 
 const web = { namespace: 'shop', name: 'web' };
 

@@ -1,7 +1,7 @@
 // The cost of one store update as the store grows: the same change, with the same subscribers to notify, at 1k and
 // at 100k cached endpoints. The store promises that a change costs what that service and its subscribers cost, not
 // what the store holds; the ratio of the two is that promise measured.
-import { mergeEndpointSlices } from '../../src/sources/kubernetes/convert.ts';
+import { mergeEndpointSlices } from '../../src/kube/convert.ts';
 import { EndpointStore } from '../../src/store/endpoint-store.ts';
 import type { ServiceEndpoints } from '../../src/model.ts';
 import { endpointSlices } from '../support/fixtures.ts';

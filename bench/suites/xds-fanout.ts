@@ -12,7 +12,7 @@ import { addXdsService } from '../../src/api/xds/index.ts';
 import { adsServiceDefinition } from '../../src/api/xds/encoding.ts';
 import { TYPE_URL } from '../../src/api/xds/wire.ts';
 import type { ServiceEndpoints } from '../../src/model.ts';
-import { mergeEndpointSlices } from '../../src/sources/kubernetes/convert.ts';
+import { mergeEndpointSlices } from '../../src/kube/convert.ts';
 import { EndpointStore } from '../../src/store/endpoint-store.ts';
 import { endpointSlices } from '../support/fixtures.ts';
 import { result, type BenchResult } from '../support/report.ts';

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { EndpointSliceObject } from '../../src/sources/kubernetes/objects.ts';
+import type { EndpointSliceObject } from '../../src/kube/objects.ts';
 
 export interface ServiceShape {
   readonly namespace: string;

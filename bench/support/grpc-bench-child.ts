@@ -6,7 +6,7 @@ import { Client, credentials, Server, ServerCredentials, type MethodDefinition }
 import { pino } from 'pino';
 import { createGrpcServer } from '../../src/api/grpc/index.ts';
 import { Readiness } from '../../src/observability/readiness.ts';
-import { mergeEndpointSlices } from '../../src/sources/kubernetes/convert.ts';
+import { mergeEndpointSlices } from '../../src/kube/convert.ts';
 import { EndpointStore } from '../../src/store/endpoint-store.ts';
 import {
   ETCD_PUT_PATH,

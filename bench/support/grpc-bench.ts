@@ -4,7 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { ServiceEndpoints, ServiceKey } from '../../src/model.ts';
-import { mergeEndpointSlices } from '../../src/sources/kubernetes/convert.ts';
+import { mergeEndpointSlices } from '../../src/kube/convert.ts';
 import { endpointSlices } from './fixtures.ts';
 
 export const RESOLVE_PATH = '/endpointd.v1.Discovery/Resolve';

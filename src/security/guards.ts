@@ -113,7 +113,7 @@ export async function createGuards(options: GuardsOptions): Promise<Guards> {
     try {
       // Loaded only when asked for: @kubernetes/client-node is slow and heavy to import.
       const [{ loadKubeConfig }, { TokenReviewer }] = await Promise.all([
-        import('../sources/kubernetes/index.ts'),
+        import('../kube/kubeconfig.ts'),
         import('./token-review.ts'),
       ]);
       const { config, origin } = loadKubeConfig(options.kubeconfig);

@@ -157,8 +157,8 @@ export class TlsCredentials {
 class MaterialProvider implements experimental.CertificateProvider {
   readonly #credentials: TlsCredentials;
   readonly #kind: 'identity' | 'ca';
-  readonly #ca = new Map<experimental.CaCertificateUpdateListener, () => void>();
-  readonly #identity = new Map<experimental.IdentityCertificateUpdateListener, () => void>();
+  /** Per grpc-js listener, the function that stops feeding it. */
+  readonly #following = new Map<object, () => void>();
 
   constructor(credentials: TlsCredentials, kind: 'identity' | 'ca') {
     this.#credentials = credentials;
@@ -166,27 +166,31 @@ class MaterialProvider implements experimental.CertificateProvider {
   }
 
   addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
-    if (this.#kind !== 'ca') return;
-    const send = (m: TlsMaterial): void => listener(m.ca === undefined ? null : { caCertificate: m.ca });
-    this.#ca.set(listener, this.#credentials.onChange(send));
+    this.#follow('ca', listener, (m) => listener(m.ca === undefined ? null : { caCertificate: m.ca }));
+  }
+
+  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.#unfollow(listener);
+  }
+
+  addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.#follow('identity', listener, (m) => listener({ certificate: m.cert, privateKey: m.key }));
+  }
+
+  removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.#unfollow(listener);
+  }
+
+  /** Feeds `listener` the current material and every new one, when this provider serves that kind. */
+  #follow(kind: 'identity' | 'ca', listener: object, send: (material: TlsMaterial) => void): void {
+    if (this.#kind !== kind) return;
+    this.#following.set(listener, this.#credentials.onChange(send));
     // Not synchronously: grpc-js registers its own watcher only after this call returns, and would miss it.
     process.nextTick(send, this.#credentials.material);
   }
 
-  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
-    this.#ca.get(listener)?.();
-    this.#ca.delete(listener);
-  }
-
-  addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
-    if (this.#kind !== 'identity') return;
-    const send = (m: TlsMaterial): void => listener({ certificate: m.cert, privateKey: m.key });
-    this.#identity.set(listener, this.#credentials.onChange(send));
-    process.nextTick(send, this.#credentials.material);
-  }
-
-  removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
-    this.#identity.get(listener)?.();
-    this.#identity.delete(listener);
+  #unfollow(listener: object): void {
+    this.#following.get(listener)?.();
+    this.#following.delete(listener);
   }
 }

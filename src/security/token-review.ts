@@ -1,10 +1,11 @@
 // Kubernetes TokenReview: asks the API server who a bearer token belongs to (clients inside a cluster present
 // their service-account tokens). Answers are cached briefly, by the token's hash, so that a busy client costs one
-// review per TTL and not one per request; concurrent requests with the same token share one review.
+// review per TTL and not one per request; concurrent requests with the same token share one review. Reviews go
+// through the project's Kubernetes client (src/kube), on the same credentials and TLS as the Kubernetes source.
 import { createHash } from 'node:crypto';
-import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
-import { fetch } from 'undici';
+import { KubeApiError, KubeClient } from '../kube/kube-client.ts';
 
 export const TOKEN_REVIEWS_PATH = '/apis/authentication.k8s.io/v1/tokenreviews';
 
@@ -26,8 +27,7 @@ export interface TokenReviewerOptions {
 }
 
 export class TokenReviewer {
-  readonly #config: KubeConfig;
-  readonly #server: string;
+  readonly #client: KubeClient;
   readonly #positiveTtlMs: number;
   readonly #negativeTtlMs: number;
   readonly #timeoutMs: number;
@@ -37,10 +37,7 @@ export class TokenReviewer {
   reviews = 0;
 
   constructor(options: TokenReviewerOptions) {
-    const cluster = options.config.getCurrentCluster();
-    if (cluster === null) throw new Error('--auth-token-review: the kubeconfig has no current cluster');
-    this.#config = options.config;
-    this.#server = cluster.server.replace(/\/+$/, '');
+    this.#client = new KubeClient(options.config);
     this.#positiveTtlMs = options.positiveTtlMs ?? 60_000;
     this.#negativeTtlMs = options.negativeTtlMs ?? 10_000;
     this.#timeoutMs = options.timeoutMs ?? 5000;
@@ -73,32 +70,24 @@ export class TokenReviewer {
 
   async #ask(token: string): Promise<Review> {
     this.reviews += 1;
-    const url = this.#server + TOKEN_REVIEWS_PATH;
-    const context = new RequestContext(url, HttpMethod.POST);
-    await this.#config.applySecurityAuthentication(context);
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { ...context.getHeaders(), Accept: 'application/json', 'Content-Type': 'application/json' },
-      body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } }),
-      dispatcher: context.getDispatcher(),
-      signal: AbortSignal.timeout(this.#timeoutMs),
-    });
-    const text = await response.text();
-    if (response.status !== 200 && response.status !== 201) {
-      let message = text.slice(0, 300);
-      try {
-        const status = JSON.parse(text) as { message?: unknown };
-        if (typeof status.message === 'string') message = status.message;
-      } catch {
-        // not a Status body: keep the text
+    let answer: unknown;
+    try {
+      answer = await this.#client.create(
+        TOKEN_REVIEWS_PATH,
+        { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
+        AbortSignal.timeout(this.#timeoutMs),
+      );
+    } catch (error) {
+      if (error instanceof KubeApiError) {
+        throw new Error(`TokenReview answered ${error.status}: ${error.message}`, { cause: error });
       }
-      throw new Error(`TokenReview answered ${response.status}: ${message}`);
+      throw error;
     }
     const status = (
-      JSON.parse(text) as {
+      answer as {
         status?: { authenticated?: unknown; user?: { username?: unknown }; error?: unknown };
-      }
-    ).status;
+      } | null
+    )?.status;
     if (status?.authenticated === true && typeof status.user?.username === 'string') {
       return { authenticated: true, username: status.user.username };
     }

@@ -4,11 +4,11 @@
 import type { Logger } from 'pino';
 import { serviceKeyString, type ServiceKey } from '../model.ts';
 import type { ExposurePolicy } from '../policy/exposure.ts';
-import type { EndpointStore } from '../store/endpoint-store.ts';
+import type { StoreWriter } from '../store/faces.ts';
 import type { ServiceAssembler } from './service-assembler.ts';
 
 export interface PublishTarget {
-  readonly store: EndpointStore;
+  readonly store: StoreWriter;
   /** The source's name in the store (who defines the Service). */
   readonly source: string;
   readonly policy: ExposurePolicy;

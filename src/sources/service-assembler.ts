@@ -2,14 +2,15 @@
 // to and assembles each Service's state from them. Sources put and remove objects; the assembler says which Services that touched, so a
 // source rebuilds only those: the cost of a change follows the size of that Service, not of everything held.
 import { serviceKeyString, type ServiceEndpoints, type ServiceKey } from '../model.ts';
+import { getOrCreate } from '../maps.ts';
 import type { ServiceMetadata } from '../policy/exposure.ts';
-import { convertEndpoints, convertService, mergeEndpointSlices } from './kubernetes/convert.ts';
+import { convertEndpoints, convertService, mergeEndpointSlices } from '../kube/convert.ts';
 import {
   sliceServiceName,
   type EndpointSliceObject,
   type EndpointsObject,
   type ServiceObject,
-} from './kubernetes/objects.ts';
+} from '../kube/objects.ts';
 
 export type EndpointObject =
   | { readonly kind: 'EndpointSlice'; readonly object: EndpointSliceObject }
@@ -43,6 +44,14 @@ interface Contribution {
   readonly entry: EndpointObject;
 }
 
+/** Where an object is filed: under its Service, by its own id; undefined for an object of no Service. */
+function locate(
+  entry: EndpointObject,
+): { readonly key: ServiceKey; readonly serviceId: string; readonly objectId: string } | undefined {
+  const key = owningService(entry);
+  return key === undefined ? undefined : { key, serviceId: serviceKeyString(key), objectId: objectId(entry) };
+}
+
 export class ServiceAssembler {
   /** service id → object id → the contributions of that object, one per origin (a file, a watch). */
   readonly #byService = new Map<string, Map<string, Contribution[]>>();
@@ -50,39 +59,33 @@ export class ServiceAssembler {
 
   /** Adds or replaces `origin`'s copy of an object. Returns the Service it touched. */
   put(origin: string, entry: EndpointObject): ServiceKey | undefined {
-    const key = owningService(entry);
-    if (key === undefined) return undefined;
-    const serviceId = serviceKeyString(key);
-    let objects = this.#byService.get(serviceId);
-    if (objects === undefined) {
-      objects = new Map();
-      this.#byService.set(serviceId, objects);
-      this.#keys.set(serviceId, key);
-    }
-    const id = objectId(entry);
-    const others = (objects.get(id) ?? []).filter((c) => c.origin !== origin);
+    const place = locate(entry);
+    if (place === undefined) return undefined;
+    const objects = getOrCreate(this.#byService, place.serviceId, () => {
+      this.#keys.set(place.serviceId, place.key);
+      return new Map<string, Contribution[]>();
+    });
+    const others = (objects.get(place.objectId) ?? []).filter((c) => c.origin !== origin);
     objects.set(
-      id,
+      place.objectId,
       [...others, { origin, entry }].sort((a, b) => (a.origin < b.origin ? -1 : 1)),
     );
-    return key;
+    return place.key;
   }
 
   /** Removes `origin`'s copy of an object. Returns the Service it touched. */
   remove(origin: string, entry: EndpointObject): ServiceKey | undefined {
-    const key = owningService(entry);
-    if (key === undefined) return undefined;
-    const serviceId = serviceKeyString(key);
-    const objects = this.#byService.get(serviceId);
-    const id = objectId(entry);
-    const remaining = objects?.get(id)?.filter((c) => c.origin !== origin) ?? [];
-    if (remaining.length > 0) objects?.set(id, remaining);
-    else objects?.delete(id);
+    const place = locate(entry);
+    if (place === undefined) return undefined;
+    const objects = this.#byService.get(place.serviceId);
+    const remaining = objects?.get(place.objectId)?.filter((c) => c.origin !== origin) ?? [];
+    if (remaining.length > 0) objects?.set(place.objectId, remaining);
+    else objects?.delete(place.objectId);
     if (objects?.size === 0) {
-      this.#byService.delete(serviceId);
-      this.#keys.delete(serviceId);
+      this.#byService.delete(place.serviceId);
+      this.#keys.delete(place.serviceId);
     }
-    return key;
+    return place.key;
   }
 
   /** The Service's state from every object that belongs to it. */

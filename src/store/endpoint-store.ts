@@ -1,7 +1,8 @@
 // The versioned endpoint store: the current state of every Service, written by sources and read by the front
 // doors. It versions each state by content, drops updates that change nothing, and fans each change out to the
 // subscribers of that service, of its namespace, and of everything — and to no one else, so that the cost of a
-// change follows that service and its subscribers, not the size of the store.
+// change follows that service and its subscribers, not the size of the store. Sources and doors see it only through
+// its two faces (faces.ts): a writer and a reader.
 import {
   compareStrings,
   serviceKeyString,
@@ -10,7 +11,9 @@ import {
   type ServiceKey,
   type ServiceSnapshot,
 } from '../model.ts';
+import { getOrCreate } from '../maps.ts';
 import { EncodedCache } from './encoded-cache.ts';
+import type { StoreReader, StoreWriter, UpsertResult } from './faces.ts';
 import { Subscription, type ServiceChange, type SubscriptionScope } from './subscription.ts';
 
 /** Told when two sources define the same Service: the first one keeps serving it, the other is ignored. */
@@ -26,8 +29,6 @@ export interface EndpointStoreOptions {
   readonly onConflict?: (report: ConflictReport) => void;
 }
 
-export type UpsertResult = 'created' | 'updated' | 'unchanged' | 'shadowed';
-
 export interface StoreStats {
   readonly services: number;
   readonly endpoints: number;
@@ -36,7 +37,7 @@ export interface StoreStats {
   readonly changes: number;
 }
 
-export class EndpointStore {
+export class EndpointStore implements StoreWriter, StoreReader {
   readonly encoded: EncodedCache;
   readonly #options: EndpointStoreOptions;
   /** Per service, the definition of each source that has one, in the order they arrived; the first one is served. */
@@ -75,11 +76,7 @@ export class EndpointStore {
   upsert(source: string, service: ServiceEndpoints): UpsertResult {
     const id = serviceKeyString(service);
     const snapshot = withVersion(service);
-    let definitions = this.#definitions.get(id);
-    if (definitions === undefined) {
-      definitions = new Map();
-      this.#definitions.set(id, definitions);
-    }
+    const definitions = getOrCreate(this.#definitions, id, () => new Map<string, ServiceSnapshot>());
     const previousDefinition = definitions.get(source);
     if (previousDefinition?.version === snapshot.version) return 'unchanged';
     definitions.set(source, snapshot);
@@ -194,12 +191,7 @@ export class EndpointStore {
 }
 
 function addTo(index: Map<string, Set<Subscription>>, id: string, subscription: Subscription): void {
-  let set = index.get(id);
-  if (set === undefined) {
-    set = new Set();
-    index.set(id, set);
-  }
-  set.add(subscription);
+  getOrCreate(index, id, () => new Set<Subscription>()).add(subscription);
 }
 
 function removeFrom(index: Map<string, Set<Subscription>>, id: string, subscription: Subscription): void {

@@ -1,12 +1,12 @@
 // What every Discovery handler needs from the rest of the process, and the one rule they share: answer only once
 // the first sync is in and until shutdown begins; otherwise UNAVAILABLE, so that clients go to another replica.
 import type { Readiness } from '../../observability/readiness.ts';
-import type { EndpointStore } from '../../store/endpoint-store.ts';
+import type { StoreReader } from '../../store/faces.ts';
 import { notSyncedYet, shuttingDown, type StatusError } from './errors.ts';
 import type { DiscoveryCodec } from './messages.ts';
 
 export interface DiscoveryContext {
-  readonly store: EndpointStore;
+  readonly store: StoreReader;
   readonly readiness: Readiness;
   readonly codec: DiscoveryCodec;
   /** At most this many services named in one Watch request. */

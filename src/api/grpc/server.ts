@@ -10,7 +10,7 @@ import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import type { Readiness } from '../../observability/readiness.ts';
-import type { EndpointStore } from '../../store/endpoint-store.ts';
+import type { StoreReader } from '../../store/faces.ts';
 import type { DiscoveryContext } from './context.ts';
 import { shuttingDown } from './errors.ts';
 import { HealthService } from './health.ts';
@@ -23,7 +23,7 @@ import { resolveHandler } from './resolve.ts';
 import { WatchStreams } from './watch.ts';
 
 export interface GrpcServerOptions {
-  readonly store: EndpointStore;
+  readonly store: StoreReader;
   readonly readiness: Readiness;
   readonly logger: Logger;
   /** Heartbeat period of Watch streams, in ms (the same flag as REST's watch heartbeats). */

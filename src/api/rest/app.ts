@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { ServiceKey, ServiceSnapshot } from '../../model.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Readiness } from '../../observability/readiness.ts';
-import type { EndpointStore } from '../../store/endpoint-store.ts';
+import type { StoreReader } from '../../store/faces.ts';
 import { clip } from '../../limits/bounded-text.ts';
 import { NO_ROUTE_LIMITS, type RouteKind, type RouteLimits } from '../../limits/route-limits.ts';
 import { corsMiddleware, type CorsOptions } from './cors.ts';
@@ -18,7 +18,7 @@ import { openWatchStream, type OpenStream } from './watch-stream.ts';
 import type { ServiceListBody } from './wire.ts';
 
 export interface RestApiOptions {
-  readonly store: EndpointStore;
+  readonly store: StoreReader;
   readonly readiness: Readiness;
   readonly logger: Logger;
   readonly heartbeatMs: number;

@@ -3,13 +3,13 @@
 // the latest state of each service replaces an older one, so a client that stops reading costs bounded memory.
 import type { Request, Response } from 'express';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
-import type { EndpointStore } from '../../store/endpoint-store.ts';
+import type { StoreReader } from '../../store/faces.ts';
 import type { ServiceChange, SubscriptionScope } from '../../store/subscription.ts';
 import type { ViewOptions } from '../view.ts';
 import { encodedStateEvent, frame, type StreamFormat } from './representation.ts';
 
 export interface WatchStreamOptions {
-  readonly store: EndpointStore;
+  readonly store: StoreReader;
   readonly scope: SubscriptionScope;
   readonly view: ViewOptions;
   readonly format: StreamFormat;

@@ -3,7 +3,7 @@
 // change fanned out to thousands of streams cheap (the streams copy bytes, they never re-encode).
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { EndpointStore } from '../../store/endpoint-store.ts';
+import type { StoreReader } from '../../store/faces.ts';
 import { parseResourceName, resolvePort, servicePortNames } from './naming.ts';
 import {
   buildCluster,
@@ -23,7 +23,7 @@ export interface EncodedResource {
 }
 
 export interface ResourceCatalogOptions {
-  readonly store: EndpointStore;
+  readonly store: StoreReader;
   /** Appended to every version, so that versions of two server instances never collide. */
   readonly instanceId: string;
   /** Bound of the encoded resources kept, in bytes. */

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { EndpointStore } from '../../store/endpoint-store.ts';
+import type { StoreReader } from '../../store/faces.ts';
 import { ResourceCatalog } from './catalog.ts';
 import { DeltaStream } from './delta-stream.ts';
 import { adsServiceDefinition, PROTO_DIR, PROTO_FILES } from './encoding.ts';
@@ -40,7 +40,7 @@ export function adsPackageDefinition(): PackageDefinition {
 export type { XdsStats } from './stream-common.ts';
 
 export interface XdsOptions {
-  readonly store: EndpointStore;
+  readonly store: StoreReader;
   /** Responses wait until `synced` is true (src/observability/readiness.ts's Readiness fits). */
   readonly readiness: { readonly synced: boolean };
   readonly logger: Logger;

@@ -2,7 +2,7 @@
 // subscription (scope: all) feeds every stream of the server; the store's latest-wins coalescing means a burst of
 // changes to one Service reaches the streams as one. Per change the cost is the streams subscribed to that
 // Service (plus wildcard streams), never all streams.
-import type { EndpointStore } from '../../store/endpoint-store.ts';
+import type { StoreReader } from '../../store/faces.ts';
 import type { Subscription } from '../../store/subscription.ts';
 import type { ResourceCatalog } from './catalog.ts';
 import { parseResourceName } from './naming.ts';
@@ -14,14 +14,14 @@ export interface ChangeListener {
 }
 
 export class ServiceWatchers {
-  readonly #store: EndpointStore;
+  readonly #store: StoreReader;
   readonly #catalog: ResourceCatalog;
   readonly #byService = new Map<string, Set<ChangeListener>>();
   readonly #wildcard = new Set<ChangeListener>();
   #subscription: Subscription | undefined;
   #draining = false;
 
-  constructor(store: EndpointStore, catalog: ResourceCatalog) {
+  constructor(store: StoreReader, catalog: ResourceCatalog) {
     this.#store = store;
     this.#catalog = catalog;
   }

@@ -19,7 +19,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
-import type { EndpointStore } from '../../store/endpoint-store.ts';
+import type { StoreWriter } from '../../store/faces.ts';
 import { ExposurePolicy } from '../../policy/exposure.ts';
 import { publishServices, type PublishSummary } from '../publish.ts';
 import { ServiceAssembler, type EndpointObject } from '../service-assembler.ts';
@@ -50,7 +50,7 @@ const PUBLISH_CHUNK = 250;
 
 export interface FileSourceOptions {
   readonly path: string;
-  readonly store: EndpointStore;
+  readonly store: StoreWriter;
   readonly logger: Logger;
   /** How long a burst of events may settle before it is read (editors and kubelet write in several steps). */
   readonly settleMs?: number;
@@ -94,7 +94,7 @@ type LoadOutcome =
 export class FileSource implements Source {
   readonly name: string;
   readonly #root: string;
-  readonly #store: EndpointStore;
+  readonly #store: StoreWriter;
   readonly #logger: Logger;
   readonly #settleMs: number;
   readonly #rescanMs: number;

@@ -11,7 +11,7 @@ import {
   sliceServiceName,
   type FieldProblem,
   type Parsed,
-} from '../kubernetes/objects.ts';
+} from '../../kube/objects.ts';
 import type { EndpointObject } from '../service-assembler.ts';
 
 export interface DocumentProblem {

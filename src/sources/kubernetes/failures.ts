@@ -2,7 +2,7 @@
 // policy applies), a description for people, and a signature that tells one failure from another (so that a
 // failure repeated a thousand times is logged once, and a different one at once).
 import type { FailureKind } from './backoff.ts';
-import { KubeApiError } from './kube-client.ts';
+import { KubeApiError } from '../../kube/kube-client.ts';
 
 /** The resourceVersion asked for is older than the server keeps: only a new list can continue. */
 export class ExpiredError extends Error {}

@@ -4,7 +4,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
-import type { EndpointStore } from '../../store/endpoint-store.ts';
+import type { StoreWriter } from '../../store/faces.ts';
 import { objectId, owningService, ServiceAssembler, type EndpointObject } from '../service-assembler.ts';
 import { ExposurePolicy } from '../../policy/exposure.ts';
 import { publishServices } from '../publish.ts';
@@ -12,14 +12,14 @@ import type { Source, SourceStatus } from '../source.ts';
 import type { BackoffPolicy, FailureKind } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import { FailureLog } from './failure-log.ts';
-import { KubeClient } from './kube-client.ts';
+import { KubeClient } from '../../kube/kube-client.ts';
 import {
   parseEndpointSlice,
   parseEndpoints,
   parseService,
   sliceServiceName,
   type Parsed,
-} from './objects.ts';
+} from '../../kube/objects.ts';
 import { Reflector, type WatchEventType } from './reflector.ts';
 
 export type KubeResource = 'endpointslices' | 'endpoints';
@@ -27,7 +27,7 @@ type WatchedKind = EndpointObject['kind'];
 
 export interface KubernetesSourceOptions {
   readonly config: KubeConfig;
-  readonly store: EndpointStore;
+  readonly store: StoreWriter;
   readonly logger: Logger;
   /** Empty: all namespaces (needs cluster-wide RBAC); otherwise one watch per namespace and kind. */
   readonly namespaces: readonly string[];

@@ -17,7 +17,7 @@ import {
   ListTimeoutError,
   statusError,
 } from './failures.ts';
-import { KubeApiError, type KubeClient } from './kube-client.ts';
+import { KubeApiError, type KubeClient } from '../../kube/kube-client.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

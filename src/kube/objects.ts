@@ -3,7 +3,7 @@
 // Validation is the same for every source: a field that is wrong is named with its path and the reason.
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { namespaceNameProblem, objectNameProblem, portNameProblem } from '../../names.ts';
+import { namespaceNameProblem, objectNameProblem, portNameProblem } from '../names.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const OVER_CAPACITY_ANNOTATION = 'endpoints.kubernetes.io/over-capacity';

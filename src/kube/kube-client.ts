@@ -1,7 +1,8 @@
-// Raw JSON list and watch calls to the Kubernetes API server, authenticated by @kubernetes/client-node's KubeConfig
-// (tokens, client certificates, exec plugins, in-cluster service account, TLS). Raw JSON because client-node's typed
-// lists drop unknown fields and turn timestamps into Dates while its watch hands out plain JSON: reading both raw
-// gives one shape to validate and convert.
+// Raw JSON calls to the Kubernetes API server (list, watch, create), authenticated by @kubernetes/client-node's
+// KubeConfig (tokens, client certificates, exec plugins, in-cluster service account, TLS). Raw JSON because
+// client-node's typed lists drop unknown fields and turn timestamps into Dates while its watch hands out plain JSON:
+// reading both raw gives one shape to validate and convert. The one client of the process: the Kubernetes source
+// lists and watches with it, the TokenReview authenticator creates reviews with it.
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
@@ -97,23 +98,43 @@ export class KubeClient {
     }
   }
 
-  async #get(
+  /**
+   * Creates an object (POST of `body` as JSON to a collection) and resolves with what the server answered, parsed
+   * but not validated; rejects with a KubeApiError on any status but 200/201, or with the abort reason of `signal`.
+   */
+  async create(path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
+    const response = await this.#request(HttpMethod.POST, path, {}, signal, body);
+    return JSON.parse(await response.text()) as unknown;
+  }
+
+  #get(path: string, query: Record<string, string | undefined>, signal: AbortSignal): Promise<Response> {
+    return this.#request(HttpMethod.GET, path, query, signal);
+  }
+
+  async #request(
+    method: typeof HttpMethod.GET | typeof HttpMethod.POST,
     path: string,
     query: Record<string, string | undefined>,
     signal: AbortSignal,
+    body?: unknown,
   ): Promise<Response> {
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(query))
       if (value !== undefined) url.searchParams.set(key, value);
-    const context = new RequestContext(url.toString(), HttpMethod.GET);
+    const context = new RequestContext(url.toString(), method);
     await this.#config.applySecurityAuthentication(context);
     const response = await fetch(url, {
-      method: 'GET',
-      headers: { ...context.getHeaders(), Accept: 'application/json' },
+      method,
+      headers: {
+        ...context.getHeaders(),
+        Accept: 'application/json',
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
       dispatcher: context.getDispatcher(),
       signal,
     });
-    if (response.status === 200) return response;
+    if (response.status === 200 || (method === HttpMethod.POST && response.status === 201)) return response;
     throw await apiError(response);
   }
 }

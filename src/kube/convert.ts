@@ -12,7 +12,7 @@ import {
   type ServiceInfo,
   type ServicePort,
   type ServiceKey,
-} from '../../model.ts';
+} from '../model.ts';
 import {
   OVER_CAPACITY_ANNOTATION,
   type EndpointSliceObject,
