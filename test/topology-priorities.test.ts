@@ -47,7 +47,8 @@ describe('priorityLevels: properties', () => {
     fc.assert(
       fc.property(tiers, (drawn) => {
         const levels = priorityLevels(drawn, (t) => t);
-        const firstTier = (t: PlacedTarget): number => drawn.findIndex((tier) => tier.some((x) => id(x) === id(t)));
+        const firstTier = (t: PlacedTarget): number =>
+          drawn.findIndex((tier) => tier.some((x) => id(x) === id(t)));
         assert.deepEqual(
           levels.map((l) => l.priority),
           levels.map((_, i) => i),
@@ -57,7 +58,8 @@ describe('priorityLevels: properties', () => {
           assert.equal(found.size, 1, 'one level holds targets of one tier');
           return [...found][0] ?? -1;
         });
-        for (let i = 1; i < tierOfLevel.length; i++) assert.ok((tierOfLevel[i] ?? 0) > (tierOfLevel[i - 1] ?? 0));
+        for (let i = 1; i < tierOfLevel.length; i++)
+          assert.ok((tierOfLevel[i] ?? 0) > (tierOfLevel[i - 1] ?? 0));
         const nonEmptyTiers = new Set(drawn.flat().map(firstTier));
         assert.equal(levels.length, nonEmptyTiers.size);
         // The very object of the first occurrence: its zone is the one that counts.
@@ -102,24 +104,27 @@ describe('priorityLevels: properties', () => {
     });
     const service = fc.array(endpoint, { maxLength: 8 }).map((drawn) => ({
       trafficDistribution: 'PreferSameZone',
-      endpoints: drawn.map(
-        (d): Endpoint & TopologyEndpoint => ({
-          addresses: [d.address],
-          addressType: 'IPv4',
-          ports: d.http === undefined ? [] : [{ name: 'http', port: d.http, protocol: 'TCP' }],
-          ready: d.ready,
-          serving: d.ready,
-          terminating: false,
-          ...(d.zone === undefined ? {} : { zone: d.zone }),
-          hintsForZones: d.forZones,
-        }),
-      ),
+      endpoints: drawn.map((d): Endpoint & TopologyEndpoint => ({
+        addresses: [d.address],
+        addressType: 'IPv4',
+        ports: d.http === undefined ? [] : [{ name: 'http', port: d.http, protocol: 'TCP' }],
+        ready: d.ready,
+        serving: d.ready,
+        terminating: false,
+        ...(d.zone === undefined ? {} : { zone: d.zone }),
+        hintsForZones: d.forZones,
+      })),
     }));
-    const caller = fc.record({ zone: fc.constantFrom('zone-a', 'zone-b', 'zone-c', undefined) }, { requiredKeys: [] });
+    const caller = fc.record(
+      { zone: fc.constantFrom('zone-a', 'zone-b', 'zone-c', undefined) },
+      { requiredKeys: [] },
+    );
     const place = (e: Endpoint): PlacedTarget | undefined => {
       const port = findPort(e, { name: 'http' });
       const address = e.addresses[0];
-      return port === undefined || address === undefined ? undefined : { address, port: port.port, zone: e.zone };
+      return port === undefined || address === undefined
+        ? undefined
+        : { address, port: port.port, zone: e.zone };
     };
     const ids = (list: readonly PlacedTarget[]): string[] => list.map(id).sort();
     fc.assert(
@@ -145,10 +150,7 @@ describe('priorityLevels: cases', () => {
 
   it('groups the pick by zone at priority 0 and the rest at priority 1', () => {
     const levels = priorityLevels(
-      [
-        [at('10.0.0.2', 'zone-a'), at('10.0.0.1', 'zone-a'), at('10.0.0.3')],
-        [at('10.0.0.4', 'zone-b')],
-      ],
+      [[at('10.0.0.2', 'zone-a'), at('10.0.0.1', 'zone-a'), at('10.0.0.3')], [at('10.0.0.4', 'zone-b')]],
       (t) => t,
     );
     assert.deepEqual(levels, [
@@ -175,7 +177,13 @@ describe('priorityLevels: cases', () => {
   });
 
   it('gives no priority at all for nothing', () => {
-    assert.deepEqual(priorityLevels([[], []], (t: PlacedTarget) => t), []);
-    assert.deepEqual(priorityLevels([], (t: PlacedTarget) => t), []);
+    assert.deepEqual(
+      priorityLevels([[], []], (t: PlacedTarget) => t),
+      [],
+    );
+    assert.deepEqual(
+      priorityLevels([], (t: PlacedTarget) => t),
+      [],
+    );
   });
 });

@@ -383,14 +383,22 @@ describe('pickForCaller: the cases of the notes', () => {
   it('a caller without locality gets everything, and is told why', () => {
     const pick = pickForCaller(sameZone, {});
     assert.deepEqual(summary(pick), { picked: [ip(a1), ip(a2), ip(b1)], rest: [] });
-    assert.deepEqual(pick.explanation, { rule: 'PreferSameZone', matched: 'none', fallback: 'no-caller-locality' });
+    assert.deepEqual(pick.explanation, {
+      rule: 'PreferSameZone',
+      matched: 'none',
+      fallback: 'no-caller-locality',
+    });
   });
 
   it('one pod in two slices (its ports changing) goes wholly into the pick', () => {
     // The same address, once hinted for zone a and once (a stale slice) for zone b.
     const address = '10.2.0.1';
     const current = zonePod('zone-a', { addresses: [address] });
-    const stale = zonePod('zone-a', { addresses: [address], ports: [http, metrics], hintsForZones: ['zone-b'] });
+    const stale = zonePod('zone-a', {
+      addresses: [address],
+      ports: [http, metrics],
+      hintsForZones: ['zone-b'],
+    });
     const pick = pickForCaller({ ...sameZone, endpoints: [current, stale, b1] }, { zone: 'zone-a' });
     assert.deepEqual(summary(pick), { picked: [address, address], rest: [ip(b1)] });
   });
@@ -402,9 +410,12 @@ describe('pickForCaller: the cases of the notes', () => {
   });
 
   it('a Service with no routable endpoint gives two empty parts and no fallback', () => {
-    const pick = pickForCaller({ ...sameZone, endpoints: [pod('zone-a', { ready: false, serving: false })] }, {
-      zone: 'zone-a',
-    });
+    const pick = pickForCaller(
+      { ...sameZone, endpoints: [pod('zone-a', { ready: false, serving: false })] },
+      {
+        zone: 'zone-a',
+      },
+    );
     assert.deepEqual(summary(pick), { picked: [], rest: [] });
     assert.equal(pick.explanation.fallback, undefined);
   });
