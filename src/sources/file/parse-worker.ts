@@ -1,7 +1,7 @@
 // The parse worker's thread: reads and parses the manifests the file source hands it (by path, in batches), so
 // that neither reading nor parsing megabytes of YAML holds up the event loop that answers lookups.
 import { parentPort } from 'node:worker_threads';
-import { parseFile, type ParseRequest, type ParseResult, type PartialObjects } from './parse-file.ts';
+import { parseFile, type ParsedPiece, type ParseRequest, type ParseResult } from './parse-file.ts';
 import { openManifest, readOpened } from './read-file.ts';
 
 export interface ReadTask {
@@ -28,12 +28,15 @@ export type WorkerRead =
 
 export type FromParseWorker =
   | { readonly id: number; readonly reads: readonly WorkerRead[] }
-  /** Objects of task `index` ahead of its read (a large file, sent a chunk at a time to bound both heaps). */
-  | { readonly id: number; readonly index: number; readonly partial: PartialObjects }
+  /** Pieces of task `index` ahead of its read (a large file, sent a part at a time to bound both heaps). */
+  | { readonly id: number; readonly index: number; readonly partial: readonly ParsedPiece[] }
   | { readonly id: number; readonly error: string };
 
 /** Opens, reads and parses one file: the same steps inline (small files) and in the worker. */
-export function readAndParse(task: ReadTask, onPartial?: (part: PartialObjects) => void): WorkerRead {
+export function readAndParse(
+  task: ReadTask,
+  onPartial?: (pieces: readonly ParsedPiece[]) => void,
+): WorkerRead {
   const opened = openManifest(task.path, task.maxBytes);
   if (opened.kind !== 'open') return opened;
   const bytes = readOpened(opened, task.maxBytes);
