@@ -50,6 +50,8 @@ export class FileLoader {
   readonly #maxFileBytes: number;
   /** Threads that read and parse what would hold the event loop too long. */
   readonly #parser = new ParsePool({ size: Math.min(2, availableParallelism()) });
+  /** The last pass handed batches to the workers (a first load, a big swap): their heaps hold a lot. */
+  #bulk = false;
 
   constructor(maxFileBytes: number) {
     this.#maxFileBytes = maxFileBytes;
@@ -99,6 +101,7 @@ export class FileLoader {
       }
       await yieldNow();
     }
+    this.#bulk = batched;
     if (batched) {
       if (small.length > 0) this.#sendBatch(small, outcomes, known);
     } else {
@@ -110,9 +113,13 @@ export class FileLoader {
     return Promise.all(outcomes.map(async (o) => o));
   }
 
-  /** Ends the workers once their work is done: their heaps hold what they parsed, memory the server does not need. */
-  release(): Promise<void> {
-    return this.#parser.release();
+  /**
+   * After a bulk pass, ends the workers once their work is done: their heaps hold what they parsed, memory the server
+   * does not need. After a pass over a few files they stay for a few seconds (the pool's idle timeout), so that the
+   * next edit of a large file does not pay for starting a thread and loading its modules again.
+   */
+  async release(): Promise<void> {
+    if (this.#bulk) await this.#parser.release();
   }
 
   close(): Promise<void> {
