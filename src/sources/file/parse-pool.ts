@@ -75,7 +75,8 @@ export class ParsePool {
     });
     worker.unref();
     const thread: Thread = { worker, pending: new Map(), partials: new Map() };
-    worker.on('message', (reply: FromParseWorker) => {
+    worker.on('message', (text: string) => {
+      const reply = JSON.parse(text) as FromParseWorker;
       if ('partial' in reply) {
         const byTask = thread.partials.get(reply.id) ?? new Map<number, ParsedPiece[]>();
         thread.partials.set(reply.id, byTask);

