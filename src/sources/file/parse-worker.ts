@@ -52,18 +52,20 @@ export function readAndParse(
 
 // Answers go as JSON text, not as objects: the main thread's JSON.parse of it costs about half of what decoding the
 // structured clone of the same objects does (measured: 16 vs 27–40 ms per 1,000 Services), and the main thread
-// is the one that must stay free.
+// is the one that must stay free. Each file's read is turned into text as soon as it is parsed, so that its objects
+// die young instead of being held (and moved to the old generation) until the whole batch is done.
 const post = (reply: FromParseWorker): void => parentPort?.postMessage(JSON.stringify(reply));
 
 parentPort?.on('message', (message: ToParseWorker) => {
-  let reply: FromParseWorker;
+  const { id } = message;
+  let text: string;
   try {
     const reads = message.tasks.map((task, index) =>
-      readAndParse(task, (partial) => post({ id: message.id, index, partial })),
+      JSON.stringify(readAndParse(task, (partial) => post({ id, index, partial }))),
     );
-    reply = { id: message.id, reads };
+    text = `{"id":${id},"reads":[${reads.join(',')}]}`;
   } catch (error) {
-    reply = { id: message.id, error: error instanceof Error ? error.message : String(error) };
+    text = JSON.stringify({ id, error: error instanceof Error ? error.message : String(error) });
   }
-  post(reply);
+  parentPort?.postMessage(text);
 });
