@@ -1,8 +1,7 @@
 // Parses one manifest file (multi-document YAML, or JSON) into the objects endpointd serves (EndpointSlice,
 // Endpoints, Service), the objects of other kinds it skips, and problems that each name the document (1-based, in
 // file order), the field and, for syntax errors, the line and column, so that a user can find and fix them.
-// Pure: the same function runs on the main thread for small files and in the parse worker for large ones.
-import { loadAll, YAMLException } from 'js-yaml';
+// Pure: the same functions run on the main thread for small files and in the parse workers.
 import { serviceNameProblem } from '../../names.ts';
 import {
   parseEndpointSlice,
@@ -13,6 +12,7 @@ import {
   type Parsed,
 } from '../../kube/objects.ts';
 import type { EndpointObject } from '../service-assembler.ts';
+import { loadPiece, splitDocuments, type TextPiece } from './documents.ts';
 
 export interface DocumentProblem {
   /** 1-based position of the YAML document in the file. */
@@ -47,172 +47,53 @@ const API_VERSIONS: Record<EndpointObject['kind'], string> = {
   EndpointSlice: 'discovery.k8s.io/v1',
   Service: 'v1',
 };
-/** Size of the pieces a large file is parsed in. */
-const CHUNK_BYTES = 256 * 1024;
-/** Aliases a document may use; the expanded size is bounded apart from this (see withinExpansionBudget). */
-const MAX_ALIASES = 100;
-
 /** The documents of `text`: JSON is parsed as JSON (fast), anything else, or JSON that does not parse, as YAML. */
-/**
- * `flush`, when given, is handed the objects parsed so far after each chunk of a large file (and they are left out
- * of the result), so that a caller streaming them elsewhere never holds all of them at once.
- */
-export function parseManifest(
-  text: string,
-  format: ManifestFormat = 'yaml',
-  flush?: (objects: EndpointObject[]) => void,
-): ParsedManifest {
+export function parseManifest(text: string, format: ManifestFormat = 'yaml'): ParsedManifest {
+  const json = format === 'json' ? parseJsonManifest(text) : undefined;
+  if (json !== undefined) return json;
   const out: ParsedManifest = { objects: [], problems: [], skipped: [] };
-  const chunkDone =
-    flush === undefined
-      ? undefined
-      : (): void => {
-          if (out.objects.length > 0 && out.problems.length === 0) flush(out.objects.splice(0));
-        };
-  forEachDocument(
-    text,
-    format,
-    out.problems,
-    (value, document) => {
-      if (value === null || value === undefined) return; // an empty document, e.g. after a trailing `---`
-      collect(value, '', undefined, {
-        objects: out.objects,
-        skip: (path, kind) => out.skipped.push({ document, path, kind }),
-        report: (path, message) => out.problems.push({ document, path, message }),
-      });
-    },
-    chunkDone,
-  );
+  let before = 0;
+  for (const piece of splitDocuments(text)) {
+    const parsed = parsePiece(piece, before);
+    out.objects.push(...parsed.objects);
+    out.problems.push(...parsed.problems);
+    out.skipped.push(...parsed.skipped);
+    before += parsed.documents;
+  }
   return out;
 }
 
-/**
- * Calls `visit` with each document and its 1-based position. Large files are parsed a chunk of documents at a time
- * and each chunk's documents are visited before the next is parsed: the parser's intermediate state for 8 MB of
- * YAML at once would take hundreds of megabytes, and a heap that grew that far does not give the memory back.
- */
-function forEachDocument(
-  text: string,
-  format: ManifestFormat,
-  problems: DocumentProblem[],
-  visit: (value: unknown, document: number) => void,
-  chunkDone?: () => void,
-): void {
-  if (format === 'json') {
-    try {
-      visit(JSON.parse(text), 1);
-      return;
-    } catch {
-      // Fall through: YAML reads JSON too, and says where the syntax breaks in lines and columns.
-    }
+/** A JSON file's one document; undefined when it is not valid JSON (YAML reads it too, and says where it breaks). */
+export function parseJsonManifest(text: string): ParsedManifest | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
   }
-  let seen = 0;
-  for (const chunk of documentChunks(text)) {
-    let documents: unknown[];
-    try {
-      documents = loadAll(chunk.text, { maxAliases: MAX_ALIASES });
-    } catch (error) {
-      const problem = syntaxProblem(chunk.text, error);
-      const line = problem.line === undefined ? undefined : problem.line + chunk.lineOffset;
-      problems.push({
-        ...problem,
-        document: problem.document + seen,
-        ...(line === undefined ? {} : { line }),
-        message: problem.message.replace(/^invalid YAML at line \d+/, `invalid YAML at line ${line}`),
-      });
-      return;
-    }
-    // Anchors: aliases share one object, so a few of them can stand for billions of nodes once walked.
-    const budget = chunk.text.includes('&') ? Math.max(100_000, chunk.text.length * 4) : undefined;
-    for (const [index, value] of documents.entries()) {
-      const document = seen + index + 1;
-      if (budget !== undefined && !withinExpansionBudget(value, budget)) {
-        problems.push({
-          document,
-          path: '(document)',
-          message: `invalid YAML: aliases expand this document beyond ${budget} nodes`,
-        });
-        continue;
-      }
-      visit(value, document);
-    }
-    seen += documents.length;
-    chunkDone?.();
-  }
+  const out: ParsedManifest = { objects: [], problems: [], skipped: [] };
+  collectDocument(value, 1, out);
+  return out;
 }
 
-interface DocumentChunk {
-  readonly text: string;
-  /** Lines of the file before this chunk. */
-  readonly lineOffset: number;
+/** The objects of one piece of YAML (see documents.ts) whose first document is number `before + 1`. */
+export function parsePiece(
+  piece: TextPiece,
+  before: number,
+): ParsedManifest & { readonly documents: number } {
+  const loaded = loadPiece(piece, before);
+  const out = { objects: [], problems: loaded.problems, skipped: [], documents: loaded.documents };
+  loaded.values.forEach((value, index) => collectDocument(value, before + index + 1, out));
+  return out;
 }
 
-/**
- * `text` cut at document markers (`---` at the start of a line: never inside a document, where such a line is an
- * error) into pieces of about CHUNK_BYTES, each a sequence of whole documents.
- */
-function documentChunks(text: string): DocumentChunk[] {
-  if (text.length <= CHUNK_BYTES) return [{ text, lineOffset: 0 }];
-  const chunks: DocumentChunk[] = [];
-  let start = 0;
-  let lineOffset = 0;
-  const marker = /\n---(?=[ \t\r\n]|$)/g;
-  while (start < text.length) {
-    marker.lastIndex = start + CHUNK_BYTES;
-    const found = text.length - start <= CHUNK_BYTES ? null : marker.exec(text);
-    const end = found === null ? text.length : found.index + 1;
-    const piece = text.slice(start, end);
-    chunks.push({ text: piece, lineOffset });
-    lineOffset += countLines(piece);
-    start = end;
-  }
-  return chunks;
-}
-
-function countLines(text: string): number {
-  let lines = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines += 1;
-  return lines;
-}
-
-function syntaxProblem(text: string, error: unknown): DocumentProblem {
-  if (!(error instanceof YAMLException) || error.mark === undefined) {
-    return { document: 1, path: '(document)', message: `invalid YAML: ${(error as Error).message}` };
-  }
-  const line = error.mark.line + 1;
-  const column = error.mark.column + 1;
-  return {
-    document: documentAt(text, error.mark.position),
-    path: '(document)',
-    message: `invalid YAML at line ${line}, column ${column}: ${error.reason}`,
-    line,
-    column,
-  };
-}
-
-/** The 1-based document that `position` falls in: `---` lines before it, a leading one not starting a second. */
-function documentAt(text: string, position: number): number {
-  const marker = /^---(?=[ \t\r\n]|$)/gm;
-  let markers = 0;
-  let leading = false;
-  for (let match = marker.exec(text); match !== null && match.index < position; match = marker.exec(text)) {
-    if (markers === 0) leading = /^(\s|#.*|%.*)*$/.test(text.slice(0, match.index));
-    markers += 1;
-  }
-  return Math.max(1, leading ? markers : markers + 1);
-}
-
-function withinExpansionBudget(value: unknown, budget: number): boolean {
-  let left = budget;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const next = stack.pop();
-    if (--left < 0) return false;
-    if (typeof next === 'object' && next !== null) {
-      for (const child of Object.values(next)) stack.push(child);
-    }
-  }
-  return true;
+function collectDocument(value: unknown, document: number, out: ParsedManifest): void {
+  if (value === null || value === undefined) return; // an empty document (after a trailing `---`), or refused
+  collect(value, '', undefined, {
+    objects: out.objects,
+    skip: (path, kind) => out.skipped.push({ document, path, kind }),
+    report: (path, message) => out.problems.push({ document, path, message }),
+  });
 }
 
 interface Collector {

@@ -1,9 +1,23 @@
 // Turns the bytes of one manifest file into what the file source applies: unchanged (same digest as the last
-// read), parsed objects, or the problems that keep the file at its last good state. Pure and synchronous: the
-// file source runs it inline for small files and in the parse worker (parse-worker.ts) for large ones.
+// read), its pieces (documents, see documents.ts) each with a digest and, unless the caller holds that piece
+// already, its objects, or the problems that keep the file at its last good state. Pure and synchronous: the file
+// source runs it inline for small files and in the parse workers (parse-worker.ts) for the others.
 import { hash } from 'node:crypto';
 import type { EndpointObject } from '../service-assembler.ts';
-import { parseManifest, type DocumentProblem, type ManifestFormat, type SkippedObject } from './manifest.ts';
+import { splitDocuments, type TextPiece } from './documents.ts';
+import {
+  parseJsonManifest,
+  parsePiece,
+  type DocumentProblem,
+  type ManifestFormat,
+  type SkippedObject,
+} from './manifest.ts';
+
+/** Parsed pieces are handed ahead (see parseFile's `onPartial`) every this many bytes of text. */
+const PARTIAL_BYTES = 256 * 1024;
+
+/** A piece the caller holds: its digest and how many documents it spans (to number the documents after it). */
+export type ServedPiece = readonly [digest: string, documents: number];
 
 export interface ParseRequest {
   readonly format: ManifestFormat;
@@ -11,67 +25,92 @@ export interface ParseRequest {
   readonly servedDigest?: string | undefined;
   /** Digest of content already refused: the same bytes again are `unchanged-broken`, not parsed nor logged again. */
   readonly refusedDigest?: string | undefined;
-  /**
-   * Per-object digests of the served objects. When given, the result carries a digest per object and leaves out
-   * (null) the objects whose digest is among these: a large file's one edit then costs the caller one object.
-   */
-  readonly servedObjectDigests?: readonly string[] | undefined;
+  /** The pieces now served from this file: a piece with one of these digests is not parsed again. */
+  readonly servedPieces?: readonly ServedPiece[] | undefined;
+}
+
+/** What a piece holds. Skipped objects are numbered from the piece's first document (1), not the file's. */
+export interface PieceContent {
+  readonly objects: readonly EndpointObject[];
+  readonly skipped: readonly SkippedObject[];
+  readonly documents: number;
+}
+
+export interface ParsedPiece {
+  readonly digest: string;
+  /** null: the same as the served piece with this digest. */
+  readonly content: PieceContent | null;
 }
 
 export type ParseResult =
   | { readonly kind: 'unchanged' }
   | { readonly kind: 'unchanged-broken' }
-  | {
-      readonly kind: 'parsed';
-      readonly digest: string;
-      /** null: the same as the served object with the same digest (only with servedObjectDigests). */
-      readonly objects: ReadonlyArray<EndpointObject | null>;
-      readonly objectDigests: readonly string[] | undefined;
-      readonly skipped: readonly SkippedObject[];
-    }
-  | {
-      readonly kind: 'broken';
-      readonly digest: string;
-      readonly problems: readonly DocumentProblem[];
-      readonly skipped: readonly SkippedObject[];
-    };
-
-/** Objects of a large file sent ahead of its result (see parseFile's `onPartial`), in file order. */
-export interface PartialObjects {
-  readonly objects: ReadonlyArray<EndpointObject | null>;
-  readonly objectDigests: readonly string[];
-}
+  | { readonly kind: 'parsed'; readonly digest: string; readonly pieces: readonly ParsedPiece[] }
+  | { readonly kind: 'broken'; readonly digest: string; readonly problems: readonly DocumentProblem[] };
 
 /**
- * With `request.servedObjectDigests` and `onPartial`, the objects of each chunk of a large file are handed to
- * `onPartial` as they are parsed and the result holds only the rest: concatenated in order they are the file's.
- * A broken result makes whatever was handed ahead void.
+ * With `onPartial`, the pieces of a large file are handed to it as they are parsed (every PARTIAL_BYTES of text)
+ * and the result holds only the rest: concatenated in order they are the file's. This bounds the heap of a worker
+ * sending them elsewhere. A broken result makes whatever was handed ahead void.
  */
 export function parseFile(
   bytes: Uint8Array,
   request: ParseRequest,
-  onPartial?: (part: PartialObjects) => void,
+  onPartial?: (pieces: readonly ParsedPiece[]) => void,
 ): ParseResult {
   const digest = hash('sha1', bytes, 'base64');
   if (digest === request.servedDigest) return { kind: 'unchanged' };
   if (digest === request.refusedDigest) return { kind: 'unchanged-broken' };
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const served = request.servedObjectDigests === undefined ? undefined : new Set(request.servedObjectDigests);
-  const withDigests = (objects: readonly EndpointObject[]): PartialObjects => {
-    const objectDigests = objects.map((o) => hash('sha1', JSON.stringify(o), 'base64'));
-    return {
-      objects: objects.map((o, i) => (served?.has(objectDigests[i] ?? '') === true ? null : o)),
-      objectDigests,
-    };
+  const text = stripByteOrderMark(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+  );
+  const json = request.format === 'json' ? parseJsonManifest(text) : undefined;
+  if (json !== undefined) {
+    if (json.problems.length > 0) return { kind: 'broken', digest, problems: json.problems };
+    const content = { objects: json.objects, skipped: json.skipped, documents: 1 };
+    return { kind: 'parsed', digest, pieces: [{ digest, content }] };
+  }
+  const served = new Map(request.servedPieces ?? []);
+  const problems: DocumentProblem[] = [];
+  let pieces: ParsedPiece[] = [];
+  let pendingBytes = 0;
+  let before = 0;
+  for (const piece of splitDocuments(text)) {
+    const parsed = parsedPiece(piece, before, served);
+    before += parsed.documents;
+    problems.push(...parsed.problems);
+    if (problems.length > 0) continue; // the rest is parsed only for its problems
+    pieces.push(parsed.piece);
+    pendingBytes += piece.text.length;
+    if (onPartial !== undefined && pendingBytes >= PARTIAL_BYTES && text.length > PARTIAL_BYTES) {
+      onPartial(pieces);
+      pieces = [];
+      pendingBytes = 0;
+    }
+  }
+  if (problems.length > 0) return { kind: 'broken', digest, problems };
+  return { kind: 'parsed', digest, pieces };
+}
+
+function parsedPiece(
+  piece: TextPiece,
+  before: number,
+  served: ReadonlyMap<string, number>,
+): {
+  readonly piece: ParsedPiece;
+  readonly documents: number;
+  readonly problems: readonly DocumentProblem[];
+} {
+  const digest = hash('sha1', piece.text, 'base64');
+  const known = served.get(digest);
+  if (known !== undefined) return { piece: { digest, content: null }, documents: known, problems: [] };
+  const parsed = parsePiece(piece, before);
+  const skipped = parsed.skipped.map((s) => ({ ...s, document: s.document - before }));
+  return {
+    piece: { digest, content: { objects: parsed.objects, skipped, documents: parsed.documents } },
+    documents: parsed.documents,
+    problems: parsed.problems,
   };
-  const flush =
-    served === undefined || onPartial === undefined
-      ? undefined
-      : (objects: EndpointObject[]): void => onPartial(withDigests(objects));
-  const { objects, problems, skipped } = parseManifest(stripByteOrderMark(text), request.format, flush);
-  if (problems.length > 0) return { kind: 'broken', digest, problems, skipped };
-  if (served === undefined) return { kind: 'parsed', digest, objects, objectDigests: undefined, skipped };
-  return { kind: 'parsed', digest, ...withDigests(objects), skipped };
 }
 
 function stripByteOrderMark(text: string): string {

@@ -4,7 +4,7 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { PartialObjects } from './parse-file.ts';
+import type { ParsedPiece } from './parse-file.ts';
 import type { FromParseWorker, ReadTask, ToParseWorker, WorkerRead } from './parse-worker.ts';
 
 /** Same extension as this module: .ts when run from source, .js once built. */
@@ -18,8 +18,8 @@ interface Waiter {
 interface Thread {
   readonly worker: Worker;
   readonly pending: Map<number, Waiter>;
-  /** Objects sent ahead of their request's answer: request id → task index → parts in order. */
-  readonly partials: Map<number, Map<number, PartialObjects[]>>;
+  /** Pieces sent ahead of their request's answer: request id → task index → pieces in order. */
+  readonly partials: Map<number, Map<number, ParsedPiece[]>>;
 }
 
 export class ParsePool {
@@ -75,11 +75,14 @@ export class ParsePool {
     });
     worker.unref();
     const thread: Thread = { worker, pending: new Map(), partials: new Map() };
-    worker.on('message', (reply: FromParseWorker) => {
+    worker.on('message', (text: string) => {
+      const reply = JSON.parse(text) as FromParseWorker;
       if ('partial' in reply) {
-        const byTask = thread.partials.get(reply.id) ?? new Map<number, PartialObjects[]>();
+        const byTask = thread.partials.get(reply.id) ?? new Map<number, ParsedPiece[]>();
         thread.partials.set(reply.id, byTask);
-        byTask.set(reply.index, [...(byTask.get(reply.index) ?? []), reply.partial]);
+        const pieces = byTask.get(reply.index) ?? [];
+        for (const piece of reply.partial) pieces.push(piece);
+        byTask.set(reply.index, pieces);
         return;
       }
       const waiter = thread.pending.get(reply.id);
@@ -124,16 +127,8 @@ export class ParsePool {
   }
 }
 
-/** A read with the objects its worker sent ahead put back in front, in order. */
-function joined(read: WorkerRead, parts: readonly PartialObjects[] | undefined): WorkerRead {
-  if (parts === undefined || read.kind !== 'parsed' || read.result.kind !== 'parsed') return read;
-  const result = read.result;
-  return {
-    ...read,
-    result: {
-      ...result,
-      objects: [...parts.flatMap((p) => p.objects), ...result.objects],
-      objectDigests: [...parts.flatMap((p) => p.objectDigests), ...(result.objectDigests ?? [])],
-    },
-  };
+/** A read with the pieces its worker sent ahead put back in front, in order. */
+function joined(read: WorkerRead, ahead: readonly ParsedPiece[] | undefined): WorkerRead {
+  if (ahead === undefined || read.kind !== 'parsed' || read.result.kind !== 'parsed') return read;
+  return { ...read, result: { ...read.result, pieces: [...ahead, ...read.result.pieces] } };
 }

@@ -1,7 +1,7 @@
 // The parse worker's thread: reads and parses the manifests the file source hands it (by path, in batches), so
 // that neither reading nor parsing megabytes of YAML holds up the event loop that answers lookups.
 import { parentPort } from 'node:worker_threads';
-import { parseFile, type ParseRequest, type ParseResult, type PartialObjects } from './parse-file.ts';
+import { parseFile, type ParsedPiece, type ParseRequest, type ParseResult } from './parse-file.ts';
 import { openManifest, readOpened } from './read-file.ts';
 
 export interface ReadTask {
@@ -26,14 +26,18 @@ export type WorkerRead =
       readonly result: ParseResult;
     };
 
+/** A worker's answers, each sent as its JSON text (every value in them is plain JSON data). */
 export type FromParseWorker =
   | { readonly id: number; readonly reads: readonly WorkerRead[] }
-  /** Objects of task `index` ahead of its read (a large file, sent a chunk at a time to bound both heaps). */
-  | { readonly id: number; readonly index: number; readonly partial: PartialObjects }
+  /** Pieces of task `index` ahead of its read (a large file, sent a part at a time to bound both heaps). */
+  | { readonly id: number; readonly index: number; readonly partial: readonly ParsedPiece[] }
   | { readonly id: number; readonly error: string };
 
 /** Opens, reads and parses one file: the same steps inline (small files) and in the worker. */
-export function readAndParse(task: ReadTask, onPartial?: (part: PartialObjects) => void): WorkerRead {
+export function readAndParse(
+  task: ReadTask,
+  onPartial?: (pieces: readonly ParsedPiece[]) => void,
+): WorkerRead {
   const opened = openManifest(task.path, task.maxBytes);
   if (opened.kind !== 'open') return opened;
   const bytes = readOpened(opened, task.maxBytes);
@@ -46,17 +50,22 @@ export function readAndParse(task: ReadTask, onPartial?: (part: PartialObjects) 
   };
 }
 
+// Answers go as JSON text, not as objects: the main thread's JSON.parse of it costs about half of what decoding the
+// structured clone of the same objects does (measured: 16 vs 27–40 ms per 1,000 Services), and the main thread
+// is the one that must stay free. Each file's read is turned into text as soon as it is parsed, so that its objects
+// die young instead of being held (and moved to the old generation) until the whole batch is done.
+const post = (reply: FromParseWorker): void => parentPort?.postMessage(JSON.stringify(reply));
+
 parentPort?.on('message', (message: ToParseWorker) => {
-  let reply: FromParseWorker;
+  const { id } = message;
+  let text: string;
   try {
     const reads = message.tasks.map((task, index) =>
-      readAndParse(task, (partial) =>
-        parentPort?.postMessage({ id: message.id, index, partial } satisfies FromParseWorker),
-      ),
+      JSON.stringify(readAndParse(task, (partial) => post({ id, index, partial }))),
     );
-    reply = { id: message.id, reads };
+    text = `{"id":${id},"reads":[${reads.join(',')}]}`;
   } catch (error) {
-    reply = { id: message.id, error: error instanceof Error ? error.message : String(error) };
+    text = JSON.stringify({ id, error: error instanceof Error ? error.message : String(error) });
   }
-  parentPort?.postMessage(reply);
+  parentPort?.postMessage(text);
 });
