@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dump as yamlDump } from 'js-yaml';
-import { routableEndpoints } from '../model.ts';
+import { routableEndpoints } from '../views/endpoint-sets.ts';
 import type { ServiceBody, WatchEventBody } from '../api/rest/wire.ts';
 import { parseDuration } from '../duration.ts';
 import { namespaceNameProblem, serviceNameProblem } from '../names.ts';

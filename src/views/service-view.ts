@@ -1,15 +1,21 @@
-// How a front door presents a service: which endpoints (routable or all), which port's dial targets, and the
-// one-line summary lists use. Shared by REST and gRPC so that both answer the same question the same way.
-import {
-  dialTargets,
-  routableEndpoints,
-  type DialTarget,
-  type Endpoint,
-  type PortSelector,
-  type ServiceSnapshot,
+// What a caller sees of a Service: the view parameters a door reads from its request, and the pure functions from
+// (Service content, view) to what that caller is answered — the endpoints (routable or all), one port's dial
+// targets, the one-line summary lists use, and why a port asked for does not exist. REST, gRPC and xDS each
+// encode these; none has rules of its own.
+import type {
+  DialTarget,
+  Endpoint,
+  EndpointPort,
+  PortSelector,
+  ServiceInfo,
+  ServiceSnapshot,
 } from '../model.ts';
-import type { ServiceSummaryBody } from './rest/wire.ts';
+import { dialTargets, portBackends, routableEndpoints } from './endpoint-sets.ts';
 
+/**
+ * The parameters of a view. Every field changes what the caller receives, so every field is part of
+ * {@link viewForm}. (Where the caller is — zone, node — joins here when topology-aware answers come.)
+ */
 export interface ViewOptions {
   /** Every endpoint with its conditions, instead of only the routable ones. */
   readonly allEndpoints: boolean;
@@ -27,7 +33,62 @@ export function viewForm(view: ViewOptions): string {
   return `${view.allEndpoints ? 'all' : 'routable'}:${port}`;
 }
 
-export function summaryBody(snapshot: ServiceSnapshot): ServiceSummaryBody {
+/** One Service as a view shows it; each door's wire shape is this, spelled its own way. */
+export interface ServiceView {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly ports: readonly EndpointPort[];
+  readonly endpoints: readonly Endpoint[];
+  /** Only when a port was asked for. */
+  readonly targets?: readonly DialTarget[];
+  /** Only when true: the legacy Endpoints object was cut at 1,000 addresses. */
+  readonly truncated?: true;
+  readonly service?: ServiceInfo;
+}
+
+export function serviceView(snapshot: ServiceSnapshot, view: ViewOptions): ServiceView {
+  const { endpoints, targets } = viewEndpoints(snapshot, view);
+  return {
+    namespace: snapshot.namespace,
+    name: snapshot.name,
+    version: snapshot.version,
+    ports: snapshot.ports,
+    endpoints,
+    ...(targets === undefined ? {} : { targets }),
+    ...(snapshot.truncated === true ? { truncated: true as const } : {}),
+    ...(snapshot.service === undefined ? {} : { service: snapshot.service }),
+  };
+}
+
+/**
+ * The endpoints a view shows (routable ones unless all were asked for) and, when a port was asked for, their
+ * targets: with all endpoints, every one that has the port; else the port's routable ones (kube-proxy's rule
+ * applied per port, as xDS assignments do).
+ */
+export function viewEndpoints(
+  snapshot: ServiceSnapshot,
+  view: ViewOptions,
+): { readonly endpoints: readonly Endpoint[]; readonly targets: DialTarget[] | undefined } {
+  const endpoints = view.allEndpoints ? snapshot.endpoints : routableEndpoints(snapshot.endpoints);
+  const port = view.port;
+  if (port === undefined) return { endpoints, targets: undefined };
+  const dialed = view.allEndpoints ? endpoints : portBackends(snapshot.endpoints, port).routable;
+  return { endpoints, targets: dialTargets(dialed, port) };
+}
+
+/** The line a list of services shows for one of them. */
+export interface ServiceSummary {
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  /** Every endpoint, whatever its conditions. */
+  readonly endpoints: number;
+  /** Endpoints whose `ready` condition is true. */
+  readonly ready: number;
+}
+
+export function summaryBody(snapshot: ServiceSnapshot): ServiceSummary {
   return {
     namespace: snapshot.namespace,
     name: snapshot.name,
@@ -35,15 +96,6 @@ export function summaryBody(snapshot: ServiceSnapshot): ServiceSummaryBody {
     endpoints: snapshot.endpoints.length,
     ready: snapshot.endpoints.filter((e) => e.ready).length,
   };
-}
-
-/** The endpoints a view shows (routable ones unless all were asked for) and, when a port was asked for, their targets. */
-export function viewEndpoints(
-  snapshot: ServiceSnapshot,
-  view: ViewOptions,
-): { readonly endpoints: readonly Endpoint[]; readonly targets: DialTarget[] | undefined } {
-  const endpoints = view.allEndpoints ? snapshot.endpoints : routableEndpoints(snapshot.endpoints);
-  return { endpoints, targets: view.port === undefined ? undefined : dialTargets(endpoints, view.port) };
 }
 
 /**

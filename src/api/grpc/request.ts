@@ -3,7 +3,7 @@
 // is refused and never looked up.
 import type { PortSelector, ServiceKey } from '../../model.ts';
 import { isVersionLike, namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
-import type { ViewOptions } from '../view.ts';
+import type { ViewOptions } from '../../views/service-view.ts';
 import { clip, ProblemList, quote } from '../../limits/bounded-text.ts';
 import { invalidArgument, type FieldProblem } from './errors.ts';
 import type {

@@ -1,7 +1,7 @@
 // Discovery.Resolve: one service's current state in the view asked for, as bytes encoded once per (version, view).
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
-import { unknownPortDetail } from '../view.ts';
+import { unknownPortDetail } from '../../views/service-view.ts';
 import { unavailability, type DiscoveryContext } from './context.ts';
 import { serviceNotFound, StatusError } from './errors.ts';
 import { resolveQuery } from './request.ts';

@@ -12,7 +12,7 @@ import { corsMiddleware, type CorsOptions } from './cors.ts';
 import { healthzHandler, metricsHandler, readyzHandler } from './health-routes.ts';
 import { ParamReader } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
-import { summaryBody, unknownPortDetail, type ViewOptions } from '../view.ts';
+import { summaryBody, unknownPortDetail, type ViewOptions } from '../../views/service-view.ts';
 import { encodedServiceBody } from './representation.ts';
 import { openWatchStream, type OpenStream } from './watch-stream.ts';
 import type { ServiceListBody } from './wire.ts';
