@@ -90,15 +90,9 @@ export class Metrics {
       registers: [registry],
     });
     const doors = (): DoorStats | undefined => this.#doors;
-    new Gauge({
-      name: 'endpointd_grpc_watch_streams',
-      help: 'Open endpointd.v1.Discovery Watch streams.',
-      registers: [registry],
-      collect() {
-        const stats = doors();
-        if (stats !== undefined) this.set(stats.grpcWatchStreams());
-      },
-    });
+    gaugeOf(registry, 'endpointd_grpc_watch_streams', 'Open endpointd.v1.Discovery Watch streams.', () =>
+      doors()?.grpcWatchStreams(),
+    );
     new Gauge({
       name: 'endpointd_xds_streams',
       help: 'Open ADS streams, by variant (sotw = state of the world, delta).',
@@ -129,98 +123,79 @@ export class Metrics {
         );
       },
     });
-    new Counter({
-      name: 'endpointd_xds_resources_sent_total',
-      help: 'xDS resources sent in responses.',
-      registers: [registry],
-      collect() {
-        const stats = doors()?.xds();
-        if (stats === undefined) return;
-        this.reset();
-        this.inc(stats.resourcesSent);
+    totalOf(
+      registry,
+      'endpointd_xds_resources_sent_total',
+      'xDS resources sent in responses.',
+      () => doors()?.xds()?.resourcesSent,
+    );
+    const perSource = (name: string, help: string, read: (source: Source) => number | undefined): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['source'],
+        registers: [registry],
+        collect() {
+          for (const source of sources) {
+            const value = read(source);
+            if (value !== undefined) this.set({ source: source.name }, value);
+          }
+        },
+      });
+    };
+    perSource('endpointd_source_synced', '1 once the source has read its initial state.', (source) =>
+      source.status().synced ? 1 : 0,
+    );
+    perSource(
+      'endpointd_source_failing',
+      '1 while the source is failing (its last known state is served, stale).',
+      (source) => (source.status().error === undefined ? 0 : 1),
+    );
+    perSource(
+      'endpointd_source_seconds_since_sync',
+      'Seconds since the source last knew it was current (a list, an event, a bookmark, a file read).',
+      (source) => {
+        const at = source.status().lastSyncAt;
+        return at === undefined ? undefined : Math.max(0, (now() - at) / 1000);
       },
-    });
-    new Gauge({
-      name: 'endpointd_source_synced',
-      help: '1 once the source has read its initial state.',
-      labelNames: ['source'],
-      registers: [registry],
-      collect() {
-        for (const source of sources) this.set({ source: source.name }, source.status().synced ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'endpointd_source_failing',
-      help: '1 while the source is failing (its last known state is served, stale).',
-      labelNames: ['source'],
-      registers: [registry],
-      collect() {
-        for (const source of sources)
-          this.set({ source: source.name }, source.status().error === undefined ? 0 : 1);
-      },
-    });
-    new Gauge({
-      name: 'endpointd_source_seconds_since_sync',
-      help: 'Seconds since the source last knew it was current (a list, an event, a bookmark, a file read).',
-      labelNames: ['source'],
-      registers: [registry],
-      collect() {
-        for (const source of sources) {
-          const at = source.status().lastSyncAt;
-          if (at !== undefined) this.set({ source: source.name }, Math.max(0, (now() - at) / 1000));
-        }
-      },
-    });
-    new Gauge({
-      name: 'endpointd_services',
-      help: 'Services held in the store.',
-      registers: [registry],
-      collect() {
-        this.set(store.stats().services);
-      },
-    });
-    new Gauge({
-      name: 'endpointd_endpoints',
-      help: 'Endpoints held in the store, whatever their conditions.',
-      registers: [registry],
-      collect() {
-        this.set(store.stats().endpoints);
-      },
-    });
-    new Gauge({
-      name: 'endpointd_store_subscriptions',
-      help: 'Subscriptions to the store (every front door together).',
-      registers: [registry],
-      collect() {
-        this.set(store.stats().subscribers);
-      },
-    });
-    new Counter({
-      name: 'endpointd_coalesced_updates_total',
-      help: 'Changes merged into a newer one before a slow subscriber took them (latest state wins).',
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(store.stats().coalescedUpdates);
-      },
-    });
-    new Counter({
-      name: 'endpointd_store_changes_total',
-      help: 'Changes of a service state published by the store (updates that changed nothing excluded).',
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(store.stats().changes);
-      },
-    });
-    new Gauge({
-      name: 'endpointd_encoded_cache_bytes',
-      help: 'Bytes held by the cache of encoded answers.',
-      registers: [registry],
-      collect() {
-        this.set(store.encoded.stats().bytes);
-      },
-    });
+    );
+    gaugeOf(registry, 'endpointd_services', 'Services held in the store.', () => store.stats().services);
+    gaugeOf(
+      registry,
+      'endpointd_endpoints',
+      'Endpoints held in the store, whatever their conditions.',
+      () => store.stats().endpoints,
+    );
+    gaugeOf(
+      registry,
+      'endpointd_store_subscriptions',
+      'Subscriptions to the store (every front door together).',
+      () => store.stats().subscribers,
+    );
+    totalOf(
+      registry,
+      'endpointd_coalesced_updates_total',
+      'Changes merged into a newer one before a slow subscriber took them (latest state wins).',
+      () => store.stats().coalescedUpdates,
+    );
+    totalOf(
+      registry,
+      'endpointd_store_changes_total',
+      'Changes of a service state published by the store (updates that changed nothing excluded).',
+      () => store.stats().changes,
+    );
+    gaugeOf(
+      registry,
+      'endpointd_encoded_cache_bytes',
+      'Bytes held by the cache of encoded answers (REST, gRPC and xDS forms together; --encoded-cache-size).',
+      () => store.encoded.stats().bytes,
+    );
+    gaugeOf(
+      registry,
+      'endpointd_encoded_cache_entries',
+      'Encoded answers held by the cache (REST, gRPC and xDS forms together).',
+      () => store.encoded.stats().entries,
+    );
   }
 
   /**
@@ -241,8 +216,54 @@ export class Metrics {
     if (seconds !== undefined) series.duration.observe(seconds);
   }
 
+  /**
+   * The recorder of one (route, method) for a handler that knows its route: its series per status code are
+   * bound once, so a request costs an array read, not a label lookup.
+   */
+  httpRecorder(route: string, method: string): (code: number, seconds: number | undefined) => void {
+    const duration = this.httpDuration.labels({ route, method });
+    const byCode: { inc(): void }[] = [];
+    return (code, seconds) => {
+      let requests = byCode[code];
+      if (requests === undefined) {
+        requests = this.httpRequests.labels({ route, method, code: String(code) });
+        byCode[code] = requests;
+      }
+      requests.inc();
+      if (seconds !== undefined) duration.observe(seconds);
+    };
+  }
+
   /** Lets the scrape read the gRPC and xDS doors, which are created after the metrics. */
   attachDoors(doors: DoorStats): void {
     this.#doors = doors;
   }
+}
+
+/** A gauge read at scrape time; `read` undefined leaves it unset (what it reports does not exist yet). */
+function gaugeOf(registry: Registry, name: string, help: string, read: () => number | undefined): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const value = read();
+      if (value !== undefined) this.set(value);
+    },
+  });
+}
+
+/** A counter whose total is kept elsewhere (a door's or the store's stats), copied at scrape time. */
+function totalOf(registry: Registry, name: string, help: string, read: () => number | undefined): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const value = read();
+      if (value === undefined) return;
+      this.reset();
+      this.inc(value);
+    },
+  });
 }
