@@ -40,6 +40,8 @@ export interface LookupOptions {
 interface KnownLookup {
   readonly key: ServiceKey;
   readonly view: ViewOptions;
+  /** The last state answered and whether its ports lacked the one asked for (a pure function of the two). */
+  answered?: { readonly snapshot: ServiceSnapshot; readonly unknownPort: string | undefined };
 }
 
 export interface Lookup {
@@ -96,7 +98,11 @@ export function createLookup(options: LookupOptions): Lookup {
         recorded = true;
         return;
       }
-      answerLookup(req, res, lookup.key, store.get(lookup.key), lookup.view);
+      const snapshot = store.get(lookup.key);
+      if (snapshot !== undefined && lookup.answered?.snapshot !== snapshot) {
+        lookup.answered = { snapshot, unknownPort: unknownPortDetail(snapshot, lookup.view) };
+      }
+      answerLookup(req, res, lookup.key, snapshot, lookup.view, lookup.answered?.unknownPort);
       if (!recorded) observe?.(res.statusCode, (performance.now() - started) / 1000);
       recorded = true;
     };
@@ -132,6 +138,7 @@ export function createLookup(options: LookupOptions): Lookup {
     key: ServiceKey,
     snapshot: ServiceSnapshot | undefined,
     view: ViewOptions,
+    unknownPort = snapshot === undefined ? undefined : unknownPortDetail(snapshot, view),
   ): void {
     if (snapshot === undefined) {
       sendProblem(
@@ -140,7 +147,6 @@ export function createLookup(options: LookupOptions): Lookup {
       );
       return;
     }
-    const unknownPort = unknownPortDetail(snapshot, view);
     if (unknownPort !== undefined) {
       sendProblem(res, new HttpProblem(404, 'Not Found', unknownPort));
       return;
