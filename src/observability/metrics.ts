@@ -52,12 +52,13 @@ export class Metrics {
     const now = options.now ?? Date.now;
     const registry = this.registry;
     collectDefaultMetrics({ register: registry });
-    this.httpRequests = new Counter({
-      name: 'endpointd_http_requests_total',
-      help: 'REST requests by route pattern, method and status code.',
-      labelNames: ['route', 'method', 'code'],
-      registers: [registry],
-    });
+    this.httpRequests = labelled(
+      Counter,
+      registry,
+      'endpointd_http_requests_total',
+      'REST requests by route pattern, method and status code.',
+      ['route', 'method', 'code'],
+    );
     this.httpDuration = new Histogram({
       name: 'endpointd_http_request_duration_seconds',
       help: 'REST request latency until the answer is complete (streams excluded), by route pattern and method.',
@@ -65,99 +66,101 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
       registers: [registry],
     });
-    this.watchEvents = new Counter({
-      name: 'endpointd_kubernetes_watch_events_total',
-      help: 'Kubernetes watch events received, by resource and event type.',
-      labelNames: ['resource', 'type'],
-      registers: [registry],
-    });
-    this.relists = new Counter({
-      name: 'endpointd_kubernetes_lists_total',
-      help: 'Kubernetes full lists, by resource and reason (initial, expired = after 410 Gone, retry).',
-      labelNames: ['resource', 'reason'],
-      registers: [registry],
-    });
-    this.rejected = new Counter({
-      name: 'endpointd_rejected_requests_total',
-      help: 'Requests refused, by front door and reason.',
-      labelNames: ['door', 'reason'],
-      registers: [registry],
-    });
-    this.subscribers = new Gauge({
-      name: 'endpointd_subscribers',
-      help: 'Open watch streams and waiting long-polls, by front door.',
-      labelNames: ['door'],
-      registers: [registry],
-    });
+    this.watchEvents = labelled(
+      Counter,
+      registry,
+      'endpointd_kubernetes_watch_events_total',
+      'Kubernetes watch events received, by resource and event type.',
+      ['resource', 'type'],
+    );
+    this.relists = labelled(
+      Counter,
+      registry,
+      'endpointd_kubernetes_lists_total',
+      'Kubernetes full lists, by resource and reason (initial, expired = after 410 Gone, retry).',
+      ['resource', 'reason'],
+    );
+    this.rejected = labelled(
+      Counter,
+      registry,
+      'endpointd_rejected_requests_total',
+      'Requests refused, by front door and reason.',
+      ['door', 'reason'],
+    );
+    this.subscribers = labelled(
+      Gauge,
+      registry,
+      'endpointd_subscribers',
+      'Open watch streams and waiting long-polls, by front door.',
+      ['door'],
+    );
     const doors = (): DoorStats | undefined => this.#doors;
     gaugeOf(registry, 'endpointd_grpc_watch_streams', 'Open endpointd.v1.Discovery Watch streams.', () =>
       doors()?.grpcWatchStreams(),
     );
-    new Gauge({
-      name: 'endpointd_xds_streams',
-      help: 'Open ADS streams, by variant (sotw = state of the world, delta).',
-      labelNames: ['variant'],
-      registers: [registry],
-      collect() {
+    gaugeOf(
+      registry,
+      'endpointd_xds_streams',
+      'Open ADS streams, by variant (sotw = state of the world, delta).',
+      () => {
         const stats = doors()?.xds();
-        if (stats === undefined) return;
-        this.set({ variant: 'sotw' }, stats.sotwStreams);
-        this.set({ variant: 'delta' }, stats.deltaStreams);
+        return stats && { sotw: stats.sotwStreams, delta: stats.deltaStreams };
       },
-    });
-    new Counter({
-      name: 'endpointd_xds_requests_total',
-      help: 'ADS requests by outcome: ack, nack (the client rejected what we sent), stale (an old nonce, ignored).',
-      labelNames: ['outcome'],
-      registers: [registry],
-      collect() {
+      'variant',
+    );
+    totalOf(
+      registry,
+      'endpointd_xds_requests_total',
+      'ADS requests by outcome: ack, nack (the client rejected what we sent), stale (an old nonce, ignored).',
+      () => {
         const stats = doors()?.xds();
-        if (stats === undefined) return;
-        this.reset();
-        this.inc({ outcome: 'ack' }, stats.acks);
-        this.inc({ outcome: 'nack' }, stats.nacks);
-        this.inc({ outcome: 'stale' }, stats.staleRequests);
-        this.inc(
-          { outcome: 'other' },
-          Math.max(0, stats.requests - stats.acks - stats.nacks - stats.staleRequests),
-        );
+        if (stats === undefined) return undefined;
+        const { acks, nacks, staleRequests } = stats;
+        const other = Math.max(0, stats.requests - acks - nacks - staleRequests);
+        return { ack: acks, nack: nacks, stale: staleRequests, other };
       },
-    });
+      'outcome',
+    );
     totalOf(
       registry,
       'endpointd_xds_resources_sent_total',
       'xDS resources sent in responses.',
       () => doors()?.xds()?.resourcesSent,
     );
-    const perSource = (name: string, help: string, read: (source: Source) => number | undefined): void => {
-      new Gauge({
-        name,
-        help,
-        labelNames: ['source'],
-        registers: [registry],
-        collect() {
-          for (const source of sources) {
-            const value = read(source);
-            if (value !== undefined) this.set({ source: source.name }, value);
-          }
-        },
-      });
-    };
-    perSource('endpointd_source_synced', '1 once the source has read its initial state.', (source) =>
-      source.status().synced ? 1 : 0,
+    /** One value per source, by its name (a source without a value is left out). */
+    const perSource =
+      (read: (source: Source) => number | undefined): (() => Record<string, number>) =>
+      () => {
+        const values: Record<string, number> = {};
+        for (const source of sources) {
+          const value = read(source);
+          if (value !== undefined) values[source.name] = value;
+        }
+        return values;
+      };
+    gaugeOf(
+      registry,
+      'endpointd_source_synced',
+      '1 once the source has read its initial state.',
+      perSource((source) => (source.status().synced ? 1 : 0)),
+      'source',
     );
-    perSource(
+    gaugeOf(
+      registry,
       'endpointd_source_failing',
       '1 while the source is failing (its last known state is served, stale).',
-      (source) => (source.status().error === undefined ? 0 : 1),
+      perSource((source) => (source.status().error === undefined ? 0 : 1)),
+      'source',
     );
-    perSource(
+    gaugeOf(
+      registry,
       'endpointd_source_seconds_since_sync',
       'Seconds since the source last knew it was current (a list, an event, a bookmark, a file read).',
-      (source) => {
+      perSource((source) => {
         const at = source.status().lastSyncAt;
         return at === undefined ? undefined : Math.max(0, (now() - at) / 1000);
-      },
+      }),
+      'source',
     );
     gaugeOf(registry, 'endpointd_services', 'Services held in the store.', () => store.stats().services);
     gaugeOf(
@@ -240,30 +243,61 @@ export class Metrics {
   }
 }
 
-/** A gauge read at scrape time; `read` undefined leaves it unset (what it reports does not exist yet). */
-function gaugeOf(registry: Registry, name: string, help: string, read: () => number | undefined): void {
-  new Gauge({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      const value = read();
-      if (value !== undefined) this.set(value);
-    },
-  });
+/** What a scrape reads: one number, or one per value of the metric's label; undefined leaves the metric as is. */
+type Reading = number | Readonly<Record<string, number>> | undefined;
+
+/** A gauge read at scrape time (`label`: the label a record's keys are values of). */
+function gaugeOf(registry: Registry, name: string, help: string, read: () => Reading, label?: string): void {
+  scraped(registry, 'gauge', name, help, read, label);
 }
 
-/** A counter whose total is kept elsewhere (a door's or the store's stats), copied at scrape time. */
-function totalOf(registry: Registry, name: string, help: string, read: () => number | undefined): void {
+/** A counter whose totals are kept elsewhere (a door's or the store's stats), copied at scrape time. */
+function totalOf(registry: Registry, name: string, help: string, read: () => Reading, label?: string): void {
+  scraped(registry, 'total', name, help, read, label);
+}
+
+function scraped(
+  registry: Registry,
+  kind: 'gauge' | 'total',
+  name: string,
+  help: string,
+  read: () => Reading,
+  label: string | undefined,
+): void {
+  const config = { name, help, labelNames: label === undefined ? [] : [label], registers: [registry] };
+  const each = (value: Reading, write: (labels: Record<string, string>, value: number) => void): void => {
+    if (typeof value === 'number') write({}, value);
+    else if (value !== undefined && label !== undefined) {
+      for (const [key, v] of Object.entries(value)) write({ [label]: key }, v);
+    }
+  };
+  if (kind === 'gauge') {
+    new Gauge({
+      ...config,
+      collect() {
+        each(read(), (labels, value) => this.set(labels, value));
+      },
+    });
+    return;
+  }
   new Counter({
-    name,
-    help,
-    registers: [registry],
+    ...config,
     collect() {
       const value = read();
       if (value === undefined) return;
       this.reset();
-      this.inc(value);
+      each(value, (labels, v) => this.inc(labels, v));
     },
   });
+}
+
+/** A counter or gauge with labels, set by the code that observes it. */
+function labelled<L extends string, M>(
+  Metric: new (config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }) => M,
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): M {
+  return new Metric({ name, help, labelNames, registers: [registry] });
 }

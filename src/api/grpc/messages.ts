@@ -1,7 +1,7 @@
 // Store snapshots → endpointd.v1 messages, and their protobuf bytes. A state is encoded once per (service, version,
 // view, message kind) through the store's encoded-form cache and the same Buffer is then written to every call
 // that needs it: encoding is what grows with the number of clients, so it must not happen per client.
-import type { ServiceInfo, ServiceKey, ServiceSnapshot } from '../../model.ts';
+import type { ServiceInfo, ServiceKey, ServicePort, ServiceSnapshot } from '../../model.ts';
 import type { EncodedCache } from '../../store/encoded-cache.ts';
 import { serviceView, summaryBody, viewForm, type ViewOptions } from '../../views/service-view.ts';
 import type { Encoder, LoadedProtos } from './proto.ts';
@@ -9,6 +9,7 @@ import type {
   ListServicesResponseMessage,
   ResolveResponseMessage,
   ServiceInfoMessage,
+  ServicePortMessage,
   ServiceMessage,
   ServiceVersionMessage,
   WatchResponseMessage,
@@ -25,21 +26,15 @@ export function serviceMessage(snapshot: ServiceSnapshot, view: ViewOptions): Se
   return { ...shown, ...(service === undefined ? {} : { serviceInfo: serviceInfoMessage(service) }) };
 }
 
+/** The Service object as the proto has it: the same fields, but `target_port` is a oneof of number and name. */
 function serviceInfoMessage(info: ServiceInfo): ServiceInfoMessage {
-  return {
-    type: info.type,
-    headless: info.headless,
-    externalName: info.externalName,
-    ports: info.ports.map((p) => ({
-      name: p.name,
-      port: p.port,
-      protocol: p.protocol,
-      appProtocol: p.appProtocol,
-      ...(typeof p.targetPort === 'number'
-        ? { targetPortNumber: p.targetPort }
-        : { targetPortName: p.targetPort }),
-    })),
-  };
+  return { ...info, ports: info.ports.map(servicePortMessage) };
+}
+
+function servicePortMessage({ targetPort, ...port }: ServicePort): ServicePortMessage {
+  return typeof targetPort === 'number'
+    ? { ...port, targetPortNumber: targetPort }
+    : { ...port, targetPortName: targetPort };
 }
 
 /** Encodes every response of endpointd.v1.Discovery; state-bearing ones once per version through the cache. */

@@ -172,11 +172,16 @@ export function createLookup(options: LookupOptions): Lookup {
     view: ViewOptions,
   ): void {
     let done = false;
-    const finish = (): void => {
-      if (done) return;
+    /** Ends the wait once, whichever comes first: a change, the deadline, the client leaving, shutdown. */
+    const stop = (): boolean => {
+      if (done) return false;
       done = true;
       clearTimeout(timer);
       subscription.close();
+      return true;
+    };
+    const finish = (): void => {
+      if (!stop()) return;
       options.held.delete(pending);
       if (!res.writableEnded && !res.destroyed) answerLookup(req, res, key, store.get(key), view);
     };
@@ -191,10 +196,7 @@ export function createLookup(options: LookupOptions): Lookup {
     res.on('close', () => {
       options.held.delete(pending);
       options.onHeldChange();
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      subscription.close();
+      stop();
     });
   }
 
