@@ -118,14 +118,18 @@ describe('a repeated lookup URL passes the checks', () => {
   it('authentication: the URL a client was answered is refused without a token or with a wrong one', async () => {
     const url = `${auth.url}${LOOKUP}?port=http`;
     const token = { Authorization: 'Bearer good-token' };
-    // Counted as a refusal before any route, as when the router runs.
-    const refused = async (): Promise<number> => {
+    const sample = async (name: string): Promise<number> => {
       const text = (await get(`${auth.url}/metrics`, token)).text;
-      const sample = 'endpointd_http_requests_total{route="unmatched",method="GET",code="401"} ';
-      const line = text.split('\n').find((l) => l.startsWith(sample));
-      return line === undefined ? 0 : Number(line.slice(sample.length));
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      return line === undefined ? 0 : Number(line.slice(name.length + 1));
     };
+    // Refusals are counted before any route, as when the router runs; answers by the lookup route.
+    const refused = (): Promise<number> =>
+      sample('endpointd_http_requests_total{route="unmatched",method="GET",code="401"}');
+    const answered = (): Promise<number> => sample(`${SERIES},code="200"}`);
+    const answeredBefore = await answered();
     for (let i = 0; i < 3; i += 1) assert.equal((await get(url, token)).status, 200);
+    assert.equal(await answered(), answeredBefore + 3);
     const refusedBefore = await refused();
     const anonymous = await get(url);
     assert.equal(anonymous.status, 401);

@@ -40,8 +40,11 @@ export interface LookupOptions {
 interface KnownLookup {
   readonly key: ServiceKey;
   readonly view: ViewOptions;
-  /** The last state answered and whether its ports lacked the one asked for (a pure function of the two). */
-  answered?: { readonly snapshot: ServiceSnapshot; readonly unknownPort: string | undefined };
+  /**
+   * The version last answered and whether its ports lacked the one asked for (a pure function of the content).
+   * The version, not the snapshot: a remembered URL must not keep an old state alive.
+   */
+  answered?: { readonly version: string; readonly unknownPort: string | undefined };
 }
 
 export interface Lookup {
@@ -92,15 +95,22 @@ export function createLookup(options: LookupOptions): Lookup {
     if (lookup === undefined) return next();
     const started = observe === undefined ? 0 : performance.now();
     let recorded = false;
+    /** Past the guards, the request is the lookup route's, as the router would have made it. */
+    let routed = false;
+    const route = (): string | undefined => (routed ? LOOKUP_ROUTE : undefined);
     const answer = (): void => {
+      routed = true;
       if (!limits.request('lookup', req, res)) {
-        if (!recorded && metrics !== undefined) observeWhenFinished(metrics, req, res, started, LOOKUP_ROUTE);
+        if (!recorded && metrics !== undefined) observeWhenFinished(metrics, req, res, started, route);
         recorded = true;
         return;
       }
       const snapshot = store.get(lookup.key);
-      if (snapshot !== undefined && lookup.answered?.snapshot !== snapshot) {
-        lookup.answered = { snapshot, unknownPort: unknownPortDetail(snapshot, lookup.view) };
+      if (snapshot !== undefined && lookup.answered?.version !== snapshot.version) {
+        lookup.answered = {
+          version: snapshot.version,
+          unknownPort: unknownPortDetail(snapshot, lookup.view),
+        };
       }
       answerLookup(req, res, lookup.key, snapshot, lookup.view, lookup.answered?.unknownPort);
       if (!recorded) observe?.(res.statusCode, (performance.now() - started) / 1000);
@@ -109,7 +119,7 @@ export function createLookup(options: LookupOptions): Lookup {
     let guard = 0;
     const nextGuard = (error?: unknown): void => {
       if (error !== undefined) {
-        if (!recorded && metrics !== undefined) observeWhenFinished(metrics, req, res, started);
+        if (!recorded && metrics !== undefined) observeWhenFinished(metrics, req, res, started, route);
         recorded = true;
         options.answerError(error, req, res);
         return;
@@ -122,11 +132,11 @@ export function createLookup(options: LookupOptions): Lookup {
         passed = true;
         nextGuard(error);
       }) as NextFunction);
-      // Refused, or deciding later (a token review): the answer is counted when it is written, as a routed one
-      // is (a guard's refusal as `unmatched`, since no route was reached).
+      // Refused, or deciding later (a token check is asynchronous): the answer is counted when it is written, as
+      // a routed one is — by the lookup route once past the guards, a guard's refusal as `unmatched`.
       if (!passed && !recorded && metrics !== undefined) {
         recorded = true;
-        observeWhenFinished(metrics, req, res, started);
+        observeWhenFinished(metrics, req, res, started, route);
       }
     };
     nextGuard();

@@ -15,19 +15,19 @@ export function requestMetrics(metrics: Metrics): RequestHandler {
 }
 
 /**
- * Counts `req` once its answer is written. `route`: the pattern that took it, when the caller knows it; else the
- * one the router matched, or `unmatched`.
+ * Counts `req` once its answer is written. `route`: the pattern that took it, when the caller knows it (asked
+ * then); else the one the router matched, or `unmatched`.
  */
 export function observeWhenFinished(
   metrics: Metrics,
   req: Request,
   res: Response,
   started: number,
-  route?: string,
+  route?: () => string | undefined,
 ): void {
   res.on('finish', () => {
     // The route pattern, not the URL: one series per route however many services are asked for.
-    const pattern = route ?? (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+    const pattern = route?.() ?? (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
     const stream = STREAM_TYPE.test(String(res.getHeader('Content-Type') ?? ''));
     metrics.observeHttp(
       pattern,
