@@ -71,12 +71,13 @@ export function createLookup(options: LookupOptions): Lookup {
     const version = params.version();
     params.finish();
     const snapshot = store.get(key);
+    const unknownPort = snapshot === undefined ? undefined : unknownPortDetail(snapshot, view);
     // A port the service does not have is answered at once: waiting would only end in the same 404.
-    const portUnknown = snapshot !== undefined && unknownPortDetail(snapshot, view) !== undefined;
+    const portUnknown = unknownPort !== undefined;
     // HEAD asks what a GET would answer now: it never waits.
     if (wait === undefined || req.method === 'HEAD' || snapshot?.version !== version || portUnknown) {
       if (wait === undefined && req.method === 'GET') remember(req.originalUrl, { key, view });
-      answerLookup(req, res, key, snapshot, view);
+      answerLookup(req, res, key, snapshot, view, unknownPort);
       return;
     }
     // From here the request is held: it takes a stream slot, whatever spelling brought it here.
@@ -148,7 +149,8 @@ export function createLookup(options: LookupOptions): Lookup {
     key: ServiceKey,
     snapshot: ServiceSnapshot | undefined,
     view: ViewOptions,
-    unknownPort = snapshot === undefined ? undefined : unknownPortDetail(snapshot, view),
+    /** unknownPortDetail(snapshot, view), which the caller has at hand. */
+    unknownPort: string | undefined,
   ): void {
     if (snapshot === undefined) {
       sendProblem(
@@ -193,7 +195,9 @@ export function createLookup(options: LookupOptions): Lookup {
     const finish = (): void => {
       if (!stop()) return;
       options.held.delete(pending);
-      if (!res.writableEnded && !res.destroyed) answerLookup(req, res, key, store.get(key), view);
+      if (res.writableEnded || res.destroyed) return;
+      const now = store.get(key);
+      answerLookup(req, res, key, now, view, now === undefined ? undefined : unknownPortDetail(now, view));
     };
     const subscription = store.subscribe({ kind: 'service', key }, () => {
       while (subscription.take() !== undefined);
