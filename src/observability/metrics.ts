@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client) for the whole process, on one registry that `/metrics` serves. State that
 // already lives elsewhere (store sizes, source sync times) is read at scrape time, never copied on the hot path.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { gaugeOf, labelled, totalOf } from './metric-kinds.ts';
 import type { Source } from '../sources/source.ts';
 import type { EndpointStore } from '../store/endpoint-store.ts';
 
@@ -241,63 +242,4 @@ export class Metrics {
   attachDoors(doors: DoorStats): void {
     this.#doors = doors;
   }
-}
-
-/** What a scrape reads: one number, or one per value of the metric's label; undefined leaves the metric as is. */
-type Reading = number | Readonly<Record<string, number>> | undefined;
-
-/** A gauge read at scrape time (`label`: the label a record's keys are values of). */
-function gaugeOf(registry: Registry, name: string, help: string, read: () => Reading, label?: string): void {
-  scraped(registry, 'gauge', name, help, read, label);
-}
-
-/** A counter whose totals are kept elsewhere (a door's or the store's stats), copied at scrape time. */
-function totalOf(registry: Registry, name: string, help: string, read: () => Reading, label?: string): void {
-  scraped(registry, 'total', name, help, read, label);
-}
-
-function scraped(
-  registry: Registry,
-  kind: 'gauge' | 'total',
-  name: string,
-  help: string,
-  read: () => Reading,
-  label: string | undefined,
-): void {
-  const config = { name, help, labelNames: label === undefined ? [] : [label], registers: [registry] };
-  const each = (value: Reading, write: (labels: Record<string, string>, value: number) => void): void => {
-    if (typeof value === 'number') write({}, value);
-    else if (value !== undefined && label !== undefined) {
-      for (const [key, v] of Object.entries(value)) write({ [label]: key }, v);
-    }
-  };
-  if (kind === 'gauge') {
-    new Gauge({
-      ...config,
-      collect() {
-        each(read(), (labels, value) => this.set(labels, value));
-      },
-    });
-    return;
-  }
-  new Counter({
-    ...config,
-    collect() {
-      const value = read();
-      if (value === undefined) return;
-      this.reset();
-      each(value, (labels, v) => this.inc(labels, v));
-    },
-  });
-}
-
-/** A counter or gauge with labels, set by the code that observes it. */
-function labelled<L extends string, M>(
-  Metric: new (config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }) => M,
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-): M {
-  return new Metric({ name, help, labelNames, registers: [registry] });
 }
