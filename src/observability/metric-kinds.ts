@@ -5,35 +5,24 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 /** What a scrape reads: one number, or one per value of the metric's label; undefined leaves the metric as is. */
 export type Reading = number | Readonly<Record<string, number>> | undefined;
 
-/** A gauge read at scrape time (`label`: the label a record's keys are values of). */
-export function gaugeOf(
+/** Declares a metric read at scrape time (`label`: the label a record's keys are values of). */
+type ScrapedMetric = (
   registry: Registry,
   name: string,
   help: string,
   read: () => Reading,
   label?: string,
-): void {
-  scraped(registry, 'gauge', name, help, read, label);
-}
+) => void;
+
+/** A gauge read at scrape time. */
+export const gaugeOf: ScrapedMetric = (...args) => scraped('gauge', ...args);
 
 /** A counter whose totals are kept elsewhere (a door's or the store's stats), copied at scrape time. */
-export function totalOf(
-  registry: Registry,
-  name: string,
-  help: string,
-  read: () => Reading,
-  label?: string,
-): void {
-  scraped(registry, 'total', name, help, read, label);
-}
+export const totalOf: ScrapedMetric = (...args) => scraped('total', ...args);
 
 function scraped(
-  registry: Registry,
   kind: 'gauge' | 'total',
-  name: string,
-  help: string,
-  read: () => Reading,
-  label: string | undefined,
+  ...[registry, name, help, read, label]: Parameters<ScrapedMetric>
 ): void {
   const config = { name, help, labelNames: label === undefined ? [] : [label], registers: [registry] };
   const each = (value: Reading, write: (labels: Record<string, string>, value: number) => void): void => {
