@@ -1,5 +1,5 @@
 // The domain model every layer shares: a Service's merged endpoints, their conditions, and the content version.
-// Pure types and pure helpers only; no I/O.
+// Pure types and pure helpers only; no I/O. Which endpoints a caller gets is src/views/.
 import { createHash } from 'node:crypto';
 
 /** `namespace/name` of a Kubernetes Service. */
@@ -87,48 +87,12 @@ export function serviceKeyString(key: ServiceKey): string {
   return `${key.namespace}/${key.name}`;
 }
 
-/**
- * The endpoints a client should send traffic to, following kube-proxy: the ready ones; if none is ready, the
- * serving-and-terminating ones. FQDN endpoints never route (kube-proxy ignores that deprecated address type).
- */
-export function routableEndpoints<
-  E extends Pick<Endpoint, 'addressType' | 'ready' | 'serving' | 'terminating'>,
->(endpoints: readonly E[]): readonly E[] {
-  const ip = endpoints.filter((e) => e.addressType !== 'FQDN');
-  const ready = ip.filter((e) => e.ready);
-  if (ready.length > 0) return ready;
-  return ip.filter((e) => e.serving && e.terminating);
-}
-
 /** A (name or number) selector for one port of a Service. */
 export type PortSelector = { readonly name: string } | { readonly number: number };
-
-/** The endpoint's port matching the selector: by Service port name, or by target port number. */
-export function findPort(endpoint: Endpoint, selector: PortSelector): EndpointPort | undefined {
-  return 'name' in selector
-    ? endpoint.ports.find((p) => p.name === selector.name)
-    : endpoint.ports.find((p) => p.port === selector.number);
-}
 
 export interface DialTarget {
   readonly address: string;
   readonly port: number;
-}
-
-/** Ready-to-dial `address:port` pairs of the given endpoints for one port; each pair once. */
-export function dialTargets(endpoints: readonly Endpoint[], selector: PortSelector): DialTarget[] {
-  const seen = new Set<string>();
-  const targets: DialTarget[] = [];
-  for (const endpoint of endpoints) {
-    const port = findPort(endpoint, selector);
-    const address = endpoint.addresses[0];
-    if (port === undefined || address === undefined) continue;
-    const id = `${address}|${port.port}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    targets.push({ address, port: port.port });
-  }
-  return targets;
 }
 
 /**

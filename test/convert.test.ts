@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { contentVersion, routableEndpoints, type ServiceEndpoints } from '../src/model.ts';
+import { contentVersion, type ServiceEndpoints } from '../src/model.ts';
+import { routableEndpoints } from '../src/views/endpoint-sets.ts';
 import { convertEndpoints, mergeEndpointSlices } from '../src/kube/convert.ts';
 import {
   parseEndpointSlice,

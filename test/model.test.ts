@@ -6,15 +6,13 @@ import {
   compareEndpointPorts,
   compareStrings,
   contentVersion,
-  dialTargets,
-  findPort,
-  routableEndpoints,
   serviceKeyString,
   withVersion,
   type Endpoint,
   type EndpointPort,
   type ServiceEndpoints,
 } from '../src/model.ts';
+import { dialTargets, findPort, routableEndpoints } from '../src/views/endpoint-sets.ts';
 import { mergeEndpointSlices } from '../src/kube/convert.ts';
 import { parseEndpointSlice, type EndpointSliceObject } from '../src/kube/objects.ts';
 

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { dialTargets, findPort, type Endpoint } from '../src/model.ts';
+import type { Endpoint } from '../src/model.ts';
+import { dialTargets, findPort } from '../src/views/endpoint-sets.ts';
 import { pickForCaller, type TopologyEndpoint } from '../src/views/topology.ts';
 import { priorityLevels, type PlacedTarget, type PriorityLevel } from '../src/views/topology-priorities.ts';
 

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { routableEndpoints, type Endpoint, type EndpointPort } from '../src/model.ts';
+import type { Endpoint, EndpointPort } from '../src/model.ts';
+import { routableEndpoints } from '../src/views/endpoint-sets.ts';
 import {
   pickForCaller,
   type CallerLocality,

@@ -114,7 +114,6 @@ describe('proto subset conformance with upstream Envoy definitions', () => {
     catalog = new ResourceCatalog({
       store,
       instanceId: 'conf',
-      cacheBytes: 1 << 20,
       maxWildcardResources: 100,
     });
   });

@@ -1,6 +1,6 @@
 // What the client shows of a service: the row of a table and the body of -o json/yaml, as the arguments ask.
 import type { ServiceBody } from '../api/rest/wire.ts';
-import { routableEndpoints } from '../model.ts';
+import { routableEndpoints } from '../views/endpoint-sets.ts';
 import type { ClientArgs } from './args.ts';
 import type { ServiceRow } from './table.ts';
 

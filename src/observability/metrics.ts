@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client) for the whole process, on one registry that `/metrics` serves. State that
 // already lives elsewhere (store sizes, source sync times) is read at scrape time, never copied on the hot path.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { gaugeOf, labelled, totalOf } from './metric-kinds.ts';
 import type { Source } from '../sources/source.ts';
 import type { EndpointStore } from '../store/endpoint-store.ts';
 
@@ -52,12 +53,13 @@ export class Metrics {
     const now = options.now ?? Date.now;
     const registry = this.registry;
     collectDefaultMetrics({ register: registry });
-    this.httpRequests = new Counter({
-      name: 'endpointd_http_requests_total',
-      help: 'REST requests by route pattern, method and status code.',
-      labelNames: ['route', 'method', 'code'],
-      registers: [registry],
-    });
+    this.httpRequests = labelled(
+      Counter,
+      registry,
+      'endpointd_http_requests_total',
+      'REST requests by route pattern, method and status code.',
+      ['route', 'method', 'code'],
+    );
     this.httpDuration = new Histogram({
       name: 'endpointd_http_request_duration_seconds',
       help: 'REST request latency until the answer is complete (streams excluded), by route pattern and method.',
@@ -65,162 +67,139 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
       registers: [registry],
     });
-    this.watchEvents = new Counter({
-      name: 'endpointd_kubernetes_watch_events_total',
-      help: 'Kubernetes watch events received, by resource and event type.',
-      labelNames: ['resource', 'type'],
-      registers: [registry],
-    });
-    this.relists = new Counter({
-      name: 'endpointd_kubernetes_lists_total',
-      help: 'Kubernetes full lists, by resource and reason (initial, expired = after 410 Gone, retry).',
-      labelNames: ['resource', 'reason'],
-      registers: [registry],
-    });
-    this.rejected = new Counter({
-      name: 'endpointd_rejected_requests_total',
-      help: 'Requests refused, by front door and reason.',
-      labelNames: ['door', 'reason'],
-      registers: [registry],
-    });
-    this.subscribers = new Gauge({
-      name: 'endpointd_subscribers',
-      help: 'Open watch streams and waiting long-polls, by front door.',
-      labelNames: ['door'],
-      registers: [registry],
-    });
+    this.watchEvents = labelled(
+      Counter,
+      registry,
+      'endpointd_kubernetes_watch_events_total',
+      'Kubernetes watch events received, by resource and event type.',
+      ['resource', 'type'],
+    );
+    this.relists = labelled(
+      Counter,
+      registry,
+      'endpointd_kubernetes_lists_total',
+      'Kubernetes full lists, by resource and reason (initial, expired = after 410 Gone, retry).',
+      ['resource', 'reason'],
+    );
+    this.rejected = labelled(
+      Counter,
+      registry,
+      'endpointd_rejected_requests_total',
+      'Requests refused, by front door and reason.',
+      ['door', 'reason'],
+    );
+    this.subscribers = labelled(
+      Gauge,
+      registry,
+      'endpointd_subscribers',
+      'Open watch streams and waiting long-polls, by front door.',
+      ['door'],
+    );
     const doors = (): DoorStats | undefined => this.#doors;
-    new Gauge({
-      name: 'endpointd_grpc_watch_streams',
-      help: 'Open endpointd.v1.Discovery Watch streams.',
-      registers: [registry],
-      collect() {
-        const stats = doors();
-        if (stats !== undefined) this.set(stats.grpcWatchStreams());
-      },
-    });
-    new Gauge({
-      name: 'endpointd_xds_streams',
-      help: 'Open ADS streams, by variant (sotw = state of the world, delta).',
-      labelNames: ['variant'],
-      registers: [registry],
-      collect() {
+    gaugeOf(registry, 'endpointd_grpc_watch_streams', 'Open endpointd.v1.Discovery Watch streams.', () =>
+      doors()?.grpcWatchStreams(),
+    );
+    gaugeOf(
+      registry,
+      'endpointd_xds_streams',
+      'Open ADS streams, by variant (sotw = state of the world, delta).',
+      () => {
         const stats = doors()?.xds();
-        if (stats === undefined) return;
-        this.set({ variant: 'sotw' }, stats.sotwStreams);
-        this.set({ variant: 'delta' }, stats.deltaStreams);
+        return stats && { sotw: stats.sotwStreams, delta: stats.deltaStreams };
       },
-    });
-    new Counter({
-      name: 'endpointd_xds_requests_total',
-      help: 'ADS requests by outcome: ack, nack (the client rejected what we sent), stale (an old nonce, ignored).',
-      labelNames: ['outcome'],
-      registers: [registry],
-      collect() {
+      'variant',
+    );
+    totalOf(
+      registry,
+      'endpointd_xds_requests_total',
+      'ADS requests by outcome: ack, nack (the client rejected what we sent), stale (an old nonce, ignored).',
+      () => {
         const stats = doors()?.xds();
-        if (stats === undefined) return;
-        this.reset();
-        this.inc({ outcome: 'ack' }, stats.acks);
-        this.inc({ outcome: 'nack' }, stats.nacks);
-        this.inc({ outcome: 'stale' }, stats.staleRequests);
-        this.inc(
-          { outcome: 'other' },
-          Math.max(0, stats.requests - stats.acks - stats.nacks - stats.staleRequests),
-        );
+        if (stats === undefined) return undefined;
+        const { acks, nacks, staleRequests } = stats;
+        const other = Math.max(0, stats.requests - acks - nacks - staleRequests);
+        return { ack: acks, nack: nacks, stale: staleRequests, other };
       },
-    });
-    new Counter({
-      name: 'endpointd_xds_resources_sent_total',
-      help: 'xDS resources sent in responses.',
-      registers: [registry],
-      collect() {
-        const stats = doors()?.xds();
-        if (stats === undefined) return;
-        this.reset();
-        this.inc(stats.resourcesSent);
-      },
-    });
-    new Gauge({
-      name: 'endpointd_source_synced',
-      help: '1 once the source has read its initial state.',
-      labelNames: ['source'],
-      registers: [registry],
-      collect() {
-        for (const source of sources) this.set({ source: source.name }, source.status().synced ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'endpointd_source_failing',
-      help: '1 while the source is failing (its last known state is served, stale).',
-      labelNames: ['source'],
-      registers: [registry],
-      collect() {
-        for (const source of sources)
-          this.set({ source: source.name }, source.status().error === undefined ? 0 : 1);
-      },
-    });
-    new Gauge({
-      name: 'endpointd_source_seconds_since_sync',
-      help: 'Seconds since the source last knew it was current (a list, an event, a bookmark, a file read).',
-      labelNames: ['source'],
-      registers: [registry],
-      collect() {
+      'outcome',
+    );
+    totalOf(
+      registry,
+      'endpointd_xds_resources_sent_total',
+      'xDS resources sent in responses.',
+      () => doors()?.xds()?.resourcesSent,
+    );
+    /** One value per source, by its name (a source without a value is left out). */
+    const perSource =
+      (read: (source: Source) => number | undefined): (() => Record<string, number>) =>
+      () => {
+        const values: Record<string, number> = {};
         for (const source of sources) {
-          const at = source.status().lastSyncAt;
-          if (at !== undefined) this.set({ source: source.name }, Math.max(0, (now() - at) / 1000));
+          const value = read(source);
+          if (value !== undefined) values[source.name] = value;
         }
-      },
-    });
-    new Gauge({
-      name: 'endpointd_services',
-      help: 'Services held in the store.',
-      registers: [registry],
-      collect() {
-        this.set(store.stats().services);
-      },
-    });
-    new Gauge({
-      name: 'endpointd_endpoints',
-      help: 'Endpoints held in the store, whatever their conditions.',
-      registers: [registry],
-      collect() {
-        this.set(store.stats().endpoints);
-      },
-    });
-    new Gauge({
-      name: 'endpointd_store_subscriptions',
-      help: 'Subscriptions to the store (every front door together).',
-      registers: [registry],
-      collect() {
-        this.set(store.stats().subscribers);
-      },
-    });
-    new Counter({
-      name: 'endpointd_coalesced_updates_total',
-      help: 'Changes merged into a newer one before a slow subscriber took them (latest state wins).',
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(store.stats().coalescedUpdates);
-      },
-    });
-    new Counter({
-      name: 'endpointd_store_changes_total',
-      help: 'Changes of a service state published by the store (updates that changed nothing excluded).',
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(store.stats().changes);
-      },
-    });
-    new Gauge({
-      name: 'endpointd_encoded_cache_bytes',
-      help: 'Bytes held by the cache of encoded answers.',
-      registers: [registry],
-      collect() {
-        this.set(store.encoded.stats().bytes);
-      },
-    });
+        return values;
+      };
+    gaugeOf(
+      registry,
+      'endpointd_source_synced',
+      '1 once the source has read its initial state.',
+      perSource((source) => (source.status().synced ? 1 : 0)),
+      'source',
+    );
+    gaugeOf(
+      registry,
+      'endpointd_source_failing',
+      '1 while the source is failing (its last known state is served, stale).',
+      perSource((source) => (source.status().error === undefined ? 0 : 1)),
+      'source',
+    );
+    gaugeOf(
+      registry,
+      'endpointd_source_seconds_since_sync',
+      'Seconds since the source last knew it was current (a list, an event, a bookmark, a file read).',
+      perSource((source) => {
+        const at = source.status().lastSyncAt;
+        return at === undefined ? undefined : Math.max(0, (now() - at) / 1000);
+      }),
+      'source',
+    );
+    gaugeOf(registry, 'endpointd_services', 'Services held in the store.', () => store.stats().services);
+    gaugeOf(
+      registry,
+      'endpointd_endpoints',
+      'Endpoints held in the store, whatever their conditions.',
+      () => store.stats().endpoints,
+    );
+    gaugeOf(
+      registry,
+      'endpointd_store_subscriptions',
+      'Subscriptions to the store (every front door together).',
+      () => store.stats().subscribers,
+    );
+    totalOf(
+      registry,
+      'endpointd_coalesced_updates_total',
+      'Changes merged into a newer one before a slow subscriber took them (latest state wins).',
+      () => store.stats().coalescedUpdates,
+    );
+    totalOf(
+      registry,
+      'endpointd_store_changes_total',
+      'Changes of a service state published by the store (updates that changed nothing excluded).',
+      () => store.stats().changes,
+    );
+    gaugeOf(
+      registry,
+      'endpointd_encoded_cache_bytes',
+      'Bytes held by the cache of encoded answers (REST, gRPC and xDS forms together; --encoded-cache-size).',
+      () => store.encoded.stats().bytes,
+    );
+    gaugeOf(
+      registry,
+      'endpointd_encoded_cache_entries',
+      'Encoded answers held by the cache (REST, gRPC and xDS forms together).',
+      () => store.encoded.stats().entries,
+    );
   }
 
   /**
@@ -239,6 +218,24 @@ export class Metrics {
     }
     series.requests.inc();
     if (seconds !== undefined) series.duration.observe(seconds);
+  }
+
+  /**
+   * The recorder of one (route, method) for a handler that knows its route: its series per status code are
+   * bound once, so a request costs an array read, not a label lookup.
+   */
+  httpRecorder(route: string, method: string): (code: number, seconds: number | undefined) => void {
+    const duration = this.httpDuration.labels({ route, method });
+    const byCode: { inc(): void }[] = [];
+    return (code, seconds) => {
+      let requests = byCode[code];
+      if (requests === undefined) {
+        requests = this.httpRequests.labels({ route, method, code: String(code) });
+        byCode[code] = requests;
+      }
+      requests.inc();
+      if (seconds !== undefined) duration.observe(seconds);
+    };
   }
 
   /** Lets the scrape read the gRPC and xDS doors, which are created after the metrics. */

@@ -1,8 +1,9 @@
-// Encoded forms of service snapshots (JSON bodies, protobuf messages, xDS resources), produced once per
-// (service, version, form) and shared by every reader and subscriber. Encoding dominates CPU when many clients
-// read the same state, so it must happen once per change, not once per client; lru-cache bounds it by bytes.
+// The one cache of encoded forms of service snapshots (REST JSON bodies and events, endpointd.v1 protobuf
+// messages, xDS resources), each produced once per (service, version, form) and shared by every reader and
+// subscriber. Encoding dominates CPU when many clients read the same state, so it must happen once per change,
+// not once per client; lru-cache bounds it by bytes, one bound (`--encoded-cache-size`) for every door's forms.
 import { LRUCache } from 'lru-cache';
-import type { ServiceSnapshot } from '../model.ts';
+import type { ServiceKey } from '../model.ts';
 
 export interface EncodedCacheStats {
   readonly hits: number;
@@ -11,34 +12,45 @@ export interface EncodedCacheStats {
   readonly entries: number;
 }
 
+/** What the cache holds: anything that says how many bytes it keeps alive (a Buffer does). */
+export interface EncodedForm {
+  readonly byteLength: number;
+}
+
+/** The state an encoded form was made from: a Service at one version ('' for "no such Service"). */
+export interface EncodedState extends ServiceKey {
+  readonly version: string;
+}
+
 export class EncodedCache {
-  readonly #cache: LRUCache<string, Buffer>;
+  readonly #cache: LRUCache<string, EncodedForm>;
   #hits = 0;
   #misses = 0;
 
   /** @param maxBytes upper bound of the cached bytes; an entry larger than that is encoded but not kept. */
   constructor(maxBytes: number) {
-    this.#cache = new LRUCache<string, Buffer>({
+    this.#cache = new LRUCache<string, EncodedForm>({
       maxSize: maxBytes,
       sizeCalculation: (value) => Math.max(1, value.byteLength),
     });
   }
 
   /**
-   * The bytes of `snapshot` in `form`, encoding them with `encode` only when not cached. `form` must name every
-   * option that changes the bytes (e.g. `rest:routable:port=http`).
+   * The form `form` of `state`, made with `encode` only when not cached. `form` must name every option that
+   * changes the result (e.g. `rest:routable:port=http`), and one form is always made by the same encoder: that is
+   * what makes the value under a key of the type its caller expects.
    */
-  get(snapshot: ServiceSnapshot, form: string, encode: (snapshot: ServiceSnapshot) => Buffer): Buffer {
-    const key = `${snapshot.namespace}/${snapshot.name}@${snapshot.version}#${form}`;
+  get<S extends EncodedState, T extends EncodedForm>(state: S, form: string, encode: (state: S) => T): T {
+    const key = `${state.namespace}/${state.name}@${state.version}#${form}`;
     const cached = this.#cache.get(key);
     if (cached !== undefined) {
       this.#hits += 1;
-      return cached;
+      return cached as T;
     }
     this.#misses += 1;
-    const bytes = encode(snapshot);
-    this.#cache.set(key, bytes);
-    return bytes;
+    const value = encode(state);
+    this.#cache.set(key, value);
+    return value;
   }
 
   stats(): EncodedCacheStats {

@@ -1,7 +1,8 @@
 // Which of a Service's routable endpoints a caller in a given zone, on a given node, should use: the rules
 // kube-proxy applies to pods (pkg/proxy/topology.go; notes/topology-facts.md), as a pure function of the Service's
 // endpoints, its declared policy and the caller's locality. The doors map their model onto these input types.
-import { routableEndpoints, type Endpoint } from '../model.ts';
+import type { Endpoint } from '../model.ts';
+import { routableEndpoints } from './endpoint-sets.ts';
 
 /** What the rules read of an endpoint; a door's own endpoint type (with ports, zone, …) passes through unchanged. */
 export type TopologyEndpoint = Pick<

@@ -1,15 +1,15 @@
 // Store snapshots → endpointd.v1 messages, and their protobuf bytes. A state is encoded once per (service, version,
 // view, message kind) through the store's encoded-form cache and the same Buffer is then written to every call
 // that needs it: encoding is what grows with the number of clients, so it must not happen per client.
-import type { Endpoint, ServiceInfo, ServiceKey, ServiceSnapshot } from '../../model.ts';
+import type { ServiceInfo, ServiceKey, ServicePort, ServiceSnapshot } from '../../model.ts';
 import type { EncodedCache } from '../../store/encoded-cache.ts';
-import { summaryBody, viewEndpoints, viewForm, type ViewOptions } from '../view.ts';
+import { serviceView, summaryBody, viewForm, type ViewOptions } from '../../views/service-view.ts';
 import type { Encoder, LoadedProtos } from './proto.ts';
 import type {
-  EndpointMessage,
   ListServicesResponseMessage,
   ResolveResponseMessage,
   ServiceInfoMessage,
+  ServicePortMessage,
   ServiceMessage,
   ServiceVersionMessage,
   WatchResponseMessage,
@@ -17,52 +17,24 @@ import type {
 
 export type StateEventKind = 'added' | 'modified';
 
+/**
+ * The view as endpointd.v1 spells it. Endpoints go as the model has them: the proto's Endpoint has the model's
+ * fields and names, and an absent optional field is proto3's default.
+ */
 export function serviceMessage(snapshot: ServiceSnapshot, view: ViewOptions): ServiceMessage {
-  const { endpoints, targets } = viewEndpoints(snapshot, view);
-  return {
-    namespace: snapshot.namespace,
-    name: snapshot.name,
-    version: snapshot.version,
-    ports: snapshot.ports,
-    endpoints: endpoints.map(endpointMessage),
-    ...(targets === undefined ? {} : { targets }),
-    ...(snapshot.truncated === true ? { truncated: true } : {}),
-    ...(snapshot.service === undefined ? {} : { serviceInfo: serviceInfoMessage(snapshot.service) }),
-  };
+  const { service, ...shown } = serviceView(snapshot, view);
+  return { ...shown, ...(service === undefined ? {} : { serviceInfo: serviceInfoMessage(service) }) };
 }
 
+/** The Service object as the proto has it: the same fields, but `target_port` is a oneof of number and name. */
 function serviceInfoMessage(info: ServiceInfo): ServiceInfoMessage {
-  return {
-    type: info.type,
-    headless: info.headless,
-    externalName: info.externalName,
-    ports: info.ports.map((p) => ({
-      name: p.name,
-      port: p.port,
-      protocol: p.protocol,
-      appProtocol: p.appProtocol,
-      ...(typeof p.targetPort === 'number'
-        ? { targetPortNumber: p.targetPort }
-        : { targetPortName: p.targetPort }),
-    })),
-  };
+  return { ...info, ports: info.ports.map(servicePortMessage) };
 }
 
-function endpointMessage(endpoint: Endpoint): EndpointMessage {
-  // The model's optional fields map to proto3 fields whose absence is their default: undefined is left out.
-  return {
-    addresses: endpoint.addresses,
-    addressType: endpoint.addressType,
-    ports: endpoint.ports,
-    ready: endpoint.ready,
-    serving: endpoint.serving,
-    terminating: endpoint.terminating,
-    hostname: endpoint.hostname,
-    nodeName: endpoint.nodeName,
-    zone: endpoint.zone,
-    targetRef: endpoint.targetRef,
-    hintsForZones: endpoint.hintsForZones,
-  };
+function servicePortMessage({ targetPort, ...port }: ServicePort): ServicePortMessage {
+  return typeof targetPort === 'number'
+    ? { ...port, targetPortNumber: targetPort }
+    : { ...port, targetPortName: targetPort };
 }
 
 /** Encodes every response of endpointd.v1.Discovery; state-bearing ones once per version through the cache. */

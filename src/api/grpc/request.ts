@@ -4,7 +4,8 @@
 import { GRPC_OPTIONS } from '../../config/options/grpc.ts';
 import type { PortSelector, ServiceKey } from '../../model.ts';
 import { isVersionLike, namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
-import type { ViewOptions } from '../view.ts';
+import type { SubscriptionScope } from '../../store/subscription.ts';
+import type { ViewOptions } from '../../views/service-view.ts';
 import { clip, ProblemList, quote } from '../../limits/bounded-text.ts';
 import { invalidArgument, type FieldProblem } from './errors.ts';
 import type {
@@ -24,11 +25,10 @@ export interface ResolveQuery {
   readonly view: ViewOptions;
 }
 
-/** What one Watch stream follows: named services, one namespace, or everything. */
+/** What one Watch stream follows: named services, or as a store subscription does, one namespace or everything. */
 export type WatchScope =
   | { readonly kind: 'services'; readonly keys: readonly ServiceKey[] }
-  | { readonly kind: 'namespace'; readonly namespace: string }
-  | { readonly kind: 'all' };
+  | Exclude<SubscriptionScope, { readonly kind: 'service' }>;
 
 export interface WatchQuery {
   readonly scope: WatchScope;

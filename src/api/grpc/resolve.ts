@@ -1,28 +1,18 @@
 // Discovery.Resolve: one service's current state in the view asked for, as bytes encoded once per (version, view).
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
-import { unknownPortDetail } from '../view.ts';
-import { unavailability, type DiscoveryContext } from './context.ts';
+import { unknownPortDetail } from '../../views/service-view.ts';
+import { unaryHandler, type DiscoveryContext } from './context.ts';
 import { serviceNotFound, StatusError } from './errors.ts';
 import { resolveQuery } from './request.ts';
 import type { ResolveRequestMessage } from './wire.ts';
 
-export function resolveHandler(
-  context: DiscoveryContext,
-): (call: ServerUnaryCall<ResolveRequestMessage, Buffer>, callback: sendUnaryData<Buffer>) => void {
-  return (call, callback) => {
-    const refusal = unavailability(context);
-    if (refusal !== undefined) return callback(refusal);
-    let query;
-    try {
-      query = resolveQuery(call.request);
-    } catch (error) {
-      return callback(error as Error);
-    }
+export function resolveHandler(context: DiscoveryContext) {
+  return unaryHandler<ResolveRequestMessage>(context, (request) => {
+    const query = resolveQuery(request);
     const snapshot = context.store.get(query.key);
-    if (snapshot === undefined) return callback(serviceNotFound(query.key));
+    if (snapshot === undefined) throw serviceNotFound(query.key);
     const unknownPort = unknownPortDetail(snapshot, query.view);
-    if (unknownPort !== undefined) return callback(new StatusError(status.NOT_FOUND, unknownPort));
-    callback(null, context.codec.resolveResponse(snapshot, query.view));
-  };
+    if (unknownPort !== undefined) throw new StatusError(status.NOT_FOUND, unknownPort);
+    return context.codec.resolveResponse(snapshot, query.view);
+  });
 }

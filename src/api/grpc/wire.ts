@@ -1,6 +1,7 @@
 // The messages of proto/endpointd/v1/discovery.proto and grpc/health/v1/health.proto as TypeScript sees them:
 // requests as proto-loader decodes them (see LOADER_OPTIONS: camelCase, enums by name, defaults filled in, unset
 // messages null, `selector`-style names of the oneof member set), responses as plain objects we encode.
+import type { ServiceSummary, ServiceView } from '../../views/service-view.ts';
 
 export type EndpointSetName = 'ENDPOINT_SET_UNSPECIFIED' | 'ENDPOINT_SET_ROUTABLE' | 'ENDPOINT_SET_ALL';
 
@@ -44,47 +45,12 @@ export interface ListServicesRequestMessage {
   readonly namespace: string;
 }
 
-export interface PortMessage {
-  readonly name: string;
-  readonly port: number;
-  readonly protocol: string;
-  readonly appProtocol?: string;
-}
-
-export interface ObjectReferenceMessage {
-  readonly kind: string;
-  readonly namespace?: string;
-  readonly name: string;
-  readonly uid?: string;
-}
-
-export interface EndpointMessage {
-  readonly addresses: readonly string[];
-  readonly addressType: string;
-  readonly ports: readonly PortMessage[];
-  readonly ready: boolean;
-  readonly serving: boolean;
-  readonly terminating: boolean;
-  readonly hostname?: string;
-  readonly nodeName?: string;
-  readonly zone?: string;
-  readonly targetRef?: ObjectReferenceMessage;
-  readonly hintsForZones?: readonly string[];
-}
-
-export interface TargetMessage {
-  readonly address: string;
-  readonly port: number;
-}
-
-export interface ServiceMessage {
-  readonly namespace: string;
-  readonly name: string;
-  readonly version: string;
-  readonly ports: readonly PortMessage[];
-  readonly endpoints: readonly EndpointMessage[];
-  readonly targets?: readonly TargetMessage[];
-  readonly truncated?: boolean;
+/**
+ * A Service as the view shows it (src/views/). Its ports, endpoints and targets go as the model's own types: the
+ * proto declares Port, Endpoint, ObjectReference and Target with the model's field names, and an absent optional
+ * field is proto3's default.
+ */
+export interface ServiceMessage extends Omit<ServiceView, 'service'> {
   readonly serviceInfo?: ServiceInfoMessage;
 }
 
@@ -116,13 +82,7 @@ export type WatchResponseMessage =
   | { readonly synced: Record<string, never> }
   | { readonly heartbeat: { readonly versions: readonly ServiceVersionMessage[] } };
 
-export interface ServiceSummaryMessage {
-  readonly namespace: string;
-  readonly name: string;
-  readonly version: string;
-  readonly endpoints: number;
-  readonly ready: number;
-}
+export type ServiceSummaryMessage = ServiceSummary;
 
 export interface ListServicesResponseMessage {
   readonly services: readonly ServiceSummaryMessage[];

@@ -2,7 +2,6 @@
 // It only reads the store and subscribes to it; it never talks to a source.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import type { ServiceKey, ServiceSnapshot } from '../../model.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Readiness } from '../../observability/readiness.ts';
 import type { StoreReader } from '../../store/faces.ts';
@@ -12,8 +11,9 @@ import { corsMiddleware, type CorsOptions } from './cors.ts';
 import { healthzHandler, metricsHandler, readyzHandler } from './health-routes.ts';
 import { ParamReader } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
-import { summaryBody, unknownPortDetail, type ViewOptions } from '../view.ts';
-import { encodedServiceBody } from './representation.ts';
+import { summaryBody, type ViewOptions } from '../../views/service-view.ts';
+import { createLookup, LOOKUP_ROUTE, servicePath } from './lookup.ts';
+import { requestMetrics } from './request-metrics.ts';
 import { openWatchStream, type OpenStream } from './watch-stream.ts';
 import type { ServiceListBody } from './wire.ts';
 
@@ -33,7 +33,10 @@ export interface RestApiOptions {
   readonly guards?: readonly express.RequestHandler[];
   /** Browser origins allowed to call the API (default none); preflights are answered before the guards. */
   readonly cors?: CorsOptions;
-  /** Public routes mounted before the guards (the dashboard's static files); what they call passes the guards. */
+  /**
+   * Public routes mounted before the guards (the dashboard's static files); what they call passes the guards.
+   * None may serve under /v1: a repeated lookup is answered before them (src/api/rest/lookup.ts).
+   */
   readonly publicRouters?: readonly express.Router[];
   /** The limits (rate, stream slots), asked by each handler for its own kind; default: none. */
   readonly limits?: RouteLimits;
@@ -55,12 +58,9 @@ export interface RestApi {
 }
 
 const LIST_PARAMS: ReadonlySet<string> = new Set(['namespace']);
-const LOOKUP_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'wait', 'version']);
 const SERVICE_WATCH_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'version']);
 const WATCH_PARAMS: ReadonlySet<string> = new Set(['namespace', 'endpoints', 'port']);
 const JSON_TYPE = 'application/json; charset=utf-8';
-/** Streams are counted, but their duration is not a latency. */
-const STREAM_TYPE = /event-stream|ndjson/;
 
 export function createRestApi(options: RestApiOptions): RestApi {
   const { store, readiness, logger, metrics } = options;
@@ -82,30 +82,25 @@ export function createRestApi(options: RestApiOptions): RestApi {
   app.disable('etag'); // our ETag is the content version, not a hash of the bytes
   app.set('query parser', 'simple');
 
-  if (metrics !== undefined) {
-    app.use((req, res, next) => {
-      const started = performance.now();
-      res.on('finish', () => {
-        // The route pattern, not the URL: one series per route however many services are asked for.
-        const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-        const stream = STREAM_TYPE.test(String(res.getHeader('Content-Type') ?? ''));
-        metrics.observeHttp(
-          route,
-          req.method,
-          res.statusCode,
-          stream ? undefined : (performance.now() - started) / 1000,
-        );
-        if (res.statusCode === 400) metrics.rejected.inc({ door: 'rest', reason: 'bad_request' });
-        if (res.statusCode === 503 && route === 'unmatched')
-          metrics.rejected.inc({ door: 'rest', reason: 'not_ready' });
-      });
-      next();
-    });
-  }
+  const guards = options.guards ?? [];
+  const answerError = errorAnswer(logger);
+  const lookup = createLookup({
+    store,
+    readiness,
+    limits,
+    metrics,
+    guards,
+    held: streams,
+    onHeldChange: trackStreams,
+    answerError,
+  });
+  // First: a repeated lookup passes the same checks without the router's work (see lookup.ts).
+  app.use(lookup.fastPath);
+  if (metrics !== undefined) app.use(requestMetrics(metrics));
   // Before the guards: browsers send preflights without credentials, and the dashboard's files are public.
   app.use(corsMiddleware(options.cors ?? { allowOrigins: [] }));
   for (const router of options.publicRouters ?? []) app.use(router);
-  for (const guard of options.guards ?? []) app.use(guard);
+  for (const guard of guards) app.use(guard);
   if (metrics !== undefined) {
     app.get('/metrics', limited('metrics'), metricsHandler(metrics));
   }
@@ -131,25 +126,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
     res.end(JSON.stringify(body));
   });
 
-  app.get('/v1/namespaces/:namespace/services/:name', limited('lookup'), (req, res) => {
-    const params = new ParamReader(req, LOOKUP_PARAMS);
-    const key = params.serviceKey(...servicePath(req));
-    const view = params.view();
-    const wait = params.wait();
-    const version = params.version();
-    params.finish();
-    const snapshot = store.get(key);
-    // A port the service does not have is answered at once: waiting would only end in the same 404.
-    const portUnknown = snapshot !== undefined && unknownPortDetail(snapshot, view) !== undefined;
-    // HEAD asks what a GET would answer now: it never waits.
-    if (wait === undefined || req.method === 'HEAD' || snapshot?.version !== version || portUnknown) {
-      answerLookup(req, res, key, snapshot, view);
-      return;
-    }
-    // From here the request is held: it takes a stream slot, whatever spelling brought it here.
-    if (!limits.stream('long-poll', req, res)) return;
-    longPoll(req, res, key, version, wait, view);
-  });
+  app.get(LOOKUP_ROUTE, limited('lookup'), lookup.handler);
 
   app.get('/v1/namespaces/:namespace/services/:name/watch', limited('watch'), (req, res) => {
     const params = new ParamReader(req, SERVICE_WATCH_PARAMS);
@@ -188,90 +165,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
     sendProblem(res, new HttpProblem(404, 'Not Found', `no route for ${clip(req.method)} ${clip(req.path)}`));
   });
 
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof HttpProblem) {
-      sendProblem(res, error);
-      return;
-    }
-    // express's own body-parser style errors carry a status; anything else is our bug.
-    const status = (error as { status?: unknown }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      sendProblem(res, new HttpProblem(status, 'Bad Request', (error as Error).message));
-      return;
-    }
-    logger.error({ err: error, method: req.method, url: req.originalUrl }, 'request failed');
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    sendProblem(res, new HttpProblem(500, 'Internal Server Error', 'the request failed; see the server log'));
-  });
-
-  function answerLookup(
-    req: Request,
-    res: Response,
-    key: ServiceKey,
-    snapshot: ServiceSnapshot | undefined,
-    view: ViewOptions,
-  ): void {
-    if (snapshot === undefined) {
-      sendProblem(
-        res,
-        new HttpProblem(404, 'Not Found', `service ${key.namespace}/${key.name} is not known`),
-      );
-      return;
-    }
-    const unknownPort = unknownPortDetail(snapshot, view);
-    if (unknownPort !== undefined) {
-      sendProblem(res, new HttpProblem(404, 'Not Found', unknownPort));
-      return;
-    }
-    const etag = `"${snapshot.version}"`;
-    res.setHeader('ETag', etag);
-    res.setHeader('Cache-Control', 'no-cache');
-    if (etagMatches(req.get('If-None-Match'), etag)) {
-      res.status(304).end();
-      return;
-    }
-    res.setHeader('Content-Type', JSON_TYPE);
-    res.end(encodedServiceBody(store.encoded, snapshot, view));
-  }
-
-  /** Answers when the service's version differs from `version` (absent counts as a version), or after `waitMs`. */
-  function longPoll(
-    req: Request,
-    res: Response,
-    key: ServiceKey,
-    version: string | undefined,
-    waitMs: number,
-    view: ViewOptions,
-  ): void {
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      subscription.close();
-      streams.delete(pending);
-      if (!res.writableEnded && !res.destroyed) answerLookup(req, res, key, store.get(key), view);
-    };
-    const subscription = store.subscribe({ kind: 'service', key }, () => {
-      while (subscription.take() !== undefined);
-      if (store.get(key)?.version !== version) finish();
-    });
-    const timer = setTimeout(finish, waitMs);
-    const pending: OpenStream = { end: finish };
-    streams.add(pending);
-    trackStreams();
-    res.on('close', () => {
-      streams.delete(pending);
-      trackStreams();
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      subscription.close();
-    });
-  }
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => answerError(error, req, res));
 
   function watch(
     req: Request,
@@ -316,15 +210,24 @@ export function createRestApi(options: RestApiOptions): RestApi {
   };
 }
 
-/** The `:namespace` and `:name` of a service route. */
-function servicePath(req: Request): [string | undefined, string | undefined] {
-  const { namespace, name } = req.params as { namespace?: string; name?: string };
-  return [namespace, name];
-}
-
-/** RFC 9110 If-None-Match with weak comparison: `*`, or any listed tag equal to ours (W/ ignored). */
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+/** How the door answers a failed request: a problem it raised as such, a client's error, else our bug (500). */
+function errorAnswer(logger: Logger): (error: unknown, req: Request, res: Response) => void {
+  return (error, req, res) => {
+    if (error instanceof HttpProblem) {
+      sendProblem(res, error);
+      return;
+    }
+    // express's own body-parser style errors carry a status; anything else is our bug.
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      sendProblem(res, new HttpProblem(status, 'Bad Request', (error as Error).message));
+      return;
+    }
+    logger.error({ err: error, method: req.method, url: req.originalUrl }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendProblem(res, new HttpProblem(500, 'Internal Server Error', 'the request failed; see the server log'));
+  };
 }

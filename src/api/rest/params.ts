@@ -8,7 +8,7 @@ import type { PortSelector, ServiceKey } from '../../model.ts';
 import { isVersionLike, namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
 import { clip, ProblemList, quote } from '../../limits/bounded-text.ts';
 import { badRequest, type InvalidParam } from './problem.ts';
-import type { ViewOptions } from '../view.ts';
+import type { ViewOptions } from '../../views/service-view.ts';
 
 /** The longest a long-poll may block: clients and proxies time out idle requests past a few minutes. */
 export const MAX_WAIT_MS = 5 * 60_000;

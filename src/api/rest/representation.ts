@@ -2,21 +2,13 @@
 // store's encoded-form cache, so a thousand clients reading one state cost one JSON.stringify.
 import type { Endpoint, ServiceSnapshot } from '../../model.ts';
 import type { EncodedCache } from '../../store/encoded-cache.ts';
-import { viewEndpoints, viewForm, type ViewOptions } from '../view.ts';
+import { serviceView, viewForm, type ViewOptions } from '../../views/service-view.ts';
 import type { EndpointBody, ServiceBody, WatchEventBody } from './wire.ts';
 
+/** The view as JSON spells it: absent fields of an endpoint are null, and so is an unknown Service object. */
 export function serviceBody(snapshot: ServiceSnapshot, view: ViewOptions): ServiceBody {
-  const { endpoints, targets } = viewEndpoints(snapshot, view);
-  return {
-    namespace: snapshot.namespace,
-    name: snapshot.name,
-    version: snapshot.version,
-    ports: snapshot.ports,
-    endpoints: endpoints.map(endpointBody),
-    ...(targets === undefined ? {} : { targets }),
-    ...(snapshot.truncated === true ? { truncated: true as const } : {}),
-    service: snapshot.service ?? null,
-  };
+  const { service, ...shown } = serviceView(snapshot, view);
+  return { ...shown, endpoints: shown.endpoints.map(endpointBody), service: service ?? null };
 }
 
 function endpointBody(endpoint: Endpoint): EndpointBody {

@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { StoreReader } from '../../store/faces.ts';
 import type { ServiceChange, SubscriptionScope } from '../../store/subscription.ts';
-import type { ViewOptions } from '../view.ts';
+import type { ViewOptions } from '../../views/service-view.ts';
 import { encodedStateEvent, frame, type StreamFormat } from './representation.ts';
 
 export interface WatchStreamOptions {

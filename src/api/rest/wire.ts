@@ -1,13 +1,12 @@
 // The JSON shapes of the REST API: the public contract documented in the README. Change them only additively.
-import type { AddressType, DialTarget, EndpointPort, ObjectReference, ServiceInfo } from '../../model.ts';
+import type { Endpoint, ObjectReference, ServiceInfo } from '../../model.ts';
+import type { ServiceSummary, ServiceView } from '../../views/service-view.ts';
 
-export interface EndpointBody {
-  readonly addresses: readonly string[];
-  readonly addressType: AddressType;
-  readonly ports: readonly EndpointPort[];
-  readonly ready: boolean;
-  readonly serving: boolean;
-  readonly terminating: boolean;
+/** An endpoint as the model has it, every optional field present: null when unknown. */
+export interface EndpointBody extends Pick<
+  Endpoint,
+  'addresses' | 'addressType' | 'ports' | 'ready' | 'serving' | 'terminating'
+> {
   readonly hostname: string | null;
   readonly nodeName: string | null;
   readonly zone: string | null;
@@ -15,17 +14,12 @@ export interface EndpointBody {
   readonly hints: { readonly forZones: readonly string[] } | null;
 }
 
-/** `GET /v1/namespaces/{ns}/services/{name}`, and the `service` of watch events. */
-export interface ServiceBody {
-  readonly namespace: string;
-  readonly name: string;
-  readonly version: string;
-  readonly ports: readonly EndpointPort[];
+/**
+ * `GET /v1/namespaces/{ns}/services/{name}`, and the `service` of watch events: the view (src/views/), with
+ * `targets` only with `?port=` (the port's routable endpoints, or with `endpoints=all` every one that has it).
+ */
+export interface ServiceBody extends Omit<ServiceView, 'endpoints' | 'service'> {
   readonly endpoints: readonly EndpointBody[];
-  /** Only with `?port=`: the routable (or, with `endpoints=all`, every) endpoint's address and that port. */
-  readonly targets?: readonly DialTarget[];
-  /** Only when true: the legacy Endpoints object was truncated at 1,000 addresses by the API server. */
-  readonly truncated?: true;
   /**
    * The Service object (type, headless, externalName, ports with targetPort and appProtocol) when the source knows
    * it — the Kubernetes source does; manifests of endpoints alone do not, and then it is null.
@@ -33,15 +27,8 @@ export interface ServiceBody {
   readonly service: ServiceInfo | null;
 }
 
-export interface ServiceSummaryBody {
-  readonly namespace: string;
-  readonly name: string;
-  readonly version: string;
-  /** Every endpoint, whatever its conditions. */
-  readonly endpoints: number;
-  /** Endpoints whose `ready` condition is true. */
-  readonly ready: number;
-}
+/** One line of `GET /v1/services`: counts of every endpoint and of the ready ones. */
+export type ServiceSummaryBody = ServiceSummary;
 
 /** `GET /v1/services`. */
 export interface ServiceListBody {

@@ -1,8 +1,11 @@
 // The xDS resources of the store, encoded: name ⇒ the current resource, its bytes and its version. Each
 // (resource, content) is encoded and hashed once and shared by every stream that sends it; that is what keeps a
-// change fanned out to thousands of streams cheap (the streams copy bytes, they never re-encode).
+// change fanned out to thousands of streams cheap (the streams copy bytes, they never re-encode). The encoded
+// resources live in the store's one encoded-form cache, keyed by (Service, version, form), under the same byte
+// bound and metric as every other door's forms.
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import type { ServiceKey } from '../../model.ts';
+import type { EncodedState } from '../../store/encoded-cache.ts';
 import type { StoreReader } from '../../store/faces.ts';
 import { parseResourceName, resolvePort, servicePortNames } from './naming.ts';
 import {
@@ -20,14 +23,14 @@ export interface EncodedResource {
   readonly name: string;
   readonly version: string;
   readonly any: Any;
+  /** What keeping it costs, for the cache's byte bound: the bytes, the name, and the object around them. */
+  readonly byteLength: number;
 }
 
 export interface ResourceCatalogOptions {
   readonly store: StoreReader;
   /** Appended to every version, so that versions of two server instances never collide. */
   readonly instanceId: string;
-  /** Bound of the encoded resources kept, in bytes. */
-  readonly cacheBytes: number;
   /** At most this many Clusters are listed to a wildcard subscriber (the first ones by namespace, name, port). */
   readonly maxWildcardResources: number;
   readonly onWildcardTruncated?: (total: number, served: number) => void;
@@ -35,16 +38,11 @@ export interface ResourceCatalogOptions {
 
 export class ResourceCatalog {
   readonly #options: ResourceCatalogOptions;
-  readonly #cache: LRUCache<string, EncodedResource>;
   #wildcard: readonly string[] | undefined;
   #wildcardSet: ReadonlySet<string> | undefined;
 
   constructor(options: ResourceCatalogOptions) {
     this.#options = options;
-    this.#cache = new LRUCache<string, EncodedResource>({
-      maxSize: options.cacheBytes,
-      sizeCalculation: (r) => Math.max(1, r.any.value.byteLength + r.name.length * 2 + 64),
-    });
   }
 
   /**
@@ -62,15 +60,15 @@ export class ResourceCatalog {
     if (port === undefined) return undefined;
     switch (kind) {
       case 'listener':
-        return this.#encoded(`l|${name}`, TYPE_URL.listener, name, () => buildListener(name));
+        return this.#encoded(service, 'l', TYPE_URL.listener, name, () => buildListener(name));
       case 'route':
-        return this.#encoded(`r|${name}`, TYPE_URL.route, name, () => buildRouteConfiguration(name));
-      case 'cluster': {
-        const http2 = speaksHttp2(service, port);
-        return this.#encoded(`c|${name}|${http2}`, TYPE_URL.cluster, name, () => buildCluster(name, http2));
-      }
+        return this.#encoded(service, 'r', TYPE_URL.route, name, () => buildRouteConfiguration(name));
+      case 'cluster':
+        return this.#encoded(service, 'c', TYPE_URL.cluster, name, () =>
+          buildCluster(name, speaksHttp2(service, port)),
+        );
       case 'endpoint':
-        return this.#encoded(`e|${name}|${service.version}`, TYPE_URL.endpoint, name, () =>
+        return this.#encoded(service, 'e', TYPE_URL.endpoint, name, () =>
           buildClusterLoadAssignment(name, service, port),
         );
     }
@@ -78,7 +76,10 @@ export class ResourceCatalog {
 
   /** The assignment with no endpoints, for a Service that is gone (state of the world: "send no traffic"). */
   emptyAssignment(name: string): EncodedResource {
-    return this.#encoded(`e|${name}|`, TYPE_URL.endpoint, name, () =>
+    // Keyed as the Service at version "" (none); a name outside the naming scheme under the namespace "", which
+    // no Service has.
+    const key: ServiceKey = parseResourceName(name)?.key ?? { namespace: '', name };
+    return this.#encoded({ ...key, version: '' }, 'e', TYPE_URL.endpoint, name, () =>
       buildClusterLoadAssignment(name, undefined, { number: 0 }),
     );
   }
@@ -112,14 +113,24 @@ export class ResourceCatalog {
     this.#wildcardSet = undefined;
   }
 
-  #encoded(key: string, typeUrl: string, name: string, build: () => object): EncodedResource {
-    const cached = this.#cache.get(key);
-    if (cached !== undefined) return cached;
-    const any = packAny(typeUrl, build());
-    const hash = createHash('sha256').update(any.value).digest('base64url').slice(0, 16);
-    const resource: EncodedResource = { name, version: `${hash}.${this.#options.instanceId}`, any };
-    this.#cache.set(key, resource);
-    return resource;
+  /**
+   * The resource `name` of one kind (`l`, `r`, `c`, `e`) as made from `state`. The form names the instance too:
+   * versions carry it, and two control planes may share one store (and so one cache).
+   */
+  #encoded(
+    state: EncodedState,
+    kind: string,
+    typeUrl: string,
+    name: string,
+    build: () => object,
+  ): EncodedResource {
+    const { instanceId } = this.#options;
+    return this.#options.store.encoded.get(state, `xds:${instanceId}:${kind}:${name}`, () => {
+      const any = packAny(typeUrl, build());
+      const hash = createHash('sha256').update(any.value).digest('base64url').slice(0, 16);
+      const byteLength = any.value.byteLength + name.length * 2 + 64;
+      return { name, version: `${hash}.${instanceId}`, any, byteLength };
+    });
   }
 }
 

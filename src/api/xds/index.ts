@@ -46,8 +46,6 @@ export interface XdsOptions {
   readonly logger: Logger;
   /** Suffix of every version; default: random per process, so a restarted server never reuses a version. */
   readonly instanceId?: string;
-  /** Bound of the encoded-resource cache in bytes (default 32 MiB). */
-  readonly cacheBytes?: number;
   /** At most this many Clusters go to a wildcard (Envoy) subscriber (default 10,000). */
   readonly maxWildcardResources?: number;
   /** How often held streams look at readiness before the first sync, in ms (default 100). */
@@ -94,7 +92,6 @@ export function addXdsService(server: grpc.Server, options: XdsOptions): XdsCont
   const catalog = new ResourceCatalog({
     store: options.store,
     instanceId,
-    cacheBytes: options.cacheBytes ?? 32 * 1024 * 1024,
     maxWildcardResources: options.maxWildcardResources ?? 10_000,
     onWildcardTruncated: (total, served) =>
       logger.warn({ total, served }, 'more Service ports than a wildcard subscriber is sent: list truncated'),

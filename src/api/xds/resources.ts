@@ -2,14 +2,8 @@
 // ClusterLoadAssignment, as wire objects (wire.ts). No I/O and no state: the same Service and name always give
 // the same message, so their encoded bytes can be hashed into versions and shared.
 import { isIP } from 'node:net';
-import {
-  compareStrings,
-  routableEndpoints,
-  type Endpoint,
-  type EndpointPort,
-  type PortSelector,
-  type ServiceEndpoints,
-} from '../../model.ts';
+import { compareStrings, type Endpoint, type PortSelector, type ServiceEndpoints } from '../../model.ts';
+import { findPort, portBackends, portMatches } from '../../views/endpoint-sets.ts';
 import { encodeMessage, typeNameOf } from './encoding.ts';
 import {
   DISCOVERY_TYPE_EDS,
@@ -94,14 +88,15 @@ export function buildCluster(name: string, http2: boolean): Cluster {
 
 /** Whether the selected port of `service` declares HTTP/2 (gRPC) as its application protocol. */
 export function speaksHttp2(service: ServiceEndpoints, selector: PortSelector): boolean {
-  const port = service.ports.find((p) => portMatches(p, selector));
+  const port = service.ports.find((p) => portMatches(p, selector, 'TCP'));
   return port?.appProtocol !== undefined && HTTP2_APP_PROTOCOLS.has(port.appProtocol.toLowerCase());
 }
 
 /**
- * The assignment of one Service port. Endpoints that have the port (by name: each with its own number; by
- * number: those listening on it), IP literals only, each IP:port once:
- * - routable (src/model.ts: ready; if none is ready, serving-and-terminating) ⇒ HEALTHY;
+ * The assignment of one Service port: its backends as the view gives them (src/views/endpoint-sets.ts: the
+ * endpoints that have the port over TCP — by name each with its own number, by number those listening on it),
+ * IP literals only, each IP:port once:
+ * - routable (ready; if none of them is ready, serving-and-terminating) ⇒ HEALTHY;
  * - serving and terminating but not routable (others are ready) ⇒ DRAINING: Envoy drains them, gRPC skips them;
  * - anything else is left out.
  * One locality per zone (no zone ⇒ the empty locality), all at priority 0, weighted by their HEALTHY endpoints
@@ -113,24 +108,20 @@ export function buildClusterLoadAssignment(
   selector: PortSelector,
 ): ClusterLoadAssignment {
   if (service === undefined) return { cluster_name: name, endpoints: [] };
-  const withPort: { endpoint: Endpoint; port: number; address: string }[] = [];
-  for (const endpoint of service.endpoints) {
-    const address = endpoint.addresses[0];
-    const port = endpoint.ports.find((p) => portMatches(p, selector));
-    if (address === undefined || port === undefined || isIP(address) === 0) continue;
-    withPort.push({ endpoint, port: port.port, address });
-  }
-  const routable = new Set(routableEndpoints(withPort.map((e) => e.endpoint)));
-  const health = (endpoint: Endpoint): number | undefined => {
-    if (routable.has(endpoint)) return HEALTH_STATUS.HEALTHY;
-    if (endpoint.serving && endpoint.terminating) return HEALTH_STATUS.DRAINING;
-    return undefined;
-  };
+  const backends = portBackends(service.endpoints, selector, 'TCP');
   // Best state first, so that an IP:port listed twice (moving between slices) keeps its best condition.
-  const candidates = withPort
-    .map((e) => ({ ...e, status: health(e.endpoint) }))
-    .filter((e): e is typeof e & { status: number } => e.status !== undefined)
-    .sort((a, b) => statusRank(a.status) - statusRank(b.status));
+  const candidates: { endpoint: Endpoint; address: string; port: number; status: number }[] = [];
+  const add = (endpoints: readonly Endpoint[], status: number): void => {
+    for (const endpoint of endpoints) {
+      const address = endpoint.addresses[0];
+      const port = findPort(endpoint, selector, 'TCP');
+      // The wire carries socket addresses: an address that is no IP literal cannot be sent.
+      if (address === undefined || port === undefined || isIP(address) === 0) continue;
+      candidates.push({ endpoint, address, port: port.port, status });
+    }
+  };
+  add(backends.routable, HEALTH_STATUS.HEALTHY);
+  add(backends.draining, HEALTH_STATUS.DRAINING);
   const seen = new Set<string>();
   const byZone = new Map<string, { endpoints: LbEndpoint[]; healthy: number }>();
   for (const { endpoint, address, port, status } of candidates) {
@@ -158,16 +149,6 @@ export function buildClusterLoadAssignment(
       priority: 0,
     }));
   return { cluster_name: name, endpoints: localities };
-}
-
-/** Ports carry gRPC/HTTP only over TCP; a UDP port of the same number is another port. */
-function portMatches(port: EndpointPort, selector: PortSelector): boolean {
-  if (port.protocol !== 'TCP') return false;
-  return 'name' in selector ? port.name === selector.name : port.port === selector.number;
-}
-
-function statusRank(status: number): number {
-  return status === HEALTH_STATUS.HEALTHY ? 0 : 1;
 }
 
 function compareLbEndpoints(a: LbEndpoint, b: LbEndpoint): number {

@@ -7,7 +7,7 @@ import { AdsStream, type TypeStateBase } from './ads-stream.ts';
 import type { EncodedResource } from './catalog.ts';
 import { reportNack, versionOf } from './stream-common.ts';
 import { VersionSet } from './version-set.ts';
-import type { Any, DiscoveryRequest, DiscoveryResponse, ResourceKind } from './wire.ts';
+import type { DiscoveryRequest, DiscoveryResponse, ResourceKind } from './wire.ts';
 
 interface TypeState extends TypeStateBase {
   readonly kind: ResourceKind;
@@ -130,12 +130,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
     if (version === state.rejectedVersion) return undefined;
     if (!state.mustAnswer && version === state.lastVersion) return undefined;
     state.sent.clear();
-    for (const r of resources) state.sent.set(r.name, r.version);
-    return this.#response(
-      state,
-      version,
-      resources.map((r) => r.any),
-    );
+    return this.#response(state, version, resources);
   }
 
   /**
@@ -160,12 +155,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
     if (changed.length === 0 && !state.mustAnswer) return undefined;
     const version = state.sent.versionWith(changed);
     if (version === state.rejectedVersion) return undefined;
-    for (const r of changed) state.sent.set(r.name, r.version);
-    return this.#response(
-      state,
-      version,
-      changed.map((r) => r.any),
-    );
+    return this.#response(state, version, changed);
   }
 
   #subscribed(state: TypeState): string[] {
@@ -175,13 +165,15 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
     return [...all];
   }
 
-  #response(state: TypeState, version: string, resources: readonly Any[]): DiscoveryResponse {
+  /** Sends `resources` as `version`; each is then what the client was last sent of its name. */
+  #response(state: TypeState, version: string, resources: readonly EncodedResource[]): DiscoveryResponse {
+    for (const r of resources) state.sent.set(r.name, r.version);
     const nonce = this.nextNonce();
     state.lastNonce = nonce;
     state.lastVersion = version;
     state.mustAnswer = false;
     this.deps.stats.responses += 1;
     this.deps.stats.resourcesSent += resources.length;
-    return { version_info: version, resources, type_url: state.typeUrl, nonce };
+    return { version_info: version, resources: resources.map((r) => r.any), type_url: state.typeUrl, nonce };
   }
 }

@@ -43,12 +43,7 @@ export class ServiceWatchers {
   }
 
   watch(serviceId: string, listener: ChangeListener): void {
-    let set = this.#byService.get(serviceId);
-    if (set === undefined) {
-      set = new Set();
-      this.#byService.set(serviceId, set);
-    }
-    set.add(listener);
+    entryOf(this.#byService, serviceId, () => new Set()).add(listener);
   }
 
   unwatch(serviceId: string, listener: ChangeListener): void {
@@ -81,12 +76,7 @@ export class ServiceWatchers {
     const told = new Map<ChangeListener, Set<string>>();
     for (const id of changed) {
       for (const listener of this.#byService.get(id) ?? []) {
-        let ids = told.get(listener);
-        if (ids === undefined) {
-          ids = new Set();
-          told.set(listener, ids);
-        }
-        ids.add(id);
+        entryOf(told, listener, () => new Set<string>()).add(id);
       }
     }
     for (const listener of this.#wildcard) told.set(listener, changed);
@@ -115,18 +105,11 @@ export class ServiceInterest {
   add(typeUrl: string, name: string): void {
     const id = parseResourceName(name)?.serviceId;
     if (id === undefined) return;
-    let types = this.#byService.get(id);
-    if (types === undefined) {
-      types = new Map();
-      this.#byService.set(id, types);
+    const types = entryOf(this.#byService, id, () => {
       this.#watchers.watch(id, this.#listener);
-    }
-    let names = types.get(typeUrl);
-    if (names === undefined) {
-      names = new Set();
-      types.set(typeUrl, names);
-    }
-    names.add(name);
+      return new Map<string, Set<string>>();
+    });
+    entryOf(types, typeUrl, () => new Set<string>()).add(name);
   }
 
   remove(typeUrl: string, name: string): void {
@@ -164,3 +147,10 @@ export class ServiceInterest {
 }
 
 const EMPTY: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+
+/** The value of `key` in `map`, made by `create` (and kept) the first time. */
+function entryOf<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = create()));
+  return value;
+}

@@ -1,8 +1,8 @@
-// How a front door presents a Service (src/api/view.ts): the routable or every endpoint, the dial targets of the
+// How a front door presents a Service (src/views/service-view.ts): the routable or every endpoint, the dial targets of the
 // port asked for, the key of the cached encoded form, and the one-line summary lists show.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summaryBody, viewEndpoints, viewForm } from '../src/api/view.ts';
+import { summaryBody, viewEndpoints, viewForm } from '../src/views/service-view.ts';
 import { withVersion, type Endpoint, type ServiceSnapshot } from '../src/model.ts';
 
 function endpoint(address: string, extra: Partial<Endpoint> = {}): Endpoint {

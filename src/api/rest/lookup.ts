@@ -1,0 +1,231 @@
+// `GET /v1/namespaces/{ns}/services/{name}`: one Service in the view asked for, its long-poll, and the fast path
+// for the lookup every client repeats. A lookup URL says everything its answer depends on besides the store (the
+// Service, the view; that it does not wait): once a URL has been parsed and validated, the same string means the
+// same request, so a repeat is answered without the router, the query parser or the validation again — but with
+// every check that depends on the request or the moment (readiness, authentication, rate limits, metrics).
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ServiceKey, ServiceSnapshot } from '../../model.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { Readiness } from '../../observability/readiness.ts';
+import type { StoreReader } from '../../store/faces.ts';
+import type { RouteLimits } from '../../limits/route-limits.ts';
+import { unknownPortDetail, type ViewOptions } from '../../views/service-view.ts';
+import { ParamReader } from './params.ts';
+import { HttpProblem, sendProblem } from './problem.ts';
+import { encodedServiceBody } from './representation.ts';
+import { observeWhenFinished } from './request-metrics.ts';
+import type { OpenStream } from './watch-stream.ts';
+
+/** The route pattern, as the router and the metrics name it. */
+export const LOOKUP_ROUTE = '/v1/namespaces/:namespace/services/:name';
+const LOOKUP_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'wait', 'version']);
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** Lookup URLs remembered for the fast path; past that the memory starts again (clients repeat a few URLs). */
+const MAX_KNOWN_URLS = 1024;
+
+export interface LookupOptions {
+  readonly store: StoreReader;
+  readonly readiness: Readiness;
+  readonly limits: RouteLimits;
+  readonly metrics: Metrics | undefined;
+  /** The door's guards (authentication), which a fast-path request passes as a routed one does. */
+  readonly guards: readonly RequestHandler[];
+  /** Long-polls waiting, counted with the door's streams (closed on shutdown). */
+  readonly held: Set<OpenStream>;
+  readonly onHeldChange: () => void;
+  /** How a guard's failure is answered (the door's error handler). */
+  readonly answerError: (error: unknown, req: Request, res: Response) => void;
+}
+
+interface KnownLookup {
+  readonly key: ServiceKey;
+  readonly view: ViewOptions;
+  /**
+   * The version last answered and whether its ports lacked the one asked for (a pure function of the content).
+   * The version, not the snapshot: a remembered URL must not keep an old state alive.
+   */
+  answered?: { readonly version: string; readonly unknownPort: string | undefined };
+}
+
+export interface Lookup {
+  /** The routed handler (after the guards, the readiness gate and the rate limit). */
+  readonly handler: RequestHandler;
+  /**
+   * Mounted before everything else: answers a repeated lookup URL at once, or passes. It only takes requests the
+   * rest of the chain would hand to the lookup handler unchanged: GET, no Origin (CORS has nothing to add),
+   * synced, a URL the handler already parsed and validated, and no wait.
+   */
+  readonly fastPath: RequestHandler;
+}
+
+export function createLookup(options: LookupOptions): Lookup {
+  const { store, readiness, limits, metrics, guards } = options;
+  let known = new Map<string, KnownLookup>();
+  const observe = metrics?.httpRecorder(LOOKUP_ROUTE, 'GET');
+
+  const handler: RequestHandler = (req, res) => {
+    const params = new ParamReader(req, LOOKUP_PARAMS);
+    const key = params.serviceKey(...servicePath(req));
+    const view = params.view();
+    const wait = params.wait();
+    const version = params.version();
+    params.finish();
+    const snapshot = store.get(key);
+    const unknownPort = snapshot === undefined ? undefined : unknownPortDetail(snapshot, view);
+    // A port the service does not have is answered at once: waiting would only end in the same 404.
+    const portUnknown = unknownPort !== undefined;
+    // HEAD asks what a GET would answer now: it never waits.
+    if (wait === undefined || req.method === 'HEAD' || snapshot?.version !== version || portUnknown) {
+      if (wait === undefined && req.method === 'GET') remember(req.originalUrl, { key, view });
+      answerLookup(req, res, key, snapshot, view, unknownPort);
+      return;
+    }
+    // From here the request is held: it takes a stream slot, whatever spelling brought it here.
+    if (!limits.stream('long-poll', req, res)) return;
+    longPoll(req, res, key, version, wait, view);
+  };
+
+  const remember = (url: string, lookup: KnownLookup): void => {
+    if (known.size >= MAX_KNOWN_URLS && !known.has(url)) known = new Map();
+    known.set(url, lookup);
+  };
+
+  const fastPath: RequestHandler = (req, res, next) => {
+    if (req.method !== 'GET' || req.headers.origin !== undefined || !readiness.synced) return next();
+    const lookup = known.get(req.url);
+    if (lookup === undefined) return next();
+    const started = observe === undefined ? 0 : performance.now();
+    let recorded = false;
+    /** Past the guards, the request is the lookup route's, as the router would have made it. */
+    let routed = false;
+    const route = (): string | undefined => (routed ? LOOKUP_ROUTE : undefined);
+    const answer = (): void => {
+      routed = true;
+      if (!limits.request('lookup', req, res)) {
+        if (!recorded && metrics !== undefined) observeWhenFinished(metrics, req, res, started, route);
+        recorded = true;
+        return;
+      }
+      const snapshot = store.get(lookup.key);
+      if (snapshot !== undefined && lookup.answered?.version !== snapshot.version) {
+        lookup.answered = {
+          version: snapshot.version,
+          unknownPort: unknownPortDetail(snapshot, lookup.view),
+        };
+      }
+      answerLookup(req, res, lookup.key, snapshot, lookup.view, lookup.answered?.unknownPort);
+      if (!recorded) observe?.(res.statusCode, (performance.now() - started) / 1000);
+      recorded = true;
+    };
+    let guard = 0;
+    const nextGuard = (error?: unknown): void => {
+      if (error !== undefined) {
+        if (!recorded && metrics !== undefined) observeWhenFinished(metrics, req, res, started, route);
+        recorded = true;
+        options.answerError(error, req, res);
+        return;
+      }
+      const current = guards[guard];
+      guard += 1;
+      if (current === undefined) return answer();
+      let passed = false;
+      current(req, res, ((error?: unknown) => {
+        passed = true;
+        nextGuard(error);
+      }) as NextFunction);
+      // Refused, or deciding later (a token check is asynchronous): the answer is counted when it is written, as
+      // a routed one is — by the lookup route once past the guards, a guard's refusal as `unmatched`.
+      if (!passed && !recorded && metrics !== undefined) {
+        recorded = true;
+        observeWhenFinished(metrics, req, res, started, route);
+      }
+    };
+    nextGuard();
+  };
+
+  function answerLookup(
+    req: Request,
+    res: Response,
+    key: ServiceKey,
+    snapshot: ServiceSnapshot | undefined,
+    view: ViewOptions,
+    /** unknownPortDetail(snapshot, view), which the caller has at hand. */
+    unknownPort: string | undefined,
+  ): void {
+    if (snapshot === undefined) {
+      sendProblem(
+        res,
+        new HttpProblem(404, 'Not Found', `service ${key.namespace}/${key.name} is not known`),
+      );
+      return;
+    }
+    if (unknownPort !== undefined) {
+      sendProblem(res, new HttpProblem(404, 'Not Found', unknownPort));
+      return;
+    }
+    const etag = `"${snapshot.version}"`;
+    res.setHeader('ETag', etag);
+    res.setHeader('Cache-Control', 'no-cache');
+    if (etagMatches(req.headers['if-none-match'], etag)) {
+      res.status(304).end();
+      return;
+    }
+    res.setHeader('Content-Type', JSON_TYPE);
+    res.end(encodedServiceBody(store.encoded, snapshot, view));
+  }
+
+  /** Answers when the service's version differs from `version` (absent counts as a version), or after `waitMs`. */
+  function longPoll(
+    req: Request,
+    res: Response,
+    key: ServiceKey,
+    version: string | undefined,
+    waitMs: number,
+    view: ViewOptions,
+  ): void {
+    let done = false;
+    /** Ends the wait once, whichever comes first: a change, the deadline, the client leaving, shutdown. */
+    const stop = (): boolean => {
+      if (done) return false;
+      done = true;
+      clearTimeout(timer);
+      subscription.close();
+      return true;
+    };
+    const finish = (): void => {
+      if (!stop()) return;
+      options.held.delete(pending);
+      if (res.writableEnded || res.destroyed) return;
+      const now = store.get(key);
+      answerLookup(req, res, key, now, view, now === undefined ? undefined : unknownPortDetail(now, view));
+    };
+    const subscription = store.subscribe({ kind: 'service', key }, () => {
+      while (subscription.take() !== undefined);
+      if (store.get(key)?.version !== version) finish();
+    });
+    const timer = setTimeout(finish, waitMs);
+    const pending: OpenStream = { end: finish };
+    options.held.add(pending);
+    options.onHeldChange();
+    res.on('close', () => {
+      options.held.delete(pending);
+      options.onHeldChange();
+      stop();
+    });
+  }
+
+  return { handler, fastPath };
+}
+
+/** The `:namespace` and `:name` of a service route. */
+export function servicePath(req: Request): [string | undefined, string | undefined] {
+  const { namespace, name } = req.params as { namespace?: string; name?: string };
+  return [namespace, name];
+}
+
+/** RFC 9110 If-None-Match with weak comparison: `*`, or any listed tag equal to ours (W/ ignored). */
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
