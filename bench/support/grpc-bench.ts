@@ -3,6 +3,8 @@
 // runs in its own process, so that clients, load generators and servers never share an event loop.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ServiceEndpoints, ServiceKey } from '../../src/model.ts';
 import { mergeEndpointSlices } from '../../src/sources/kubernetes/convert.ts';
 import { endpointSlices } from './fixtures.ts';
@@ -98,9 +100,18 @@ export class Role {
     child.on('error', () => undefined);
   }
 
-  static start(role: RoleName): Role {
-    const child = fork(CHILD, [`--role=${role}`], {
-      execArgv: [],
+  /**
+   * Forks a child playing `role`. `tree` is another checkout of endpointd whose own grpc-bench-child.ts plays it
+   * (an A/B run: the same harness against two versions of the server, in the same run).
+   */
+  static start(role: RoleName, tree?: string): Role {
+    const script =
+      tree === undefined ? CHILD : pathToFileURL(join(tree, 'bench/support/grpc-bench-child.ts'));
+    // BENCH_GRPC_CPU_PROF=DIR: the servers (subject, floor) write a V8 CPU profile there when they exit.
+    const profileDir = process.env.BENCH_GRPC_CPU_PROF;
+    const profiled = profileDir !== undefined && (role === 'subject' || role === 'floor');
+    const child = fork(script, [`--role=${role}`], {
+      execArgv: profiled ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
