@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { FakeApiServer, service, type KubeObject } from '../../test/support/fake-apiserver/index.ts';
 import { endpointSlices, type ServiceShape } from '../support/fixtures.ts';
 import { forkChild, now, type Child } from '../support/kube-child.ts';
+import { productionNodeFlags } from '../support/node-flags.ts';
 import type { FromEndpointdChild, ToEndpointdChild } from '../support/kube-endpointd-child.ts';
 import type { FromRawListChild } from '../support/kube-raw-list-child.ts';
 import type { FromSseClientsChild, ToSseClientsChild } from '../support/kube-sse-clients-child.ts';
@@ -76,6 +77,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
   // BENCH_KUBE_CPU_PROF=DIR: endpointd children write a V8 CPU profile there when they exit.
   const profileDir = process.env.BENCH_KUBE_CPU_PROF;
   const execArgv = [
+    ...productionNodeFlags(),
     '--expose-gc',
     ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
   ];

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { ServiceEndpoints, ServiceKey } from '../../src/model.ts';
 import { mergeEndpointSlices } from '../../src/sources/kubernetes/convert.ts';
 import { endpointSlices } from './fixtures.ts';
+import { productionNodeFlags } from './node-flags.ts';
 
 export const RESOLVE_PATH = '/endpointd.v1.Discovery/Resolve';
 export const WATCH_PATH = '/endpointd.v1.Discovery/Watch';
@@ -107,11 +108,14 @@ export class Role {
   static start(role: RoleName, tree?: string): Role {
     const script =
       tree === undefined ? CHILD : pathToFileURL(join(tree, 'bench/support/grpc-bench-child.ts'));
-    // BENCH_GRPC_CPU_PROF=DIR: the servers (subject, floor) write a V8 CPU profile there when they exit.
+    // The servers (subject, floor) run with endpointd's production Node flags, those of their tree;
+    // BENCH_GRPC_CPU_PROF=DIR: they write a V8 CPU profile there when they exit.
+    const server = role === 'subject' || role === 'floor';
     const profileDir = process.env.BENCH_GRPC_CPU_PROF;
-    const profiled = profileDir !== undefined && (role === 'subject' || role === 'floor');
+    const execArgv = server ? productionNodeFlags(tree) : [];
+    if (server && profileDir !== undefined) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
     const child = fork(script, [`--role=${role}`], {
-      execArgv: profiled ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      execArgv,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
