@@ -85,6 +85,9 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
   const api = await FakeApiServer.start();
   const dir = await mkdtemp(join(tmpdir(), 'endpointd-bench-kube-'));
   const kubeconfig = join(dir, 'kubeconfig');
+  // endpointd's children share a compile cache of their own, new for this run and filled by the first (idle) start,
+  // as a deployed endpointd's is by its image or its first start.
+  const compileCache = join(dir, 'node-compile-cache');
   await writeFile(kubeconfig, api.kubeconfigYaml());
   const agent = new Agent({ keepAlive: true });
   const children = new Set<{ stop(): Promise<void> }>();
@@ -103,7 +106,11 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
   ): Promise<{ child: EndpointdChild; port: number; readyMs: number; listPhaseMs: number }> => {
     api.clearRequests();
     const child = track(
-      forkChild<ToEndpointdChild, FromEndpointdChild>(ENDPOINTD_CHILD, { execArgv, args: [kubeconfig] }),
+      forkChild<ToEndpointdChild, FromEndpointdChild>(ENDPOINTD_CHILD, {
+        execArgv,
+        args: [kubeconfig],
+        env: { NODE_COMPILE_CACHE: compileCache },
+      }),
     );
     const listening = await child.next('listening', 60_000);
     const readyAt = await pollReady(agent, listening.port, 60_000);

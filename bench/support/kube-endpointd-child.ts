@@ -2,11 +2,14 @@
 // `--source kubernetes --kubeconfig <argv[2]>` (or the flags after `--`). It starts at once (no IPC round trip before the clock matters),
 // tells the parent its REST port as soon as it listens (the sources are still listing then: the parent polls
 // /readyz itself), and on request reports its memory after a full GC (the parent starts it with --expose-gc).
+import { enableCompileCache } from 'node:module';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { childFailed, now, onParentMessage, toParent } from './kube-child.ts';
 
 const scriptStart = now();
+// As bin/endpointd.cjs starts endpointd: with Node's compile cache (the suite gives each run a fresh directory).
+enableCompileCache();
 
 export type ToEndpointdChild = { readonly type: 'memory' } | { readonly type: 'stop' };
 
