@@ -1,15 +1,15 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=16
 // The `endpointd` command (package.json "bin", and what `npm start` runs): checks the Node.js version first — in
 // syntax every Node can read — then runs src/main.ts in a checkout, or dist/main.js after a build. Run by a Node
 // older than endpointd needs, it hands over to the checkout's own Node 24 (the node@24 devDependency) when there is
 // one, and otherwise stops with one line naming the version it needs.
 // The Node flags endpointd runs with (also in the shebang above, package.json's start script and the Dockerfile's
-// ENTRYPOINT; test/launcher-flags.test.ts holds them together). --max-semi-space-size=8 (MB): V8's young generation
-// otherwise grows to 64 MB semi-spaces while the first list is converted and its pages stay resident, empty, for the
-// life of the process (~130 MB of RSS at 10,000 Services); 8 MB costs no measurable fan-out or start-up time
-// (docs/benchmarks.md), where 1–4 MB made a change to 10,000 Watch streams cost a third more CPU in scavenges.
+// ENTRYPOINT; test/launcher-flags.test.ts holds them together). --max-semi-space-size=16 (MB): V8 otherwise grows the
+// young generation to 64 MB semi-spaces while the first list is converted, and those pages stay resident, empty,
+// for the life of the process (~110 MB of RSS at 10,000 Services). Smaller caps save little more and cost CPU in
+// scavenges: at 8 MB a change to 10,000 Watch streams took ~25 % more CPU, at 4 MB a third (docs/benchmarks.md).
 'use strict';
-var NODE_FLAGS = ['--max-semi-space-size=8'];
+var NODE_FLAGS = ['--max-semi-space-size=16'];
 var childProcess = require('child_process');
 var fs = require('fs');
 var path = require('path');

@@ -17,7 +17,7 @@ describe("endpointd's Node flags", () => {
   const flags = productionNodeFlags();
 
   it('are the same in the start script, the shebang, the hand-over and the ENTRYPOINT', () => {
-    assert.ok(flags.includes('--max-semi-space-size=8'), `start script flags: ${flags.join(' ')}`);
+    assert.ok(flags.includes('--max-semi-space-size=16'), `start script flags: ${flags.join(' ')}`);
     const bin = read('bin/endpointd.cjs');
     assert.equal(bin.split('\n')[0], `#!/usr/bin/env -S node ${flags.join(' ')}`);
     const declared = /var NODE_FLAGS = (\[[^\]]*\]);/.exec(bin)?.[1];
@@ -27,14 +27,14 @@ describe("endpointd's Node flags", () => {
   });
 
   it('take effect: the young generation of a process started as the start script does stays within the cap', () => {
-    // What V8 reports of its new space after allocating well past 2 × 8 MB of short-lived objects.
+    // What V8 reports of its new space after allocating well past 2 × 16 MB of short-lived objects.
     const probe =
       'let k=[];for(let i=0;i<3e6;i++){k.push({i});if(k.length>1e5)k=[]}' +
       "const s=require('v8').getHeapSpaceStatistics().find(x=>x.space_name==='new_space');" +
       'console.log(s.space_size)';
     const capped = spawnSync(process.execPath, [...flags, '-e', probe], { encoding: 'utf8' });
     assert.equal(capped.status, 0, capped.stderr);
-    assert.ok(Number(capped.stdout) <= 3 * 8 * 2 ** 20, `new space ${capped.stdout}`);
+    assert.ok(Number(capped.stdout) <= 3 * 16 * 2 ** 20, `new space ${capped.stdout}`);
   });
 
   it('let the bin run through its shebang (env -S) on this system', () => {
