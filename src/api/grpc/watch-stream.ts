@@ -1,12 +1,12 @@
 // One Discovery.Watch stream: the current state of what it watches, a `synced` marker, then every change. A change
-// is written the moment the store announces it, synchronously inside the store's fan-out, so that one change
-// reaches every stream in one pass over its subscribers (in the order they subscribed) and the bytes of all of them
-// leave in the same turn of the event loop: deferring each stream's write to a macrotask of its own made the first
-// stream wait for the scheduling of all the others. The message is the shared pre-encoded one (the codec's cache).
-// Back-pressure is per stream: it writes the next message only once the previous ones have left grpc-js for HTTP/2
-// (whose flow control stops a client that does not read); grpc-js itself would buffer 16 messages per call before
-// saying it is full. What changes meanwhile waits in the store's subscriptions, where the latest state of a service
-// replaces an older one, so a client that stops reading costs bounded memory however often things change.
+// is written as soon as the store announces it: inside the store's fan-out for the first streams (in the order they
+// subscribed), in the next turns of the event loop for the rest (FanOutTurns), so that the first bytes leave while
+// later streams are still being written — one macrotask per stream made the first wait for all the others. The
+// message is the shared pre-encoded one (the codec's cache). Back-pressure is per stream: it writes the next
+// message only once the previous ones have left grpc-js for HTTP/2 (whose flow control stops a client that does not
+// read); grpc-js itself would buffer 16 messages per call before saying it is full. What changes meanwhile waits in
+// the store's subscriptions, where the latest state of a service replaces an older one, so a client that stops
+// reading costs bounded memory however often things change.
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { serviceKeyString, type ServiceKey, type ServiceSnapshot } from '../../model.ts';
 import type { ServiceChange, Subscription } from '../../store/subscription.ts';
