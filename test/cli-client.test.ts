@@ -373,7 +373,7 @@ describe('entry points on a Node.js older than required', () => {
     };
     assert.equal(pkg.engines.node, `>=${MINIMUM_NODE}`);
     assert.equal(pkg.bin.endpointd, 'bin/endpointd.cjs');
-    assert.equal(pkg.scripts.start, 'node bin/endpointd.cjs');
+    assert.match(pkg.scripts.start, /^node (--[\w-]+=\S+ )*bin\/endpointd\.cjs$/);
   });
 
   it(

@@ -235,7 +235,9 @@ async function watchFanOut({ quick, log }: SuiteContext, etcd: PeerAvailability)
 }
 
 /** Which server a fan-out measurement runs against. */
-export type FanOutSide = { readonly kind: 'endpointd' } | { readonly kind: 'etcd'; readonly binary: string };
+export type FanOutSide =
+  /** `tree`: another checkout whose server to run (A/B runs, bench/compare-fanout.ts); default this one. */
+  { readonly kind: 'endpointd'; readonly tree?: string } | { readonly kind: 'etcd'; readonly binary: string };
 
 /**
  * One fan-out measurement per side, on fresh servers, all open at once: `streams` Watch streams on each (their own
@@ -253,7 +255,9 @@ export async function measureFanOuts(
   try {
     for (const side of sides) {
       const target =
-        side.kind === 'endpointd' ? await endpointdTarget() : await etcdTarget(side.binary, captured);
+        side.kind === 'endpointd'
+          ? await endpointdTarget(side.tree)
+          : await etcdTarget(side.binary, captured);
       const run = new OpenFanOut(target);
       open.push(run);
       await run.watch(streams);
@@ -323,8 +327,8 @@ class OpenFanOut {
   }
 }
 
-async function endpointdTarget(): Promise<FanOutTarget> {
-  const server = Role.start('subject');
+async function endpointdTarget(tree?: string): Promise<FanOutTarget> {
+  const server = Role.start('subject', tree);
   try {
     const port = (await server.ask({ type: 'change' }, 'listening')).port;
     return {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { FakeApiServer, service, type KubeObject } from '../../test/support/fake-apiserver/index.ts';
 import { endpointSlices, type ServiceShape } from '../support/fixtures.ts';
 import { forkChild, now, type Child } from '../support/kube-child.ts';
+import { productionNodeFlags } from '../support/node-flags.ts';
 import type { FromEndpointdChild, ToEndpointdChild } from '../support/kube-endpointd-child.ts';
 import type { FromRawListChild } from '../support/kube-raw-list-child.ts';
 import type { FromSseClientsChild, ToSseClientsChild } from '../support/kube-sse-clients-child.ts';
@@ -76,6 +77,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
   // BENCH_KUBE_CPU_PROF=DIR: endpointd children write a V8 CPU profile there when they exit.
   const profileDir = process.env.BENCH_KUBE_CPU_PROF;
   const execArgv = [
+    ...productionNodeFlags(),
     '--expose-gc',
     ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
   ];
@@ -83,6 +85,9 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
   const api = await FakeApiServer.start();
   const dir = await mkdtemp(join(tmpdir(), 'endpointd-bench-kube-'));
   const kubeconfig = join(dir, 'kubeconfig');
+  // endpointd's children share a compile cache of their own, new for this run and filled by the first (idle) start,
+  // as a deployed endpointd's is by its image or its first start.
+  const compileCache = join(dir, 'node-compile-cache');
   await writeFile(kubeconfig, api.kubeconfigYaml());
   const agent = new Agent({ keepAlive: true });
   const children = new Set<{ stop(): Promise<void> }>();
@@ -101,7 +106,11 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
   ): Promise<{ child: EndpointdChild; port: number; readyMs: number; listPhaseMs: number }> => {
     api.clearRequests();
     const child = track(
-      forkChild<ToEndpointdChild, FromEndpointdChild>(ENDPOINTD_CHILD, { execArgv, args: [kubeconfig] }),
+      forkChild<ToEndpointdChild, FromEndpointdChild>(ENDPOINTD_CHILD, {
+        execArgv,
+        args: [kubeconfig],
+        env: { NODE_COMPILE_CACHE: compileCache },
+      }),
     );
     const listening = await child.next('listening', 60_000);
     const readyAt = await pollReady(agent, listening.port, 60_000);

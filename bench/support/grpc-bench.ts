@@ -3,9 +3,12 @@
 // runs in its own process, so that clients, load generators and servers never share an event loop.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ServiceEndpoints, ServiceKey } from '../../src/model.ts';
 import { mergeEndpointSlices } from '../../src/kube/convert.ts';
 import { endpointSlices } from './fixtures.ts';
+import { productionNodeFlags } from './node-flags.ts';
 
 export const RESOLVE_PATH = '/endpointd.v1.Discovery/Resolve';
 export const WATCH_PATH = '/endpointd.v1.Discovery/Watch';
@@ -98,9 +101,21 @@ export class Role {
     child.on('error', () => undefined);
   }
 
-  static start(role: RoleName): Role {
-    const child = fork(CHILD, [`--role=${role}`], {
-      execArgv: [],
+  /**
+   * Forks a child playing `role`. `tree` is another checkout of endpointd whose own grpc-bench-child.ts plays it
+   * (an A/B run: the same harness against two versions of the server, in the same run).
+   */
+  static start(role: RoleName, tree?: string): Role {
+    const script =
+      tree === undefined ? CHILD : pathToFileURL(join(tree, 'bench/support/grpc-bench-child.ts'));
+    // The servers (subject, floor) run with endpointd's production Node flags, those of their tree;
+    // BENCH_GRPC_CPU_PROF=DIR: they write a V8 CPU profile there when they exit.
+    const server = role === 'subject' || role === 'floor';
+    const profileDir = process.env.BENCH_GRPC_CPU_PROF;
+    const execArgv = server ? productionNodeFlags(tree) : [];
+    if (server && profileDir !== undefined) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+    const child = fork(script, [`--role=${role}`], {
+      execArgv,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'advanced',
     });

@@ -31,6 +31,8 @@ export interface Child<In extends Message, Out extends Message> {
 export interface ForkOptions {
   readonly execArgv?: readonly string[];
   readonly args?: readonly string[];
+  /** Added to this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export function forkChild<In extends Message, Out extends Message>(
@@ -41,6 +43,7 @@ export function forkChild<In extends Message, Out extends Message>(
   const forkedAt = now();
   const child = fork(script, [...(options.args ?? [])], {
     execArgv: [...(options.execArgv ?? [])],
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     serialization: 'advanced',
   });

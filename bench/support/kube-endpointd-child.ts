@@ -2,10 +2,14 @@
 // `--source kubernetes --kubeconfig <argv[2]>` (or the flags after `--`). It starts at once (no IPC round trip before the clock matters),
 // tells the parent its REST port as soon as it listens (the sources are still listing then: the parent polls
 // /readyz itself), and on request reports its memory after a full GC (the parent starts it with --expose-gc).
+import { enableCompileCache } from 'node:module';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { childFailed, now, onParentMessage, toParent } from './kube-child.ts';
 
 const scriptStart = now();
+// As bin/endpointd.cjs starts endpointd: with Node's compile cache (the suite gives each run a fresh directory).
+enableCompileCache();
 
 export type ToEndpointdChild = { readonly type: 'memory' } | { readonly type: 'stop' };
 
@@ -31,6 +35,8 @@ export type FromEndpointdChild =
       readonly arrayBuffers: number;
       readonly services: number;
       readonly endpoints: number;
+      /** V8's heap spaces after the GC: what each has reserved (size) and uses, in bytes. */
+      readonly spaces: readonly { readonly name: string; readonly size: number; readonly used: number }[];
     };
 
 const send = (message: FromEndpointdChild): void => toParent(message);
@@ -111,6 +117,11 @@ try {
           arrayBuffers: memory.arrayBuffers,
           services: stats.services,
           endpoints: stats.endpoints,
+          spaces: getHeapSpaceStatistics().map((space) => ({
+            name: space.space_name,
+            size: space.space_size,
+            used: space.space_used_size,
+          })),
         });
       });
     },

@@ -1,8 +1,12 @@
-// One Discovery.Watch stream: the current state of what it watches, a `synced` marker, then every change. It
-// writes the next message only once the previous ones have left grpc-js for HTTP/2 (whose flow control stops a
-// client that does not read): grpc-js itself would buffer 16 messages per call before saying it is full. What
-// changes meanwhile waits in the store's subscriptions, where the latest state of a service replaces an older one,
-// so a client that stops reading costs bounded memory however often things change.
+// One Discovery.Watch stream: the current state of what it watches, a `synced` marker, then every change. A change
+// is written as soon as the store announces it: inside the store's fan-out for the first streams (in the order they
+// subscribed), in the next turns of the event loop for the rest (FanOutTurns), so that the first bytes leave while
+// later streams are still being written — one macrotask per stream made the first wait for all the others. The
+// message is the shared pre-encoded one (the codec's cache). Back-pressure is per stream: it writes the next
+// message only once the previous ones have left grpc-js for HTTP/2 (whose flow control stops a client that does not
+// read); grpc-js itself would buffer 16 messages per call before saying it is full. What changes meanwhile waits in
+// the store's subscriptions, where the latest state of a service replaces an older one, so a client that stops
+// reading costs bounded memory however often things change.
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { serviceKeyString, type ServiceKey, type ServiceSnapshot } from '../../model.ts';
 import type { ServiceChange, Subscription } from '../../store/subscription.ts';
@@ -15,6 +19,60 @@ export type WatchCall = ServerWritableStream<WatchRequestMessage, Buffer>;
 
 /** Messages a stream may have in grpc-js at once: enough to keep a reading client busy, not a queue. */
 const MAX_IN_FLIGHT = 2;
+
+/**
+ * Streams written to per turn of the event loop when a change fans out. HTTP/2 sends what was written only after the
+ * JavaScript that wrote it returns (once per connection, in a native immediate), so one pass over 10,000 streams
+ * (~5 µs each) would hold every byte back for ~50 ms; in turns of this many, the first ones leave after a fraction
+ * of a millisecond while the rest are written, in subscription order.
+ */
+const WRITES_PER_TURN = 256;
+
+/**
+ * Runs the stream flushes that changes trigger: at once while this turn's budget lasts, then the rest in later turns,
+ * first come first served. A queued stream loses nothing: what changes meanwhile merges into its subscription
+ * (latest wins) and it writes the latest state when its turn comes.
+ */
+export class FanOutTurns {
+  readonly #perTurn: number;
+  readonly #queue: Array<() => void> = [];
+  #budget: number;
+  #turnScheduled = false;
+
+  constructor(perTurn: number) {
+    this.#perTurn = perTurn;
+    this.#budget = perTurn;
+  }
+
+  run(flush: () => void): void {
+    if (this.#queue.length === 0 && this.#budget > 0) {
+      this.#budget -= 1;
+      this.#scheduleTurn();
+      flush();
+      return;
+    }
+    this.#queue.push(flush);
+    this.#scheduleTurn();
+  }
+
+  #scheduleTurn(): void {
+    if (this.#turnScheduled) return;
+    this.#turnScheduled = true;
+    setImmediate(() => this.#turn());
+  }
+
+  #turn(): void {
+    this.#turnScheduled = false;
+    this.#budget = this.#perTurn;
+    const now = this.#queue.splice(0, this.#perTurn);
+    this.#budget -= now.length;
+    if (this.#queue.length > 0 || now.length > 0) this.#scheduleTurn();
+    for (const flush of now) flush();
+  }
+}
+
+/** One for the process: the budget is the event loop's, shared by every stream. */
+const FAN_OUT = new FanOutTurns(WRITES_PER_TURN);
 
 export class WatchStream {
   /** Streams with equal keys watch the same services: one heartbeat encoding serves them all. */
@@ -29,7 +87,9 @@ export class WatchStream {
   readonly #onClosed: (stream: WatchStream) => void;
   #synced = false;
   #ended = false;
-  #flushScheduled = false;
+  /** Until open() has queued the state at start, a change must wait for it (it is written after). */
+  #opened = false;
+  readonly #flushNow = (): void => this.#flush();
   /** Messages handed to grpc-js whose write has not completed yet. */
   #inFlight = 0;
 
@@ -50,19 +110,21 @@ export class WatchStream {
   /** Subscribes, queues the current state, and starts writing. */
   open(): void {
     const { store } = this.#context;
-    const schedule = (): void => this.#scheduleFlush();
+    const onPending = (): void => {
+      if (this.#opened) FAN_OUT.run(this.#flushNow);
+    };
     // Subscribe before reading the current state: both are synchronous, so no change can fall between them.
     const scope = this.scope;
     if (scope.kind === 'services') {
       for (const key of scope.keys)
-        this.#subscriptions.push(store.subscribe({ kind: 'service', key }, schedule));
+        this.#subscriptions.push(store.subscribe({ kind: 'service', key }, onPending));
       scope.keys.forEach((key, i) => {
         const current = store.get(key);
         if (current === undefined) this.#initial.push(this.#context.codec.absent(key));
         else this.#queueInitial(this.#subscriptions[i], key, current);
       });
     } else {
-      const subscription = store.subscribe(scope, schedule);
+      const subscription = store.subscribe(scope, onPending);
       this.#subscriptions.push(subscription);
       const namespace = scope.kind === 'namespace' ? scope.namespace : undefined;
       const present = new Set<string>();
@@ -79,6 +141,7 @@ export class WatchStream {
     call.on('cancelled', () => this.#close());
     call.on('error', () => this.#close());
     call.on('close', () => this.#close());
+    this.#opened = true;
     this.#flush();
   }
 
@@ -125,16 +188,6 @@ export class WatchStream {
     });
   }
 
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    // Let the store finish its fan-out (and more changes coalesce) before writing.
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      this.#flush();
-    });
-  }
-
   #flush(): void {
     while (!this.#ended && this.#inFlight < MAX_IN_FLIGHT) {
       const initial = this.#initial.shift();
@@ -154,12 +207,12 @@ export class WatchStream {
     }
   }
 
-  /** Writes one message, counting it until grpc-js has passed it on; then more may follow. */
+  /** Writes one message, counting it until grpc-js has passed it on; then what is pending may follow. */
   #send(bytes: Buffer): void {
     this.#inFlight += 1;
     this.#call.write(bytes, () => {
       this.#inFlight -= 1;
-      if (this.#inFlight === 0) this.#scheduleFlush();
+      this.#flush();
     });
   }
 

@@ -1,8 +1,8 @@
-// One list+watch loop for one resource collection, in the manner of client-go's Reflector: list (paged) to learn
-// the state and its resourceVersion, then watch from there with bookmarks and a server-side timeout, resuming from
-// the last resourceVersion seen; relist on 410 Gone; back off with jitter on every other failure; go back to work
-// on its own, forever, until stopped. A silent connection (no event, no bookmark) is cut and reopened. Time and
-// randomness are injected (a Clock, a random()), so that tests drive the backoff and the timers instead of sleeping.
+// One list+watch loop for one resource collection, in the manner of client-go's Reflector: list (paged, by
+// list-pager.ts) to learn the state and its resourceVersion, then watch from there with bookmarks and a server-side
+// timeout, resuming from the last resourceVersion seen; relist on 410 Gone; back off with jitter on every other
+// failure; go back to work on its own, forever, until stopped. A silent connection (no event, no bookmark) is cut
+// and reopened. Time and randomness are injected (a Clock, a random()), so tests drive the backoff and the timers.
 import { KUBERNETES_OPTIONS } from '../../config/options/sources.ts';
 import type { Logger } from 'pino';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffPolicy, type FailureKind } from './backoff.ts';
@@ -18,12 +18,13 @@ import {
   statusError,
 } from './failures.ts';
 import { KubeApiError, type KubeClient } from '../../kube/kube-client.ts';
+import { listAllPages, withoutManagedFields } from './list-pager.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /** Told of the state: handlers must not throw (a throw is logged and the object skipped, never the loop). */
 export interface ReflectorHandler {
-  /** The complete current state of the collection, after every (re)list. */
+  /** The complete current state of the collection, after every (re)list: each item as `transform` left it. */
   replace(items: readonly unknown[]): void;
   /** One change, in the order the API server sent them. */
   apply(type: WatchEventType, object: unknown): void;
@@ -37,6 +38,11 @@ export interface ReflectorOptions {
   readonly handler: ReflectorHandler;
   readonly logger: Logger;
   readonly pageSize?: number;
+  /**
+   * Applied to each listed item as its page arrives, so that only what it returns is held until the list is
+   * complete (client-go's TransformFunc); must not throw. Default: drop `metadata.managedFields`.
+   */
+  readonly transform?: (item: unknown) => unknown;
   /** The server ends each watch after a random time in this range (seconds), as client-go asks. */
   readonly watchTimeoutSeconds?: readonly [number, number];
   /** No byte for this long (bookmarks come about once a minute) means the connection is dead: reopen it. */
@@ -188,55 +194,29 @@ export class Reflector {
     return delay;
   }
 
+  /** Lists every page of the collection within the list timeout, then hands the whole state to the handler. */
   async #list(): Promise<void> {
-    const listTimeoutMs = this.#options.listTimeoutMs ?? 60_000;
+    const { client, path, labelSelector, listTimeoutMs = 60_000 } = this.#options;
     const timeout = deadline(
       this.#clock,
       listTimeoutMs,
       () => new ListTimeoutError(`the list did not complete within ${listTimeoutMs} ms`),
     );
+    let listed;
     try {
-      await this.#listPages(AbortSignal.any([this.#stop.signal, timeout.signal]));
+      listed = await listAllPages({
+        client,
+        path,
+        labelSelector,
+        pageSize: this.#options.pageSize ?? 500,
+        transform: this.#options.transform ?? withoutManagedFields,
+        signal: AbortSignal.any([this.#stop.signal, timeout.signal]),
+      });
     } finally {
       timeout.cancel();
     }
-  }
-
-  /** Lists every page of the collection, then hands the whole state to the handler at once. */
-  async #listPages(signal: AbortSignal): Promise<void> {
-    const { client, path, labelSelector } = this.#options;
-    const items: unknown[] = [];
-    let continueToken: string | undefined;
-    let resourceVersion = '';
-    let restarted = false;
-    do {
-      try {
-        const page = await client.list(
-          path,
-          { limit: String(this.#options.pageSize ?? 500), continue: continueToken, labelSelector },
-          signal,
-        );
-        items.push(...page.items);
-        resourceVersion = page.resourceVersion;
-        continueToken = page.continueToken;
-      } catch (error) {
-        // A continue token that expired between pages: start over once from a fresh snapshot.
-        if (
-          error instanceof KubeApiError &&
-          error.status === 410 &&
-          continueToken !== undefined &&
-          !restarted
-        ) {
-          restarted = true;
-          items.length = 0;
-          continueToken = undefined;
-          continue;
-        }
-        throw error;
-      }
-    } while (continueToken !== undefined);
-    this.#resourceVersion = resourceVersion;
-    this.#safely(() => this.#options.handler.replace(items));
+    this.#resourceVersion = listed.resourceVersion;
+    this.#safely(() => this.#options.handler.replace(listed.items));
     this.#listed = true;
     this.#lastSyncAt = this.#clock.now();
     this.#error = undefined;

@@ -1,0 +1,51 @@
+// A/B of the gRPC Watch fan-out: this checkout's endpointd against another checkout's (e.g. main, unpacked with
+// `git archive main | tar -x -C /tmp/base` and a node_modules symlink) and etcd, all open at once and their
+// changes interleaved, with the harness of the grpc-discovery suite. For judging a change to the fan-out path in
+// one run on one machine, where two separate runs of the suite differ by more than the change does.
+//
+//   node bench/compare-fanout.ts --baseline-tree /tmp/base [--streams 1000,10000] [--changes 6]
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { captureWatchMessages, measureFanOuts, type FanOutSide } from './suites/grpc-discovery.ts';
+import { findEtcd } from './support/etcd.ts';
+
+const { values } = parseArgs({
+  options: {
+    'baseline-tree': { type: 'string' },
+    streams: { type: 'string', default: '100,1000,10000' },
+    changes: { type: 'string', default: '6' },
+  },
+});
+
+const sizes = values.streams.split(',').map(Number);
+const changes = Number(values.changes);
+const baselineTree = values['baseline-tree'];
+const etcd = await findEtcd();
+const sides: Array<{ label: string; side: FanOutSide }> = [{ label: 'this', side: { kind: 'endpointd' } }];
+if (baselineTree !== undefined)
+  sides.push({ label: 'baseline', side: { kind: 'endpointd', tree: baselineTree } });
+if (etcd.available) sides.push({ label: 'etcd', side: { kind: 'etcd', binary: etcd.path } });
+else process.stderr.write(`etcd: ${etcd.reason}\n`);
+
+const captured = await captureWatchMessages();
+for (const streams of sizes) {
+  const before = loadavg()[0] ?? 0;
+  const figures = await measureFanOuts(
+    sides.map((s) => s.side),
+    captured,
+    streams,
+    changes,
+  );
+  const after = loadavg()[0] ?? 0;
+  const line = sides
+    .map(({ label }, i) => {
+      const f = figures[i];
+      return f === undefined
+        ? `${label}: -`
+        : `${label}: first ${f.first.toFixed(1)} p50 ${f.p50.toFixed(1)} p99 ${f.p99.toFixed(1)} ms`;
+    })
+    .join(' | ');
+  process.stdout.write(
+    `${streams} streams × ${changes} changes (load ${before.toFixed(1)}→${after.toFixed(1)}): ${line}\n`,
+  );
+}
