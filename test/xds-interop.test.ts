@@ -2,6 +2,7 @@
 // every change of the store (scale, readiness, all gone, back) followed by the clients' calls within 1 s.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { register } from '@grpc/grpc-js-xds';
 import './support/xds-client-timers.ts';
@@ -186,14 +187,29 @@ describe('grpc-js-xds clients following endpointd', () => {
     store.upsert(SOURCE, service('shop', 'many', endpoints(backends)));
     const clients = Array.from({ length: 100 }, () => xdsChannel(`xds:///many.shop:${b1.port}`, xds.port));
     try {
-      const answers = await Promise.all(clients.map((c) => who(c, 10_000)));
+      // Every channel starts resolving before any deadline runs. Starting costs each channel ~60–100 ms of blocked
+      // event loop (its own XdsClient loads the Envoy protos again: grpc-js-xds 1.14.1 xds-client.js,
+      // loadAdsProtos() never keeps what it loaded), seconds for 100, which would otherwise count against the
+      // deadlines of calls made at the same time — on a loaded machine, more than any of them.
+      const started = performance.now();
+      for (const client of clients) {
+        client.getChannel().getConnectivityState(true);
+        await setImmediate();
+      }
+      const resolving = performance.now();
+      const answers = await Promise.all(clients.map((c) => who(c, BOUND_MS)));
+      process.stderr.write(
+        `100 channels: started in ${(resolving - started).toFixed(0)} ms, then all served in ${(performance.now() - resolving).toFixed(0)} ms\n`,
+      );
       assert.equal(answers.length, 100);
       assert.equal(xds.plane.stats().sotwStreams, 100);
       assert.equal(xds.plane.stats().nacks, 0);
       // One change reaches all of them.
       store.upsert(SOURCE, service('shop', 'many', endpoints(backends.slice(0, 1))));
       await eventually('all 100 follow', BOUND_MS, async () =>
-        (await Promise.all(clients.map((c) => who(c, 10_000)))).every((id) => id === 'b1'),
+        (await Promise.all(clients.map((c) => who(c, BOUND_MS).catch(() => undefined)))).every(
+          (id) => id === 'b1',
+        ),
       );
     } finally {
       for (const c of clients) c.close();
