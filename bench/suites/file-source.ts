@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { FakeApiServer } from '../../test/support/fake-apiserver/index.ts';
 import { dataset, writeLayout, type Layout } from '../support/file-dataset.ts';
 import { forkChild, now, type Child } from '../support/kube-child.ts';
+import { productionNodeFlags } from '../support/node-flags.ts';
 import type { FromEndpointdChild, ToEndpointdChild } from '../support/kube-endpointd-child.ts';
 import type { FromFileEditChild } from '../support/file-edit-child.ts';
 import { result, type BenchResult } from '../support/report.ts';
@@ -59,7 +60,8 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
 
     const measure = async (what: string, args: readonly string[]): Promise<Trial> => {
       const child = forkChild<ToEndpointdChild, FromEndpointdChild>(CHILD, {
-        execArgv: ['--expose-gc'],
+        // The flags production runs with (npm start, the image), as the Kubernetes suite's children: RSS is compared.
+        execArgv: [...productionNodeFlags(), '--expose-gc'],
         args,
       });
       children.add(child);
@@ -132,7 +134,10 @@ async function eightMegabyteEdit(
   edits: number,
   log: (message: string) => void,
 ): Promise<BenchResult[]> {
-  const child = forkChild<never, FromFileEditChild>(EDIT_CHILD, { args: [dir, String(edits)] });
+  const child = forkChild<never, FromFileEditChild>(EDIT_CHILD, {
+    execArgv: productionNodeFlags(),
+    args: [dir, String(edits)],
+  });
   try {
     const done = await child.next('done', 300_000);
     log(
