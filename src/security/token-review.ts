@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
 import { KubeApiError, KubeClient } from '../kube/kube-client.ts';
+import { TOKEN_REVIEW_DEFAULTS } from './token-review-defaults.ts';
 
 export const TOKEN_REVIEWS_PATH = '/apis/authentication.k8s.io/v1/tokenreviews';
 
@@ -16,13 +17,13 @@ export type Review =
 export interface TokenReviewerOptions {
   /** Credentials of endpointd itself; it needs RBAC `create tokenreviews` (system:auth-delegator). */
   readonly config: KubeConfig;
-  /** How long an accepted token is believed, in ms. Default 60 s. */
+  /** How long an accepted token is believed, in ms. Default TOKEN_REVIEW_DEFAULTS.acceptedTtlMs. */
   readonly positiveTtlMs?: number;
-  /** How long a refused token stays refused, in ms. Default 10 s. */
+  /** How long a refused token stays refused, in ms. Default TOKEN_REVIEW_DEFAULTS.refusedTtlMs. */
   readonly negativeTtlMs?: number;
-  /** Distinct tokens remembered. Default 10 000. */
+  /** Distinct tokens remembered. Default TOKEN_REVIEW_DEFAULTS.maxEntries. */
   readonly maxEntries?: number;
-  /** A review that takes longer fails, in ms. Default 5 s. */
+  /** A review that takes longer fails, in ms. Default TOKEN_REVIEW_DEFAULTS.timeoutMs. */
   readonly timeoutMs?: number;
 }
 
@@ -38,11 +39,11 @@ export class TokenReviewer {
 
   constructor(options: TokenReviewerOptions) {
     this.#client = new KubeClient(options.config);
-    this.#positiveTtlMs = options.positiveTtlMs ?? 60_000;
-    this.#negativeTtlMs = options.negativeTtlMs ?? 10_000;
-    this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.#positiveTtlMs = options.positiveTtlMs ?? TOKEN_REVIEW_DEFAULTS.acceptedTtlMs;
+    this.#negativeTtlMs = options.negativeTtlMs ?? TOKEN_REVIEW_DEFAULTS.refusedTtlMs;
+    this.#timeoutMs = options.timeoutMs ?? TOKEN_REVIEW_DEFAULTS.timeoutMs;
     this.#cache = new LRUCache({
-      max: options.maxEntries ?? 10_000,
+      max: options.maxEntries ?? TOKEN_REVIEW_DEFAULTS.maxEntries,
       ttl: this.#positiveTtlMs,
       ttlAutopurge: false,
     });

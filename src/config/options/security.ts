@@ -1,5 +1,7 @@
 // The options of TLS and authentication of both doors (all off by default). SECURITY_OPTIONS is shaped like
 // SecurityConfig (src/security/guards.ts) before the TLS files are checked to go together (src/config/assemble.ts).
+import { formatDuration } from '../../duration.ts';
+import { TOKEN_REVIEW_DEFAULTS } from '../../security/token-review-defaults.ts';
 import { optional, option } from '../option.ts';
 import { bool, duration, HOUR, oneOf, text } from '../values.ts';
 
@@ -46,7 +48,9 @@ export const SECURITY_OPTIONS = {
       value: 'BOOL',
       default: 'false',
       parse: bool(),
-      help: 'require authentication; accept bearer tokens the Kubernetes API server vouches for (TokenReview, with --kubeconfig/--context credentials; needs RBAC create tokenreviews). Answers cached 1m (accepted) / 10s (refused)',
+      help:
+        'require authentication; accept bearer tokens the Kubernetes API server vouches for (TokenReview, with --kubeconfig/--context credentials; needs RBAC create tokenreviews). Answers cached ' +
+        `${formatDuration(TOKEN_REVIEW_DEFAULTS.acceptedTtlMs)} (accepted) / ${formatDuration(TOKEN_REVIEW_DEFAULTS.refusedTtlMs)} (refused)`,
     }),
     openHealth: option({
       flag: 'auth-open-health',
