@@ -62,7 +62,9 @@ const percentile = (values: number[], p: number): number => {
 
 describe('1,000 watch streams that never read, while services churn', () => {
   it('cost bounded memory and leave a reading client’s lookup and watch latency within 2× of before', async () => {
-    const t = await startTestEndpointd({});
+    // The encoded-form cache legitimately fills up to its bound as versions churn; a small bound keeps that fill
+    // out of what is measured as "growing with the changes" below.
+    const t = await startTestEndpointd({}, { encodedCacheBytes: 2 * 1048576 });
     const { store } = t.endpointd;
     let generation = 0;
     for (let i = 0; i < CHURNING; i += 1) store.upsert(SOURCE, churned(i, generation));
@@ -151,13 +153,14 @@ describe('1,000 watch streams that never read, while services churn', () => {
       // files at once) that takes longer than on an idle one — then measure twice, 5 s apart: what the streams hold
       // must not grow with the changes (and the latency must settle).
       await new Promise((resolve) => setTimeout(resolve, 3000));
+      // Full means three seconds in a row without 2 MiB more: on a loaded machine the server writes slowly and one
+      // quiet second can fall inside the filling.
       let filled = retainedBytes();
-      for (let second = 0; second < 20; second += 1) {
+      for (let second = 0, quiet = 0; second < 40 && quiet < 3; second += 1) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
         const now = retainedBytes();
-        const rising = now - filled > 2 * 1048576;
+        quiet = now - filled > 2 * 1048576 ? 0 : quiet + 1;
         filled = now;
-        if (!rising) break;
       }
       const first = await measure();
       const coalescedBefore = store.stats().coalescedUpdates;
@@ -177,7 +180,7 @@ describe('1,000 watch streams that never read, while services churn', () => {
       // A queue per change would hold 1,000 streams × hundreds of changes × 12 KB: gigabytes. What is held is the
       // buffers of each stream (≈100 KB: the response's and HTTP/2's write buffers, the test's own clients' 64 KB
       // HTTP/2 windows, all in this process), once; later changes add nothing but the encoded-form cache filling up
-      // to its bound (16 MiB here).
+      // to its bound (2 MiB here).
       assert.ok(growth < 160 * 1048576, `retained memory grew by ${(growth / 1048576).toFixed(1)} MiB`);
       assert.ok(
         creep < 24 * 1048576,
