@@ -23,8 +23,15 @@ function endpointBody(endpoint: Endpoint): EndpointBody {
     nodeName: endpoint.nodeName ?? null,
     zone: endpoint.zone ?? null,
     targetRef: endpoint.targetRef ?? null,
-    hints: endpoint.hintsForZones === undefined ? null : { forZones: endpoint.hintsForZones },
+    hints: hintsBody(endpoint),
   };
+}
+
+/** As before node hints existed when an endpoint has none: `{forZones}` or null; `forNodes` added when written. */
+function hintsBody(endpoint: Endpoint): EndpointBody['hints'] {
+  const { hintsForZones: forZones, hintsForNodes: forNodes } = endpoint;
+  if (forZones === undefined && forNodes === undefined) return null;
+  return { forZones: forZones ?? [], ...(forNodes === undefined ? {} : { forNodes }) };
 }
 
 /** The JSON body of one service, shared by every reader of that (version, view). */
