@@ -108,9 +108,8 @@ export function viewVersion(snapshot: ServiceSnapshot, view: ViewOptions): strin
  * the same on every replica, and a leading tag keeps these hashes apart from the snapshots' own.
  */
 function callerVersion(view: ServiceView): string {
-  const { version: _snapshotVersion, ...content } = view;
   return createHash('sha256')
-    .update(JSON.stringify(['caller-view-1', content]))
+    .update(JSON.stringify(['caller-view-1', { ...view, version: null }]))
     .digest('base64url')
     .slice(0, 16);
 }
