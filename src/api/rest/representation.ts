@@ -2,6 +2,7 @@
 // store's encoded-form cache, so a thousand clients reading one state cost one JSON.stringify.
 import type { Endpoint, ServiceSnapshot } from '../../model.ts';
 import type { EncodedCache } from '../../store/encoded-cache.ts';
+import { cachedViewVersion } from '../../views/cached-view-version.ts';
 import { serviceView, viewForm, type ViewOptions } from '../../views/service-view.ts';
 import type { EndpointBody, ServiceBody, WatchEventBody } from './wire.ts';
 
@@ -61,14 +62,16 @@ export function encodedStateEvent(
 ): Buffer {
   const form = `event:${format}:${type}:${withId ? 'id' : 'noid'}:${viewForm(view)}`;
   return cache.get(snapshot, form, (s) => {
+    // The version of what this caller receives (the snapshot's without caller locality).
+    const version = cachedViewVersion(cache, s, view);
     const event: WatchEventBody = {
       type,
       namespace: s.namespace,
       name: s.name,
-      version: s.version,
+      version,
       service: serviceBody(s, view),
     };
-    return Buffer.from(frame(event, format, withId ? s.version : undefined));
+    return Buffer.from(frame(event, format, withId ? version : undefined));
   });
 }
 
