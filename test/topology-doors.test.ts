@@ -9,7 +9,7 @@ import { status } from '@grpc/grpc-js';
 import type { Endpoint, ServiceEndpoints, ServiceInfo } from '../src/model.ts';
 import { statusOf, TestClient, type DecodedService } from './support/grpc-discovery.ts';
 import { startTestEndpointd, type TestEndpointd } from './support/endpointd.ts';
-import { EventStream, get, subscribersReach } from './support/http.ts';
+import { EventStream, eventually, get, subscribersReach } from './support/http.ts';
 
 const SOURCE = 'topology-test';
 const HTTP = { name: 'http', port: 8080, protocol: 'TCP' } as const;
@@ -326,5 +326,51 @@ describe('caller-aware answers (topology) on REST and gRPC', () => {
     });
     assert.deepEqual(ipsOf(grpcNode.service), ['10.3.0.3']);
     assert.equal(grpcNode.service.topology?.matched, 'node');
+  });
+});
+
+describe('caller-aware answers from manifests (file source)', () => {
+  let t: TestEndpointd;
+  const files = (distribution: string, bZone: string): Record<string, string> => ({
+    'near.yaml': `apiVersion: v1
+kind: Service
+metadata: { name: near, namespace: shop }
+spec:
+  trafficDistribution: ${distribution}
+  ports: [{ name: http, port: 80, targetPort: 8080 }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: near-1
+  namespace: shop
+  labels: { kubernetes.io/service-name: near }
+addressType: IPv4
+ports: [{ name: http, port: 8080 }]
+endpoints:
+  - addresses: ["10.5.0.1"]
+    zone: zone-a
+    hints: { forZones: [{ name: zone-a }] }
+  - addresses: ["10.5.0.2"]
+    zone: ${bZone}
+    hints: { forZones: [{ name: ${bZone} }] }
+`,
+  });
+  before(async () => {
+    t = await startTestEndpointd(files('PreferSameZone', 'zone-b'));
+  });
+  after(() => t.stop());
+
+  it('reads trafficDistribution and hints from a Service and its slices, and follows an edit of the hints', async () => {
+    const url = `${t.url}/v1/namespaces/shop/services/near?zone=zone-a`;
+    const first = (await get(url)).json<RestBody>();
+    assert.deepEqual(ipsOf(first), ['10.5.0.1']);
+    assert.equal(first.topology?.['rule'], 'PreferSameZone');
+    await t.write('near.yaml', files('PreferClose', 'zone-a')['near.yaml']!);
+    const edited = await eventually(async () => {
+      const body = (await get(url)).json<RestBody>();
+      return body.topology?.['rule'] === 'PreferClose' ? body : undefined;
+    }, 10_000);
+    assert.deepEqual(ipsOf(edited), ['10.5.0.1', '10.5.0.2']);
   });
 });
