@@ -41,6 +41,8 @@ export interface Endpoint {
   readonly targetRef?: ObjectReference;
   /** Topology hints: the zones this endpoint should serve. */
   readonly hintsForZones?: readonly string[];
+  /** Topology hints: the nodes this endpoint should serve (written for trafficDistribution PreferSameNode). */
+  readonly hintsForNodes?: readonly string[];
 }
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
@@ -63,6 +65,10 @@ export interface ServiceInfo {
   /** Only for type ExternalName: the DNS name the Service points at; such a Service has no endpoints. */
   readonly externalName?: string;
   readonly ports: readonly ServicePort[];
+  /** `spec.trafficDistribution` as written (PreferClose, PreferSameZone, PreferSameNode; src/views/topology.ts). */
+  readonly trafficDistribution?: string;
+  /** The annotation `service.kubernetes.io/topology-mode` (or the older `…/topology-aware-hints`) as written. */
+  readonly topologyMode?: string;
 }
 
 /** The merged state of one Service, without its version (see {@link ServiceSnapshot}). */
@@ -106,7 +112,7 @@ export interface DialTarget {
 export function contentVersion(service: ServiceEndpoints): string {
   const info = service.service;
   const canonical = JSON.stringify([
-    2, // the layout's own version: bump it when the layout changes, so old and new hashes never meet
+    3, // the layout's own version: bump it when the layout changes, so old and new hashes never meet
     service.namespace,
     service.name,
     service.ports.map(portTuple),
@@ -124,6 +130,7 @@ export function contentVersion(service: ServiceEndpoints): string {
         ? null
         : [e.targetRef.kind, e.targetRef.namespace ?? null, e.targetRef.name, e.targetRef.uid ?? null],
       e.hintsForZones ?? null,
+      e.hintsForNodes ?? null,
     ]),
     service.truncated === true,
     info === undefined
@@ -133,6 +140,8 @@ export function contentVersion(service: ServiceEndpoints): string {
           info.headless,
           info.externalName ?? null,
           info.ports.map((p) => [p.name, p.port, p.targetPort, p.protocol, p.appProtocol ?? null]),
+          info.trafficDistribution ?? null,
+          info.topologyMode ?? null,
         ],
   ]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);

@@ -31,6 +31,20 @@ export function isVersionLike(value: string): boolean {
   return value.length > 0 && value.length <= 128 && /^[\w.-]+$/.test(value);
 }
 
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/**
+ * Why `value` is not a valid label value (as the zone and node names callers give: `topology.kubernetes.io/zone`
+ * values, node names), or undefined. The empty value is valid: it means "not said".
+ */
+export function labelValueProblem(value: string): string | undefined {
+  if (value.length > 63) return 'must be no more than 63 characters';
+  if (!LABEL_VALUE.test(value)) {
+    return "must consist of alphanumeric characters, '-', '_' or '.', and start and end with an alphanumeric character";
+  }
+  return undefined;
+}
+
 /** Why `value` is not a valid port name (an IANA service name), or undefined. */
 export function portNameProblem(value: string): string | undefined {
   if (value.length > 15) return 'must be no more than 15 characters';

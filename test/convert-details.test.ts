@@ -91,9 +91,55 @@ describe('convertService', () => {
     );
     assert.ok(!('externalName' in convertService(serviceObject({ type: 'ExternalName' }))));
   });
+
+  it('keeps trafficDistribution and the topology-mode annotation (the newer name winning), else leaves them out', () => {
+    const withTopology = (annotations: Record<string, string> | undefined, spec: unknown): ServiceObject =>
+      parsed(parseService({ metadata: { name: 'web', namespace: 'shop', annotations }, spec }));
+    assert.deepEqual(convertService(withTopology(undefined, { trafficDistribution: 'PreferSameZone' })), {
+      type: 'ClusterIP',
+      headless: false,
+      ports: [],
+      trafficDistribution: 'PreferSameZone',
+    });
+    assert.equal(
+      convertService(withTopology({ 'service.kubernetes.io/topology-mode': 'Auto' }, {})).topologyMode,
+      'Auto',
+    );
+    assert.equal(
+      convertService(withTopology({ 'service.kubernetes.io/topology-aware-hints': 'auto' }, {})).topologyMode,
+      'auto',
+    );
+    assert.equal(
+      convertService(
+        withTopology(
+          {
+            'service.kubernetes.io/topology-aware-hints': 'auto',
+            'service.kubernetes.io/topology-mode': 'Disabled',
+          },
+          {},
+        ),
+      ).topologyMode,
+      'Disabled',
+    );
+    const plain = convertService(withTopology({ other: 'x' }, { trafficDistribution: null }));
+    assert.ok(!('trafficDistribution' in plain) && !('topologyMode' in plain), 'no empty keys');
+  });
 });
 
 describe('mergeEndpointSlices, field by field', () => {
+  it('keeps node hints (PreferSameNode) sorted, next to zone hints', () => {
+    const merged = mergeEndpointSlices(web, [
+      slice('web-a', [
+        {
+          addresses: ['10.0.0.1'],
+          hints: { forZones: [{ name: 'zone-a' }], forNodes: [{ name: 'node-2' }, { name: 'node-1' }] },
+        },
+      ]),
+    ]);
+    assert.deepEqual(merged.endpoints[0]?.hintsForNodes, ['node-1', 'node-2']);
+    assert.deepEqual(merged.endpoints[0]?.hintsForZones, ['zone-a']);
+  });
+
   it('leaves out the optional fields a slice does not set, instead of setting them empty', () => {
     const merged = mergeEndpointSlices(web, [
       slice('web-a', [
@@ -102,7 +148,7 @@ describe('mergeEndpointSlices, field by field', () => {
     ]);
     const [endpoint] = merged.endpoints;
     assert.ok(endpoint !== undefined);
-    for (const field of ['hostname', 'nodeName', 'zone', 'targetRef', 'hintsForZones']) {
+    for (const field of ['hostname', 'nodeName', 'zone', 'targetRef', 'hintsForZones', 'hintsForNodes']) {
       assert.ok(!(field in endpoint), `no ${field} key`);
     }
   });

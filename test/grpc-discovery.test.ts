@@ -82,8 +82,10 @@ describe('gRPC Discovery', () => {
         zone: 'zone-a',
         targetRef: { kind: 'Pod', namespace: 'shop', name: 'web-0', uid: 'u-1' },
         hintsForZones: ['zone-a'],
+        hintsForNodes: [],
       });
       assert.deepEqual(answer.targets, [], 'no targets without a port');
+      assert.equal(answer.topology, null, 'no topology part without caller locality');
       assert.equal(answer.truncated, false);
       assert.deepEqual(
         answer.ports.map((p) => p.name),

@@ -209,6 +209,40 @@ describe('Kubernetes source: EndpointSlices', () => {
     assert.deepEqual(ext?.endpoints, []);
   });
 
+  it('carries topology hints and the Service topology policy, a change of either changing the version', async () => {
+    const near = api.create('services', service({ name: 'near', namespace: 'shop' }));
+    const slice = api.create(
+      'endpointslices',
+      endpointSlice({
+        service: 'near',
+        namespace: 'shop',
+        name: 'near-a',
+        endpoints: [{ addresses: '10.7.0.1', zone: 'zone-a' }],
+      }),
+    );
+    const first = await t.until('shop', 'near', (b) => ips(b).length === 1);
+    assert.deepEqual(first?.endpoints[0]?.hints, null);
+    update(api, slice, (o) => {
+      (o['endpoints'] as Record<string, unknown>[])[0]!['hints'] = {
+        forZones: [{ name: 'zone-a' }],
+        forNodes: [{ name: 'node-1' }],
+      };
+    });
+    const hinted = await t.until('shop', 'near', (b) => b?.endpoints[0]?.hints !== null);
+    assert.deepEqual(hinted?.endpoints[0]?.hints, { forZones: ['zone-a'], forNodes: ['node-1'] });
+    assert.notEqual(hinted?.version, first?.version);
+    const withPolicy = structuredClone(near);
+    (withPolicy['spec'] as Record<string, unknown>)['trafficDistribution'] = 'PreferSameNode';
+    (withPolicy['metadata'] as Record<string, unknown>)['annotations'] = {
+      'service.kubernetes.io/topology-mode': 'Auto',
+    };
+    api.update('services', withPolicy);
+    const declared = await t.until('shop', 'near', (b) => b?.service?.trafficDistribution !== undefined);
+    assert.equal(declared?.service?.trafficDistribution, 'PreferSameNode');
+    assert.equal(declared?.service?.topologyMode, 'Auto');
+    assert.notEqual(declared?.version, hinted?.version);
+  });
+
   it('carries the Service port names and appProtocol', async () => {
     api.update(
       'services',

@@ -168,6 +168,15 @@ describe('contentVersion', () => {
     },
     'no targetRef': { ...base, endpoints: [{ ...first, targetRef: undefined }] },
     hints: { ...base, endpoints: [{ ...first, hintsForZones: ['z2'] }] },
+    'node hints': { ...base, endpoints: [{ ...first, hintsForNodes: ['n1'] }] },
+    trafficDistribution: {
+      ...base,
+      service: { type: 'ClusterIP', headless: false, ports: [], trafficDistribution: 'PreferSameZone' },
+    },
+    topologyMode: {
+      ...base,
+      service: { type: 'ClusterIP', headless: false, ports: [], topologyMode: 'Auto' },
+    },
     'no endpoints': { ...base, endpoints: [] },
     truncated: { ...base, truncated: true },
     'service info': { ...base, service: { type: 'ClusterIP', headless: false, ports: [] } },

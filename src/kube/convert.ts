@@ -15,6 +15,8 @@ import {
 } from '../model.ts';
 import {
   OVER_CAPACITY_ANNOTATION,
+  TOPOLOGY_AWARE_HINTS_ANNOTATION,
+  TOPOLOGY_MODE_ANNOTATION,
   type EndpointSliceObject,
   type EndpointsObject,
   type ServiceObject,
@@ -54,6 +56,8 @@ export function mergeEndpointSlices(
       if (targetRef !== undefined) endpoint.targetRef = targetRef;
       if (wire.hints?.forZones != null)
         endpoint.hintsForZones = wire.hints.forZones.map((z) => z.name).sort();
+      if (wire.hints?.forNodes != null)
+        endpoint.hintsForNodes = wire.hints.forNodes.map((n) => n.name).sort();
       keepPreferred(byIdentity, endpoint);
     }
   }
@@ -108,9 +112,13 @@ export function convertEndpoints(object: EndpointsObject): ServiceEndpoints {
   };
 }
 
-/** What endpointd keeps of a Service object: its type, headless-ness, external name and ports. */
+/**
+ * What endpointd keeps of a Service object: its type, headless-ness, external name, ports, and what it says about
+ * topology (trafficDistribution; the topology-mode annotation, the newer name winning as in the controller).
+ */
 export function convertService(object: ServiceObject): ServiceInfo {
   const spec = object.spec;
+  const annotations = object.metadata.annotations;
   const type = spec?.type ?? 'ClusterIP';
   const ports = (spec?.ports ?? []).map((p) =>
     dropUndefined<ServicePort>({
@@ -127,6 +135,8 @@ export function convertService(object: ServiceObject): ServiceInfo {
     headless: spec?.clusterIP === 'None',
     externalName: type === 'ExternalName' ? (spec?.externalName ?? undefined) : undefined,
     ports: ports.sort((a, b) => compareStrings(a.name, b.name) || a.port - b.port),
+    trafficDistribution: spec?.trafficDistribution ?? undefined,
+    topologyMode: annotations?.[TOPOLOGY_MODE_ANNOTATION] ?? annotations?.[TOPOLOGY_AWARE_HINTS_ANNOTATION],
   });
 }
 

@@ -7,6 +7,9 @@ import { namespaceNameProblem, objectNameProblem, portNameProblem } from '../nam
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const OVER_CAPACITY_ANNOTATION = 'endpoints.kubernetes.io/over-capacity';
+/** Topology Aware Routing's switch (`Auto`); the older spelling is still read by the EndpointSlice controller. */
+export const TOPOLOGY_MODE_ANNOTATION = 'service.kubernetes.io/topology-mode';
+export const TOPOLOGY_AWARE_HINTS_ANNOTATION = 'service.kubernetes.io/topology-aware-hints';
 
 const nameField = z.string().superRefine((value, ctx) => {
   const problem = objectNameProblem(value);
@@ -60,7 +63,12 @@ const sliceEndpoint = z.object({
   nodeName: z.string().nullish(),
   zone: z.string().nullish(),
   targetRef: objectReference.nullish(),
-  hints: z.object({ forZones: z.array(z.object({ name: z.string() })).nullish() }).nullish(),
+  hints: z
+    .object({
+      forZones: z.array(z.object({ name: z.string() })).nullish(),
+      forNodes: z.array(z.object({ name: z.string() })).nullish(),
+    })
+    .nullish(),
 });
 
 const addressType = z.enum(['IPv4', 'IPv6', 'FQDN']);
@@ -112,6 +120,7 @@ export const serviceSchema = z.object({
       clusterIP: z.string().nullish(),
       externalName: z.string().nullish(),
       ports: z.array(servicePort).nullish(),
+      trafficDistribution: z.string().nullish(),
     })
     .nullish(),
 });

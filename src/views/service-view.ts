@@ -1,7 +1,10 @@
 // What a caller sees of a Service: the view parameters a door reads from its request, and the pure functions from
 // (Service content, view) to what that caller is answered — the endpoints (routable or all), one port's dial
 // targets, the one-line summary lists use, and why a port asked for does not exist. REST, gRPC and xDS each
-// encode these; none has rules of its own.
+// encode these; none has rules of its own. When the caller says where it is, the endpoints and targets are those
+// Kubernetes' topology rules pick for it (src/views/topology.ts), and the view's version is the hash of what that
+// caller receives, so a change elsewhere (another zone's endpoints) is no change of its answer.
+import { createHash } from 'node:crypto';
 import type {
   DialTarget,
   Endpoint,
@@ -10,16 +13,22 @@ import type {
   ServiceInfo,
   ServiceSnapshot,
 } from '../model.ts';
-import { dialTargets, portBackends, routableEndpoints } from './endpoint-sets.ts';
+import { dialTargets, endpointsWithPort, portBackends, routableEndpoints } from './endpoint-sets.ts';
+import { pickForCaller, type CallerLocality, type TopologyExplanation } from './topology.ts';
 
 /**
  * The parameters of a view. Every field changes what the caller receives, so every field is part of
- * {@link viewForm}. (Where the caller is — zone, node — joins here when topology-aware answers come.)
+ * {@link viewForm}.
  */
 export interface ViewOptions {
   /** Every endpoint with its conditions, instead of only the routable ones. */
   readonly allEndpoints: boolean;
   readonly port: PortSelector | undefined;
+  /**
+   * Where the caller is. Given (a non-empty zone or node), the routable endpoints and the targets are those the
+   * topology rules pick for it and the view has a `topology` part; absent, the view is as without topology.
+   */
+  readonly caller?: CallerLocality | undefined;
 }
 
 /** A key naming the view, part of the key of every encoded form cached for it. */
@@ -30,7 +39,18 @@ export function viewForm(view: ViewOptions): string {
       : 'name' in view.port
         ? `name=${view.port.name}`
         : `number=${view.port.number}`;
-  return `${view.allEndpoints ? 'all' : 'routable'}:${port}`;
+  const base = `${view.allEndpoints ? 'all' : 'routable'}:${port}`;
+  const caller = callerOf(view);
+  // Zones and nodes are label-value-like (checked by every door): they cannot contain the separators.
+  return caller === undefined ? base : `${base}:zone=${caller.zone ?? ''}:node=${caller.node ?? ''}`;
+}
+
+/** The caller's locality when it said anything (an empty zone or node is "not said"), else undefined. */
+export function callerOf(view: ViewOptions): CallerLocality | undefined {
+  const zone = view.caller?.zone === '' ? undefined : view.caller?.zone;
+  const node = view.caller?.node === '' ? undefined : view.caller?.node;
+  if (zone === undefined && node === undefined) return undefined;
+  return { ...(zone === undefined ? {} : { zone }), ...(node === undefined ? {} : { node }) };
 }
 
 /** One Service as a view shows it; each door's wire shape is this, spelled its own way. */
@@ -45,11 +65,21 @@ export interface ServiceView {
   /** Only when true: the legacy Endpoints object was cut at 1,000 addresses. */
   readonly truncated?: true;
   readonly service?: ServiceInfo;
+  /**
+   * Only when the caller said where it is: which topology rule applied, for which zone/node, and why a fallback
+   * happened. With all endpoints asked for, it says what the rules would pick; the endpoints are not filtered.
+   */
+  readonly topology?: TopologyExplanation;
 }
 
+/**
+ * The view of a snapshot. Its version is the snapshot's when the caller gives no locality (answers as without
+ * topology); otherwise the hash of everything else in the view, so that two states giving this caller the same
+ * answer have the same version, on every replica.
+ */
 export function serviceView(snapshot: ServiceSnapshot, view: ViewOptions): ServiceView {
-  const { endpoints, targets } = viewEndpoints(snapshot, view);
-  return {
+  const { endpoints, targets, topology } = viewEndpoints(snapshot, view);
+  const shown = {
     namespace: snapshot.namespace,
     name: snapshot.name,
     version: snapshot.version,
@@ -59,22 +89,71 @@ export function serviceView(snapshot: ServiceSnapshot, view: ViewOptions): Servi
     ...(snapshot.truncated === true ? { truncated: true as const } : {}),
     ...(snapshot.service === undefined ? {} : { service: snapshot.service }),
   };
+  if (topology === undefined) return shown;
+  const withTopology = { ...shown, topology };
+  return { ...withTopology, version: callerVersion(withTopology) };
+}
+
+/**
+ * The version a caller's answer carries: the snapshot's without caller locality, else the hash of its view. Doors
+ * compare and send this one (ETags, long-polls, watch events, heartbeats); they should take it through their
+ * encoded-form cache, as it costs a view.
+ */
+export function viewVersion(snapshot: ServiceSnapshot, view: ViewOptions): string {
+  return callerOf(view) === undefined ? snapshot.version : serviceView(snapshot, view).version;
+}
+
+/**
+ * A content hash of a caller's view (its version field excluded): the key order is the one serviceView builds,
+ * the same on every replica, and a leading tag keeps these hashes apart from the snapshots' own.
+ */
+function callerVersion(view: ServiceView): string {
+  return createHash('sha256')
+    .update(JSON.stringify(['caller-view-1', { ...view, version: null }]))
+    .digest('base64url')
+    .slice(0, 16);
 }
 
 /**
  * The endpoints a view shows (routable ones unless all were asked for) and, when a port was asked for, their
  * targets: with all endpoints, every one that has the port; else the port's routable ones (kube-proxy's rule
- * applied per port, as xDS assignments do).
+ * applied per port, as xDS assignments do). With a caller's locality, the routable endpoints are those the
+ * topology rules pick for it, and the targets those picked among the port's routable ones (the rules run per
+ * port, like the routable set); the explanation is the targets' pick when a port was asked for. With all
+ * endpoints asked for, nothing is filtered: the explanation only reports what the rules would pick.
  */
 export function viewEndpoints(
   snapshot: ServiceSnapshot,
   view: ViewOptions,
-): { readonly endpoints: readonly Endpoint[]; readonly targets: DialTarget[] | undefined } {
-  const endpoints = view.allEndpoints ? snapshot.endpoints : routableEndpoints(snapshot.endpoints);
+): {
+  readonly endpoints: readonly Endpoint[];
+  readonly targets: DialTarget[] | undefined;
+  readonly topology?: TopologyExplanation;
+} {
+  const caller = callerOf(view);
   const port = view.port;
-  if (port === undefined) return { endpoints, targets: undefined };
-  const dialed = view.allEndpoints ? endpoints : portBackends(snapshot.endpoints, port).routable;
-  return { endpoints, targets: dialTargets(dialed, port) };
+  if (caller === undefined) {
+    const endpoints = view.allEndpoints ? snapshot.endpoints : routableEndpoints(snapshot.endpoints);
+    if (port === undefined) return { endpoints, targets: undefined };
+    const dialed = view.allEndpoints ? endpoints : portBackends(snapshot.endpoints, port).routable;
+    return { endpoints, targets: dialTargets(dialed, port) };
+  }
+  const policy = {
+    trafficDistribution: snapshot.service?.trafficDistribution,
+    topologyMode: snapshot.service?.topologyMode,
+  };
+  const whole = pickForCaller({ ...policy, endpoints: snapshot.endpoints }, caller);
+  const onPort =
+    port === undefined
+      ? undefined
+      : pickForCaller({ ...policy, endpoints: endpointsWithPort(snapshot.endpoints, port) }, caller);
+  const topology = (onPort ?? whole).explanation;
+  if (view.allEndpoints) {
+    const targets = port === undefined ? undefined : dialTargets(snapshot.endpoints, port);
+    return { endpoints: snapshot.endpoints, targets, topology };
+  }
+  const targets = port === undefined || onPort === undefined ? undefined : dialTargets(onPort.picked, port);
+  return { endpoints: whole.picked, targets, topology };
 }
 
 /** The line a list of services shows for one of them. */

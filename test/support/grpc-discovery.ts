@@ -65,6 +65,7 @@ export interface DecodedEndpoint {
   zone: string;
   targetRef: { kind: string; namespace: string; name: string; uid: string } | null;
   hintsForZones: string[];
+  hintsForNodes: string[];
 }
 
 export interface DecodedService {
@@ -75,10 +76,14 @@ export interface DecodedService {
   endpoints: DecodedEndpoint[];
   targets: Array<{ address: string; port: number }>;
   truncated: boolean;
+  /** Only when the request gave the caller's locality. */
+  topology: DecodedTopology | null;
   serviceInfo: {
     type: string;
     headless: boolean;
     externalName: string;
+    trafficDistribution: string;
+    topologyMode: string;
     ports: Array<{
       name: string;
       port: number;
@@ -88,6 +93,14 @@ export interface DecodedService {
       appProtocol: string;
     }>;
   } | null;
+}
+
+export interface DecodedTopology {
+  rule: string;
+  matched: string;
+  zone: string;
+  node: string;
+  fallback: string;
 }
 
 export interface DecodedRef {
@@ -122,6 +135,7 @@ export interface ResolveRequest {
   name?: string;
   endpoints?: 'ENDPOINT_SET_ROUTABLE' | 'ENDPOINT_SET_ALL' | number;
   port?: PortRequest;
+  caller?: { zone?: string; node?: string };
 }
 export interface WatchRequest {
   services?: DecodedRef[];
@@ -129,6 +143,7 @@ export interface WatchRequest {
   endpoints?: 'ENDPOINT_SET_ROUTABLE' | 'ENDPOINT_SET_ALL';
   port?: PortRequest;
   known?: DecodedVersion[];
+  caller?: { zone?: string; node?: string };
 }
 
 const REFLECTION_PROTO = fileURLToPath(

@@ -3,12 +3,19 @@
 // is refused and never looked up.
 import { GRPC_OPTIONS } from '../../config/options/grpc.ts';
 import type { PortSelector, ServiceKey } from '../../model.ts';
-import { isVersionLike, namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
+import {
+  isVersionLike,
+  labelValueProblem,
+  namespaceNameProblem,
+  portNameProblem,
+  serviceNameProblem,
+} from '../../names.ts';
 import type { SubscriptionScope } from '../../store/subscription.ts';
 import type { ViewOptions } from '../../views/service-view.ts';
 import { clip, ProblemList, quote } from '../../limits/bounded-text.ts';
 import { invalidArgument, type FieldProblem } from './errors.ts';
 import type {
+  CallerLocalityMessage,
   DecodedEnum,
   EndpointSetName,
   ListServicesRequestMessage,
@@ -40,14 +47,14 @@ export interface WatchQuery {
 export function resolveQuery(request: ResolveRequestMessage): ResolveQuery {
   const problems = new ProblemList<FieldProblem>();
   const key = serviceKey(request, '', problems);
-  const view = viewOptions(request.endpoints, request.port, problems);
+  const view = viewOptions(request.endpoints, request.port, request.caller, problems);
   if (problems.length > 0) throw invalidArgument(problems.items, problems.omitted);
   return { key, view };
 }
 
 export function watchQuery(request: WatchRequestMessage, maxServices = MAX_WATCHED_SERVICES): WatchQuery {
   const problems = new ProblemList<FieldProblem>();
-  const view = viewOptions(request.endpoints, request.port, problems);
+  const view = viewOptions(request.endpoints, request.port, request.caller, problems);
   let scope: WatchScope;
   if (request.services.length > 0) {
     if (request.namespace !== '') {
@@ -120,6 +127,7 @@ function serviceKey(
 function viewOptions(
   endpoints: DecodedEnum<EndpointSetName>,
   port: PortSelectorMessage | null,
+  caller: CallerLocalityMessage | null,
   problems: ProblemList<FieldProblem>,
 ): ViewOptions {
   if (typeof endpoints === 'number') {
@@ -128,7 +136,23 @@ function viewOptions(
       reason: `unknown EndpointSet value ${endpoints}; use ENDPOINT_SET_ROUTABLE or ENDPOINT_SET_ALL`,
     });
   }
-  return { allEndpoints: endpoints === 'ENDPOINT_SET_ALL', port: portSelector(port, problems) };
+  const view: ViewOptions = {
+    allEndpoints: endpoints === 'ENDPOINT_SET_ALL',
+    port: portSelector(port, problems),
+  };
+  const zone = locality('caller.zone', caller?.zone ?? '', problems);
+  const node = locality('caller.node', caller?.node ?? '', problems);
+  // No locality said: the very same view as without topology (answers byte for byte as before).
+  return zone === undefined && node === undefined ? view : { ...view, caller: { zone, node } };
+}
+
+/** A caller's zone or node: a label value; empty means "not said". */
+function locality(field: string, value: string, problems: ProblemList<FieldProblem>): string | undefined {
+  if (value === '') return undefined;
+  const problem = labelValueProblem(value);
+  if (problem === undefined) return value;
+  problems.push({ field, reason: `${quote(value)} is not a valid ${field.slice(7)} name: it ${problem}` });
+  return undefined;
 }
 
 function portSelector(

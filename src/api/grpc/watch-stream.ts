@@ -6,10 +6,13 @@
 // message only once the previous ones have left grpc-js for HTTP/2 (whose flow control stops a client that does not
 // read); grpc-js itself would buffer 16 messages per call before saying it is full. What changes meanwhile waits in
 // the store's subscriptions, where the latest state of a service replaces an older one, so a client that stops
-// reading costs bounded memory however often things change.
+// reading costs bounded memory however often things change. With caller locality, versions are those of the
+// caller's answers, and a change that leaves its answer as it was (another zone's endpoints) is not sent.
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { serviceKeyString, type ServiceKey, type ServiceSnapshot } from '../../model.ts';
 import type { ServiceChange, Subscription } from '../../store/subscription.ts';
+import { cachedViewVersion } from '../../views/cached-view-version.ts';
+import { callerOf, viewForm, type ViewOptions } from '../../views/service-view.ts';
 import type { DiscoveryContext } from './context.ts';
 import type { StatusError } from './errors.ts';
 import type { WatchQuery, WatchScope } from './request.ts';
@@ -78,6 +81,7 @@ export class WatchStream {
   /** Streams with equal keys watch the same services: one heartbeat encoding serves them all. */
   readonly scopeKey: string;
   readonly scope: WatchScope;
+  readonly view: ViewOptions;
   readonly #call: WatchCall;
   readonly #context: DiscoveryContext;
   readonly #query: WatchQuery;
@@ -92,6 +96,8 @@ export class WatchStream {
   readonly #flushNow = (): void => this.#flush();
   /** Messages handed to grpc-js whose write has not completed yet. */
   #inFlight = 0;
+  /** With caller locality only: the answer's version the client holds, per service (else every change is news). */
+  readonly #sentVersions: Map<string, string> | undefined;
 
   constructor(
     call: WatchCall,
@@ -103,8 +109,10 @@ export class WatchStream {
     this.#context = context;
     this.#query = query;
     this.scope = query.scope;
-    this.scopeKey = scopeKey(query.scope);
+    this.view = query.view;
+    this.scopeKey = scopeKey(query.scope, query.view);
     this.#onClosed = onClosed;
+    this.#sentVersions = callerOf(query.view) === undefined ? undefined : new Map();
   }
 
   /** Subscribes, queues the current state, and starts writing. */
@@ -179,7 +187,12 @@ export class WatchStream {
   ): void {
     const id = serviceKeyString(key);
     const knownVersion = this.#query.known.get(id);
-    if (knownVersion !== undefined && knownVersion === current?.version) return;
+    if (knownVersion !== undefined) this.#sentVersions?.set(id, knownVersion);
+    const currentVersion =
+      current === undefined
+        ? undefined
+        : cachedViewVersion(this.#context.store.encoded, current, this.#query.view);
+    if (knownVersion !== undefined && knownVersion === currentVersion) return;
     subscription?.deliver({
       id,
       key: { namespace: key.namespace, name: key.name },
@@ -228,8 +241,14 @@ export class WatchStream {
     const { codec } = this.#context;
     const { previous, current } = change;
     if (current === undefined) {
+      this.#sentVersions?.delete(change.id);
       if (previous !== undefined) this.#send(codec.deleted(change.key));
       return;
+    }
+    if (this.#sentVersions !== undefined) {
+      const version = cachedViewVersion(this.#context.store.encoded, current, this.#query.view);
+      if (this.#sentVersions.get(change.id) === version) return;
+      this.#sentVersions.set(change.id, version);
     }
     const kind = previous === undefined ? 'added' : 'modified';
     this.#send(codec.stateEvent(kind, current, this.#query.view));
@@ -244,31 +263,38 @@ export class WatchStream {
   }
 }
 
-/** The current versions of what a scope watches, for its heartbeat. */
+/** The current versions of what a scope watches in a view (the caller's answers' versions), for its heartbeat. */
 export function heartbeatVersions(
   store: DiscoveryContext['store'],
   scope: WatchScope,
+  view: ViewOptions,
 ): ServiceVersionMessage[] {
+  const versionOf = (s: ServiceSnapshot): string => cachedViewVersion(store.encoded, s, view);
   if (scope.kind === 'services') {
-    return scope.keys.map((key) => ({
-      namespace: key.namespace,
-      name: key.name,
-      version: store.get(key)?.version ?? '',
-    }));
+    return scope.keys.map((key) => {
+      const current = store.get(key);
+      return {
+        namespace: key.namespace,
+        name: key.name,
+        version: current === undefined ? '' : versionOf(current),
+      };
+    });
   }
   return store
     .list(scope.kind === 'namespace' ? scope.namespace : undefined)
-    .map((s) => ({ namespace: s.namespace, name: s.name, version: s.version }));
+    .map((s) => ({ namespace: s.namespace, name: s.name, version: versionOf(s) }));
 }
 
-function scopeKey(scope: WatchScope): string {
+/** Streams of equal keys get the same heartbeat: the scope, and the view when its versions are the caller's. */
+function scopeKey(scope: WatchScope, view: ViewOptions): string {
+  const caller = callerOf(view) === undefined ? '' : `|${viewForm(view)}`;
   switch (scope.kind) {
     case 'all':
-      return 'all';
+      return `all${caller}`;
     case 'namespace':
-      return `namespace:${scope.namespace}`;
+      return `namespace:${scope.namespace}${caller}`;
     case 'services':
-      return `services:${scope.keys.map(serviceKeyString).join(',')}`;
+      return `services:${scope.keys.map(serviceKeyString).join(',')}${caller}`;
   }
 }
 

@@ -56,7 +56,9 @@ export class WatchStreams {
       if (!stream.wantsHeartbeat()) continue;
       let bytes = encoded.get(stream.scopeKey);
       if (bytes === undefined) {
-        bytes = this.#context.codec.heartbeat(heartbeatVersions(this.#context.store, stream.scope));
+        bytes = this.#context.codec.heartbeat(
+          heartbeatVersions(this.#context.store, stream.scope, stream.view),
+        );
         encoded.set(stream.scopeKey, bytes);
       }
       stream.write(bytes);

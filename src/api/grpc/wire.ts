@@ -26,11 +26,18 @@ export interface ServiceVersionMessage {
   readonly version: string;
 }
 
+export interface CallerLocalityMessage {
+  readonly zone: string;
+  readonly node: string;
+}
+
 export interface ResolveRequestMessage {
   readonly namespace: string;
   readonly name: string;
   readonly endpoints: DecodedEnum<EndpointSetName>;
   readonly port: PortSelectorMessage | null;
+  /** null when unset (and from clients built on the proto before the field existed). */
+  readonly caller: CallerLocalityMessage | null;
 }
 
 export interface WatchRequestMessage {
@@ -39,6 +46,7 @@ export interface WatchRequestMessage {
   readonly endpoints: DecodedEnum<EndpointSetName>;
   readonly port: PortSelectorMessage | null;
   readonly known: readonly ServiceVersionMessage[];
+  readonly caller: CallerLocalityMessage | null;
 }
 
 export interface ListServicesRequestMessage {
@@ -59,6 +67,8 @@ export interface ServiceInfoMessage {
   readonly headless: boolean;
   readonly externalName?: string;
   readonly ports: readonly ServicePortMessage[];
+  readonly trafficDistribution?: string;
+  readonly topologyMode?: string;
 }
 
 /** `targetPortNumber` or `targetPortName`: the `target_port` oneof. */

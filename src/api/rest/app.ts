@@ -58,8 +58,8 @@ export interface RestApi {
 }
 
 const LIST_PARAMS: ReadonlySet<string> = new Set(['namespace']);
-const SERVICE_WATCH_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'version']);
-const WATCH_PARAMS: ReadonlySet<string> = new Set(['namespace', 'endpoints', 'port']);
+const SERVICE_WATCH_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'zone', 'node', 'version']);
+const WATCH_PARAMS: ReadonlySet<string> = new Set(['namespace', 'endpoints', 'port', 'zone', 'node']);
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function createRestApi(options: RestApiOptions): RestApi {

@@ -9,6 +9,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { Readiness } from '../../observability/readiness.ts';
 import type { StoreReader } from '../../store/faces.ts';
 import type { RouteLimits } from '../../limits/route-limits.ts';
+import { cachedViewVersion } from '../../views/cached-view-version.ts';
 import { unknownPortDetail, type ViewOptions } from '../../views/service-view.ts';
 import { ParamReader } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
@@ -18,7 +19,7 @@ import type { OpenStream } from './watch-stream.ts';
 
 /** The route pattern, as the router and the metrics name it. */
 export const LOOKUP_ROUTE = '/v1/namespaces/:namespace/services/:name';
-const LOOKUP_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'wait', 'version']);
+const LOOKUP_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'zone', 'node', 'wait', 'version']);
 const JSON_TYPE = 'application/json; charset=utf-8';
 /** Lookup URLs remembered for the fast path; past that the memory starts again (clients repeat a few URLs). */
 const MAX_KNOWN_URLS = 1024;
@@ -74,8 +75,9 @@ export function createLookup(options: LookupOptions): Lookup {
     const unknownPort = snapshot === undefined ? undefined : unknownPortDetail(snapshot, view);
     // A port the service does not have is answered at once: waiting would only end in the same 404.
     const portUnknown = unknownPort !== undefined;
+    const current = snapshot === undefined ? undefined : cachedViewVersion(store.encoded, snapshot, view);
     // HEAD asks what a GET would answer now: it never waits.
-    if (wait === undefined || req.method === 'HEAD' || snapshot?.version !== version || portUnknown) {
+    if (wait === undefined || req.method === 'HEAD' || current !== version || portUnknown) {
       if (wait === undefined && req.method === 'GET') remember(req.originalUrl, { key, view });
       answerLookup(req, res, key, snapshot, view, unknownPort);
       return;
@@ -163,7 +165,7 @@ export function createLookup(options: LookupOptions): Lookup {
       sendProblem(res, new HttpProblem(404, 'Not Found', unknownPort));
       return;
     }
-    const etag = `"${snapshot.version}"`;
+    const etag = `"${cachedViewVersion(store.encoded, snapshot, view)}"`;
     res.setHeader('ETag', etag);
     res.setHeader('Cache-Control', 'no-cache');
     if (etagMatches(req.headers['if-none-match'], etag)) {
@@ -174,7 +176,10 @@ export function createLookup(options: LookupOptions): Lookup {
     res.end(encodedServiceBody(store.encoded, snapshot, view));
   }
 
-  /** Answers when the service's version differs from `version` (absent counts as a version), or after `waitMs`. */
+  /**
+   * Answers when the version of the caller's view differs from `version` (absent counts as a version), or after
+   * `waitMs`: with caller locality, a change the caller's answer does not show does not end the wait.
+   */
   function longPoll(
     req: Request,
     res: Response,
@@ -201,7 +206,8 @@ export function createLookup(options: LookupOptions): Lookup {
     };
     const subscription = store.subscribe({ kind: 'service', key }, () => {
       while (subscription.take() !== undefined);
-      if (store.get(key)?.version !== version) finish();
+      const now = store.get(key);
+      if ((now === undefined ? undefined : cachedViewVersion(store.encoded, now, view)) !== version) finish();
     });
     const timer = setTimeout(finish, waitMs);
     const pending: OpenStream = { end: finish };

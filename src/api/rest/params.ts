@@ -5,7 +5,13 @@
 import type { Request } from 'express';
 import { parseDuration } from '../../duration.ts';
 import type { PortSelector, ServiceKey } from '../../model.ts';
-import { isVersionLike, namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
+import {
+  isVersionLike,
+  labelValueProblem,
+  namespaceNameProblem,
+  portNameProblem,
+  serviceNameProblem,
+} from '../../names.ts';
 import { clip, ProblemList, quote } from '../../limits/bounded-text.ts';
 import { badRequest, type InvalidParam } from './problem.ts';
 import type { ViewOptions } from '../../views/service-view.ts';
@@ -58,7 +64,23 @@ export class ParamReader {
         reason: `must be "all" or "routable", got ${quote(endpoints)}`,
       });
     }
-    return { allEndpoints: endpoints === 'all', port: this.#port() };
+    const zone = this.#locality('zone');
+    const node = this.#locality('node');
+    const view: ViewOptions = { allEndpoints: endpoints === 'all', port: this.#port() };
+    // No locality said: the very same view as without topology (answers byte for byte as before).
+    return zone === undefined && node === undefined ? view : { ...view, caller: { zone, node } };
+  }
+
+  /** `zone` or `node`: a label value; empty means "not said". */
+  #locality(name: 'zone' | 'node'): string | undefined {
+    const value = this.text(name);
+    if (value === undefined || value === '') return undefined;
+    const problem = labelValueProblem(value);
+    if (problem !== undefined) {
+      this.problems.push({ name, reason: `${quote(value)} is not a valid ${name} name: it ${problem}` });
+      return undefined;
+    }
+    return value;
   }
 
   /** The long-poll wait in ms, or undefined when the request does not wait. */

@@ -2,6 +2,7 @@
 // store's encoded-form cache, so a thousand clients reading one state cost one JSON.stringify.
 import type { Endpoint, ServiceSnapshot } from '../../model.ts';
 import type { EncodedCache } from '../../store/encoded-cache.ts';
+import { cachedViewVersion } from '../../views/cached-view-version.ts';
 import { serviceView, viewForm, type ViewOptions } from '../../views/service-view.ts';
 import type { EndpointBody, ServiceBody, WatchEventBody } from './wire.ts';
 
@@ -23,8 +24,15 @@ function endpointBody(endpoint: Endpoint): EndpointBody {
     nodeName: endpoint.nodeName ?? null,
     zone: endpoint.zone ?? null,
     targetRef: endpoint.targetRef ?? null,
-    hints: endpoint.hintsForZones === undefined ? null : { forZones: endpoint.hintsForZones },
+    hints: hintsBody(endpoint),
   };
+}
+
+/** As before node hints existed when an endpoint has none: `{forZones}` or null; `forNodes` added when written. */
+function hintsBody(endpoint: Endpoint): EndpointBody['hints'] {
+  const { hintsForZones: forZones, hintsForNodes: forNodes } = endpoint;
+  if (forZones === undefined && forNodes === undefined) return null;
+  return { forZones: forZones ?? [], ...(forNodes === undefined ? {} : { forNodes }) };
 }
 
 /** The JSON body of one service, shared by every reader of that (version, view). */
@@ -54,14 +62,16 @@ export function encodedStateEvent(
 ): Buffer {
   const form = `event:${format}:${type}:${withId ? 'id' : 'noid'}:${viewForm(view)}`;
   return cache.get(snapshot, form, (s) => {
+    // The version of what this caller receives (the snapshot's without caller locality).
+    const version = cachedViewVersion(cache, s, view);
     const event: WatchEventBody = {
       type,
       namespace: s.namespace,
       name: s.name,
-      version: s.version,
+      version,
       service: serviceBody(s, view),
     };
-    return Buffer.from(frame(event, format, withId ? s.version : undefined));
+    return Buffer.from(frame(event, format, withId ? version : undefined));
   });
 }
 

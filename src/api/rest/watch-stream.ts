@@ -1,11 +1,14 @@
 // One watch stream over HTTP: SSE or NDJSON, the current state first, then every change. The stream writes only
 // while the client reads (the response's backpressure); what changes meanwhile waits in the subscription, where
 // the latest state of each service replaces an older one, so a client that stops reading costs bounded memory.
+// With caller locality, a change that leaves the caller's view as it was (another zone's endpoints) is not sent:
+// its version is the hash of what the caller receives, and that did not change.
 import type { Request, Response } from 'express';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { StoreReader } from '../../store/faces.ts';
 import type { ServiceChange, SubscriptionScope } from '../../store/subscription.ts';
-import type { ViewOptions } from '../../views/service-view.ts';
+import { cachedViewVersion } from '../../views/cached-view-version.ts';
+import { callerOf, type ViewOptions } from '../../views/service-view.ts';
 import { encodedStateEvent, frame, type StreamFormat } from './representation.ts';
 
 export interface WatchStreamOptions {
@@ -39,6 +42,8 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
 
   let synced = false;
   let ended = false;
+  /** With caller locality only: the view version last sent per service (no caller: every change is news). */
+  const sentVersions = callerOf(view) === undefined ? undefined : new Map<string, string>();
   const write = (chunk: string | Buffer): boolean => res.write(chunk);
 
   const flush = (): void => {
@@ -59,6 +64,7 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
   const writeChange = (change: ServiceChange): void => {
     const { current, previous, key } = change;
     if (current === undefined) {
+      sentVersions?.delete(change.id);
       if (previous === undefined) return;
       write(
         frame({ type: 'DELETED', namespace: key.namespace, name: key.name }, format, single ? '' : undefined),
@@ -66,6 +72,11 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
       return;
     }
     const type = previous === undefined ? 'ADDED' : 'MODIFIED';
+    if (sentVersions !== undefined) {
+      const version = cachedViewVersion(store.encoded, current, view);
+      if (sentVersions.get(change.id) === version) return;
+      sentVersions.set(change.id, version);
+    }
     write(encodedStateEvent(store.encoded, current, type, view, format, single !== undefined));
   };
 
@@ -75,8 +86,10 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
     const current = store.get(single);
     if (current === undefined) {
       write(frame({ type: 'ABSENT', namespace: single.namespace, name: single.name }, format, ''));
-    } else if (current.version !== options.resumeVersion) {
+    } else if (cachedViewVersion(store.encoded, current, view) !== options.resumeVersion) {
       subscription.deliver(initialChange(single, current));
+    } else if (sentVersions !== undefined && options.resumeVersion !== undefined) {
+      sentVersions.set(serviceKeyString(single), options.resumeVersion);
     }
   } else {
     const namespace = scope.kind === 'namespace' ? scope.namespace : undefined;
@@ -87,7 +100,13 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
 
   const heartbeat = setInterval(() => {
     if (res.writableNeedDrain) return; // a client that is not reading has no use for more bytes
-    const version = single === undefined ? undefined : (store.get(single)?.version ?? null);
+    const now = single === undefined ? undefined : store.get(single);
+    const version =
+      single === undefined
+        ? undefined
+        : now === undefined
+          ? null
+          : cachedViewVersion(store.encoded, now, view);
     write(frame(version === undefined ? { type: 'HEARTBEAT' } : { type: 'HEARTBEAT', version }, format));
   }, options.heartbeatMs);
 

@@ -11,7 +11,8 @@ export interface EndpointBody extends Pick<
   readonly nodeName: string | null;
   readonly zone: string | null;
   readonly targetRef: ObjectReference | null;
-  readonly hints: { readonly forZones: readonly string[] } | null;
+  /** EndpointSlice hints: `forNodes` only when written (PreferSameNode); null when the endpoint has none. */
+  readonly hints: { readonly forZones: readonly string[]; readonly forNodes?: readonly string[] } | null;
 }
 
 /**
