@@ -12,6 +12,7 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import { serviceKeyString, type ServiceKey, type ServiceSnapshot } from '../../model.ts';
 import type { ServiceChange, Subscription } from '../../store/subscription.ts';
 import { cachedViewVersion } from '../../views/cached-view-version.ts';
+import { sentViewVersions, type SentViewVersions } from '../../views/sent-view-versions.ts';
 import { callerOf, viewForm, type ViewOptions } from '../../views/service-view.ts';
 import type { DiscoveryContext } from './context.ts';
 import type { StatusError } from './errors.ts';
@@ -96,8 +97,8 @@ export class WatchStream {
   readonly #flushNow = (): void => this.#flush();
   /** Messages handed to grpc-js whose write has not completed yet. */
   #inFlight = 0;
-  /** With caller locality only: the answer's version the client holds, per service (else every change is news). */
-  readonly #sentVersions: Map<string, string> | undefined;
+  /** What the client holds of each service's answer: a change its view does not show is not sent. */
+  readonly #sent: SentViewVersions;
 
   constructor(
     call: WatchCall,
@@ -112,7 +113,7 @@ export class WatchStream {
     this.view = query.view;
     this.scopeKey = scopeKey(query.scope, query.view);
     this.#onClosed = onClosed;
-    this.#sentVersions = callerOf(query.view) === undefined ? undefined : new Map();
+    this.#sent = sentViewVersions(context.store.encoded, query.view);
   }
 
   /** Subscribes, queues the current state, and starts writing. */
@@ -187,7 +188,7 @@ export class WatchStream {
   ): void {
     const id = serviceKeyString(key);
     const knownVersion = this.#query.known.get(id);
-    if (knownVersion !== undefined) this.#sentVersions?.set(id, knownVersion);
+    if (knownVersion !== undefined) this.#sent.holds(id, knownVersion);
     const currentVersion =
       current === undefined
         ? undefined
@@ -239,16 +240,11 @@ export class WatchStream {
 
   #writeChange(change: ServiceChange): void {
     const { codec } = this.#context;
+    if (!this.#sent.isNews(change)) return;
     const { previous, current } = change;
     if (current === undefined) {
-      this.#sentVersions?.delete(change.id);
       if (previous !== undefined) this.#send(codec.deleted(change.key));
       return;
-    }
-    if (this.#sentVersions !== undefined) {
-      const version = cachedViewVersion(this.#context.store.encoded, current, this.#query.view);
-      if (this.#sentVersions.get(change.id) === version) return;
-      this.#sentVersions.set(change.id, version);
     }
     const kind = previous === undefined ? 'added' : 'modified';
     this.#send(codec.stateEvent(kind, current, this.#query.view));

@@ -8,7 +8,8 @@ import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { StoreReader } from '../../store/faces.ts';
 import type { ServiceChange, SubscriptionScope } from '../../store/subscription.ts';
 import { cachedViewVersion } from '../../views/cached-view-version.ts';
-import { callerOf, type ViewOptions } from '../../views/service-view.ts';
+import { sentViewVersions } from '../../views/sent-view-versions.ts';
+import type { ViewOptions } from '../../views/service-view.ts';
 import { encodedStateEvent, frame, type StreamFormat } from './representation.ts';
 
 export interface WatchStreamOptions {
@@ -42,8 +43,7 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
 
   let synced = false;
   let ended = false;
-  /** With caller locality only: the view version last sent per service (no caller: every change is news). */
-  const sentVersions = callerOf(view) === undefined ? undefined : new Map<string, string>();
+  const sent = sentViewVersions(store.encoded, view);
   const write = (chunk: string | Buffer): boolean => res.write(chunk);
 
   const flush = (): void => {
@@ -62,9 +62,9 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
   };
 
   const writeChange = (change: ServiceChange): void => {
+    if (!sent.isNews(change)) return;
     const { current, previous, key } = change;
     if (current === undefined) {
-      sentVersions?.delete(change.id);
       if (previous === undefined) return;
       write(
         frame({ type: 'DELETED', namespace: key.namespace, name: key.name }, format, single ? '' : undefined),
@@ -72,11 +72,6 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
       return;
     }
     const type = previous === undefined ? 'ADDED' : 'MODIFIED';
-    if (sentVersions !== undefined) {
-      const version = cachedViewVersion(store.encoded, current, view);
-      if (sentVersions.get(change.id) === version) return;
-      sentVersions.set(change.id, version);
-    }
     write(encodedStateEvent(store.encoded, current, type, view, format, single !== undefined));
   };
 
@@ -88,8 +83,8 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
       write(frame({ type: 'ABSENT', namespace: single.namespace, name: single.name }, format, ''));
     } else if (cachedViewVersion(store.encoded, current, view) !== options.resumeVersion) {
       subscription.deliver(initialChange(single, current));
-    } else if (sentVersions !== undefined && options.resumeVersion !== undefined) {
-      sentVersions.set(serviceKeyString(single), options.resumeVersion);
+    } else if (options.resumeVersion !== undefined) {
+      sent.holds(serviceKeyString(single), options.resumeVersion);
     }
   } else {
     const namespace = scope.kind === 'namespace' ? scope.namespace : undefined;
