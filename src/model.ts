@@ -144,6 +144,11 @@ export function contentVersion(service: ServiceEndpoints): string {
           info.topologyMode ?? null,
         ],
   ]);
+  return contentHash(canonical);
+}
+
+/** The form of every version endpointd hands out: 16 base64url characters of the SHA-256 of canonical content. */
+export function contentHash(canonical: string | Uint8Array): string {
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }
 

@@ -4,7 +4,7 @@
 // encode these; none has rules of its own. When the caller says where it is, the endpoints and targets are those
 // Kubernetes' topology rules pick for it (src/views/topology.ts), and the view's version is the hash of what that
 // caller receives, so a change elsewhere (another zone's endpoints) is no change of its answer.
-import { createHash } from 'node:crypto';
+import { contentHash } from '../model.ts';
 import type {
   DialTarget,
   Endpoint,
@@ -108,10 +108,7 @@ export function viewVersion(snapshot: ServiceSnapshot, view: ViewOptions): strin
  * the same on every replica, and a leading tag keeps these hashes apart from the snapshots' own.
  */
 function callerVersion(view: ServiceView): string {
-  return createHash('sha256')
-    .update(JSON.stringify(['caller-view-1', { ...view, version: null }]))
-    .digest('base64url')
-    .slice(0, 16);
+  return contentHash(JSON.stringify(['caller-view-1', { ...view, version: null }]));
 }
 
 /**

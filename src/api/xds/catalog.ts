@@ -3,8 +3,7 @@
 // change fanned out to thousands of streams cheap (the streams copy bytes, they never re-encode). The encoded
 // resources live in the store's one encoded-form cache, keyed by (Service, version, form), under the same byte
 // bound and metric as every other door's forms.
-import { createHash } from 'node:crypto';
-import type { ServiceKey } from '../../model.ts';
+import { contentHash, type ServiceKey } from '../../model.ts';
 import type { EncodedState } from '../../store/encoded-cache.ts';
 import type { StoreReader } from '../../store/faces.ts';
 import { parseResourceName, resolvePort, servicePortNames } from './naming.ts';
@@ -127,7 +126,7 @@ export class ResourceCatalog {
     const { instanceId } = this.#options;
     return this.#options.store.encoded.get(state, `xds:${instanceId}:${kind}:${name}`, () => {
       const any = packAny(typeUrl, build());
-      const hash = createHash('sha256').update(any.value).digest('base64url').slice(0, 16);
+      const hash = contentHash(any.value);
       const byteLength = any.value.byteLength + name.length * 2 + 64;
       return { name, version: `${hash}.${instanceId}`, any, byteLength };
     });
