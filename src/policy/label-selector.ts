@@ -1,6 +1,7 @@
 // Kubernetes label selectors (`app=web,tier!=db`, `env in (prod,stage)`, `!canary`, `release`), parsed and matched
 // as apimachinery's labels.Parse does, with its error messages: used to choose which Services endpointd exposes
 // (and by the tests' fake API server to filter lists and watches).
+import { labelValueProblem } from '../names.ts';
 
 export class LabelSelectorError extends Error {}
 
@@ -57,7 +58,6 @@ function lex(input: string): Token[] {
   return tokens;
 }
 
-const NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function validateKey(key: string): void {
@@ -65,7 +65,7 @@ function validateKey(key: string): void {
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
   const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
-  if (!prefixOk || name.length > 63 || !NAME.test(name)) {
+  if (!prefixOk || name === '' || labelValueProblem(name) !== undefined) {
     throw new LabelSelectorError(
       `unable to parse requirement: key: Invalid value: "${key}": name part must consist of alphanumeric ` +
         `characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
@@ -74,7 +74,7 @@ function validateKey(key: string): void {
 }
 
 function validateValue(key: string, value: string): void {
-  if (value !== '' && (value.length > 63 || !NAME.test(value))) {
+  if (labelValueProblem(value) !== undefined) {
     throw new LabelSelectorError(
       `unable to parse requirement: values[0][${key}]: Invalid value: "${value}": a valid label must be an ` +
         `empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an ` +
