@@ -43,6 +43,11 @@ export interface Endpoint {
   readonly hintsForZones?: readonly string[];
   /** Topology hints: the nodes this endpoint should serve (written for trafficDistribution PreferSameNode). */
   readonly hintsForNodes?: readonly string[];
+  /**
+   * The named cluster this endpoint came from (`--cluster NAME=…`); absent when no cluster is named (files, or a
+   * single `--source kubernetes`), so that answers without clusters stay as they were.
+   */
+  readonly cluster?: string;
 }
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
@@ -81,6 +86,17 @@ export interface ServiceEndpoints extends ServiceKey {
   readonly truncated?: boolean;
   /** The Service object's own description; absent when the source has endpoints only (files, or no Service yet). */
   readonly service?: ServiceInfo;
+  /** The named clusters that define this Service, sorted by name; absent when no cluster is named. */
+  readonly clusters?: readonly ClusterPart[];
+}
+
+/** One named cluster's share of a merged Service: where it is and whether what it says is current. */
+export interface ClusterPart {
+  readonly name: string;
+  /** The cluster's region (`--cluster …,region=R`); xDS uses it, or else the name, as the locality region. */
+  readonly region?: string;
+  /** The cluster's watches are failing: its endpoints are the last known ones. */
+  readonly stale: boolean;
 }
 
 /** An immutable, versioned state of one Service as the store hands it out. */
@@ -131,6 +147,8 @@ export function contentVersion(service: ServiceEndpoints): string {
         : [e.targetRef.kind, e.targetRef.namespace ?? null, e.targetRef.name, e.targetRef.uid ?? null],
       e.hintsForZones ?? null,
       e.hintsForNodes ?? null,
+      // Appended only when set, so that the versions of Services without named clusters stay as they were.
+      ...(e.cluster === undefined ? [] : [e.cluster]),
     ]),
     service.truncated === true,
     info === undefined
@@ -143,6 +161,9 @@ export function contentVersion(service: ServiceEndpoints): string {
           info.trafficDistribution ?? null,
           info.topologyMode ?? null,
         ],
+    ...(service.clusters === undefined
+      ? []
+      : [service.clusters.map((c) => [c.name, c.region ?? null, c.stale])]),
   ]);
   return contentHash(canonical);
 }

@@ -169,6 +169,11 @@ describe('contentVersion', () => {
     'no targetRef': { ...base, endpoints: [{ ...first, targetRef: undefined }] },
     hints: { ...base, endpoints: [{ ...first, hintsForZones: ['z2'] }] },
     'node hints': { ...base, endpoints: [{ ...first, hintsForNodes: ['n1'] }] },
+    cluster: { ...base, endpoints: [{ ...first, cluster: 'east' }] },
+    'other cluster': { ...base, endpoints: [{ ...first, cluster: 'west' }] },
+    clusters: { ...base, clusters: [{ name: 'east', stale: false }] },
+    'cluster region': { ...base, clusters: [{ name: 'east', region: 'eu', stale: false }] },
+    'stale cluster': { ...base, clusters: [{ name: 'east', stale: true }] },
     trafficDistribution: {
       ...base,
       service: { type: 'ClusterIP', headless: false, ports: [], trafficDistribution: 'PreferSameZone' },
