@@ -5,7 +5,7 @@
 // lists and watches with it, the TokenReview authenticator creates reviews with it.
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import { HttpMethod, RequestContext, type KubeConfig } from './client-node.ts';
 import { fetch, type Response } from 'undici';
 
 /** An answer of the API server that is not a success, with what its Status body said. */
