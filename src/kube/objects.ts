@@ -4,6 +4,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { namespaceNameProblem, objectNameProblem, portNameProblem } from '../names.ts';
+import { acceptEndpointSlice, acceptService } from './fast-accept.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const OVER_CAPACITY_ANNOTATION = 'endpoints.kubernetes.io/over-capacity';
@@ -140,6 +141,14 @@ export interface FieldProblem {
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] };
 
 export function parseEndpointSlice(raw: unknown): Parsed<EndpointSliceObject> {
+  // A valid slice (nearly all of them) takes the fast path; the schema runs for the others, to name their problems.
+  const accepted = acceptEndpointSlice(raw);
+  if (accepted !== undefined) return { ok: true, value: accepted };
+  return parseEndpointSliceBySchema(raw);
+}
+
+/** parseEndpointSlice without the fast path: the schema and the address rule (what the fast path must equal). */
+export function parseEndpointSliceBySchema(raw: unknown): Parsed<EndpointSliceObject> {
   const parsed = toParsed(endpointSliceSchema.safeParse(raw));
   // Addresses are checked against the slice's addressType apart from the schema, so that their problems are
   // reported together with every other one instead of only once the rest of the object is valid.
@@ -166,6 +175,8 @@ function sliceAddressProblems(raw: unknown): FieldProblem[] {
 }
 
 export function parseService(raw: unknown): Parsed<ServiceObject> {
+  const accepted = acceptService(raw);
+  if (accepted !== undefined) return { ok: true, value: accepted };
   return toParsed(serviceSchema.safeParse(raw));
 }
 

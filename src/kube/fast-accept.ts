@@ -1,0 +1,295 @@
+// The fast path of validation for EndpointSlices and Services: one hand-written pass that accepts an object only
+// when it is valid, and builds exactly what the schema (objects.ts, zod) would return for it. Anything it is unsure
+// of — any invalid or unusual field — makes it answer undefined, and the caller runs the schema, which names every
+// problem. So errors stay the schema's, and valid objects (all of a list, on every relist) cost one plain walk
+// instead of zod's generic machinery (~30 % of converting a list, and most of its garbage).
+//
+// What it builds is also compact: the conditions of an endpoint are one shared, frozen object per combination, and
+// strings that repeat across endpoints (node names, zones, the kind and namespace of a pod reference, port names,
+// protocols, label and annotation values) are shared through a small bounded table, instead of a copy per endpoint
+// as JSON.parse makes them. test/fast-accept.test.ts holds the fast path equal to the schema on arbitrary objects.
+import { isIPv4, isIPv6 } from 'node:net';
+import { namespaceNameProblem, objectNameProblem, portNameProblem } from '../names.ts';
+import type { EndpointSliceObject, ServiceObject } from './objects.ts';
+
+type Plain = Record<string, unknown>;
+
+function isPlain(value: unknown): value is Plain {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Thrown inside the walk to give up; never leaves this module. */
+const UNSURE: unique symbol = Symbol('unsure');
+
+function unsure(): never {
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- a private sentinel, caught below
+  throw UNSURE;
+}
+
+function attempt<T>(walk: () => T): T | undefined {
+  try {
+    return walk();
+  } catch (error) {
+    if (error === UNSURE) return undefined;
+    throw error;
+  }
+}
+
+// ---- shared strings ---------------------------------------------------------------------------------------------
+
+const SHARED_LIMIT = 20_000;
+let shared = new Map<string, string>();
+
+/** The one copy of a string that repeats across objects; bounded (the table starts over when full). */
+function share(value: string): string {
+  const known = shared.get(value);
+  if (known !== undefined) return known;
+  if (shared.size >= SHARED_LIMIT) shared = new Map();
+  shared.set(value, value);
+  return value;
+}
+
+// ---- field readers: each returns the schema's output for a valid value, or gives up ------------------------------
+
+/** `z.string().nullish()`: absent, undefined, null or a string. */
+function nullishString(value: unknown, shareIt = false): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (typeof value !== 'string') unsure();
+  return shareIt ? share(value) : value;
+}
+
+function optionalString(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') unsure();
+  return value;
+}
+
+function portNumber(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) unsure();
+  return value;
+}
+
+function nullishProtocol(value: unknown): 'TCP' | 'UDP' | 'SCTP' | null | undefined {
+  if (value === undefined || value === null || value === 'TCP' || value === 'UDP' || value === 'SCTP')
+    return value;
+  unsure();
+}
+
+/** Sets `key` on `out` when the input has it (the schema keeps a key given as undefined, and drops an absent one). */
+function copy(out: Plain, input: Plain, key: string, read: (value: unknown) => unknown): void {
+  if (key in input) out[key] = read(input[key]);
+}
+
+function stringRecord(value: unknown): Record<string, string> | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (!isPlain(value)) unsure();
+  const out: Record<string, string> = {};
+  for (const key in value) {
+    const item = value[key];
+    if (typeof item !== 'string') unsure();
+    out[key] = share(item);
+  }
+  return out;
+}
+
+function metadata(value: unknown): EndpointSliceObject['metadata'] {
+  if (!isPlain(value)) unsure();
+  const name = value['name'];
+  if (typeof name !== 'string' || objectNameProblem(name) !== undefined) unsure();
+  // `.default('default')` stands in for undefined only: null is refused by the schema.
+  const namespace = value['namespace'] === undefined ? 'default' : value['namespace'];
+  if (typeof namespace !== 'string' || namespaceNameProblem(namespace) !== undefined) unsure();
+  const out: Plain = { name, namespace };
+  copy(out, value, 'uid', optionalString);
+  copy(out, value, 'resourceVersion', optionalString);
+  copy(out, value, 'labels', stringRecord);
+  copy(out, value, 'annotations', stringRecord);
+  return out as EndpointSliceObject['metadata'];
+}
+
+function header(out: Plain, input: Plain): void {
+  copy(out, input, 'apiVersion', optionalString);
+  copy(out, input, 'kind', optionalString);
+}
+
+// ---- EndpointSlice -----------------------------------------------------------------------------------------------
+
+type AddressType = EndpointSliceObject['addressType'];
+type SliceEndpoint = NonNullable<EndpointSliceObject['endpoints']>[number];
+type Conditions = NonNullable<SliceEndpoint['conditions']>;
+
+/** One frozen object per combination of the three conditions as given (absent, undefined, null, true, false). */
+const sharedConditions = new Map<number, Conditions>();
+
+function conditions(value: unknown): Conditions | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (!isPlain(value)) unsure();
+  const key =
+    conditionCode(value, 'ready') * 25 +
+    conditionCode(value, 'serving') * 5 +
+    conditionCode(value, 'terminating');
+  const known = sharedConditions.get(key);
+  if (known !== undefined) return known;
+  const out: Plain = {};
+  if ('ready' in value) out['ready'] = value['ready'];
+  if ('serving' in value) out['serving'] = value['serving'];
+  if ('terminating' in value) out['terminating'] = value['terminating'];
+  const frozen = Object.freeze(out) as Conditions;
+  sharedConditions.set(key, frozen);
+  return frozen;
+}
+
+/** The condition as given: absent, undefined, null, true or false; anything else is refused. */
+function conditionCode(input: Plain, key: string): number {
+  if (!(key in input)) return 0;
+  const value = input[key];
+  if (value === true) return 1;
+  if (value === false) return 2;
+  if (value === undefined) return 3;
+  if (value === null) return 4;
+  unsure();
+}
+
+function objectReference(value: unknown): SliceEndpoint['targetRef'] {
+  if (value === undefined || value === null) return value;
+  if (!isPlain(value)) unsure();
+  const out: Plain = {};
+  if ('kind' in value) out['kind'] = nullishString(value['kind'], true);
+  if ('namespace' in value) out['namespace'] = nullishString(value['namespace'], true);
+  if ('name' in value) out['name'] = nullishString(value['name']);
+  if ('uid' in value) out['uid'] = nullishString(value['uid']);
+  return out;
+}
+
+function hintNames(value: unknown): { name: string }[] | null | undefined {
+  return nullishArray(value, (hint) => {
+    if (!isPlain(hint) || typeof hint['name'] !== 'string') unsure();
+    return { name: share(hint['name']) };
+  });
+}
+
+function hints(value: unknown): SliceEndpoint['hints'] {
+  if (value === undefined || value === null) return value;
+  if (!isPlain(value)) unsure();
+  const out: Plain = {};
+  copy(out, value, 'forZones', hintNames);
+  copy(out, value, 'forNodes', hintNames);
+  return out;
+}
+
+function address(type: AddressType, value: unknown): string {
+  if (typeof value !== 'string') unsure();
+  const valid =
+    type === 'IPv4'
+      ? isIPv4(value)
+      : type === 'IPv6'
+        ? isIPv6(value) && !value.includes('%')
+        : objectNameProblem(value) === undefined;
+  if (!valid) unsure();
+  return value;
+}
+
+function sliceEndpoint(type: AddressType, value: unknown): SliceEndpoint {
+  if (!isPlain(value)) unsure();
+  const addresses = value['addresses'];
+  if (!Array.isArray(addresses) || addresses.length < 1 || addresses.length > 100) unsure();
+  const out: Plain = { addresses: eachOf(addresses, (a) => address(type, a)) };
+  if ('conditions' in value) out['conditions'] = conditions(value['conditions']);
+  if ('hostname' in value) out['hostname'] = nullishString(value['hostname']);
+  if ('nodeName' in value) out['nodeName'] = nullishString(value['nodeName'], true);
+  if ('zone' in value) out['zone'] = nullishString(value['zone'], true);
+  if ('targetRef' in value) out['targetRef'] = objectReference(value['targetRef']);
+  if ('hints' in value) out['hints'] = hints(value['hints']);
+  return out as SliceEndpoint;
+}
+
+function slicePort(value: unknown): Plain {
+  if (!isPlain(value)) unsure();
+  const out: Plain = {};
+  if ('name' in value) {
+    const name = nullishString(value['name'], true);
+    if (typeof name === 'string' && name !== '' && portNameProblem(name) !== undefined) unsure();
+    out['name'] = name;
+  }
+  out['port'] = portNumber(value['port']);
+  if ('protocol' in value) out['protocol'] = nullishProtocol(value['protocol']);
+  if ('appProtocol' in value) out['appProtocol'] = nullishString(value['appProtocol'], true);
+  return out;
+}
+
+function nullishArray<T>(value: unknown, item: (value: unknown) => T): T[] | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (!Array.isArray(value)) unsure();
+  return eachOf(value, item);
+}
+
+/** A new array of `item` of each element; a hole counts as undefined, as the schema reads it (map() skips it). */
+function eachOf<T>(values: readonly unknown[], item: (value: unknown) => T): T[] {
+  const out = new Array<T>(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = item(values[i]);
+  return out;
+}
+
+/** What `endpointSliceSchema` returns for `raw`, when `raw` is a valid EndpointSlice; otherwise undefined. */
+export function acceptEndpointSlice(raw: unknown): EndpointSliceObject | undefined {
+  return attempt(() => {
+    if (!isPlain(raw)) unsure();
+    const type = raw['addressType'];
+    if (type !== 'IPv4' && type !== 'IPv6' && type !== 'FQDN') unsure();
+    const out: Plain = {};
+    header(out, raw);
+    out['metadata'] = metadata(raw['metadata']);
+    out['addressType'] = type;
+    copy(out, raw, 'endpoints', (v) => nullishArray(v, (e) => sliceEndpoint(type, e)));
+    copy(out, raw, 'ports', (v) => nullishArray(v, slicePort));
+    return out as EndpointSliceObject;
+  });
+}
+
+// ---- Service -----------------------------------------------------------------------------------------------------
+
+const SERVICE_TYPES = new Set(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']);
+
+function servicePort(value: unknown): Plain {
+  if (!isPlain(value)) unsure();
+  const out: Plain = {};
+  copy(out, value, 'name', (v) => nullishString(v, true));
+  out['port'] = portNumber(value['port']);
+  copy(out, value, 'targetPort', (v) => {
+    if (v === undefined || v === null || (typeof v === 'number' && Number.isSafeInteger(v))) return v;
+    if (typeof v === 'string') return share(v);
+    unsure();
+  });
+  copy(out, value, 'protocol', nullishProtocol);
+  copy(out, value, 'appProtocol', (v) => nullishString(v, true));
+  return out;
+}
+
+function serviceSpec(value: unknown): Plain | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (!isPlain(value)) unsure();
+  const out: Plain = {};
+  copy(out, value, 'type', (v) => {
+    if (v === undefined || v === null || (typeof v === 'string' && SERVICE_TYPES.has(v))) return v;
+    unsure();
+  });
+  copy(out, value, 'clusterIP', (v) => nullishString(v));
+  copy(out, value, 'externalName', (v) => nullishString(v));
+  copy(out, value, 'ports', (v) => nullishArray(v, servicePort));
+  copy(out, value, 'trafficDistribution', (v) => nullishString(v, true));
+  return out;
+}
+
+/** What `serviceSchema` returns for `raw`, when `raw` is a valid Service; otherwise undefined. */
+export function acceptService(raw: unknown): ServiceObject | undefined {
+  return attempt(() => {
+    if (!isPlain(raw)) unsure();
+    const out: Plain = {};
+    header(out, raw);
+    out['metadata'] = metadata(raw['metadata']);
+    copy(out, raw, 'spec', serviceSpec);
+    return out as ServiceObject;
+  });
+}
