@@ -349,4 +349,34 @@ describe('validation fast path', () => {
     assert.deepEqual(a.conditions, { ready: true, serving: true, terminating: false });
     assert.equal(parseEndpointSlice(raw).ok, true);
   });
+
+  it('keeps the parts it built when given them again (a listed item spread with its kind), and they cannot change', () => {
+    fc.assert(
+      fc.property(richSlice, (raw) => {
+        const listed = acceptEndpointSlice(raw);
+        assert.ok(listed !== undefined);
+        const withKind = { kind: 'EndpointSlice', ...listed };
+        const again = acceptEndpointSlice(withKind);
+        assert.ok(again !== undefined);
+        assert.equal(again.metadata, listed.metadata);
+        assert.equal(again.endpoints, listed.endpoints);
+        assert.equal(again.ports, listed.ports);
+        assert.deepStrictEqual(
+          again,
+          parseEndpointSliceBySchema(withKind).ok ? schemaSlice(withKind).value : undefined,
+        );
+        assert.throws(() => (listed.endpoints as unknown[]).push({ addresses: ['x'] }), TypeError);
+        assert.throws(() => Object.assign(listed.metadata, { name: 'Bad_Name' }), TypeError);
+        assert.throws(() => Object.assign(listed.endpoints?.[0] ?? {}, { zone: 7 }), TypeError);
+      }),
+      { numRuns: 200 },
+    );
+    // Parts built for one address type are not taken as valid for another.
+    const v4 = acceptEndpointSlice({
+      metadata: { name: 'web-a', namespace: 'shop' },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.1'] }],
+    });
+    assert.equal(acceptEndpointSlice({ ...v4, addressType: 'IPv6' }), undefined);
+  });
 });

@@ -1,7 +1,7 @@
 // The paged list of the Kubernetes reflector, with the real KubeClient against the fake kube-apiserver: every item
 // goes through the transform once, page by page as the pages arrive, while the next page is already requested; an
-// expired continue token restarts the list once from a fresh snapshot; and the reflector's default transform drops
-// managedFields and nothing else.
+// expired continue token restarts the list once from a fresh snapshot; and the reflector's default transform keeps of
+// EndpointSlices what validation keeps, and of anything else all but managedFields.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -9,7 +9,8 @@ import { createLogger } from '../src/observability/logger.ts';
 import { KubeClient } from '../src/kube/kube-client.ts';
 import { listAllPages, withoutManagedFields } from '../src/sources/kubernetes/list-pager.ts';
 import { Reflector } from '../src/sources/kubernetes/reflector.ts';
-import { endpointSlice, FakeApiServer, type KubeObject } from './support/fake-apiserver/index.ts';
+import { endpoints, endpointSlice, FakeApiServer, type KubeObject } from './support/fake-apiserver/index.ts';
+import { parseEndpointSlice } from '../src/kube/objects.ts';
 
 const SLICES = '/apis/discovery.k8s.io/v1/endpointslices';
 
@@ -109,21 +110,16 @@ describe('listAllPages', () => {
 });
 
 describe('the reflector’s default transform', () => {
-  it('drops metadata.managedFields and keeps every other field', async () => {
-    const { api, client } = await apiWith(0);
-    const managedFields = [
-      { manager: 'kube-controller-manager', operation: 'Update', fieldsV1: { 'f:x': {} } },
-    ];
-    const slice = endpointSlice({ service: 'web', name: 'web-x' });
-    const created = api.create('endpointslices', {
-      ...slice,
-      metadata: { ...slice.metadata, managedFields },
-    });
-    assert.deepEqual(api.get('endpointslices', 'default', 'web-x')?.metadata?.managedFields, managedFields);
+  const managedFields = [
+    { manager: 'kube-controller-manager', operation: 'Update', fieldsV1: { 'f:x': {} } },
+  ];
+
+  /** What a reflector on `path` hands its handler after its first list. */
+  async function listedBy(api: FakeApiServer, client: KubeClient, path: string): Promise<readonly unknown[]> {
     let replaced: readonly unknown[] = [];
     const reflector = new Reflector({
       client,
-      path: SLICES,
+      path,
       logger: createLogger('silent'),
       handler: { replace: (items) => (replaced = items), apply: () => undefined },
     });
@@ -132,13 +128,49 @@ describe('the reflector’s default transform', () => {
     } finally {
       await reflector.stop();
     }
-    assert.equal(replaced.length, 1);
-    // A list item as the API server sends it (without kind and apiVersion), minus managedFields.
+    return replaced;
+  }
+
+  /** A list item as the API server sends it (without kind and apiVersion), minus managedFields. */
+  function asListed(created: KubeObject): Record<string, unknown> {
     const expected: Record<string, unknown> = { ...created, metadata: { ...created.metadata } };
     delete expected['kind'];
     delete expected['apiVersion'];
     delete (expected['metadata'] as Record<string, unknown>)['managedFields'];
-    assert.deepEqual(replaced[0], expected);
+    return expected;
+  }
+
+  it('keeps of an EndpointSlice what validation keeps, built as its page arrives, and an invalid one without managedFields', async () => {
+    const { api, client } = await apiWith(0);
+    const slice = endpointSlice({ service: 'web', name: 'web-x' });
+    const created = api.create('endpointslices', {
+      ...slice,
+      metadata: { ...slice.metadata, managedFields },
+      somethingNew: { endpointd: 'does not read it' },
+    });
+    assert.deepEqual(api.get('endpointslices', 'default', 'web-x')?.metadata?.managedFields, managedFields);
+    const bad = api.create('endpointslices', {
+      ...endpointSlice({ service: 'web', name: 'web-y' }),
+      addressType: 'IPX',
+      metadata: { name: 'web-y', namespace: 'default', managedFields },
+    });
+    const [kept, invalid] = await listedBy(api, client, SLICES);
+    const validated = parseEndpointSlice(asListed(created));
+    assert.ok(validated.ok);
+    assert.deepStrictEqual(kept, validated.value);
+    assert.equal((kept as Record<string, unknown>)['somethingNew'], undefined);
+    assert.deepEqual(invalid, asListed(bad));
+  });
+
+  it('keeps of another collection every field but managedFields', async () => {
+    const { api, client } = await apiWith(0);
+    const object = endpoints({ service: 'db', ready: [{ ip: '10.0.0.1' }], ports: [{ port: 5432 }] });
+    const created = api.create('endpoints', {
+      ...object,
+      metadata: { ...object.metadata, managedFields },
+    });
+    const [kept] = await listedBy(api, client, '/api/v1/endpoints');
+    assert.deepEqual(kept, asListed(created));
   });
 
   it('hands back an object without managedFields as it is', () => {

@@ -37,6 +37,28 @@ function attempt<T>(walk: () => T): T | undefined {
   }
 }
 
+// ---- parts built before ---------------------------------------------------------------------------------------
+
+/**
+ * The parts this module built (metadata, a slice's endpoints and ports, a Service's spec), frozen, with what each
+ * was built as. Given back to it — a list item it accepted as its page arrived (the reflector's default transform),
+ * then spread into an object with its kind by the source — they are valid as they are and are kept, not walked and
+ * built again.
+ */
+const built = new WeakMap<object, string>();
+
+function remember<T>(part: T, as: string): T {
+  if (typeof part === 'object' && part !== null) {
+    Object.freeze(part);
+    built.set(part, as);
+  }
+  return part;
+}
+
+function builtAs(value: unknown, as: string): boolean {
+  return typeof value === 'object' && value !== null && built.get(value) === as;
+}
+
 // ---- shared strings ---------------------------------------------------------------------------------------------
 
 const SHARED_LIMIT = 20_000;
@@ -91,10 +113,11 @@ function stringRecord(value: unknown): Record<string, string> | null | undefined
     if (typeof item !== 'string') unsure();
     out[key] = share(item);
   }
-  return out;
+  return Object.freeze(out);
 }
 
 function metadata(value: unknown): EndpointSliceObject['metadata'] {
+  if (builtAs(value, 'metadata')) return value as EndpointSliceObject['metadata'];
   if (!isPlain(value)) unsure();
   const name = value['name'];
   if (typeof name !== 'string' || objectNameProblem(name) !== undefined) unsure();
@@ -106,7 +129,7 @@ function metadata(value: unknown): EndpointSliceObject['metadata'] {
   copy(out, value, 'resourceVersion', optionalString);
   copy(out, value, 'labels', stringRecord);
   copy(out, value, 'annotations', stringRecord);
-  return out as EndpointSliceObject['metadata'];
+  return remember(out as EndpointSliceObject['metadata'], 'metadata');
 }
 
 function header(out: Plain, input: Plain): void {
@@ -202,7 +225,7 @@ function sliceEndpoint(type: AddressType, value: unknown): SliceEndpoint {
   if ('zone' in value) out['zone'] = nullishString(value['zone'], true);
   if ('targetRef' in value) out['targetRef'] = objectReference(value['targetRef']);
   if ('hints' in value) out['hints'] = hints(value['hints']);
-  return out as SliceEndpoint;
+  return Object.freeze(out) as SliceEndpoint;
 }
 
 function slicePort(value: unknown): Plain {
@@ -216,7 +239,7 @@ function slicePort(value: unknown): Plain {
   out['port'] = portNumber(value['port']);
   if ('protocol' in value) out['protocol'] = nullishProtocol(value['protocol']);
   if ('appProtocol' in value) out['appProtocol'] = nullishString(value['appProtocol'], true);
-  return out;
+  return Object.freeze(out);
 }
 
 function nullishArray<T>(value: unknown, item: (value: unknown) => T): T[] | null | undefined {
@@ -242,8 +265,18 @@ export function acceptEndpointSlice(raw: unknown): EndpointSliceObject | undefin
     header(out, raw);
     out['metadata'] = metadata(raw['metadata']);
     out['addressType'] = type;
-    copy(out, raw, 'endpoints', (v) => nullishArray(v, (e) => sliceEndpoint(type, e)));
-    copy(out, raw, 'ports', (v) => nullishArray(v, slicePort));
+    const endpointsAs = `endpoints of ${type}`;
+    copy(out, raw, 'endpoints', (v) =>
+      builtAs(v, endpointsAs)
+        ? v
+        : remember(
+            nullishArray(v, (e) => sliceEndpoint(type, e)),
+            endpointsAs,
+          ),
+    );
+    copy(out, raw, 'ports', (v) =>
+      builtAs(v, 'slice ports') ? v : remember(nullishArray(v, slicePort), 'slice ports'),
+    );
     return out as EndpointSliceObject;
   });
 }
@@ -289,7 +322,7 @@ export function acceptService(raw: unknown): ServiceObject | undefined {
     const out: Plain = {};
     header(out, raw);
     out['metadata'] = metadata(raw['metadata']);
-    copy(out, raw, 'spec', serviceSpec);
+    copy(out, raw, 'spec', (v) => (builtAs(v, 'spec') ? v : remember(serviceSpec(v), 'spec')));
     return out as ServiceObject;
   });
 }

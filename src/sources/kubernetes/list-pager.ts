@@ -3,6 +3,7 @@
 // as soon as it arrives and then dropped, while the next page is already on its way: the list holds what the
 // transform keeps, never every raw page at once, and the API server produces the next page while this process
 // digests the last one.
+import { acceptEndpointSlice, acceptService } from '../../kube/fast-accept.ts';
 import { KubeApiError, type KubeClient } from '../../kube/kube-client.ts';
 
 export interface PagedListOptions<T> {
@@ -79,4 +80,22 @@ export function withoutManagedFields(item: unknown): unknown {
   const kept: Record<string, unknown> = { ...metadata };
   delete kept['managedFields'];
   return { ...item, metadata: kept };
+}
+
+/**
+ * The reflector's default transform for a collection: for EndpointSlices and Services, the item as validation keeps
+ * it (only the fields endpointd reads, its conditions and repeated strings shared: src/kube/fast-accept.ts), built as
+ * its page arrives, so that a list holds no raw page beyond its turn and keeps only what the source will; the
+ * source's validation then takes those parts as they are. An item that does not validate, or one of another
+ * collection, is kept without its managedFields, so that the source's validation still names its problems.
+ */
+export function listItemTransform(path: string): (item: unknown) => unknown {
+  const collection = path.slice(path.lastIndexOf('/') + 1);
+  const accept =
+    collection === 'endpointslices'
+      ? acceptEndpointSlice
+      : collection === 'services'
+        ? acceptService
+        : () => undefined;
+  return (item) => accept(item) ?? withoutManagedFields(item);
 }

@@ -18,7 +18,7 @@ import {
   statusError,
 } from './failures.ts';
 import { KubeApiError, type KubeClient } from '../../kube/kube-client.ts';
-import { listAllPages, withoutManagedFields } from './list-pager.ts';
+import { listAllPages, listItemTransform } from './list-pager.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -40,7 +40,8 @@ export interface ReflectorOptions {
   readonly pageSize?: number;
   /**
    * Applied to each listed item as its page arrives, so that only what it returns is held until the list is
-   * complete (client-go's TransformFunc); must not throw. Default: drop `metadata.managedFields`.
+   * complete (client-go's TransformFunc); must not throw. Default: listItemTransform(path) (list-pager.ts): for
+   * EndpointSlices and Services the validated object, for anything else the item without `metadata.managedFields`.
    */
   readonly transform?: (item: unknown) => unknown;
   /** The server ends each watch after a random time in this range (seconds), as client-go asks. */
@@ -209,7 +210,7 @@ export class Reflector {
         path,
         labelSelector,
         pageSize: this.#options.pageSize ?? 500,
-        transform: this.#options.transform ?? withoutManagedFields,
+        transform: this.#options.transform ?? listItemTransform(path),
         signal: AbortSignal.any([this.#stop.signal, timeout.signal]),
       });
     } finally {
