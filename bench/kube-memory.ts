@@ -1,12 +1,14 @@
 // Where a Kubernetes-sourced endpointd's memory goes: the kubernetes suite's endpointd child (production Node flags,
 // --expose-gc) against the fake API server holding N Services of one 10-endpoint slice each (default 10,000; 0 for
 // idle), then, after two gc() 300 ms after ready: RSS by kind of mapping from /proc/PID/smaps, V8's heap spaces, and
-// with --snapshot DIR a heap snapshot of the child (written by --heapsnapshot-signal). A tool for profiling, not a
-// suite: `node bench/kube-memory.ts [--services N] [--snapshot DIR] [--cpu-prof DIR]`.
+// with --snapshot DIR a heap snapshot of the child (written by --heapsnapshot-signal); the child's CPU time when its
+// servers listen and when it is synced. A tool for profiling, not a suite:
+// `node bench/kube-memory.ts [--services N] [--snapshot DIR] [--cpu-prof DIR] [--later MS,…] [--tree OTHER-CHECKOUT]`.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FakeApiServer, service, type KubeObject } from '../test/support/fake-apiserver/index.ts';
 import { endpointSlices } from './support/fixtures.ts';
@@ -22,6 +24,8 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     /** Also measure (after two more gc()) at these times after ready, e.g. 5000,30000: does the RSS settle lower? */
     later: { type: 'string', default: '' },
+    /** Another checkout whose endpointd to measure (its bench/support child and its start script's Node flags). */
+    tree: { type: 'string' },
   },
 });
 const services = Number(values.services);
@@ -50,6 +54,12 @@ function smapsByKind(pid: number): Record<string, number> {
     if (rss !== null) out[kind] = (out[kind] ?? 0) + Number(rss[1]) * 1024;
   }
   return out;
+}
+
+/** User + system CPU time of a process so far, in ms (from /proc/PID/stat, in clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const api = await FakeApiServer.start();
@@ -81,7 +91,7 @@ try {
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, api.kubeconfigYaml());
   const execArgv = [
-    ...productionNodeFlags(),
+    ...productionNodeFlags(values.tree),
     '--expose-gc',
     ...(values.snapshot === undefined
       ? []
@@ -89,7 +99,9 @@ try {
     ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`]),
   ];
   child = forkChild<ToEndpointdChild, FromEndpointdChild>(
-    new URL('./support/kube-endpointd-child.ts', import.meta.url),
+    values.tree === undefined
+      ? new URL('./support/kube-endpointd-child.ts', import.meta.url)
+      : pathToFileURL(join(values.tree, 'bench/support/kube-endpointd-child.ts')),
     {
       execArgv,
       args: [kubeconfig],
@@ -97,13 +109,16 @@ try {
     },
   );
   const listening = await child.next('listening', 60_000);
+  const cpuListening = cpuMs(child.pid);
   const synced = await child.next('synced', 120_000);
+  const cpuSynced = cpuMs(child.pid);
   await new Promise((resolve) => setTimeout(resolve, 300));
   child.send({ type: 'memory' });
   const memory = await child.next('memory');
   console.log(
     `${memory.services} services, ${memory.endpoints} endpoints; synced ${(synced.at - child.forkedAt).toFixed(0)} ms after fork ` +
-      `(listening at ${(listening.listening - child.forkedAt).toFixed(0)} ms)`,
+      `(listening at ${(listening.listening - child.forkedAt).toFixed(0)} ms); CPU time ${cpuListening} ms when listening, ` +
+      `${cpuSynced} ms when synced (robust to other load, unlike the times)`,
   );
   console.log(
     `RSS ${(memory.rss / MB).toFixed(1)} MB; heap ${(memory.heapUsed / MB).toFixed(1)} used of ${(memory.heapTotal / MB).toFixed(1)} MB; external ${(memory.external / MB).toFixed(1)} MB`,
@@ -115,7 +130,10 @@ try {
       `  V8 ${space.name.padEnd(24)} ${(space.size / MB).toFixed(1).padStart(6)} MB reserved, ${(space.used / MB).toFixed(1).padStart(6)} MB used`,
     );
   let waited = 300;
-  for (const at of values.later.split(',').filter((t) => t !== '').map(Number)) {
+  for (const at of values.later
+    .split(',')
+    .filter((t) => t !== '')
+    .map(Number)) {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - waited)));
     waited = Math.max(waited, at);
     child.send({ type: 'memory' });

@@ -7,7 +7,9 @@
 // What it builds is also compact: the conditions of an endpoint are one shared, frozen object per combination, and
 // strings that repeat across endpoints (node names, zones, the kind and namespace of a pod reference, port names,
 // protocols, label and annotation values) are shared through a small bounded table, instead of a copy per endpoint
-// as JSON.parse makes them. test/fast-accept.test.ts holds the fast path equal to the schema on arbitrary objects.
+// as JSON.parse makes them. Keys follow the schema's output: a key the input has (even as undefined) is kept, an
+// absent one stays absent, unknown ones are dropped. test/fast-accept.test.ts holds the fast path equal to the schema
+// on arbitrary objects.
 import { isIPv4, isIPv6 } from 'node:net';
 import { namespaceNameProblem, objectNameProblem, portNameProblem } from '../names.ts';
 import type { EndpointSliceObject, ServiceObject } from './objects.ts';
@@ -28,9 +30,9 @@ function unsure(): never {
   throw UNSURE;
 }
 
-function attempt<T>(walk: () => T): T | undefined {
+function attempt<T>(walk: (raw: unknown) => T, raw: unknown): T | undefined {
   try {
-    return walk();
+    return walk(raw);
   } catch (error) {
     if (error === UNSURE) return undefined;
     throw error;
@@ -99,11 +101,6 @@ function nullishProtocol(value: unknown): 'TCP' | 'UDP' | 'SCTP' | null | undefi
   unsure();
 }
 
-/** Sets `key` on `out` when the input has it (the schema keeps a key given as undefined, and drops an absent one). */
-function copy(out: Plain, input: Plain, key: string, read: (value: unknown) => unknown): void {
-  if (key in input) out[key] = read(input[key]);
-}
-
 function stringRecord(value: unknown): Record<string, string> | null | undefined {
   if (value === undefined || value === null) return value;
   if (!isPlain(value)) unsure();
@@ -125,16 +122,16 @@ function metadata(value: unknown): EndpointSliceObject['metadata'] {
   const namespace = value['namespace'] === undefined ? 'default' : value['namespace'];
   if (typeof namespace !== 'string' || namespaceNameProblem(namespace) !== undefined) unsure();
   const out: Plain = { name, namespace };
-  copy(out, value, 'uid', optionalString);
-  copy(out, value, 'resourceVersion', optionalString);
-  copy(out, value, 'labels', stringRecord);
-  copy(out, value, 'annotations', stringRecord);
+  if ('uid' in value) out['uid'] = optionalString(value['uid']);
+  if ('resourceVersion' in value) out['resourceVersion'] = optionalString(value['resourceVersion']);
+  if ('labels' in value) out['labels'] = stringRecord(value['labels']);
+  if ('annotations' in value) out['annotations'] = stringRecord(value['annotations']);
   return remember(out as EndpointSliceObject['metadata'], 'metadata');
 }
 
 function header(out: Plain, input: Plain): void {
-  copy(out, input, 'apiVersion', optionalString);
-  copy(out, input, 'kind', optionalString);
+  if ('apiVersion' in input) out['apiVersion'] = optionalString(input['apiVersion']);
+  if ('kind' in input) out['kind'] = optionalString(input['kind']);
 }
 
 // ---- EndpointSlice -----------------------------------------------------------------------------------------------
@@ -197,8 +194,8 @@ function hints(value: unknown): SliceEndpoint['hints'] {
   if (value === undefined || value === null) return value;
   if (!isPlain(value)) unsure();
   const out: Plain = {};
-  copy(out, value, 'forZones', hintNames);
-  copy(out, value, 'forNodes', hintNames);
+  if ('forZones' in value) out['forZones'] = hintNames(value['forZones']);
+  if ('forNodes' in value) out['forNodes'] = hintNames(value['forNodes']);
   return out;
 }
 
@@ -255,30 +252,41 @@ function eachOf<T>(values: readonly unknown[], item: (value: unknown) => T): T[]
   return out;
 }
 
+const ENDPOINTS_OF: Record<AddressType, string> = {
+  IPv4: 'endpoints of IPv4',
+  IPv6: 'endpoints of IPv6',
+  FQDN: 'endpoints of FQDN',
+};
+
+function slice(raw: unknown): EndpointSliceObject {
+  if (!isPlain(raw)) unsure();
+  const type = raw['addressType'];
+  if (type !== 'IPv4' && type !== 'IPv6' && type !== 'FQDN') unsure();
+  const out: Plain = {};
+  header(out, raw);
+  out['metadata'] = metadata(raw['metadata']);
+  out['addressType'] = type;
+  if ('endpoints' in raw) {
+    const endpoints = raw['endpoints'];
+    out['endpoints'] = builtAs(endpoints, ENDPOINTS_OF[type])
+      ? endpoints
+      : remember(
+          nullishArray(endpoints, (e) => sliceEndpoint(type, e)),
+          ENDPOINTS_OF[type],
+        );
+  }
+  if ('ports' in raw) {
+    const ports = raw['ports'];
+    out['ports'] = builtAs(ports, 'slice ports')
+      ? ports
+      : remember(nullishArray(ports, slicePort), 'slice ports');
+  }
+  return out as EndpointSliceObject;
+}
+
 /** What `endpointSliceSchema` returns for `raw`, when `raw` is a valid EndpointSlice; otherwise undefined. */
 export function acceptEndpointSlice(raw: unknown): EndpointSliceObject | undefined {
-  return attempt(() => {
-    if (!isPlain(raw)) unsure();
-    const type = raw['addressType'];
-    if (type !== 'IPv4' && type !== 'IPv6' && type !== 'FQDN') unsure();
-    const out: Plain = {};
-    header(out, raw);
-    out['metadata'] = metadata(raw['metadata']);
-    out['addressType'] = type;
-    const endpointsAs = `endpoints of ${type}`;
-    copy(out, raw, 'endpoints', (v) =>
-      builtAs(v, endpointsAs)
-        ? v
-        : remember(
-            nullishArray(v, (e) => sliceEndpoint(type, e)),
-            endpointsAs,
-          ),
-    );
-    copy(out, raw, 'ports', (v) =>
-      builtAs(v, 'slice ports') ? v : remember(nullishArray(v, slicePort), 'slice ports'),
-    );
-    return out as EndpointSliceObject;
-  });
+  return attempt(slice, raw);
 }
 
 // ---- Service -----------------------------------------------------------------------------------------------------
@@ -288,41 +296,55 @@ const SERVICE_TYPES = new Set(['ClusterIP', 'NodePort', 'LoadBalancer', 'Externa
 function servicePort(value: unknown): Plain {
   if (!isPlain(value)) unsure();
   const out: Plain = {};
-  copy(out, value, 'name', (v) => nullishString(v, true));
+  if ('name' in value) out['name'] = nullishString(value['name'], true);
   out['port'] = portNumber(value['port']);
-  copy(out, value, 'targetPort', (v) => {
-    if (v === undefined || v === null || (typeof v === 'number' && Number.isSafeInteger(v))) return v;
-    if (typeof v === 'string') return share(v);
-    unsure();
-  });
-  copy(out, value, 'protocol', nullishProtocol);
-  copy(out, value, 'appProtocol', (v) => nullishString(v, true));
-  return out;
+  if ('targetPort' in value) {
+    const target = value['targetPort'];
+    if (typeof target === 'string') out['targetPort'] = share(target);
+    else if (
+      target === undefined ||
+      target === null ||
+      (typeof target === 'number' && Number.isSafeInteger(target))
+    )
+      out['targetPort'] = target;
+    else unsure();
+  }
+  if ('protocol' in value) out['protocol'] = nullishProtocol(value['protocol']);
+  if ('appProtocol' in value) out['appProtocol'] = nullishString(value['appProtocol'], true);
+  return Object.freeze(out);
 }
 
 function serviceSpec(value: unknown): Plain | null | undefined {
   if (value === undefined || value === null) return value;
   if (!isPlain(value)) unsure();
   const out: Plain = {};
-  copy(out, value, 'type', (v) => {
-    if (v === undefined || v === null || (typeof v === 'string' && SERVICE_TYPES.has(v))) return v;
-    unsure();
-  });
-  copy(out, value, 'clusterIP', (v) => nullishString(v));
-  copy(out, value, 'externalName', (v) => nullishString(v));
-  copy(out, value, 'ports', (v) => nullishArray(v, servicePort));
-  copy(out, value, 'trafficDistribution', (v) => nullishString(v, true));
+  if ('type' in value) {
+    const type = value['type'];
+    if (!(type === undefined || type === null || (typeof type === 'string' && SERVICE_TYPES.has(type))))
+      unsure();
+    out['type'] = type;
+  }
+  if ('clusterIP' in value) out['clusterIP'] = nullishString(value['clusterIP']);
+  if ('externalName' in value) out['externalName'] = nullishString(value['externalName']);
+  if ('ports' in value) out['ports'] = Object.freeze(nullishArray(value['ports'], servicePort));
+  if ('trafficDistribution' in value)
+    out['trafficDistribution'] = nullishString(value['trafficDistribution'], true);
   return out;
+}
+
+function service(raw: unknown): ServiceObject {
+  if (!isPlain(raw)) unsure();
+  const out: Plain = {};
+  header(out, raw);
+  out['metadata'] = metadata(raw['metadata']);
+  if ('spec' in raw) {
+    const spec = raw['spec'];
+    out['spec'] = builtAs(spec, 'spec') ? spec : remember(serviceSpec(spec), 'spec');
+  }
+  return out as ServiceObject;
 }
 
 /** What `serviceSchema` returns for `raw`, when `raw` is a valid Service; otherwise undefined. */
 export function acceptService(raw: unknown): ServiceObject | undefined {
-  return attempt(() => {
-    if (!isPlain(raw)) unsure();
-    const out: Plain = {};
-    header(out, raw);
-    out['metadata'] = metadata(raw['metadata']);
-    copy(out, raw, 'spec', (v) => (builtAs(v, 'spec') ? v : remember(serviceSpec(v), 'spec')));
-    return out as ServiceObject;
-  });
+  return attempt(service, raw);
 }
