@@ -39,27 +39,8 @@ export function mergeEndpointSlices(
   for (const slice of ordered) {
     const slicePorts = convertPorts(slice.ports);
     for (const p of slicePorts) ports.set(portIdentity(p), p);
-    for (const wire of slice.endpoints ?? []) {
-      // Built field by field (optional ones only when set): this runs for every endpoint on every relist.
-      const endpoint: Writable<Endpoint> = {
-        addresses: wire.addresses,
-        addressType: slice.addressType,
-        ports: slicePorts,
-        ready: wire.conditions?.ready ?? true,
-        serving: wire.conditions?.serving ?? true,
-        terminating: wire.conditions?.terminating ?? false,
-      };
-      if (wire.hostname != null) endpoint.hostname = wire.hostname;
-      if (wire.nodeName != null) endpoint.nodeName = wire.nodeName;
-      if (wire.zone != null) endpoint.zone = wire.zone;
-      const targetRef = convertReference(wire.targetRef);
-      if (targetRef !== undefined) endpoint.targetRef = targetRef;
-      if (wire.hints?.forZones != null)
-        endpoint.hintsForZones = wire.hints.forZones.map((z) => z.name).sort();
-      if (wire.hints?.forNodes != null)
-        endpoint.hintsForNodes = wire.hints.forNodes.map((n) => n.name).sort();
-      keepPreferred(byIdentity, endpoint);
-    }
+    for (const wire of slice.endpoints ?? [])
+      keepPreferred(byIdentity, convertEndpoint(slice, wire, slicePorts));
   }
   return {
     namespace: key.namespace,
@@ -67,6 +48,55 @@ export function mergeEndpointSlices(
     ports: [...ports.values()].sort(compareEndpointPorts),
     endpoints: sortedByIdentity(byIdentity),
   };
+}
+
+type SliceEndpoint = NonNullable<EndpointSliceObject['endpoints']>[number];
+
+/**
+ * One endpoint of a slice, its optional fields only when set. This runs for every endpoint on every relist, and its
+ * results are what the store holds: the usual shape (node, zone and pod reference, nothing else) is built in one
+ * literal, so that V8 keeps all its fields inside the object (fields added one by one past a literal go to a
+ * separate array, ~40 bytes more per endpoint), and the pod reference is the slice's own object when it already has
+ * the model's shape.
+ */
+function convertEndpoint(
+  slice: EndpointSliceObject,
+  wire: SliceEndpoint,
+  ports: readonly EndpointPort[],
+): Endpoint {
+  const ready = wire.conditions?.ready ?? true;
+  const serving = wire.conditions?.serving ?? true;
+  const terminating = wire.conditions?.terminating ?? false;
+  const targetRef = convertReference(wire.targetRef);
+  const { hostname, nodeName, zone, hints } = wire;
+  if (hostname == null && hints == null && nodeName != null && zone != null && targetRef !== undefined) {
+    return {
+      addresses: wire.addresses,
+      addressType: slice.addressType,
+      ports,
+      ready,
+      serving,
+      terminating,
+      nodeName,
+      zone,
+      targetRef,
+    };
+  }
+  const endpoint: Writable<Endpoint> = {
+    addresses: wire.addresses,
+    addressType: slice.addressType,
+    ports,
+    ready,
+    serving,
+    terminating,
+  };
+  if (hostname != null) endpoint.hostname = hostname;
+  if (nodeName != null) endpoint.nodeName = nodeName;
+  if (zone != null) endpoint.zone = zone;
+  if (targetRef !== undefined) endpoint.targetRef = targetRef;
+  if (hints?.forZones != null) endpoint.hintsForZones = hints.forZones.map((z) => z.name).sort();
+  if (hints?.forNodes != null) endpoint.hintsForNodes = hints.forNodes.map((n) => n.name).sort();
+  return endpoint;
 }
 
 /**
@@ -154,12 +184,24 @@ function convertPorts(ports: readonly WirePort[] | null | undefined): EndpointPo
 
 function convertReference(ref: WireObjectReference | null | undefined): ObjectReference | undefined {
   if (ref?.name === undefined || ref.name === null) return undefined;
+  if (hasModelShape(ref)) return ref;
   return dropUndefined<ObjectReference>({
     kind: ref.kind ?? 'Pod',
     namespace: ref.namespace ?? undefined,
     name: ref.name,
     uid: ref.uid ?? undefined,
   });
+}
+
+/**
+ * Whether a wire reference is already what the model holds for it, key for key (kind set; each of namespace and
+ * uid either a string or absent; the wire type's keys are the model's, in the model's order): then it is shared.
+ */
+function hasModelShape(ref: WireObjectReference): ref is ObjectReference {
+  const optional = (key: 'namespace' | 'uid'): boolean => (key in ref ? typeof ref[key] === 'string' : true);
+  return (
+    typeof ref.kind === 'string' && typeof ref.name === 'string' && optional('namespace') && optional('uid')
+  );
 }
 
 function keepPreferred(byIdentity: Map<string, Endpoint>, candidate: Endpoint): void {

@@ -43,6 +43,7 @@ export class EndpointStore implements StoreWriter, StoreReader {
   /** Per service, the definition of each source that has one, in the order they arrived; the first one is served. */
   readonly #definitions = new Map<string, Map<string, ServiceSnapshot>>();
   readonly #services = new Map<string, ServiceSnapshot>();
+  readonly #ids = new WeakMap<ServiceKey, string>();
   readonly #serviceSubscribers = new Map<string, Set<Subscription>>();
   readonly #namespaceSubscribers = new Map<string, Set<Subscription>>();
   readonly #allSubscribers = new Set<Subscription>();
@@ -56,7 +57,20 @@ export class EndpointStore implements StoreWriter, StoreReader {
   }
 
   get(key: ServiceKey): ServiceSnapshot | undefined {
-    return this.#services.get(serviceKeyString(key));
+    return this.#services.get(this.#idOf(key));
+  }
+
+  /**
+   * The id of a key object, remembered per object: the doors ask again and again with the same key (a repeated
+   * lookup's, a stream's), and building `namespace/name` and hashing it anew was a measurable part of a lookup.
+   */
+  #idOf(key: ServiceKey): string {
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = serviceKeyString(key);
+      this.#ids.set(key, id);
+    }
+    return id;
   }
 
   /** Every service (of one namespace when given), sorted by namespace then name. */

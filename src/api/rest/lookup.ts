@@ -45,7 +45,12 @@ interface KnownLookup {
    * The version last answered and whether its ports lacked the one asked for (a pure function of the content).
    * The version, not the snapshot: a remembered URL must not keep an old state alive.
    */
-  answered?: { readonly version: string; readonly unknownPort: string | undefined };
+  answered?: {
+    readonly version: string;
+    readonly unknownPort: string | undefined;
+    /** The ETag of that answer (the caller's view version, quoted), so that a repeat does not build it again. */
+    readonly etag: string;
+  };
 }
 
 export interface Lookup {
@@ -113,9 +118,18 @@ export function createLookup(options: LookupOptions): Lookup {
         lookup.answered = {
           version: snapshot.version,
           unknownPort: unknownPortDetail(snapshot, lookup.view),
+          etag: `"${cachedViewVersion(store.encoded, snapshot, lookup.view)}"`,
         };
       }
-      answerLookup(req, res, lookup.key, snapshot, lookup.view, lookup.answered?.unknownPort);
+      answerLookup(
+        req,
+        res,
+        lookup.key,
+        snapshot,
+        lookup.view,
+        lookup.answered?.unknownPort,
+        lookup.answered?.etag,
+      );
       if (!recorded) observe?.(res.statusCode, (performance.now() - started) / 1000);
       recorded = true;
     };
@@ -153,6 +167,8 @@ export function createLookup(options: LookupOptions): Lookup {
     view: ViewOptions,
     /** unknownPortDetail(snapshot, view), which the caller has at hand. */
     unknownPort: string | undefined,
+    /** The ETag of this snapshot's answer in this view, when the caller has it at hand. */
+    knownEtag?: string,
   ): void {
     if (snapshot === undefined) {
       sendProblem(
@@ -165,7 +181,7 @@ export function createLookup(options: LookupOptions): Lookup {
       sendProblem(res, new HttpProblem(404, 'Not Found', unknownPort));
       return;
     }
-    const etag = `"${cachedViewVersion(store.encoded, snapshot, view)}"`;
+    const etag = knownEtag ?? `"${cachedViewVersion(store.encoded, snapshot, view)}"`;
     res.setHeader('ETag', etag);
     res.setHeader('Cache-Control', 'no-cache');
     if (etagMatches(req.headers['if-none-match'], etag)) {
