@@ -52,7 +52,7 @@ export class KubeClient {
     signal: AbortSignal,
   ): Promise<ListPage> {
     const response = await this.#get(path, query, signal);
-    const body = (await response.json()) as {
+    const body = JSON.parse(await bodyText(response)) as {
       items?: unknown;
       metadata?: { resourceVersion?: unknown; continue?: unknown };
     };
@@ -137,6 +137,21 @@ export class KubeClient {
     if (response.status === 200 || (method === HttpMethod.POST && response.status === 201)) return response;
     throw await apiError(response);
   }
+}
+
+/**
+ * The body as text, decoded chunk by chunk as it arrives. Not `response.json()`: that gathers the chunks into one
+ * buffer of the whole body before decoding it, a malloc'd megabyte or more per list page, and glibc then keeps
+ * those pages' worth of freed memory in the process (~25 MB of RSS after listing 10,000 slices); the decoded text
+ * lives on V8's heap instead, which gives it back.
+ */
+async function bodyText(response: Response): Promise<string> {
+  if (response.body === null) return '';
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>)
+    text += decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
 }
 
 async function apiError(response: Response): Promise<KubeApiError> {
