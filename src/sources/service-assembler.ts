@@ -1,7 +1,7 @@
 // Groups Kubernetes objects (EndpointSlices, Endpoints, and the Service object itself) by the Service they belong
 // to and assembles each Service's state from them. Sources put and remove objects; the assembler says which Services that touched, so a
 // source rebuilds only those: the cost of a change follows the size of that Service, not of everything held.
-import { serviceKeyString, type ServiceEndpoints, type ServiceKey } from '../model.ts';
+import { joined, serviceKeyString, type ServiceEndpoints, type ServiceKey } from '../model.ts';
 import { getOrCreate } from '../maps.ts';
 import type { ServiceMetadata } from '../policy/exposure.ts';
 import { convertEndpoints, convertService, mergeEndpointSlices } from '../kube/convert.ts';
@@ -27,7 +27,7 @@ export function owningService(entry: EndpointObject): ServiceKey | undefined {
 
 /** `Kind namespace/name`: what makes an object unique in a cluster. */
 export function objectId(entry: EndpointObject): string {
-  return `${entry.kind} ${entry.object.metadata.namespace}/${entry.object.metadata.name}`;
+  return joined(entry.kind, ' ', entry.object.metadata.namespace, '/', entry.object.metadata.name);
 }
 
 export interface AssembledService {
