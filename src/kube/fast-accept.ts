@@ -215,7 +215,26 @@ function sliceEndpoint(type: AddressType, value: unknown): SliceEndpoint {
   if (!isPlain(value)) unsure();
   const addresses = value['addresses'];
   if (!Array.isArray(addresses) || addresses.length < 1 || addresses.length > 100) unsure();
-  const out: Plain = { addresses: eachOf(addresses, (a) => address(type, a)) };
+  const valid = eachOf(addresses, (a) => address(type, a));
+  // The usual shape (as the EndpointSlice controller writes it) in one literal: fields added one by one past a
+  // literal's go to a separate property array, ~40 bytes more for each of the endpoints a list holds.
+  if (
+    'conditions' in value &&
+    'nodeName' in value &&
+    'zone' in value &&
+    'targetRef' in value &&
+    !('hostname' in value) &&
+    !('hints' in value)
+  ) {
+    return Object.freeze({
+      addresses: valid,
+      conditions: conditions(value['conditions']),
+      nodeName: nullishString(value['nodeName'], true),
+      zone: nullishString(value['zone'], true),
+      targetRef: objectReference(value['targetRef']),
+    });
+  }
+  const out: Plain = { addresses: valid };
   if ('conditions' in value) out['conditions'] = conditions(value['conditions']);
   if ('hostname' in value) out['hostname'] = nullishString(value['hostname']);
   if ('nodeName' in value) out['nodeName'] = nullishString(value['nodeName'], true);
