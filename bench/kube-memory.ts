@@ -3,7 +3,8 @@
 // idle), then, after two gc() 300 ms after ready: RSS by kind of mapping from /proc/PID/smaps, V8's heap spaces, and
 // with --snapshot DIR a heap snapshot of the child (written by --heapsnapshot-signal); the child's CPU time when its
 // servers listen and when it is synced. A tool for profiling, not a suite:
-// `node bench/kube-memory.ts [--services N] [--snapshot DIR] [--cpu-prof DIR] [--later MS,…] [--tree OTHER-CHECKOUT]`.
+// `node bench/kube-memory.ts [--services N] [--snapshot DIR] [--cpu-prof DIR] [--later MS,…] [--tree OTHER-CHECKOUT]
+// [--node-flags=FLAGS]`.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,8 @@ const { values } = parseArgs({
     later: { type: 'string', default: '' },
     /** Another checkout whose endpointd to measure (its bench/support child and its start script's Node flags). */
     tree: { type: 'string' },
+    /** Node flags instead of the start script's, e.g. "--max-semi-space-size=8" (space-separated). */
+    'node-flags': { type: 'string' },
   },
 });
 const services = Number(values.services);
@@ -91,7 +94,7 @@ try {
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, api.kubeconfigYaml());
   const execArgv = [
-    ...productionNodeFlags(values.tree),
+    ...(values['node-flags']?.split(' ').filter((f) => f !== '') ?? productionNodeFlags(values.tree)),
     '--expose-gc',
     ...(values.snapshot === undefined
       ? []
