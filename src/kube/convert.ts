@@ -5,6 +5,7 @@ import { isIPv4 } from 'node:net';
 import {
   compareEndpointPorts,
   compareStrings,
+  joined,
   type Endpoint,
   type EndpointPort,
   type ObjectReference,
@@ -205,7 +206,7 @@ function hasModelShape(ref: WireObjectReference): ref is ObjectReference {
 }
 
 function keepPreferred(byIdentity: Map<string, Endpoint>, candidate: Endpoint): void {
-  const identity = endpointIdentity(candidate);
+  const identity = joined(candidate.addresses[0] ?? '', '|', portsIdentity(candidate.ports));
   const existing = byIdentity.get(identity);
   if (existing === undefined || preferenceRank(candidate) < preferenceRank(existing)) {
     byIdentity.set(identity, candidate);
@@ -217,9 +218,20 @@ function preferenceRank(endpoint: Endpoint): number {
   return (endpoint.terminating ? 2 : 0) + (endpoint.ready ? 0 : 1);
 }
 
-/** Only `addresses[0]` has meaning (as in kube-proxy); the same address with the same ports is the same endpoint. */
-function endpointIdentity(endpoint: Endpoint): string {
-  return `${endpoint.addresses[0]}|${endpoint.ports.map(portIdentity).join(',')}`;
+/**
+ * An endpoint's identity is `addresses[0]|its ports` (only the first address has meaning, as in kube-proxy: the
+ * same address with the same ports is the same endpoint). The ports part, per ports array: every endpoint of a slice
+ * (or an Endpoints subset) shares its one array, so the text is made once per slice rather than once per endpoint.
+ */
+const portsIdentities = new WeakMap<readonly EndpointPort[], string>();
+
+function portsIdentity(ports: readonly EndpointPort[]): string {
+  let identity = portsIdentities.get(ports);
+  if (identity === undefined) {
+    identity = ports.map(portIdentity).join(',');
+    portsIdentities.set(ports, identity);
+  }
+  return identity;
 }
 
 function portIdentity(p: EndpointPort): string {
