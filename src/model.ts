@@ -136,6 +136,16 @@ export interface DialTarget {
  */
 export function contentVersion(service: ServiceEndpoints): string {
   const info = service.service;
+  // The endpoints of one slice share its ports array: their tuples are made once and written as often as needed.
+  let lastPorts: readonly EndpointPort[] | undefined;
+  let lastTuples: unknown[][] = [];
+  const portTuples = (ports: readonly EndpointPort[]): unknown[][] => {
+    if (ports !== lastPorts) {
+      lastPorts = ports;
+      lastTuples = ports.map(portTuple);
+    }
+    return lastTuples;
+  };
   const canonical = JSON.stringify([
     3, // the layout's own version: bump it when the layout changes, so old and new hashes never meet
     service.namespace,
@@ -144,7 +154,7 @@ export function contentVersion(service: ServiceEndpoints): string {
     service.endpoints.map((e) => [
       e.addresses,
       e.addressType,
-      e.ports.map(portTuple),
+      portTuples(e.ports),
       e.ready,
       e.serving,
       e.terminating,
