@@ -180,7 +180,12 @@ describe('proto subset conformance with upstream Envoy definitions', () => {
       .finish();
     assert.deepEqual(decodeDiscoveryRequest(Buffer.from(bytes)), {
       version_info: 'v1',
-      node: { id: 'n1', cluster: 'c1', user_agent_name: 'grpc-node-js' },
+      node: {
+        id: 'n1',
+        cluster: 'c1',
+        user_agent_name: 'grpc-node-js',
+        locality: { region: '', zone: 'z', sub_zone: '' },
+      },
       resource_names: ['web.shop:8080'],
       type_url: TYPE_URL.listener,
       response_nonce: '3',

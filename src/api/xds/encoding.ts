@@ -104,7 +104,14 @@ function toDeltaRequest(raw: Record<string, unknown>): DeltaDiscoveryRequest {
 function toNode(value: unknown): Node | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const raw = value as Record<string, unknown>;
-  return { id: str(raw.id), cluster: str(raw.cluster), user_agent_name: str(raw.user_agent_name) };
+  const node = { id: str(raw.id), cluster: str(raw.cluster), user_agent_name: str(raw.user_agent_name) };
+  const locality = raw.locality;
+  if (locality === null || typeof locality !== 'object') return node;
+  const where = locality as Record<string, unknown>;
+  return {
+    ...node,
+    locality: { region: str(where.region), zone: str(where.zone), sub_zone: str(where.sub_zone) },
+  };
 }
 
 /** An error_detail is a NACK only when present; protobufjs leaves an absent message field undefined. */
