@@ -158,18 +158,29 @@ describe('priorityLevels: cases', () => {
       {
         priority: 0,
         localities: [
-          { zone: undefined, targets: [at('10.0.0.3')], weight: 1 },
-          { zone: 'zone-a', targets: [at('10.0.0.1', 'zone-a'), at('10.0.0.2', 'zone-a')], weight: 2 },
+          { region: undefined, zone: undefined, targets: [at('10.0.0.3')], weight: 1 },
+          {
+            region: undefined,
+            zone: 'zone-a',
+            targets: [at('10.0.0.1', 'zone-a'), at('10.0.0.2', 'zone-a')],
+            weight: 2,
+          },
         ],
       },
-      { priority: 1, localities: [{ zone: 'zone-b', targets: [at('10.0.0.4', 'zone-b')], weight: 1 }] },
+      {
+        priority: 1,
+        localities: [{ region: undefined, zone: 'zone-b', targets: [at('10.0.0.4', 'zone-b')], weight: 1 }],
+      },
     ]);
   });
 
   it('renumbers when the pick has nothing on this port, and keeps an IP:port at its best priority', () => {
     const levels = priorityLevels([[], [at('10.0.0.1', 'zone-a'), at('10.0.0.1', 'zone-b')]], (t) => t);
     assert.deepEqual(levels, [
-      { priority: 0, localities: [{ zone: 'zone-a', targets: [at('10.0.0.1', 'zone-a')], weight: 1 }] },
+      {
+        priority: 0,
+        localities: [{ region: undefined, zone: 'zone-a', targets: [at('10.0.0.1', 'zone-a')], weight: 1 }],
+      },
     ]);
     assert.deepEqual(
       priorityLevels([[at('10.0.0.1', 'zone-a')], [at('10.0.0.1', 'zone-b')]], (t) => t).length,
