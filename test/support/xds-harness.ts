@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { addXdsService, type XdsControlPlane, type XdsOptions } from '../../src/api/xds/index.ts';
-import { buildBootstrap } from '../../src/api/xds/bootstrap-route.ts';
+import { buildBootstrap, type BootstrapLocality } from '../../src/api/xds/bootstrap-route.ts';
 import { decodeMessage } from '../../src/api/xds/encoding.ts';
 import type { Endpoint, ServiceEndpoints } from '../../src/model.ts';
 import { EndpointStore } from '../../src/store/endpoint-store.ts';
@@ -165,10 +165,14 @@ export function service(
 
 let nodeCounter = 0;
 
-/** A real grpc-js-xds channel for `target` (e.g. `xds:///web.shop:grpc`), with its own bootstrap and XdsClient. */
-export function xdsChannel(target: string, xdsPort: number): grpc.Client {
+/**
+ * A real grpc-js-xds channel for `target` (e.g. `xds:///web.shop:8080`), with its own bootstrap and XdsClient;
+ * `locality` is its bootstrap's node.locality (where the client says it is).
+ */
+export function xdsChannel(target: string, xdsPort: number, locality: BootstrapLocality = {}): grpc.Client {
   nodeCounter += 1;
-  const bootstrap = buildBootstrap('127.0.0.1', xdsPort, `test-node-${process.pid}-${nodeCounter}`);
+  const id = `test-node-${process.pid}-${nodeCounter}`;
+  const bootstrap = buildBootstrap('127.0.0.1', xdsPort, id, false, locality);
   return new grpc.Client(target, grpc.credentials.createInsecure(), {
     'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap),
   });
