@@ -68,7 +68,10 @@ describe('resource names', () => {
       'web.shop:70000',
       'Web.shop:80',
       'web.shop:http_x',
-      'web.sh.op:80',
+      'web.sh.o.p:80',
+      'web.shop.East:80',
+      'web.shop.:80',
+      'web.shop.-east:80',
       '.shop:80',
       'web.shop:',
     ]) {

@@ -58,7 +58,8 @@ export class ResourceCatalog {
 
   /**
    * The resource `name` of `kind`, or undefined when it does not exist: a name outside the naming scheme, or a
-   * Service the store does not hold, a port-less name of a Service without exactly one TCP port. A Service that
+   * Service the store does not hold, a port-less name of a Service without exactly one TCP port, a named cluster
+   * the Service has no part in. A Service that
    * exists has all four resources for every valid port number or name (an assignment of a port no endpoint has is
    * empty), so a client never waits for a resource that will not come.
    *
@@ -73,6 +74,9 @@ export class ResourceCatalog {
     if (service === undefined) return undefined;
     const port = resolvePort(service, parsed.port);
     if (port === undefined) return undefined;
+    // One cluster's share exists while the Service has a part in that cluster (model.ts ClusterPart).
+    const cluster = parsed.cluster;
+    if (cluster !== undefined && service.clusters?.some((c) => c.name === cluster) !== true) return undefined;
     switch (kind) {
       case 'listener':
         return this.#encoded(service, 'l', TYPE_URL.listener, name, () => buildListener(name));
@@ -83,7 +87,7 @@ export class ResourceCatalog {
           buildCluster(name, speaksHttp2(service, port)),
         );
       case 'endpoint':
-        return this.#assignment(service, name, port, caller);
+        return this.#assignment(service, name, port, caller, cluster);
     }
   }
 
@@ -97,12 +101,13 @@ export class ResourceCatalog {
     name: string,
     port: PortSelector,
     caller: XdsCaller | undefined,
+    cluster: string | undefined,
   ): EncodedResource {
     const { store, instanceId } = this.#options;
     let tiers: CallerTiers<Endpoint> | undefined;
     const form = `xds:${instanceId}:e:${name}:caller=${callerKey(caller)}`;
     const { key } = store.encoded.get(service, form, () => {
-      tiers = assignmentTiers(service, port, caller);
+      tiers = assignmentTiers(service, port, caller, cluster);
       return { key: tiers.key, byteLength: (form.length + tiers.key.length) * 2 + 64 };
     });
     return this.#encoded(
@@ -111,7 +116,7 @@ export class ResourceCatalog {
       TYPE_URL.endpoint,
       name,
       () => {
-        const options = { caller, overprovisioningFactor: this.#overprovisioningFactor };
+        const options = { caller, cluster, overprovisioningFactor: this.#overprovisioningFactor };
         return buildClusterLoadAssignment(name, service, port, options, tiers);
       },
       key,
