@@ -14,6 +14,8 @@ import { TYPE_URL } from '../src/api/xds/wire.ts';
 import type { Endpoint, ServiceEndpoints } from '../src/model.ts';
 import { namespaceNameProblem } from '../src/names.ts';
 import {
+  answeredBy,
+  backendEndpoint,
   decodeAny,
   eventually,
   newStore,
@@ -23,7 +25,6 @@ import {
   SOURCE,
   startBackends,
   startXdsServer,
-  who,
   xdsChannel,
   type Backend,
   type RawAny,
@@ -242,17 +243,10 @@ describe('grpc-js-xds clients and named clusters', () => {
   let xds: TestXdsServer;
   let backends: Backend[];
   const clients: grpc.Client[] = [];
-  /** b1, b2 in cluster east (region us-east1); b3, b4 in west; east's readiness as given. */
+  /** c1, c2 in cluster east (region us-east1); c3, c4 in west; east's readiness as given. */
   const web = (eastReady: boolean): ServiceEndpoints => {
-    const at = (b: Backend, cluster: string, ready: boolean): Endpoint => ({
-      addresses: [b.address],
-      addressType: 'IPv4',
-      ports: [{ name: 'grpc', port: b.port, protocol: 'TCP' }],
-      ready,
-      serving: ready,
-      terminating: false,
-      cluster,
-    });
+    const at = (b: Backend, cluster: string, ready: boolean): Endpoint =>
+      backendEndpoint(b, ready, { cluster });
     return {
       namespace: 'shop',
       name: 'web',
@@ -264,11 +258,8 @@ describe('grpc-js-xds clients and named clusters', () => {
       ],
     };
   };
-  const answered = async (client: grpc.Client, n: number): Promise<string> => {
-    const ids = new Set<string>();
-    for (let i = 0; i < n; i++) ids.add(await who(client));
-    return [...ids].sort().join();
-  };
+  const answered = async (client: grpc.Client, n: number): Promise<string> =>
+    (await answeredBy(client, n)).join();
   before(async () => {
     backends = await startBackends(4, 'c');
     store.upsert(SOURCE, web(true));

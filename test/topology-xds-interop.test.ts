@@ -10,6 +10,8 @@ import { register } from '@grpc/grpc-js-xds';
 import './support/xds-client-timers.ts';
 import type { Endpoint, ServiceEndpoints } from '../src/model.ts';
 import {
+  answeredBy,
+  backendEndpoint,
   eventually,
   newStore,
   SOURCE,
@@ -28,12 +30,7 @@ const BOUND_MS = 15_000;
 /** The failover bound issue 12 states: from the store change to the first call that lands in zone a. */
 const FAILOVER_MS = 1000;
 
-/** The backends that answered `n` calls in a row (each call must succeed). */
-async function answered(client: grpc.Client, n: number): Promise<string[]> {
-  const ids = new Set<string>();
-  for (let i = 0; i < n; i++) ids.add(await who(client));
-  return [...ids].sort();
-}
+const answered = answeredBy;
 
 describe('grpc-js-xds clients in zone a and zone b', () => {
   const store = newStore();
@@ -48,17 +45,12 @@ describe('grpc-js-xds clients in zone a and zone b', () => {
 
   /** The Service: zone a's backends ready, zone b's as `bReady` says; hints = each endpoint's own zone. */
   const web = (bReady: boolean): ServiceEndpoints => {
-    const at = (b: Backend, zone: string, ready: boolean): Endpoint => ({
-      addresses: [b.address],
-      addressType: 'IPv4',
-      ports: [{ name: 'grpc', port: b.port, protocol: 'TCP' }],
-      ready,
-      serving: ready,
-      terminating: false,
-      zone,
-      hintsForZones: [zone],
-      targetRef: { kind: 'Pod', namespace: 'shop', name: b.id },
-    });
+    const at = (b: Backend, zone: string, ready: boolean): Endpoint =>
+      backendEndpoint(b, ready, {
+        zone,
+        hintsForZones: [zone],
+        targetRef: { kind: 'Pod', namespace: 'shop', name: b.id },
+      });
     const port = backends[0]?.port ?? 0;
     return {
       namespace: 'shop',

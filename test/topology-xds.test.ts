@@ -95,47 +95,28 @@ const web = zoned([
   endpoint('10.0.1.2', 'zone-b', { ready: false, serving: false }),
 ]);
 
+/** web's two localities, without their priority. */
+const ZONE_A = {
+  locality: { zone: 'zone-a' },
+  weight: 2,
+  endpoints: [`10.0.0.1:8080/${HEALTHY}`, `10.0.0.2:8080/${HEALTHY}`],
+};
+const ZONE_B = {
+  locality: { zone: 'zone-b' },
+  weight: 1,
+  endpoints: [`10.0.1.1:8080/${HEALTHY}`, `10.0.1.2:8080/${UNHEALTHY}`],
+};
 const ZONE_A_VIEW: Shape[] = [
-  {
-    priority: 0,
-    locality: { zone: 'zone-a' },
-    weight: 2,
-    endpoints: [`10.0.0.1:8080/${HEALTHY}`, `10.0.0.2:8080/${HEALTHY}`],
-  },
-  {
-    priority: 1,
-    locality: { zone: 'zone-b' },
-    weight: 1,
-    endpoints: [`10.0.1.1:8080/${HEALTHY}`, `10.0.1.2:8080/${UNHEALTHY}`],
-  },
+  { priority: 0, ...ZONE_A },
+  { priority: 1, ...ZONE_B },
 ];
 const ZONE_B_VIEW: Shape[] = [
-  {
-    priority: 0,
-    locality: { zone: 'zone-b' },
-    weight: 1,
-    endpoints: [`10.0.1.1:8080/${HEALTHY}`, `10.0.1.2:8080/${UNHEALTHY}`],
-  },
-  {
-    priority: 1,
-    locality: { zone: 'zone-a' },
-    weight: 2,
-    endpoints: [`10.0.0.1:8080/${HEALTHY}`, `10.0.0.2:8080/${HEALTHY}`],
-  },
+  { priority: 0, ...ZONE_B },
+  { priority: 1, ...ZONE_A },
 ];
 const EVERYONE_VIEW: Shape[] = [
-  {
-    priority: 0,
-    locality: { zone: 'zone-a' },
-    weight: 2,
-    endpoints: [`10.0.0.1:8080/${HEALTHY}`, `10.0.0.2:8080/${HEALTHY}`],
-  },
-  {
-    priority: 0,
-    locality: { zone: 'zone-b' },
-    weight: 1,
-    endpoints: [`10.0.1.1:8080/${HEALTHY}`, `10.0.1.2:8080/${UNHEALTHY}`],
-  },
+  { priority: 0, ...ZONE_A },
+  { priority: 0, ...ZONE_B },
 ];
 
 const node = (locality?: Readonly<Record<string, string | undefined>>): object => ({

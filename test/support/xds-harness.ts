@@ -163,6 +163,26 @@ export function service(
   return { namespace, name, ports, endpoints: list };
 }
 
+/** An endpoint of backend `b` (its address, its port named `grpc`): ready, or neither ready nor serving. */
+export function backendEndpoint(b: Backend, ready: boolean, extra: Partial<Endpoint> = {}): Endpoint {
+  return {
+    addresses: [b.address],
+    addressType: 'IPv4',
+    ports: [{ name: 'grpc', port: b.port, protocol: 'TCP' }],
+    ready,
+    serving: ready,
+    terminating: false,
+    ...extra,
+  };
+}
+
+/** The ids of the backends that answered `n` calls in a row (each must succeed), sorted, each once. */
+export async function answeredBy(client: grpc.Client, n: number): Promise<string[]> {
+  const ids = new Set<string>();
+  for (let i = 0; i < n; i++) ids.add(await who(client));
+  return [...ids].sort();
+}
+
 let nodeCounter = 0;
 
 /**
