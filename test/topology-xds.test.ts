@@ -273,6 +273,12 @@ describe('caller-aware assignments on ADS streams', () => {
           [1, [`10.0.1.2:8080/${UNHEALTHY}`]],
         ],
       );
+      // Zone b is split across the priorities: listed once in each, the lower one marked (gRPC Java keys
+      // localities by name alone, whatever their priority).
+      assert.deepEqual(
+        shape(news.resources[0]!).map((l) => l.locality),
+        [{ zone: 'zone-b' }, { zone: 'zone-a' }, { zone: 'zone-b', sub_zone: 'priority-1' }],
+      );
       for (const quiet of [a, b]) {
         const marker = await sotwMarker(quiet.ads, TYPE_URL.cluster, ['hints.shop:8080']);
         assert.equal(marker.type_url, TYPE_URL.cluster, `${quiet.zone} was sent something first`);

@@ -1,6 +1,7 @@
 // How a caller's pick becomes an xDS assignment's shape: tiers of endpoints in order of preference (its own
 // cluster's before the others', inside each what the topology rules pick before the rest), then priorities from
-// them (0 = the first tier that is not empty), one locality per (region, zone) inside each, each IP:port once,
+// them (0 = the first tier that is not empty), one locality per (region, zone) inside each (and unique in the whole
+// assignment), each IP:port once,
 // empty priorities dropped and the others renumbered from 0 (notes/topology-facts.md, "What follows"). Plain data:
 // the xDS door turns it into ClusterLoadAssignment messages.
 import { compareStrings, type ClusterPart } from '../model.ts';
@@ -31,6 +32,13 @@ export interface PlacedTarget {
 export interface LocalityGroup<T extends PlacedTarget> {
   readonly region: string | undefined;
   readonly zone: string | undefined;
+  /**
+   * `priority-N` when this (region, zone) is also in a higher priority (a zone split by the pick: PreferSameNode's
+   * node, a zone lent by topology-mode Auto), else undefined. gRPC Java keys an assignment's localities by
+   * (region, zone, sub_zone) alone, whatever their priority: two groups of one locality would merge into one, and
+   * endpoints of priority 0 would be lost. Each locality of an assignment is thus unique in the whole of it.
+   */
+  readonly subZone: string | undefined;
   /** Sorted by address, then port. */
   readonly targets: readonly T[];
   /**
@@ -70,6 +78,7 @@ export function priorityLevels<E, T extends PlacedTarget>(
     }
   }
   const levels: PriorityLevel<T>[] = [];
+  const localitiesAbove = new Set<string>();
   for (const tier of placed) {
     const byLocality = new Map<string, { region: string; zone: string; targets: T[] }>();
     for (const target of tier) {
@@ -83,15 +92,18 @@ export function priorityLevels<E, T extends PlacedTarget>(
       else group.targets.push(target);
     }
     if (byLocality.size === 0) continue;
-    const localities = [...byLocality.values()]
-      .sort((a, b) => compareStrings(a.region, b.region) || compareStrings(a.zone, b.zone))
-      .map(({ region, zone, targets }) => ({
+    const priority = levels.length;
+    const localities = [...byLocality.entries()]
+      .sort(([, a], [, b]) => compareStrings(a.region, b.region) || compareStrings(a.zone, b.zone))
+      .map(([key, { region, zone, targets }]) => ({
         region: region === '' ? undefined : region,
         zone: zone === '' ? undefined : zone,
+        subZone: localitiesAbove.has(key) ? `priority-${priority}` : undefined,
         targets: targets.sort(compareTargets),
         weight: Math.max(1, targets.filter((t) => t.routable !== false).length),
       }));
-    levels.push({ priority: levels.length, localities });
+    for (const key of byLocality.keys()) localitiesAbove.add(key);
+    levels.push({ priority, localities });
   }
   return levels;
 }

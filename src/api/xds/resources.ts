@@ -142,7 +142,8 @@ export function assignmentTiers(
  *   cluster's first), then the rest of the routable set — gRPC stays in priority 0 while anything there connects,
  *   Envoy spills over by `policy.overprovisioning_factor`;
  * - one locality per (region, zone) inside each: region = the endpoint's cluster's region, or its name; weighted
- *   by its routable endpoints (at least 1: gRPC drops a locality without a weight);
+ *   by its routable endpoints (at least 1: gRPC drops a locality without a weight); a (region, zone) that a higher
+ *   priority holds too gets sub_zone `priority-N`, so that no locality is listed twice (gRPC Java would merge them);
  * - routable ⇒ HEALTHY; serving and terminating but not routable ⇒ DRAINING; other endpoints ⇒ UNHEALTHY (gRPC
  *   skips both; Envoy counts them in a priority's health, so its spill-over sees a zone that is going down);
  * - each IP:port once; a pod's IPv4 and IPv6 endpoints (one targetRef, the same port and state) as one endpoint,
@@ -190,6 +191,7 @@ export function buildClusterLoadAssignment(
         locality: {
           ...(group.region === undefined ? {} : { region: group.region }),
           ...(group.zone === undefined ? {} : { zone: group.zone }),
+          ...(group.subZone === undefined ? {} : { sub_zone: group.subZone }),
         },
         lb_endpoints: lbEndpoints,
         load_balancing_weight: { value: Math.max(1, healthy) },
