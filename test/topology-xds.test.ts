@@ -364,6 +364,29 @@ describe('the assignment’s fields', () => {
     assert.deepEqual(cla.policy, { overprovisioning_factor: { value: STRICT_OVERPROVISIONING_FACTOR } });
   });
 
+  it('keeps the best copy of an IP:port: HEALTHY, else DRAINING, else UNHEALTHY, whatever their order', () => {
+    const copies = (order: Endpoint[]) =>
+      shape(
+        buildClusterLoadAssignment('n', zoned(order), { name: 'grpc' }, options) as unknown as Record<
+          string,
+          unknown
+        >,
+      ).flatMap((l) => l.endpoints);
+    const unready = endpoint('10.0.0.1', 'zone-a', { ready: false, serving: false });
+    const draining = endpoint('10.0.0.1', 'zone-a', { ready: false, serving: true, terminating: true });
+    const ready = endpoint('10.0.0.1', 'zone-a');
+    const other = endpoint('10.0.0.2', 'zone-a');
+    assert.deepEqual(copies([unready, draining, other]), [
+      `10.0.0.1:8080/${DRAINING}`,
+      `10.0.0.2:8080/${HEALTHY}`,
+    ]);
+    assert.deepEqual(copies([draining, unready, other]), [
+      `10.0.0.1:8080/${DRAINING}`,
+      `10.0.0.2:8080/${HEALTHY}`,
+    ]);
+    assert.deepEqual(copies([unready, draining, ready]), [`10.0.0.1:8080/${HEALTHY}`]);
+  });
+
   it('places unready endpoints by their hints, never in a priority with nothing routable', () => {
     const service = zoned([
       endpoint('10.0.0.1', 'zone-a'),

@@ -26,6 +26,8 @@ export interface PlacedTarget {
    * weight, and a routable copy of the same IP:port wins over it. Absent: routable.
    */
   readonly routable?: boolean;
+  /** Serving and terminating (DRAINING): a copy that is not routable but draining beats one that is neither. */
+  readonly draining?: boolean;
 }
 
 /** The endpoints of one locality in one priority; `zone`/`region` undefined: the locality does not say it. */
@@ -59,7 +61,7 @@ export interface PriorityLevel<T extends PlacedTarget> {
  * Groups tiers of endpoints (a pick's `[picked, rest]`) into priority levels. `place` gives an endpoint's dial
  * target for the Service port being assigned, or undefined when it has none there (no such port, not an IP
  * literal). An IP:port appears once (clients reject an assignment that lists one twice), at its best place: a
- * routable copy before one that is not, then the first tier that holds it. Tiers that end up with no target are
+ * routable copy before a draining one before any other, then the first tier that holds it. Tiers that end up with no target are
  * dropped.
  */
 export function priorityLevels<E, T extends PlacedTarget>(
@@ -68,10 +70,11 @@ export function priorityLevels<E, T extends PlacedTarget>(
 ): PriorityLevel<T>[] {
   const placed = tiers.map((tier) => tier.flatMap((e) => place(e) ?? []));
   const claimed = new Map<string, T>();
-  for (const routable of [true, false]) {
+  const standing = (t: T): number => (t.routable !== false ? 0 : t.draining === true ? 1 : 2);
+  for (const pass of [0, 1, 2]) {
     for (const tier of placed) {
       for (const target of tier) {
-        if ((target.routable !== false) !== routable) continue;
+        if (standing(target) !== pass) continue;
         const id = `${target.address}|${target.port}`;
         if (!claimed.has(id)) claimed.set(id, target);
       }

@@ -105,11 +105,16 @@ export class ResourceCatalog {
   ): EncodedResource {
     const { store, instanceId } = this.#options;
     let tiers: CallerTiers<Endpoint> | undefined;
+    // A caller that says nothing gets the same tiers as any other such caller: no key to look up (the common
+    // case, and the one entry per assignment it always was).
     const form = `xds:${instanceId}:e:${name}:caller=${callerKey(caller)}`;
-    const { key } = store.encoded.get(service, form, () => {
-      tiers = assignmentTiers(service, port, caller, cluster);
-      return { key: tiers.key, byteLength: (form.length + tiers.key.length) * 2 + 64 };
-    });
+    const { key } =
+      caller === undefined
+        ? { key: 'anyone' }
+        : store.encoded.get(service, form, () => {
+            tiers = assignmentTiers(service, port, caller, cluster);
+            return { key: tiers.key, byteLength: (form.length + tiers.key.length) * 2 + 64 };
+          });
     return this.#encoded(
       service,
       'e',

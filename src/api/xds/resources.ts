@@ -175,6 +175,7 @@ export function buildClusterLoadAssignment(
       region:
         endpoint.cluster === undefined ? undefined : (regions.get(endpoint.cluster) ?? endpoint.cluster),
       routable,
+      draining: !routable && endpoint.serving && endpoint.terminating,
       endpoint,
       status: routable
         ? HEALTH_STATUS.HEALTHY
