@@ -15,6 +15,7 @@ import {
   eventually,
   newStore,
   SOURCE,
+  startBackend,
   startBackends,
   startXdsServer,
   who,
@@ -144,5 +145,45 @@ describe('grpc-js-xds clients in zone a and zone b', () => {
       async () => (await answered(b, 12)).join() === 'b3,b4',
     );
     assert.equal(xds.plane.stats().nacks, 0);
+  });
+});
+
+describe('a grpc-js-xds client and a dual-stack pod', () => {
+  it('dials the pod’s other address (additional_addresses) when its first one does not answer', async () => {
+    const store = newStore();
+    // Pod a: its IPv4 address has nothing listening, its IPv6 one (::1) answers; pod b: IPv4 only.
+    const b = await startBackend('pod-b', '127.0.0.1');
+    const a = await startBackend('pod-a', '::1', b.port);
+    const xds = await startXdsServer({ store });
+    const pod = (name: string, address: string, family: 'IPv4' | 'IPv6'): Endpoint => ({
+      ...backendEndpoint({ ...b, address }, true),
+      addressType: family,
+      targetRef: { kind: 'Pod', namespace: 'shop', name },
+    });
+    store.upsert(SOURCE, {
+      namespace: 'shop',
+      name: 'dual',
+      ports: [{ name: 'grpc', port: b.port, protocol: 'TCP' }],
+      endpoints: [
+        pod('pod-a', '127.0.0.99', 'IPv4'),
+        pod('pod-a', '::1', 'IPv6'),
+        pod('pod-b', '127.0.0.1', 'IPv4'),
+      ],
+    });
+    const client = xdsChannel(`xds:///dual.shop:${b.port}`, xds.port);
+    try {
+      // Were the IPv6 address ignored, pod a could not be reached and pod b would answer everything.
+      await eventually(
+        'both pods answer',
+        BOUND_MS,
+        async () => (await answered(client, 12).catch(() => [])).join() === 'pod-a,pod-b',
+      );
+      assert.deepEqual(await answered(client, 20), ['pod-a', 'pod-b']);
+      assert.equal(xds.plane.stats().nacks, 0);
+    } finally {
+      client.close();
+      await xds.stop();
+      await Promise.all([a.stop(), b.stop()]);
+    }
   });
 });

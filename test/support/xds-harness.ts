@@ -117,8 +117,10 @@ export async function startBackend(id: string, address = '127.0.0.1', port = 0):
       callback(null, Buffer.from(id)),
   });
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
-      error === null ? resolve(p) : reject(error),
+    server.bindAsync(
+      `${address.includes(':') ? `[${address}]` : address}:${port}`,
+      grpc.ServerCredentials.createInsecure(),
+      (error, p) => (error === null ? resolve(p) : reject(error)),
     ),
   );
   return {
