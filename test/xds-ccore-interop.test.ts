@@ -261,4 +261,58 @@ describe('gRPC C-core (python3-grpcio) clients following endpointd', () => {
     }
     assert.equal(xds.plane.stats().nacks, nacks, 'C-core rejected a caller-aware resource');
   });
+
+  it('takes a zone split across priorities (PreferSameNode: its node first, the rest of its zone marked priority-1)', async () => {
+    const [b1, b2, b3] = backends;
+    assert.ok(b1 !== undefined && b2 !== undefined && b3 !== undefined);
+    const on = (b: Backend, node: string, zone: string, ready = true): Endpoint => ({
+      addresses: [b.address],
+      addressType: 'IPv4',
+      ports: [{ name: 'grpc', port: b.port, protocol: 'TCP' }],
+      ready,
+      serving: ready,
+      terminating: false,
+      zone,
+      nodeName: node,
+      hintsForZones: [zone],
+      hintsForNodes: [node],
+    });
+    const sameNode = (b1Ready: boolean): ServiceEndpoints => ({
+      namespace: 'shop',
+      name: 'nodes',
+      ports: [{ name: 'grpc', port: b1.port, protocol: 'TCP' }],
+      endpoints: [
+        on(b1, 'node-1', 'zone-a', b1Ready),
+        on(b2, 'node-2', 'zone-a'),
+        on(b3, 'node-3', 'zone-b'),
+      ],
+      service: {
+        type: 'ClusterIP',
+        headless: false,
+        ports: [{ name: 'grpc', port: 80, targetPort: b1.port, protocol: 'TCP' }],
+        trafficDistribution: 'PreferSameNode',
+      },
+    });
+    const nodeBootstrap = join(dir, 'bootstrap-node-1.json');
+    await writeFile(
+      nodeBootstrap,
+      JSON.stringify(
+        buildBootstrap('127.0.0.1', xds.port, 'ccore-node-1', false, { zone: 'zone-a', sub_zone: 'node-1' }),
+      ),
+    );
+    store.upsert(SOURCE, sameNode(true));
+    const nacks = xds.plane.stats().nacks;
+    const { client } = await CcoreXdsClient.start(`xds:///nodes.shop:${b1.port}`, nodeBootstrap, 1);
+    try {
+      await follow('its node only: b1', BOUND_MS, () => servedExactlyBy(client, ['b1']));
+      assert.deepEqual(answeredBy(await client.batch(20)), ['b1']);
+      // Its node's endpoint unready: kube-proxy's next step is its zone (b2), not everything.
+      store.upsert(SOURCE, sameNode(false));
+      await follow('its zone: b2', BOUND_MS, () => servedExactlyBy(client, ['b2']));
+      assert.deepEqual(answeredBy(await client.batch(20)), ['b2']);
+    } finally {
+      await client.close();
+    }
+    assert.equal(xds.plane.stats().nacks, nacks, 'C-core rejected the split zone');
+  });
 });
