@@ -12,7 +12,7 @@ import { buildClusterLoadAssignment } from '../src/api/xds/resources.ts';
 import { HEALTH_STATUS, TYPE_URL } from '../src/api/xds/wire.ts';
 import type { Endpoint, ServiceEndpoints } from '../src/model.ts';
 import { pickForCaller } from '../src/views/topology.ts';
-import { callerTiers } from '../src/views/topology-priorities.ts';
+import { ANYONE_TIERS_KEY, callerTiers } from '../src/views/topology-priorities.ts';
 import {
   decodeAny,
   deltaMarker,
@@ -229,10 +229,18 @@ describe('caller-aware assignments on ADS streams', () => {
     try {
       assert.equal(one.response.version_info, two.response.version_info);
       assert.equal(one.response.version_info, plain.response.version_info);
+      // A caller whose zone nobody is hinted for gets what a caller that says nothing gets: the same encoding.
+      const nowhere = await sotwAssignment({ zone: 'zone-c', sub_zone: 'node-3' });
+      const nobody = await sotwAssignment();
+      nowhere.ads.close();
+      nobody.ads.close();
+      assert.equal(nowhere.response.version_info, nobody.response.version_info);
+      assert.deepEqual(nowhere.resource.value, nobody.resource.value);
       assert.deepEqual(one.resource.value, two.resource.value);
       // Node callers each cost a key lookup (a short string), never another encoding.
       const after = store.encoded.stats();
-      assert.ok(after.entries - before.entries <= 2, `${after.entries - before.entries} new cache entries`);
+      // Three node callers of zone a (one key each) and zone a's assignment; zone c's key, and anyone's assignment.
+      assert.ok(after.entries - before.entries <= 6, `${after.entries - before.entries} new cache entries`);
     } finally {
       for (const s of [one, two, plain]) s.ads.close();
     }
@@ -485,12 +493,15 @@ describe('callerTiers: properties', () => {
     );
   });
 
-  it('gives equal tiers to callers with equal keys', () => {
+  it('gives equal tiers to callers with equal keys, a caller that says nothing included', () => {
     fc.assert(
       fc.property(endpoints, caller, caller, (list, one, two) => {
         const x = callerTiers(list, policy, one, undefined);
         const y = callerTiers(list, policy, two, undefined);
         if (x.key === y.key) assert.deepEqual(x.tiers, y.tiers);
+        const anyone = callerTiers(list, policy, undefined, undefined);
+        assert.equal(anyone.key, ANYONE_TIERS_KEY);
+        if (x.key === ANYONE_TIERS_KEY) assert.deepEqual(x.tiers, anyone.tiers);
       }),
       { numRuns: 1000 },
     );

@@ -224,6 +224,12 @@ function nearestRoutable<E>(
   return 0;
 }
 
+/**
+ * The key of the tiers of a caller that says nothing — and of every caller whose tiers are those: no own cluster,
+ * and a pick that took everything (or nothing was routable). They share one encoding.
+ */
+export const ANYONE_TIERS_KEY = 'anyone';
+
 /** The tiers' key: the caller's own clusters, and per part which hints decided (and for which node or zone). */
 function keyOf<E>(own: ReadonlySet<string>, picks: readonly (TopologyPick<E> | undefined)[]): string {
   const decided = picks.map((pick) => {
@@ -231,5 +237,6 @@ function keyOf<E>(own: ReadonlySet<string>, picks: readonly (TopologyPick<E> | u
     const { matched, node, zone } = pick.explanation;
     return matched === 'node' ? `node=${node ?? ''}` : matched === 'zone' ? `zone=${zone ?? ''}` : 'all';
   });
+  if (own.size === 0 && (decided[0] === 'all' || decided[0] === '-')) return ANYONE_TIERS_KEY;
   return `own=${[...own].sort().join(',')};${decided.join(';')}`;
 }

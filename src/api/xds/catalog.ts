@@ -13,7 +13,7 @@ import {
 } from '../../model.ts';
 import type { EncodedState } from '../../store/encoded-cache.ts';
 import type { StoreReader } from '../../store/faces.ts';
-import type { CallerTiers } from '../../views/topology-priorities.ts';
+import { ANYONE_TIERS_KEY, type CallerTiers } from '../../views/topology-priorities.ts';
 import { callerKey, type XdsCaller } from './caller.ts';
 import { parseResourceName, resolvePort, servicePortNames } from './naming.ts';
 import {
@@ -110,7 +110,7 @@ export class ResourceCatalog {
     const form = `xds:${instanceId}:e:${name}:caller=${callerKey(caller)}`;
     const { key } =
       caller === undefined
-        ? { key: 'anyone' }
+        ? { key: ANYONE_TIERS_KEY }
         : store.encoded.get(service, form, () => {
             tiers = assignmentTiers(service, port, caller, cluster);
             return { key: tiers.key, byteLength: (form.length + tiers.key.length) * 2 + 64 };
