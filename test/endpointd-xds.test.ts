@@ -48,7 +48,7 @@ describe('endpointd as an xDS control plane, from manifests to a grpc-js-xds cli
   });
 
   it('hands out a bootstrap that works as is, and the client reaches every backend', async () => {
-    const answer = await get(`${t.url}/v1/xds/bootstrap?node=e2e-client`);
+    const answer = await get(`${t.url}/v1/xds/bootstrap?id=e2e-client`);
     assert.equal(answer.status, 200);
     const bootstrap = answer.json<{ xds_servers: Array<{ server_uri: string }>; node: { id: string } }>();
     assert.equal(bootstrap.xds_servers[0]?.server_uri, `127.0.0.1:${t.endpointd.grpcPort}`);

@@ -73,6 +73,18 @@ describe('priorityLevels: properties', () => {
     );
   });
 
+  it('never lists one (region, zone, sub_zone) twice in the whole assignment', () => {
+    fc.assert(
+      fc.property(tiers, (drawn) => {
+        const localities = priorityLevels(drawn, (t) => t).flatMap((l) =>
+          l.localities.map((g) => JSON.stringify([g.region ?? '', g.zone ?? '', g.subZone ?? ''])),
+        );
+        assert.equal(new Set(localities).size, localities.length);
+      }),
+      RUNS,
+    );
+  });
+
   it('holds one locality per zone in each priority, sorted, never empty, weighted by its size', () => {
     fc.assert(
       fc.property(tiers, (drawn) => {
@@ -158,22 +170,72 @@ describe('priorityLevels: cases', () => {
       {
         priority: 0,
         localities: [
-          { zone: undefined, targets: [at('10.0.0.3')], weight: 1 },
-          { zone: 'zone-a', targets: [at('10.0.0.1', 'zone-a'), at('10.0.0.2', 'zone-a')], weight: 2 },
+          { region: undefined, zone: undefined, subZone: undefined, targets: [at('10.0.0.3')], weight: 1 },
+          {
+            region: undefined,
+            zone: 'zone-a',
+            subZone: undefined,
+            targets: [at('10.0.0.1', 'zone-a'), at('10.0.0.2', 'zone-a')],
+            weight: 2,
+          },
         ],
       },
-      { priority: 1, localities: [{ zone: 'zone-b', targets: [at('10.0.0.4', 'zone-b')], weight: 1 }] },
+      {
+        priority: 1,
+        localities: [
+          {
+            region: undefined,
+            zone: 'zone-b',
+            subZone: undefined,
+            targets: [at('10.0.0.4', 'zone-b')],
+            weight: 1,
+          },
+        ],
+      },
     ]);
   });
 
   it('renumbers when the pick has nothing on this port, and keeps an IP:port at its best priority', () => {
     const levels = priorityLevels([[], [at('10.0.0.1', 'zone-a'), at('10.0.0.1', 'zone-b')]], (t) => t);
     assert.deepEqual(levels, [
-      { priority: 0, localities: [{ zone: 'zone-a', targets: [at('10.0.0.1', 'zone-a')], weight: 1 }] },
+      {
+        priority: 0,
+        localities: [
+          {
+            region: undefined,
+            zone: 'zone-a',
+            subZone: undefined,
+            targets: [at('10.0.0.1', 'zone-a')],
+            weight: 1,
+          },
+        ],
+      },
     ]);
     assert.deepEqual(
       priorityLevels([[at('10.0.0.1', 'zone-a')], [at('10.0.0.1', 'zone-b')]], (t) => t).length,
       1,
+    );
+  });
+
+  it('lists a zone split across priorities once in each, the lower ones with sub_zone priority-N', () => {
+    const levels = priorityLevels(
+      [
+        [at('10.0.0.1', 'zone-a')],
+        [at('10.0.0.2', 'zone-a'), at('10.0.0.3', 'zone-b')],
+        [at('10.0.0.4', 'zone-a')],
+      ],
+      (t) => t,
+    );
+    assert.deepEqual(
+      levels.map((l) => l.localities.map((g) => [l.priority, g.zone, g.subZone])),
+      [
+        [[0, 'zone-a', undefined]],
+        [
+          [1, 'zone-a', 'priority-1'],
+          [1, 'zone-b', undefined],
+        ],
+        [[2, 'zone-a', 'priority-2']],
+      ],
     );
   });
 

@@ -1,4 +1,5 @@
-// GET /v1/xds/bootstrap: a bootstrap grpc-js-xds accepts as is, pointing at the host the caller used.
+// GET /v1/xds/bootstrap: a bootstrap grpc-js-xds accepts as is, pointing at the host the caller used, with the
+// caller's locality (?zone=&node=&region=) in node.locality, checked as REST checks ?zone=/?node=.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -24,7 +25,7 @@ describe('GET /v1/xds/bootstrap', () => {
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('points at the host the caller used, with ignore_resource_deletion and a node locality', async () => {
-    const response = await fetch(`${base}/v1/xds/bootstrap?node=checkout-7`);
+    const response = await fetch(`${base}/v1/xds/bootstrap?id=checkout-7`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /application\/json/);
     const body = (await response.json()) as XdsBootstrap;
@@ -67,9 +68,54 @@ describe('GET /v1/xds/bootstrap', () => {
   });
 
   it('refuses a bad node id and unknown parameters with a problem', async () => {
-    const bad = await fetch(`${base}/v1/xds/bootstrap?node=${encodeURIComponent('a b')}`);
+    const bad = await fetch(`${base}/v1/xds/bootstrap?id=${encodeURIComponent('a b')}`);
     assert.equal(bad.status, 400);
     assert.match(bad.headers.get('content-type') ?? '', /application\/problem\+json/);
     assert.equal((await fetch(`${base}/v1/xds/bootstrap?nod=x`)).status, 400);
+  });
+
+  it('fills node.locality from ?zone=, ?node= (sub_zone) and ?region=, each only when said', async () => {
+    const locality = async (query: string): Promise<unknown> => {
+      const response = await fetch(`${base}/v1/xds/bootstrap?${query}`);
+      assert.equal(response.status, 200, query);
+      return ((await response.json()) as XdsBootstrap).node.locality;
+    };
+    assert.deepEqual(await locality('zone=zone-a&node=node-1&region=eu-west1&id=app'), {
+      zone: 'zone-a',
+      sub_zone: 'node-1',
+      region: 'eu-west1',
+    });
+    assert.deepEqual(await locality('zone=us-east-1a'), { zone: 'us-east-1a' });
+    assert.deepEqual(await locality('node=ip-10-0-0-1.ec2.internal'), {
+      sub_zone: 'ip-10-0-0-1.ec2.internal',
+    });
+    // An empty value is "not said", as on REST: grpc-js still gets the locality object it requires.
+    assert.deepEqual(await locality('zone=&node=&region='), {});
+    assert.deepEqual(await locality(''), {});
+  });
+
+  it('refuses zone, node and region values that are no label values, naming each, and repeated parameters', async () => {
+    const problem = async (query: string): Promise<{ name: string; reason: string }[]> => {
+      const response = await fetch(`${base}/v1/xds/bootstrap?${query}`);
+      assert.equal(response.status, 400, query);
+      assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/);
+      return ((await response.json()) as { invalidParams: { name: string; reason: string }[] }).invalidParams;
+    };
+    const long = 'z'.repeat(64);
+    const bad = await problem(`zone=${encodeURIComponent('zone a')}&node=-node&region=${long}`);
+    assert.deepEqual(
+      bad.map((p) => p.name),
+      ['zone', 'node', 'region'],
+    );
+    assert.match(bad[0]?.reason ?? '', /"zone a" is not a valid zone name/);
+    assert.match(bad[2]?.reason ?? '', /63 characters/);
+    assert.deepEqual(
+      (await problem('zone=a&zone=b')).map((p) => p.name),
+      ['zone'],
+    );
+    assert.deepEqual(
+      (await problem(`zone=${encodeURIComponent('a|r=x')}`)).map((p) => p.name),
+      ['zone'],
+    );
   });
 });

@@ -3,14 +3,15 @@
 // backends. Its calls must reach exactly the Service's routable backends, follow changes (an endpoint removed, made
 // unready, all gone, the Service deleted) and never NACK a resource: every shape sent today is exercised — several
 // zones as localities, DRAINING endpoints, an address listed twice, an HTTP/2 (appProtocol grpc) Cluster, a port-less name whose endpoints
-// listen on different numbers, the empty assignment.
+// listen on different numbers, the empty assignment — and a caller-aware assignment (its zone at priority 0, the
+// rest at priority 1, regions, UNHEALTHY endpoints, additional_addresses, hostname and hash_key metadata).
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildBootstrap } from '../src/api/xds/bootstrap-route.ts';
-import type { ServiceEndpoints } from '../src/model.ts';
+import type { Endpoint, ServiceEndpoints } from '../src/model.ts';
 import { CcoreXdsClient, type CcoreCall } from './support/ccore-xds.ts';
 import {
   eventually,
@@ -184,5 +185,134 @@ describe('gRPC C-core (python3-grpcio) clients following endpointd', () => {
     const stats = xds.plane.stats();
     assert.equal(stats.nacks, 0, 'C-core rejected a resource');
     assert.ok(stats.acks >= 9, `C-core clients acknowledged ${stats.acks} responses`);
+  });
+
+  it('takes a caller-aware assignment: its zone at priority 0, fails over to priority 1 when that zone is unready', async () => {
+    const [b1, b2, b3, b4] = backends;
+    assert.ok(b1 !== undefined && b2 !== undefined && b3 !== undefined && b4 !== undefined);
+    const pod = (b: Backend, zone: string, extra: Partial<Endpoint> = {}): Endpoint[] => {
+      const base: Endpoint = {
+        addresses: [b.address],
+        addressType: 'IPv4',
+        ports: [{ name: 'grpc', port: b.port, protocol: 'TCP' }],
+        ready: true,
+        serving: true,
+        terminating: false,
+        zone,
+        hintsForZones: [zone],
+        hostname: b.id,
+        targetRef: { kind: 'Pod', namespace: 'shop', name: b.id, uid: `uid-${b.id}` },
+        cluster: zone === 'zone-a' ? 'east' : 'west',
+        ...extra,
+      };
+      // The pod's IPv6 side (nothing listens there: C-core 1.51 ignores additional_addresses, newer ones try it).
+      return [base, { ...base, addresses: ['::1'], addressType: 'IPv6' }];
+    };
+    const zoned = (aReady: boolean): ServiceEndpoints => {
+      const endpoints = [
+        ...pod(b1, 'zone-a', { ready: aReady, serving: aReady }),
+        ...pod(b2, 'zone-a', aReady ? {} : { ready: false, serving: true, terminating: true }),
+        ...pod(b3, 'zone-b'),
+        ...pod(b4, 'zone-b', { ready: false, serving: false }),
+      ];
+      return {
+        namespace: 'shop',
+        name: 'zoned',
+        ports: [{ name: 'grpc', port: b1.port, protocol: 'TCP' }],
+        endpoints,
+        service: {
+          type: 'ClusterIP',
+          headless: false,
+          ports: [{ name: 'grpc', port: 80, targetPort: b1.port, protocol: 'TCP' }],
+          trafficDistribution: 'PreferSameZone',
+        },
+        clusters: [
+          { name: 'east', region: 'us-east1', stale: false },
+          { name: 'west', stale: false },
+        ],
+      };
+    };
+    const zonedBootstrap = join(dir, 'bootstrap-zone-a.json');
+    await writeFile(
+      zonedBootstrap,
+      JSON.stringify(
+        buildBootstrap('127.0.0.1', xds.port, 'ccore-zone-a', false, {
+          zone: 'zone-a',
+          sub_zone: 'node-1',
+          region: 'us-east1',
+        }),
+      ),
+    );
+    store.upsert(SOURCE, zoned(true));
+    const nacks = xds.plane.stats().nacks;
+    const { client } = await CcoreXdsClient.start(`xds:///zoned.shop:${b1.port}`, zonedBootstrap, 1);
+    try {
+      await follow('zone a only: b1 and b2', BOUND_MS, () => servedExactlyBy(client, ['b1', 'b2']));
+      assert.deepEqual(answeredBy(await client.batch(30)), ['b1', 'b2'], 'a call left zone a');
+      store.upsert(SOURCE, zoned(false));
+      await follow('zone a unready: b3 (zone b, priority 1) only', BOUND_MS, () =>
+        servedExactlyBy(client, ['b3']),
+      );
+      assert.deepEqual(answeredBy(await client.batch(20)), ['b3']);
+      store.upsert(SOURCE, zoned(true));
+      await follow('zone a back', BOUND_MS, () => servedExactlyBy(client, ['b1', 'b2']));
+    } finally {
+      await client.close();
+    }
+    assert.equal(xds.plane.stats().nacks, nacks, 'C-core rejected a caller-aware resource');
+  });
+
+  it('takes a zone split across priorities (PreferSameNode: its node first, the rest of its zone marked priority-1)', async () => {
+    const [b1, b2, b3] = backends;
+    assert.ok(b1 !== undefined && b2 !== undefined && b3 !== undefined);
+    const on = (b: Backend, node: string, zone: string, ready = true): Endpoint => ({
+      addresses: [b.address],
+      addressType: 'IPv4',
+      ports: [{ name: 'grpc', port: b.port, protocol: 'TCP' }],
+      ready,
+      serving: ready,
+      terminating: false,
+      zone,
+      nodeName: node,
+      hintsForZones: [zone],
+      hintsForNodes: [node],
+    });
+    const sameNode = (b1Ready: boolean): ServiceEndpoints => ({
+      namespace: 'shop',
+      name: 'nodes',
+      ports: [{ name: 'grpc', port: b1.port, protocol: 'TCP' }],
+      endpoints: [
+        on(b1, 'node-1', 'zone-a', b1Ready),
+        on(b2, 'node-2', 'zone-a'),
+        on(b3, 'node-3', 'zone-b'),
+      ],
+      service: {
+        type: 'ClusterIP',
+        headless: false,
+        ports: [{ name: 'grpc', port: 80, targetPort: b1.port, protocol: 'TCP' }],
+        trafficDistribution: 'PreferSameNode',
+      },
+    });
+    const nodeBootstrap = join(dir, 'bootstrap-node-1.json');
+    await writeFile(
+      nodeBootstrap,
+      JSON.stringify(
+        buildBootstrap('127.0.0.1', xds.port, 'ccore-node-1', false, { zone: 'zone-a', sub_zone: 'node-1' }),
+      ),
+    );
+    store.upsert(SOURCE, sameNode(true));
+    const nacks = xds.plane.stats().nacks;
+    const { client } = await CcoreXdsClient.start(`xds:///nodes.shop:${b1.port}`, nodeBootstrap, 1);
+    try {
+      await follow('its node only: b1', BOUND_MS, () => servedExactlyBy(client, ['b1']));
+      assert.deepEqual(answeredBy(await client.batch(20)), ['b1']);
+      // Its node's endpoint unready: kube-proxy's next step is its zone (b2), not everything.
+      store.upsert(SOURCE, sameNode(false));
+      await follow('its zone: b2', BOUND_MS, () => servedExactlyBy(client, ['b2']));
+      assert.deepEqual(answeredBy(await client.batch(20)), ['b2']);
+    } finally {
+      await client.close();
+    }
+    assert.equal(xds.plane.stats().nacks, nacks, 'C-core rejected the split zone');
   });
 });

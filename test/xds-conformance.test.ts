@@ -104,6 +104,41 @@ const service: ServiceEndpoints = {
   ],
 };
 
+/** Everything a caller-aware assignment carries: priorities, regions (named clusters), dual stack, metadata. */
+const zoned: ServiceEndpoints = {
+  namespace: 'shop',
+  name: 'zoned',
+  ports: [{ name: 'grpc', port: 8080, protocol: 'TCP' }],
+  endpoints: [
+    ['10.0.0.1', 'zone-a', 'east', 'web-0', true],
+    ['fd00::1', 'zone-a', 'east', 'web-0', true],
+    ['10.0.0.2', 'zone-a', 'east', 'web-1', false],
+    ['10.0.1.1', 'zone-b', 'west', 'web-2', true],
+  ].map(([address, zone, cluster, pod, ready]) => ({
+    addresses: [address as string],
+    addressType: (address as string).includes(':') ? ('IPv6' as const) : ('IPv4' as const),
+    ports: [{ name: 'grpc', port: 8080, protocol: 'TCP' as const }],
+    ready: ready as boolean,
+    serving: ready as boolean,
+    terminating: false,
+    zone: zone as string,
+    hintsForZones: [zone as string],
+    hostname: pod as string,
+    targetRef: { kind: 'Pod', namespace: 'shop', name: pod as string, uid: `uid-${pod as string}` },
+    cluster: cluster as string,
+  })),
+  service: {
+    type: 'ClusterIP',
+    headless: false,
+    ports: [{ name: 'grpc', port: 80, targetPort: 8080, protocol: 'TCP' }],
+    trafficDistribution: 'PreferSameZone',
+  },
+  clusters: [
+    { name: 'east', region: 'us-east1', stale: false },
+    { name: 'west', stale: true },
+  ],
+};
+
 describe('proto subset conformance with upstream Envoy definitions', () => {
   let upstream: protobuf.Root;
   let catalog: ResourceCatalog;
@@ -111,6 +146,7 @@ describe('proto subset conformance with upstream Envoy definitions', () => {
     upstream = loadUpstream();
     const store = newStore();
     store.upsert(SOURCE, service);
+    store.upsert(SOURCE, zoned);
     catalog = new ResourceCatalog({
       store,
       instanceId: 'conf',
@@ -141,6 +177,25 @@ describe('proto subset conformance with upstream Envoy definitions', () => {
       assert.ok(JSON.stringify(mine).includes(name));
     });
   }
+
+  it('a caller-aware assignment (priorities, regions, dual stack, hostname, hash_key, UNHEALTHY, policy) decodes the same', () => {
+    const resource = catalog.get('endpoint', 'zoned.shop:8080', { zone: 'zone-a', region: 'us-east1' });
+    assert.ok(resource !== undefined);
+    const typeName = 'envoy.config.endpoint.v3.ClusterLoadAssignment';
+    const mine = expand(ours, typeName, resource.any.value);
+    assert.deepEqual(expand(theirs, typeName, resource.any.value), mine);
+    assert.equal(theirs(typeName).verify(theirs(typeName).decode(resource.any.value)), null);
+    const text = JSON.stringify(mine);
+    for (const field of [
+      'additional_addresses',
+      'hash_key',
+      'hostname',
+      'overprovisioning_factor',
+      'us-east1',
+      '"priority":1',
+    ])
+      assert.ok(text.includes(field), `${field} in ${text}`);
+  });
 
   it('DiscoveryResponse and DeltaDiscoveryResponse decode to the same content', () => {
     const cla = catalog.get('endpoint', 'web.shop:grpc');
@@ -180,7 +235,12 @@ describe('proto subset conformance with upstream Envoy definitions', () => {
       .finish();
     assert.deepEqual(decodeDiscoveryRequest(Buffer.from(bytes)), {
       version_info: 'v1',
-      node: { id: 'n1', cluster: 'c1', user_agent_name: 'grpc-node-js' },
+      node: {
+        id: 'n1',
+        cluster: 'c1',
+        user_agent_name: 'grpc-node-js',
+        locality: { region: '', zone: 'z', sub_zone: '' },
+      },
       resource_names: ['web.shop:8080'],
       type_url: TYPE_URL.listener,
       response_nonce: '3',

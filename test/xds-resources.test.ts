@@ -39,7 +39,9 @@ function svc(endpoints: Endpoint[]): ServiceEndpoints {
 }
 
 function summary(service: ServiceEndpoints, selector: Parameters<typeof buildClusterLoadAssignment>[2]) {
-  return buildClusterLoadAssignment('n', service, selector).endpoints.map((l) => ({
+  return buildClusterLoadAssignment('n', service, selector, {
+    overprovisioningFactor: 140,
+  }).endpoints.map((l) => ({
     zone: l.locality.zone ?? '',
     weight: l.load_balancing_weight.value,
     endpoints: l.lb_endpoints.map(
@@ -49,7 +51,7 @@ function summary(service: ServiceEndpoints, selector: Parameters<typeof buildClu
   }));
 }
 
-const { HEALTHY, DRAINING } = HEALTH_STATUS;
+const { HEALTHY, DRAINING, UNHEALTHY } = HEALTH_STATUS;
 
 describe('resource names', () => {
   it('parse {service}.{namespace}:{port} by number, by name, and without a port', () => {
@@ -66,7 +68,10 @@ describe('resource names', () => {
       'web.shop:70000',
       'Web.shop:80',
       'web.shop:http_x',
-      'web.sh.op:80',
+      'web.sh.o.p:80',
+      'web.shop.East:80',
+      'web.shop.:80',
+      'web.shop.-east:80',
       '.shop:80',
       'web.shop:',
     ]) {
@@ -125,7 +130,7 @@ describe('resource names', () => {
 });
 
 describe('ClusterLoadAssignment of a Service port', () => {
-  it('maps ready ⇒ HEALTHY, serving∧terminating ⇒ DRAINING, others left out; localities by zone, weighted', () => {
+  it('maps ready ⇒ HEALTHY, serving∧terminating ⇒ DRAINING, others ⇒ UNHEALTHY; localities by zone, weighted by HEALTHY', () => {
     const service = svc([
       endpoint('10.0.0.1', 8080, { zone: 'a' }),
       endpoint('10.0.0.2', 8080, { zone: 'a' }),
@@ -136,7 +141,7 @@ describe('ClusterLoadAssignment of a Service port', () => {
     assert.deepEqual(summary(service, { name: 'grpc' }), [
       { zone: '', weight: 1, endpoints: [`10.0.0.5:8080/${HEALTHY}`] },
       { zone: 'a', weight: 2, endpoints: [`10.0.0.1:8080/${HEALTHY}`, `10.0.0.2:8080/${HEALTHY}`] },
-      { zone: 'b', weight: 1, endpoints: [`10.0.0.3:8080/${DRAINING}`] },
+      { zone: 'b', weight: 1, endpoints: [`10.0.0.3:8080/${DRAINING}`, `10.0.0.4:8080/${UNHEALTHY}`] },
     ]);
   });
 

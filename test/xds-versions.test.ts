@@ -169,15 +169,17 @@ describe('ClusterLoadAssignment details', () => {
     endpoints,
   });
   const flat = (service: ServiceEndpoints) =>
-    buildClusterLoadAssignment('n', service, { name: 'grpc' }).endpoints.map((l) => ({
-      locality: l.locality,
-      weight: l.load_balancing_weight.value,
-      endpoints: l.lb_endpoints.map(
-        (e) =>
-          `${e.endpoint.address.socket_address.address}:${e.endpoint.address.socket_address.port_value}/${e.health_status}`,
-      ),
-    }));
-  const { HEALTHY, DRAINING } = HEALTH_STATUS;
+    buildClusterLoadAssignment('n', service, { name: 'grpc' }, { overprovisioningFactor: 140 }).endpoints.map(
+      (l) => ({
+        locality: l.locality,
+        weight: l.load_balancing_weight.value,
+        endpoints: l.lb_endpoints.map(
+          (e) =>
+            `${e.endpoint.address.socket_address.address}:${e.endpoint.address.socket_address.port_value}/${e.health_status}`,
+        ),
+      }),
+    );
+  const { HEALTHY, DRAINING, UNHEALTHY } = HEALTH_STATUS;
 
   it('keeps the HEALTHY copy of an IP:port listed twice even when the DRAINING copy comes first', () => {
     const draining = { ready: false, serving: true, terminating: true };
@@ -186,7 +188,7 @@ describe('ClusterLoadAssignment details', () => {
     ]);
   });
 
-  it('drains only serving-and-terminating endpoints, weighs localities by HEALTHY ones, and sorts by address and port', () => {
+  it('drains serving-and-terminating endpoints, marks the other unready ones UNHEALTHY, weighs localities by HEALTHY ones, and sorts by address and port', () => {
     const service = svc([
       endpoint('10.0.0.9', 8080, { zone: 'a' }),
       endpoint('10.0.0.2', 9090, { zone: 'a' }),
@@ -203,6 +205,8 @@ describe('ClusterLoadAssignment details', () => {
           `10.0.0.2:8080/${HEALTHY}`,
           `10.0.0.2:9090/${HEALTHY}`,
           `10.0.0.3:8080/${DRAINING}`,
+          `10.0.0.4:8080/${UNHEALTHY}`,
+          `10.0.0.5:8080/${UNHEALTHY}`,
           `10.0.0.9:8080/${HEALTHY}`,
         ],
       },
@@ -217,9 +221,12 @@ describe('ClusterLoadAssignment details', () => {
       endpoint('db.example.com', 8080),
     ]);
     assert.deepEqual(flat(service), [{ locality: {}, weight: 1, endpoints: [`10.0.0.1:8080/${HEALTHY}`] }]);
-    assert.deepEqual(buildClusterLoadAssignment('gone', undefined, { number: 0 }), {
-      cluster_name: 'gone',
-      endpoints: [],
-    });
+    assert.deepEqual(
+      buildClusterLoadAssignment('gone', undefined, { number: 0 }, { overprovisioningFactor: 140 }),
+      {
+        cluster_name: 'gone',
+        endpoints: [],
+      },
+    );
   });
 });

@@ -29,7 +29,7 @@ export async function runClient(command: string, argv: readonly string[], io: Cl
     }
     client = new ApiClient(parsed.connection);
     if (command === 'bootstrap') {
-      const query = parsed.node === undefined ? '' : `?node=${encodeURIComponent(parsed.node)}`;
+      const query = parsed.node === undefined ? '' : `?id=${encodeURIComponent(parsed.node)}`;
       const bootstrap = await client.getJson<unknown>(`/v1/xds/bootstrap${query}`);
       io.stdout.write(`${JSON.stringify(bootstrap, null, 2)}\n`);
       return EXIT.ok;

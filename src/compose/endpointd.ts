@@ -85,6 +85,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
         readiness,
         logger,
         maxNamesPerStream: config.limits.xdsMaxNamesPerStream,
+        overprovisioningFactor: config.xds.overprovisioningFactor,
         onRefused: ({ reason, client, details }) =>
           guards.refusals.record({ door: 'grpc', reason, client, detail: details }),
       });

@@ -17,6 +17,7 @@ import {
   SECURITY_OPTIONS,
   SERVER_OPTIONS,
   SOURCE_OPTIONS,
+  XDS_OPTIONS,
 } from './options/index.ts';
 import { FAILED_AUTH_BURST } from './options/limits.ts';
 import { SOURCE_EXPECTED } from './options/sources.ts';
@@ -87,6 +88,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     tokenReviewApi: { kubeconfig: kubernetes.kubeconfig, context: kubernetes.context },
     exposure: exposureConfig(readOptions(EXPOSURE_OPTIONS, read)),
     grpc: readOptions(GRPC_OPTIONS, read),
+    xds: readOptions(XDS_OPTIONS, read),
     security,
     limits,
     cors: { allowOrigins },

@@ -58,6 +58,8 @@ export interface Config {
   readonly tokenReviewApi: KubeconfigRef;
   readonly exposure: ExposureConfig;
   readonly grpc: GrpcConfig;
+  /** The xDS door's resources (src/config/options/xds.ts). */
+  readonly xds: { readonly overprovisioningFactor: number };
   readonly httpPort: number;
   /** Plain-HTTP port of /healthz and /readyz (and /metrics with healthPortMetrics); undefined: none. */
   readonly healthPort: number | undefined;

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { addXdsService, type XdsControlPlane, type XdsOptions } from '../../src/api/xds/index.ts';
-import { buildBootstrap } from '../../src/api/xds/bootstrap-route.ts';
+import { buildBootstrap, type BootstrapLocality } from '../../src/api/xds/bootstrap-route.ts';
 import { decodeMessage } from '../../src/api/xds/encoding.ts';
 import type { Endpoint, ServiceEndpoints } from '../../src/model.ts';
 import { EndpointStore } from '../../src/store/endpoint-store.ts';
@@ -117,8 +117,10 @@ export async function startBackend(id: string, address = '127.0.0.1', port = 0):
       callback(null, Buffer.from(id)),
   });
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
-      error === null ? resolve(p) : reject(error),
+    server.bindAsync(
+      `${address.includes(':') ? `[${address}]` : address}:${port}`,
+      grpc.ServerCredentials.createInsecure(),
+      (error, p) => (error === null ? resolve(p) : reject(error)),
     ),
   );
   return {
@@ -163,12 +165,36 @@ export function service(
   return { namespace, name, ports, endpoints: list };
 }
 
+/** An endpoint of backend `b` (its address, its port named `grpc`): ready, or neither ready nor serving. */
+export function backendEndpoint(b: Backend, ready: boolean, extra: Partial<Endpoint> = {}): Endpoint {
+  return {
+    addresses: [b.address],
+    addressType: 'IPv4',
+    ports: [{ name: 'grpc', port: b.port, protocol: 'TCP' }],
+    ready,
+    serving: ready,
+    terminating: false,
+    ...extra,
+  };
+}
+
+/** The ids of the backends that answered `n` calls in a row (each must succeed), sorted, each once. */
+export async function answeredBy(client: grpc.Client, n: number): Promise<string[]> {
+  const ids = new Set<string>();
+  for (let i = 0; i < n; i++) ids.add(await who(client));
+  return [...ids].sort();
+}
+
 let nodeCounter = 0;
 
-/** A real grpc-js-xds channel for `target` (e.g. `xds:///web.shop:grpc`), with its own bootstrap and XdsClient. */
-export function xdsChannel(target: string, xdsPort: number): grpc.Client {
+/**
+ * A real grpc-js-xds channel for `target` (e.g. `xds:///web.shop:8080`), with its own bootstrap and XdsClient;
+ * `locality` is its bootstrap's node.locality (where the client says it is).
+ */
+export function xdsChannel(target: string, xdsPort: number, locality: BootstrapLocality = {}): grpc.Client {
   nodeCounter += 1;
-  const bootstrap = buildBootstrap('127.0.0.1', xdsPort, `test-node-${process.pid}-${nodeCounter}`);
+  const id = `test-node-${process.pid}-${nodeCounter}`;
+  const bootstrap = buildBootstrap('127.0.0.1', xdsPort, id, false, locality);
   return new grpc.Client(target, grpc.credentials.createInsecure(), {
     'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap),
   });

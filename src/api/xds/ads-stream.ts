@@ -10,6 +10,7 @@ import {
   type DirtyTracking,
   type StreamDeps,
 } from './stream-common.ts';
+import { callerOfNode, type XdsCaller } from './caller.ts';
 import { ServiceInterest, type ChangeListener } from './subscriptions.ts';
 import type { Node, ResourceKind } from './wire.ts';
 
@@ -38,6 +39,13 @@ export abstract class AdsStream<
   protected readonly types = new Map<string, State>();
   /** The client's node id, from the first request that carries one (clients send it once). */
   protected node: string | undefined;
+  /**
+   * Where the client is, from the stream's first request (`Node.locality`), for the whole stream: xDS clients send
+   * their node once, and a later request that says otherwise is ignored, so that one stream never mixes two
+   * callers' assignments. undefined: the caller said nothing (it gets what every caller got before topology).
+   */
+  protected caller: XdsCaller | undefined;
+  #firstRequest = true;
   readonly #onClose: () => void;
   #nonce = 0;
   #closedOnce = false;
@@ -119,6 +127,17 @@ export abstract class AdsStream<
     const deps = this.deps;
     deps.stats.requests += 1;
     if (request.node !== undefined && this.node === undefined) this.node = request.node.id;
+    if (this.#firstRequest) {
+      this.#firstRequest = false;
+      const { caller, problems } = callerOfNode(request.node);
+      this.caller = caller;
+      if (problems.length > 0) {
+        deps.logger.warn(
+          { stream: deps.streamId, client: deps.client, node: this.node, problems },
+          'xDS node locality ignored: not a label value (the caller is answered as if it had not said it)',
+        );
+      }
+    }
     if (this.pump.ended) return;
     const kind = kindOfTypeUrl(request.type_url);
     if (kind === undefined) {

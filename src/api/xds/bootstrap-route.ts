@@ -1,9 +1,11 @@
-// GET /v1/xds/bootstrap[?node=ID]: a gRPC xDS bootstrap that a client can use as is (GRPC_XDS_BOOTSTRAP or
-// GRPC_XDS_BOOTSTRAP_CONFIG), pointing at this endpointd as the caller reaches it. An express Router the REST
-// app mounts; it reads nothing from the store.
+// GET /v1/xds/bootstrap[?id=ID][&zone=Z][&node=N][&region=R]: a gRPC xDS bootstrap that a client can use as is
+// (GRPC_XDS_BOOTSTRAP or GRPC_XDS_BOOTSTRAP_CONFIG), pointing at this endpointd as the caller reaches it, with the
+// caller's locality filled in (zone; sub_zone = its Kubernetes node; region), so that its assignments are the ones
+// Kubernetes' topology rules pick for it. An express Router the REST app mounts; it reads nothing from the store.
 import express, { type Request, type RequestHandler, type Router } from 'express';
 import { isIP } from 'node:net';
 import { clip, ProblemList } from '../../limits/bounded-text.ts';
+import { labelValueProblem } from '../../names.ts';
 import { badRequest, sendProblem, type InvalidParam } from '../rest/problem.ts';
 
 export interface XdsBootstrapOptions {
@@ -28,15 +30,32 @@ export interface XdsBootstrap {
     >;
     readonly server_features: readonly string[];
   }>;
-  readonly node: { readonly id: string; readonly locality: Record<string, never> };
+  readonly node: { readonly id: string; readonly locality: BootstrapLocality };
 }
+
+/** `node.locality` as gRPC's bootstrap spells it; fields left out when not said (grpc-js needs the object). */
+export interface BootstrapLocality {
+  readonly zone?: string;
+  /** The Kubernetes node the client runs on. */
+  readonly sub_zone?: string;
+  readonly region?: string;
+}
+
+/** The query parameters of the route, and what each fills in. */
+const PARAMETERS = ['id', 'zone', 'node', 'region'] as const;
 
 /** node.id: printable ASCII, no more than 256 characters (it shows up in our logs). */
 const NODE_ID = /^[\x21-\x7e]{1,256}$/;
 /** A Host header's host part we are willing to echo into a URI: a DNS name or an IP literal. */
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
-export function buildBootstrap(host: string, port: number, nodeId: string, tls = false): XdsBootstrap {
+export function buildBootstrap(
+  host: string,
+  port: number,
+  nodeId: string,
+  tls = false,
+  locality: BootstrapLocality = {},
+): XdsBootstrap {
   return {
     xds_servers: [
       {
@@ -47,8 +66,8 @@ export function buildBootstrap(host: string, port: number, nodeId: string, tls =
         server_features: ['xds_v3', 'ignore_resource_deletion'],
       },
     ],
-    // grpc-js refuses a bootstrap whose node has no locality.
-    node: { id: nodeId, locality: {} },
+    // grpc-js refuses a bootstrap whose node has no locality: `{}` when the caller says nothing.
+    node: { id: nodeId, locality },
   };
 }
 
@@ -65,28 +84,55 @@ export function createXdsBootstrapRouter(options: XdsBootstrapOptions): Router {
 /** The handler of GET XDS_BOOTSTRAP_PATH. */
 export function xdsBootstrapHandler(options: XdsBootstrapOptions): RequestHandler {
   return (req, res) => {
-    const node = req.query.node;
-    const unknown = Object.keys(req.query).filter((k) => k !== 'node');
-    if (unknown.length > 0) {
-      const problems = new ProblemList<InvalidParam>();
-      for (const name of unknown)
-        problems.push({ name: clip(name), reason: 'unknown parameter; this route takes node' });
-      sendProblem(res, badRequest(problems.items, problems.omitted));
-      return;
+    const problems = new ProblemList<InvalidParam>();
+    for (const name of Object.keys(req.query)) {
+      if (!(PARAMETERS as readonly string[]).includes(name)) {
+        problems.push({
+          name: clip(name),
+          reason: `unknown parameter; this route takes ${PARAMETERS.join(', ')}`,
+        });
+      }
     }
-    if (node !== undefined && (typeof node !== 'string' || !NODE_ID.test(node))) {
-      sendProblem(
-        res,
-        badRequest([{ name: 'node', reason: 'must be 1 to 256 printable ASCII characters, no spaces' }]),
-      );
+    const text = (name: (typeof PARAMETERS)[number]): string | undefined => {
+      const value = req.query[name];
+      if (value === undefined) return undefined;
+      if (typeof value === 'string') return value;
+      problems.push({ name, reason: 'must be given once, as a plain value' });
+      return undefined;
+    };
+    const id = text('id');
+    if (id !== undefined && !NODE_ID.test(id)) {
+      problems.push({ name: 'id', reason: 'must be 1 to 256 printable ASCII characters, no spaces' });
+    }
+    const place = (name: 'zone' | 'node' | 'region'): string | undefined => {
+      const value = text(name);
+      if (value === undefined || value === '') return undefined;
+      const problem = labelValueProblem(value);
+      if (problem === undefined) return value;
+      problems.push({
+        name,
+        reason: `${JSON.stringify(clip(value))} is not a valid ${name} name: it ${problem}`,
+      });
+      return undefined;
+    };
+    const zone = place('zone');
+    const node = place('node');
+    const region = place('region');
+    if (problems.length > 0) {
+      sendProblem(res, badRequest(problems.items, problems.omitted));
       return;
     }
     const port = typeof options.grpcPort === 'function' ? options.grpcPort() : options.grpcPort;
     const body = buildBootstrap(
       callerHost(req),
       port,
-      node ?? options.defaultNodeId ?? 'endpointd-client',
+      id ?? options.defaultNodeId ?? 'endpointd-client',
       options.tls === true,
+      {
+        ...(zone === undefined ? {} : { zone }),
+        ...(node === undefined ? {} : { sub_zone: node }),
+        ...(region === undefined ? {} : { region }),
+      },
     );
     res.setHeader('Cache-Control', 'no-store');
     res.type('application/json').send(`${JSON.stringify(body, null, 2)}\n`);

@@ -3,11 +3,21 @@
 // change fanned out to thousands of streams cheap (the streams copy bytes, they never re-encode). The encoded
 // resources live in the store's one encoded-form cache, keyed by (Service, version, form), under the same byte
 // bound and metric as every other door's forms.
-import { contentHash, type ServiceKey } from '../../model.ts';
+import { STRICT_OVERPROVISIONING_FACTOR } from '../../config/options/xds.ts';
+import {
+  contentHash,
+  type Endpoint,
+  type PortSelector,
+  type ServiceKey,
+  type ServiceSnapshot,
+} from '../../model.ts';
 import type { EncodedState } from '../../store/encoded-cache.ts';
 import type { StoreReader } from '../../store/faces.ts';
+import { ANYONE_TIERS_KEY, type CallerTiers } from '../../views/topology-priorities.ts';
+import { callerKey, type XdsCaller } from './caller.ts';
 import { parseResourceName, resolvePort, servicePortNames } from './naming.ts';
 import {
+  assignmentTiers,
   buildCluster,
   buildClusterLoadAssignment,
   buildListener,
@@ -33,6 +43,8 @@ export interface ResourceCatalogOptions {
   /** At most this many Clusters are listed to a wildcard subscriber (the first ones by namespace, name, port). */
   readonly maxWildcardResources: number;
   readonly onWildcardTruncated?: (total: number, served: number) => void;
+  /** Assignments' `policy.overprovisioning_factor` (percent; default: strict, src/config/options/xds.ts). */
+  readonly overprovisioningFactor?: number;
 }
 
 export class ResourceCatalog {
@@ -46,17 +58,25 @@ export class ResourceCatalog {
 
   /**
    * The resource `name` of `kind`, or undefined when it does not exist: a name outside the naming scheme, or a
-   * Service the store does not hold, a port-less name of a Service without exactly one TCP port. A Service that
+   * Service the store does not hold, a port-less name of a Service without exactly one TCP port, a named cluster
+   * the Service has no part in. A Service that
    * exists has all four resources for every valid port number or name (an assignment of a port no endpoint has is
    * empty), so a client never waits for a resource that will not come.
+   *
+   * An assignment is the one for `caller` (its stream's Node.locality): encoded once per (Service version, name,
+   * what decided the caller's tiers), so that every caller in one zone — and every caller a rule does not tell
+   * apart — shares one encoding, and its version changes only when what that caller receives does.
    */
-  get(kind: ResourceKind, name: string): EncodedResource | undefined {
+  get(kind: ResourceKind, name: string, caller?: XdsCaller): EncodedResource | undefined {
     const parsed = parseResourceName(name);
     if (parsed === undefined) return undefined;
     const service = this.#options.store.get(parsed.key);
     if (service === undefined) return undefined;
     const port = resolvePort(service, parsed.port);
     if (port === undefined) return undefined;
+    // One cluster's share exists while the Service has a part in that cluster (model.ts ClusterPart).
+    const cluster = parsed.cluster;
+    if (cluster !== undefined && service.clusters?.some((c) => c.name === cluster) !== true) return undefined;
     switch (kind) {
       case 'listener':
         return this.#encoded(service, 'l', TYPE_URL.listener, name, () => buildListener(name));
@@ -67,10 +87,45 @@ export class ResourceCatalog {
           buildCluster(name, speaksHttp2(service, port)),
         );
       case 'endpoint':
-        return this.#encoded(service, 'e', TYPE_URL.endpoint, name, () =>
-          buildClusterLoadAssignment(name, service, port),
-        );
+        return this.#assignment(service, name, port, caller, cluster);
     }
+  }
+
+  /**
+   * The caller's assignment: its tiers' key, cached per (version, name, caller) since many streams share a caller
+   * (and cheap to keep: a short string), then the assignment encoded per key. A miss of both computes the tiers
+   * once.
+   */
+  #assignment(
+    service: ServiceSnapshot,
+    name: string,
+    port: PortSelector,
+    caller: XdsCaller | undefined,
+    cluster: string | undefined,
+  ): EncodedResource {
+    const { store, instanceId } = this.#options;
+    let tiers: CallerTiers<Endpoint> | undefined;
+    // A caller that says nothing gets the same tiers as any other such caller: no key to look up (the common
+    // case, and the one entry per assignment it always was).
+    const form = `xds:${instanceId}:e:${name}:caller=${callerKey(caller)}`;
+    const { key } =
+      caller === undefined
+        ? { key: ANYONE_TIERS_KEY }
+        : store.encoded.get(service, form, () => {
+            tiers = assignmentTiers(service, port, caller, cluster);
+            return { key: tiers.key, byteLength: (form.length + tiers.key.length) * 2 + 64 };
+          });
+    return this.#encoded(
+      service,
+      'e',
+      TYPE_URL.endpoint,
+      name,
+      () => {
+        const options = { caller, cluster, overprovisioningFactor: this.#overprovisioningFactor };
+        return buildClusterLoadAssignment(name, service, port, options, tiers);
+      },
+      key,
+    );
   }
 
   /** The assignment with no endpoints, for a Service that is gone (state of the world: "send no traffic"). */
@@ -79,8 +134,19 @@ export class ResourceCatalog {
     // no Service has.
     const key: ServiceKey = parseResourceName(name)?.key ?? { namespace: '', name };
     return this.#encoded({ ...key, version: '' }, 'e', TYPE_URL.endpoint, name, () =>
-      buildClusterLoadAssignment(name, undefined, { number: 0 }),
+      buildClusterLoadAssignment(
+        name,
+        undefined,
+        { number: 0 },
+        {
+          overprovisioningFactor: this.#overprovisioningFactor,
+        },
+      ),
     );
+  }
+
+  get #overprovisioningFactor(): number {
+    return this.#options.overprovisioningFactor ?? STRICT_OVERPROVISIONING_FACTOR;
   }
 
   /**
@@ -122,9 +188,11 @@ export class ResourceCatalog {
     typeUrl: string,
     name: string,
     build: () => object,
+    variant = '',
   ): EncodedResource {
     const { instanceId } = this.#options;
-    return this.#options.store.encoded.get(state, `xds:${instanceId}:${kind}:${name}`, () => {
+    const form = `xds:${instanceId}:${kind}:${name}${variant === '' ? '' : `:${variant}`}`;
+    return this.#options.store.encoded.get(state, form, () => {
       const any = packAny(typeUrl, build());
       const hash = contentHash(any.value);
       const byteLength = any.value.byteLength + name.length * 2 + 64;

@@ -105,7 +105,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     const resources: DeltaResource[] = [];
     const removed: string[] = [];
     for (const name of candidates) {
-      const resource = isTarget(name) ? catalog.get(state.kind, name) : undefined;
+      const resource = isTarget(name) ? catalog.get(state.kind, name, this.caller) : undefined;
       if (resource !== undefined) {
         state.reportedAbsent.delete(name);
         if (state.known.get(name) === resource.version) continue;

@@ -57,6 +57,11 @@ export interface XdsOptions {
   readonly maxNamesPerStream?: number;
   /** At most one NACK log line per client and type in this period, in ms (default 10 s); all are counted. */
   readonly nackLogEveryMs?: number;
+  /**
+   * Assignments' `policy.overprovisioning_factor` in percent (--xds-overprovisioning-factor; default: strict, so
+   * that Envoy stays in a caller's priority 0 while anything there is healthy, as gRPC does).
+   */
+  readonly overprovisioningFactor?: number;
   /** Told of every stream ended for breaking a limit (the door's refusal counter and log). */
   readonly onRefused?: (refusal: { reason: string; client: string; details: string }) => void;
 }
@@ -93,6 +98,9 @@ export function addXdsService(server: grpc.Server, options: XdsOptions): XdsCont
     store: options.store,
     instanceId,
     maxWildcardResources: options.maxWildcardResources ?? 10_000,
+    ...(options.overprovisioningFactor === undefined
+      ? {}
+      : { overprovisioningFactor: options.overprovisioningFactor }),
     onWildcardTruncated: (total, served) =>
       logger.warn({ total, served }, 'more Service ports than a wildcard subscriber is sent: list truncated'),
   });

@@ -9,6 +9,12 @@
 // grpc-js dials its target's authority as a URL, so `xds:///web.shop:grpc` (a port name) fails in grpc-js before
 // it reaches us; grpc-js users dial `web.shop:8080` or the port-less `web.shop`. Names remain for Envoy and for
 // other clients.
+//
+// One named cluster's share of a Service (issue 13): `{service}.{namespace}.{cluster}[:{port}]`, e.g.
+// `xds:///web.shop.east:8080` — the same resources holding only that cluster's endpoints. Service and namespace
+// names are DNS labels, which cannot contain a dot, so no Kubernetes name has a third label: the two forms never
+// collide. A cluster name is a DNS-1123 label (as --cluster takes it); the name exists only while the Service has a
+// part in that cluster.
 import { namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
 import { serviceKeyString, type PortSelector, type ServiceEndpoints, type ServiceKey } from '../../model.ts';
 
@@ -20,28 +26,39 @@ export interface XdsResourceName {
   /** `namespace/name`, the store's id of the Service. */
   readonly serviceId: string;
   readonly port: XdsPortSelector;
+  /** The named cluster whose endpoints alone the resource holds; absent: every cluster's. */
+  readonly cluster?: string;
 }
 
-/** Parses `{service}.{namespace}[:{port}]`; undefined for anything else (such a resource never exists). */
+/**
+ * Parses `{service}.{namespace}[.{cluster}][:{port}]`; undefined for anything else (such a resource never
+ * exists).
+ */
 export function parseResourceName(name: string): XdsResourceName | undefined {
   const colon = name.includes(':') ? name.lastIndexOf(':') : name.length;
   const dot = name.indexOf('.');
   if (dot < 0 || dot > colon) return undefined;
+  const second = name.indexOf('.', dot + 1);
+  const namespaceEnd = second < 0 || second > colon ? colon : second;
   const service = name.slice(0, dot);
-  const namespace = name.slice(dot + 1, colon);
+  const namespace = name.slice(dot + 1, namespaceEnd);
+  const cluster = namespaceEnd === colon ? undefined : name.slice(namespaceEnd + 1, colon);
   if (serviceNameProblem(service) !== undefined || namespaceNameProblem(namespace) !== undefined) {
     return undefined;
   }
+  // A cluster name is a DNS label too (it holds no dot): a fourth label is no name of ours.
+  if (cluster !== undefined && namespaceNameProblem(cluster) !== undefined) return undefined;
   const key = { namespace, name: service };
-  if (colon === name.length) return { key, serviceId: serviceKeyString(key), port: { only: true } };
+  const base = { key, serviceId: serviceKeyString(key), ...(cluster === undefined ? {} : { cluster }) };
+  if (colon === name.length) return { ...base, port: { only: true } };
   const port = name.slice(colon + 1);
   if (/^\d{1,5}$/.test(port)) {
     const number = Number(port);
     if (number < 1 || number > 65535) return undefined;
-    return { key, serviceId: serviceKeyString(key), port: { number } };
+    return { ...base, port: { number } };
   }
   if (portNameProblem(port) !== undefined) return undefined;
-  return { key, serviceId: serviceKeyString(key), port: { name: port } };
+  return { ...base, port: { name: port } };
 }
 
 /**
@@ -65,11 +82,14 @@ export function serviceIdOfName(name: string): string | undefined {
   const dot = name.indexOf('.');
   const colon = name.includes(':') ? name.lastIndexOf(':') : name.length;
   if (dot <= 0 || colon < dot) return undefined;
-  return `${name.slice(dot + 1, colon)}/${name.slice(0, dot)}`;
+  const second = name.indexOf('.', dot + 1);
+  const namespaceEnd = second < 0 || second > colon ? colon : second;
+  return `${name.slice(dot + 1, namespaceEnd)}/${name.slice(0, dot)}`;
 }
 
-export function formatResourceName(key: ServiceKey, port: string | number): string {
-  return `${key.name}.${key.namespace}:${port}`;
+/** `{service}.{namespace}[.{cluster}]:{port}`: the name of a Service port (of one named cluster's share). */
+export function formatResourceName(key: ServiceKey, port: string | number, cluster?: string): string {
+  return `${key.name}.${key.namespace}${cluster === undefined ? '' : `.${cluster}`}:${port}`;
 }
 
 /**

@@ -120,7 +120,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
   #fullState(state: TypeState): DiscoveryResponse | undefined {
     const resources: EncodedResource[] = [];
     for (const name of this.#subscribed(state)) {
-      const resource = this.deps.catalog.get(state.kind, name);
+      const resource = this.deps.catalog.get(state.kind, name, this.caller);
       if (resource !== undefined) resources.push(resource);
     }
     const version = versionOf(
@@ -147,7 +147,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse, T
     const changed: EncodedResource[] = [];
     for (const name of candidates) {
       const resource =
-        catalog.get(state.kind, name) ??
+        catalog.get(state.kind, name, this.caller) ??
         (state.kind === 'endpoint' ? catalog.emptyAssignment(name) : undefined);
       if (resource === undefined || state.sent.get(name) === resource.version) continue;
       changed.push(resource);

@@ -116,6 +116,8 @@ export interface Cluster {
   readonly eds_cluster_config: { readonly eds_config: ConfigSource; readonly service_name: string };
   readonly connect_timeout: Duration;
   readonly lb_policy: number;
+  /** `locality_weighted_lb_config: {}`: without it Envoy ignores the localities' weights. */
+  readonly common_lb_config?: { readonly locality_weighted_lb_config: Record<string, never> };
   readonly typed_extension_protocol_options?: Readonly<Record<string, Any>>;
 }
 
@@ -126,6 +128,8 @@ export interface HttpProtocolOptions {
 export interface ClusterLoadAssignment {
   readonly cluster_name: string;
   readonly endpoints: readonly LocalityLbEndpoints[];
+  /** Envoy's spill-over between priorities (percent); gRPC ignores it. */
+  readonly policy?: { readonly overprovisioning_factor: UInt32Value };
 }
 
 export interface LocalityLbEndpoints {
@@ -136,8 +140,22 @@ export interface LocalityLbEndpoints {
 }
 
 export interface LbEndpoint {
-  readonly endpoint: { readonly address: Address; readonly hostname?: string };
+  readonly endpoint: {
+    readonly address: Address;
+    readonly hostname?: string;
+    /** The pod's addresses of the other family (gRFC A61, dual stack): one endpoint, tried together. */
+    readonly additional_addresses?: readonly { readonly address: Address }[];
+  };
   readonly health_status: number;
+  /** `filter_metadata['envoy.lb']` = google.protobuf.Struct `{ hash_key }`: the ring-hash position (gRFC A76). */
+  readonly metadata?: Metadata;
+}
+
+/** envoy.config.core.v3.Metadata, the subset sent: string values of google.protobuf.Struct fields. */
+export interface Metadata {
+  readonly filter_metadata: Readonly<
+    Record<string, { readonly fields: Readonly<Record<string, { readonly string_value: string }>> }>
+  >;
 }
 
 // --- envoy.service.discovery.v3 ---

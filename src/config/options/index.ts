@@ -6,6 +6,7 @@ import { LIMIT_OPTIONS } from './limits.ts';
 import { SECURITY_OPTIONS } from './security.ts';
 import { SERVER_OPTIONS } from './server.ts';
 import { KUBERNETES_OPTIONS, SOURCE_OPTIONS } from './sources.ts';
+import { XDS_OPTIONS } from './xds.ts';
 
 export {
   EXPOSURE_OPTIONS,
@@ -15,6 +16,7 @@ export {
   SECURITY_OPTIONS,
   SERVER_OPTIONS,
   SOURCE_OPTIONS,
+  XDS_OPTIONS,
 };
 
 export interface OptionSection {
@@ -28,6 +30,7 @@ export const OPTION_SECTIONS: readonly OptionSection[] = [
   { title: 'Which Services clients see', options: EXPOSURE_OPTIONS },
   { title: 'Ports, logs and shutdown', options: SERVER_OPTIONS },
   { title: 'gRPC', options: GRPC_OPTIONS },
+  { title: 'xDS', options: XDS_OPTIONS },
   { title: 'TLS and authentication', options: SECURITY_OPTIONS },
   { title: 'Limits', options: LIMIT_OPTIONS },
 ];
