@@ -59,7 +59,13 @@ const LAYOUTS = {
 export async function run(context: SuiteContext): Promise<BenchResult[]> {
   const { quick, log } = context;
   const trials = quick ? 1 : 3;
-  const execArgv = [...productionNodeFlags(), '--expose-gc'];
+  // BENCH_MULTI_CPU_PROF=DIR: endpointd children write a V8 CPU profile there when they exit.
+  const profileDir = process.env.BENCH_MULTI_CPU_PROF;
+  const execArgv = [
+    ...productionNodeFlags(),
+    '--expose-gc',
+    ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
+  ];
   const dir = await mkdtemp(join(tmpdir(), 'endpointd-bench-multi-'));
   const compileCache = join(dir, 'node-compile-cache');
   const agent = new Agent({ keepAlive: true });

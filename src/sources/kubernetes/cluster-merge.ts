@@ -57,10 +57,11 @@ export interface MergeStats {
   readonly serviceConflicts: number;
 }
 
-interface HeldShare extends ClusterShare {
-  /** The share's endpoints tagged with the cluster, made once per share (a merge only concatenates them). */
-  readonly tagged: readonly Endpoint[];
-}
+/**
+ * A share as held: its endpoints tagged with the cluster, made once per share (a merge only concatenates them),
+ * and in place of the untagged ones, so that each endpoint is held once.
+ */
+type HeldShare = ClusterShare;
 
 interface MergedState {
   readonly shares: Map<string, HeldShare>;
@@ -98,10 +99,8 @@ export class ClusterMerge {
         this.#services.set(id, state);
         this.#keys.set(id, { namespace: key.namespace, name: key.name });
       }
-      state.shares.set(cluster, {
-        ...share,
-        tagged: share.service.endpoints.map((e) => ({ ...e, cluster })),
-      });
+      const endpoints: Endpoint[] = share.service.endpoints.map((e) => ({ ...e, cluster }));
+      state.shares.set(cluster, { ...share, service: { ...share.service, endpoints } });
     }
     this.#write(id, state);
   }
@@ -136,7 +135,7 @@ export class ClusterMerge {
     }
     const shares = [...state.shares].sort(([a], [b]) => compareStrings(a, b));
     const { service, conflicts } = resolveServiceObject(shares);
-    const endpoints = shares.flatMap(([, share]) => share.tagged);
+    const endpoints = shares.flatMap(([, share]) => share.service.endpoints);
     this.#track(key, state, sharedAddresses(shares), conflicts);
     const merged: ServiceEndpoints = {
       namespace: key.namespace,
@@ -220,6 +219,7 @@ export function resolveServiceObject(shares: ReadonlyArray<readonly [string, Clu
   const [oldest] = withObject;
   const winner = oldest?.[1].service.service;
   if (oldest === undefined || winner === undefined) return { service: undefined, conflicts: [] };
+  if (withObject.length === 1) return { service: winner, conflicts: [] };
   const fields: ReadonlyArray<[ServiceConflict['field'], (info: ServiceInfo) => string]> = [
     ['headless', (info) => String(info.headless)],
     ['ports', (info) => JSON.stringify(info.ports.map((p) => [p.name, p.port, p.protocol]))],
