@@ -9,6 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
 import { statusOf, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
 import { EventStream, get, metricValue } from './support/http.ts';
+import { runClient } from '../src/cli/index.ts';
+import { PassThrough } from 'node:stream';
 import {
   startMulticlusterEndpointd,
   taggedAddresses,
@@ -110,6 +112,44 @@ describe('several clusters merged by namespace/name', () => {
       ['10.2.0.1'],
     );
     assert.equal(viaGrpc.service.version, (await t.lookup(NS, 'web', 'west'))?.version);
+  });
+
+  it('narrows the command-line client to one cluster with --cluster', async () => {
+    const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let out = '';
+      let err = '';
+      stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      const code = await runClient(argv[0] ?? '', [...argv.slice(1), '--server', t.url], {
+        stdout,
+        stderr,
+        env: {},
+        signal: new AbortController().signal,
+      });
+      return { code, out, err };
+    };
+    const one = await run('get', `${NS}/web`, '--cluster', 'west', '-o', 'json');
+    assert.equal(one.code, 0, one.err);
+    assert.deepEqual(
+      (JSON.parse(one.out) as { endpoints: Array<{ cluster: string; addresses: string[] }> }).endpoints.map(
+        (e) => `${e.cluster} ${e.addresses[0]}`,
+      ),
+      ['west 10.2.0.1'],
+    );
+    const listed = await run('get', '-n', NS, '--cluster', 'east', '-o', 'json');
+    assert.deepEqual(
+      (JSON.parse(listed.out) as { services: Array<{ name: string }> }).services.map((s) => s.name),
+      ['web'],
+      'the list of one cluster holds what it defines',
+    );
+    const unknown = await run('get', `${NS}/web`, '--cluster', 'north');
+    assert.equal(unknown.code, 4);
+    assert.match(unknown.err, /no cluster named north/);
+    const bad = await run('get', `${NS}/web`, '--cluster', 'North');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--cluster "North" is not a valid cluster name/);
   });
 
   it('answers 404/NOT_FOUND for a cluster it does not read or that lacks the Service, 400/INVALID_ARGUMENT for a bad name', async () => {
