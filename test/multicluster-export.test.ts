@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { endpointSlice, FakeApiServer, service, serviceExport } from './support/fake-apiserver/index.ts';
+import { get } from './support/http.ts';
 import { startMulticlusterEndpointd, taggedAddresses } from './support/multicluster-endpointd.ts';
+import type { ReadinessDetail } from '../src/observability/readiness.ts';
 
 const NS = 'shop';
 
@@ -62,6 +64,40 @@ describe('export modes', () => {
           .map((r) => r.verb),
       );
       assert.deepEqual([...verbs].sort(), ['list', 'watch']);
+    } finally {
+      await t.stop();
+      await Promise.all([east.close(), west.close()]);
+    }
+  });
+
+  it('serviceexport without the RBAC to read ServiceExports: that cluster is reported with the 403, the others served', async () => {
+    const east = await FakeApiServer.start();
+    const west = await FakeApiServer.start({
+      tokens: {
+        reader: {
+          user: 'system:serviceaccount:endpointd-remote:endpointd-remote-reader',
+          resources: ['endpointslices', 'services'],
+        },
+      },
+    });
+    east.create('endpointslices', slice('web', ['10.1.0.1']));
+    east.create('serviceexports', serviceExport({ name: 'web', namespace: NS }));
+    west.create('endpointslices', slice('web', ['10.2.0.1']));
+    const t = await startMulticlusterEndpointd(
+      [
+        { name: 'east', api: east },
+        { name: 'west', api: west, token: 'reader' },
+      ],
+      { settings: { export: { mode: 'serviceexport' }, readyTimeoutMs: 1000 } },
+    );
+    try {
+      assert.deepEqual(taggedAddresses(await t.lookup(NS, 'web')), ['east 10.1.0.1']);
+      const detail = (await get(`${t.url}/readyz`)).json<ReadinessDetail>();
+      assert.equal(detail.ready, true);
+      const westEntry = detail.sources.find((s) => s.cluster?.name === 'west');
+      assert.deepEqual(westEntry?.cluster, { name: 'west', listed: false, stale: true });
+      assert.match(westEntry?.error ?? '', /403|forbidden/i);
+      assert.match(westEntry?.error ?? '', /serviceexports/);
     } finally {
       await t.stop();
       await Promise.all([east.close(), west.close()]);

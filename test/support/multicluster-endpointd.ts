@@ -20,6 +20,8 @@ export interface TestCluster {
   readonly name: string;
   readonly api: FakeApiServer;
   readonly region?: string;
+  /** A bearer token of the fake's (default: none). */
+  readonly token?: string;
 }
 
 export interface MulticlusterEndpointd {
@@ -57,7 +59,7 @@ export async function startMulticlusterEndpointd(
   const sources: KubernetesSourceConfig[] = [];
   for (const cluster of clusters) {
     const kubeconfig = join(dir, `${cluster.name}.kubeconfig`);
-    await writeFile(kubeconfig, cluster.api.kubeconfigYaml());
+    await writeFile(kubeconfig, cluster.api.kubeconfigYaml(cluster.token));
     sources.push({
       ...defaultKubernetesSource(),
       kubeconfig,
