@@ -57,10 +57,13 @@ describe('a failing cluster among several', () => {
         'west is served as last known',
       );
       assert.notEqual(stale?.version, healthy?.version, 'staleness is part of the answer, so of its version');
-      const during = await readiness(t.url);
+      // The first error may be the cut connection; the retries then meet the closed port, and /readyz says so.
+      const during = await eventually(async () => {
+        const now = await readiness(t.url);
+        return /ECONNREFUSED/.test(clusterEntry(now.detail, 'west')?.error ?? '') ? now : undefined;
+      }, 5000);
       assert.equal(during.status, 200, 'a failing cluster does not make a ready replica unready');
       assert.equal(clusterEntry(during.detail, 'west')?.cluster?.stale, true);
-      assert.match(clusterEntry(during.detail, 'west')?.error ?? '', /ECONNREFUSED|fetch failed/);
       assert.equal(clusterEntry(during.detail, 'east')?.cluster?.stale, false);
       assert.equal(await metricValue(t.url, 'endpointd_cluster_stale{cluster="west"}'), 1);
       assert.equal(await metricValue(t.url, 'endpointd_cluster_stale{cluster="east"}'), 0);
@@ -116,7 +119,7 @@ describe('a failing cluster among several', () => {
         stale: true,
       });
       assert.equal(clusterEntry(after.detail, 'west')?.synced, true, 'counted as synced: the wait is over');
-      assert.match(clusterEntry(after.detail, 'west')?.error ?? '', /ECONNREFUSED|fetch failed/);
+      assert.match(clusterEntry(after.detail, 'west')?.error ?? '', /ECONNREFUSED/);
       assert.equal(await metricValue(t.url, 'endpointd_cluster_listed{cluster="west"}'), 0);
       assert.deepEqual(taggedAddresses(await t.lookup(NS, 'web')), ['east 10.1.0.1']);
       assert.equal(await t.lookup(NS, 'only-west'), undefined);
