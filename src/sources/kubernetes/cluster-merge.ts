@@ -70,6 +70,8 @@ interface MergedState {
   serviceConflicts: ReadonlySet<string>;
 }
 
+const NO_CONFLICTS: ReadonlySet<string> = new Set();
+
 export class ClusterMerge {
   readonly #options: ClusterMergeOptions;
   readonly #identities: ReadonlyMap<string, ClusterIdentity>;
@@ -95,7 +97,7 @@ export class ClusterMerge {
       if (state?.shares.delete(cluster) !== true) return;
     } else {
       if (state === undefined) {
-        state = { shares: new Map(), addressConflicts: new Set(), serviceConflicts: new Set() };
+        state = { shares: new Map(), addressConflicts: NO_CONFLICTS, serviceConflicts: NO_CONFLICTS };
         this.#services.set(id, state);
         this.#keys.set(id, { namespace: key.namespace, name: key.name });
       }
@@ -196,8 +198,9 @@ export class ClusterMerge {
     }
     this.#addressConflicts += addressNow.size - state.addressConflicts.size;
     this.#serviceConflicts += serviceNow.size - state.serviceConflicts.size;
-    state.addressConflicts = addressNow;
-    state.serviceConflicts = serviceNow;
+    // Conflicts are rare: the thousands of Services without any share one empty set.
+    state.addressConflicts = addressNow.size === 0 ? NO_CONFLICTS : addressNow;
+    state.serviceConflicts = serviceNow.size === 0 ? NO_CONFLICTS : serviceNow;
   }
 }
 
