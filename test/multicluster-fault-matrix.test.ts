@@ -16,7 +16,7 @@ import {
   type Door,
   type DoorObservers,
 } from './support/fault-doors.ts';
-import { eventually, get } from './support/http.ts';
+import { eventually, get, metricValue } from './support/http.ts';
 import { startMulticlusterEndpointd, type MulticlusterEndpointd } from './support/multicluster-endpointd.ts';
 import type { ReadinessDetail } from '../src/observability/readiness.ts';
 
@@ -150,6 +150,23 @@ describe('the fault matrix across two clusters: one faulted, the other changing'
           url: t.url,
           kept: { namespace: NS, name: 'keep' },
           touch: (k) => apis.a.update('endpointslices', slice('keep', ['10.250.0.1'], String(k))),
+          duringOutage: async () => {
+            // a's last known endpoints are served, marked stale; b's are current.
+            const kept = await t.until(
+              NS,
+              'keep',
+              (body) => body?.clusters?.find((c) => c.name === 'a')?.stale === true,
+            );
+            assert.deepEqual(kept?.endpoints.map((e) => `${e.cluster} ${e.addresses[0]}`).sort(), [
+              'a 10.250.0.1',
+              'b 10.251.0.1',
+            ]);
+            assert.deepEqual(
+              kept?.clusters?.map((c) => `${c.name} ${c.stale}`),
+              ['a true', 'b false'],
+            );
+            assert.equal(await metricValue(t.url, 'endpointd_cluster_stale{cluster="a"}'), 1);
+          },
         });
       } finally {
         clearInterval(churn);

@@ -24,6 +24,8 @@ export interface FaultProbe {
   readonly kept: { readonly namespace: string; readonly name: string };
   /** Changes the kept Service on the faulted API server (an event to have in flight), the `n`th time. */
   touch(n: number): void;
+  /** More checks while the API server is gone (e.g. that the answers say it is stale). */
+  duringOutage?(): Promise<void>;
 }
 
 /** Arms `times` injected failures and waits until all were served; resolves with when the last one was. */
@@ -161,6 +163,7 @@ export function apiServerFaults({ downMs = 30_000 }: { readonly downMs?: number 
         assert.equal(during.status, 200, 'the last known state is served during the outage');
         const ready = await get(`${probe.url}/readyz`);
         assert.match(ready.text, /ECONNREFUSED|fetch failed|error/i, `readiness detail: ${ready.text}`);
+        await probe.duringOutage?.();
         await sleep(downMs - Math.min(2000, downMs / 4));
         await api.resumeListening();
         return performance.now();
