@@ -193,11 +193,23 @@ export interface ServiceSummary {
 export function clusterSummaries(
   snapshots: readonly ServiceSnapshot[],
   cluster: string | undefined,
+  /** The version of a view: a door passes its cached one (a list of thousands would hash each share again). */
+  versionOf: (snapshot: ServiceSnapshot, view: ViewOptions) => string = viewVersion,
 ): ServiceSummary[] {
   if (cluster === undefined) return snapshots.map((s) => summaryBody(s));
+  const view: ViewOptions = { allEndpoints: true, port: undefined, cluster };
   return snapshots
     .filter((s) => s.clusters?.some((part) => part.name === cluster) === true)
-    .map((s) => summaryBody(clusterShare(s, cluster)));
+    .map((s) => {
+      const endpoints = s.endpoints.filter((e) => e.cluster === cluster);
+      return {
+        namespace: s.namespace,
+        name: s.name,
+        version: versionOf(s, view),
+        endpoints: endpoints.length,
+        ready: endpoints.filter((e) => e.ready).length,
+      };
+    });
 }
 
 export function summaryBody(snapshot: ServiceSnapshot): ServiceSummary {

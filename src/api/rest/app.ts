@@ -11,6 +11,7 @@ import { corsMiddleware, type CorsOptions } from './cors.ts';
 import { healthzHandler, metricsHandler, readyzHandler } from './health-routes.ts';
 import { ParamReader, requireKnownCluster } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
+import { cachedViewVersion } from '../../views/cached-view-version.ts';
 import { clusterSummaries, type ViewOptions } from '../../views/service-view.ts';
 import { createLookup, LOOKUP_ROUTE, servicePath } from './lookup.ts';
 import { requestMetrics } from './request-metrics.ts';
@@ -137,7 +138,10 @@ export function createRestApi(options: RestApiOptions): RestApi {
     const cluster = params.cluster();
     params.finish();
     requireKnownCluster(cluster, readiness.clusterNames());
-    const body: ServiceListBody = { services: clusterSummaries(store.list(namespace), cluster) };
+    const services = clusterSummaries(store.list(namespace), cluster, (s, view) =>
+      cachedViewVersion(store.encoded, s, view),
+    );
+    const body: ServiceListBody = { services };
     res.setHeader('Content-Type', JSON_TYPE);
     res.end(JSON.stringify(body));
   });
