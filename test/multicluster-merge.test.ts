@@ -10,6 +10,7 @@ import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/
 import { statusOf, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
 import { EventStream, get, metricValue } from './support/http.ts';
 import { runClient } from '../src/cli/index.ts';
+import { startKubeEndpointd } from './support/kube-endpointd.ts';
 import { PassThrough } from 'node:stream';
 import {
   startMulticlusterEndpointd,
@@ -317,6 +318,37 @@ describe('several clusters merged by namespace/name', () => {
       eastWatch.close();
       westWatch.close();
       grpcEast.cancel();
+    }
+  });
+});
+
+describe('one unnamed cluster (--source kubernetes), as before', () => {
+  it('answers without any cluster field, and /readyz has no cluster entry', async () => {
+    const api = await FakeApiServer.start();
+    api.create('services', service({ name: 'web', namespace: NS }));
+    api.create('endpointslices', slice('web', ['10.1.0.1']));
+    const t = await startKubeEndpointd(api);
+    try {
+      const body = await t.lookup(NS, 'web');
+      assert.ok(body !== undefined);
+      assert.equal('clusters' in body, false);
+      assert.equal('conflicts' in body, false);
+      assert.equal(
+        body.endpoints.some((e) => 'cluster' in e),
+        false,
+      );
+      const ready = (await get(`${t.url}/readyz`)).json<{ sources: object[] }>();
+      assert.equal(
+        ready.sources.some((s) => 'cluster' in s),
+        false,
+      );
+      // Naming a cluster of an endpointd that reads none is a clear 404.
+      const named = await get(`${t.url}/v1/namespaces/${NS}/services/web?cluster=east`);
+      assert.equal(named.status, 404);
+      assert.match(named.json<{ detail: string }>().detail, /endpointd reads no named clusters/);
+    } finally {
+      await t.stop();
+      await api.close();
     }
   });
 });
