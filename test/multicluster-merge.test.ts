@@ -49,6 +49,15 @@ describe('several clusters merged by namespace/name', () => {
     east.create('endpointslices', slice('web', ['10.1.0.2'], 'web-b'));
     west.create('endpointslices', slice('web', ['10.2.0.1']));
     west.create('services', service({ name: 'only-west', namespace: NS }));
+    // Listed at start (not watched): the older Service's type must still win, so the list items keep their age.
+    west.create('services', {
+      ...service({ name: 'legacy', namespace: 'old', type: 'NodePort' }),
+      metadata: { name: 'legacy', namespace: 'old', creationTimestamp: '2019-05-01T00:00:00Z' },
+    });
+    east.create('services', {
+      ...service({ name: 'legacy', namespace: 'old' }),
+      metadata: { name: 'legacy', namespace: 'old', creationTimestamp: '2025-05-01T00:00:00Z' },
+    });
     west.create('endpointslices', slice('only-west', ['10.2.9.1']));
     t = await startMulticlusterEndpointd([
       { name: 'east', api: east, region: 'us-east-1' },
@@ -82,6 +91,12 @@ describe('several clusters merged by namespace/name', () => {
       { name: 'west', region: '', stale: false },
     ]);
     assert.equal(answer.service.version, body?.version, 'REST and gRPC carry the same version');
+  });
+
+  it('takes the age of listed Services for oldest-wins, as of watched ones', async () => {
+    const body = await t.lookup('old', 'legacy');
+    assert.equal(body?.service?.type, 'NodePort', "west's Service is the older one");
+    assert.deepEqual(body?.conflicts, [{ field: 'type', servedFrom: 'west', ignored: ['east'] }]);
   });
 
   it('narrows every door to one cluster with ?cluster= and the gRPC cluster field', async () => {
