@@ -24,6 +24,7 @@ import {
   sliceServiceName,
   type Parsed,
 } from '../../kube/objects.ts';
+import { withoutManagedFields } from './list-pager.ts';
 import { Reflector, type WatchEventType } from './reflector.ts';
 
 export type KubeResource = 'endpointslices' | 'endpoints';
@@ -95,6 +96,8 @@ export class KubernetesSource implements Source {
   readonly #policy: ExposurePolicy;
   /** Named clusters: each Service object's creationTimestamp (ms), by service id, for oldest-wins. */
   readonly #createdAt = new Map<string, number>();
+  /** Named clusters: listed Services' creationTimestamps (ms) between the list's transform and its handover. */
+  readonly #listedCreation = new Map<string, number>();
   /** Named clusters in serviceexport mode: the ids of the Services a ServiceExport exports. */
   readonly #exported = new Set<string>();
   #readyWaitOver = false;
@@ -141,6 +144,16 @@ export class KubernetesSource implements Source {
             apply: (type, object) => this.#apply(reflector, kind, type, object),
           },
           ...options.reflector,
+          // A named cluster needs each Service's age (oldest wins), which the list's item transform may not keep:
+          // it is read off the item as listed.
+          ...(options.cluster !== undefined && kind === 'Service'
+            ? {
+                transform: (item: unknown) => {
+                  this.#noteListedCreation(item);
+                  return withoutManagedFields(item);
+                },
+              }
+            : {}),
           onWatchEvent: (type) => options.onWatchEvent?.(plural, type),
           onRelist: (reason) => options.onRelist?.(plural, reason),
         });
@@ -310,17 +323,29 @@ export class KubernetesSource implements Source {
     this.#publish(touched);
   }
 
-  /** Named clusters only: when the Service object was created (validation drops the field; the raw has it). */
+  /**
+   * Named clusters only: when the Service object was created (validation drops the field; the raw object has it,
+   * or, for a listed one, the list's transform saw it: {@link #noteListedCreation}).
+   */
   #noteCreation(entry: EndpointObject, raw: unknown): void {
     if (this.#options.cluster === undefined || entry.kind !== 'Service') return;
-    const text = (raw as { metadata?: { creationTimestamp?: unknown } }).metadata?.creationTimestamp;
-    const at = typeof text === 'string' ? Date.parse(text) : Number.NaN;
     const id = serviceKeyString({
       namespace: entry.object.metadata.namespace,
       name: entry.object.metadata.name,
     });
-    if (Number.isNaN(at)) this.#createdAt.delete(id);
+    const at = creationOf(raw) ?? this.#listedCreation.get(id);
+    this.#listedCreation.delete(id);
+    if (at === undefined) this.#createdAt.delete(id);
     else this.#createdAt.set(id, at);
+  }
+
+  /** A listed Service's creationTimestamp, kept until the list is handed over (#noteCreation takes it). */
+  #noteListedCreation(item: unknown): void {
+    const metadata = (item as { metadata?: { namespace?: unknown; name?: unknown } } | null)?.metadata;
+    const at = creationOf(item);
+    if (at === undefined || typeof metadata?.namespace !== 'string' || typeof metadata.name !== 'string')
+      return;
+    this.#listedCreation.set(serviceKeyString({ namespace: metadata.namespace, name: metadata.name }), at);
   }
 
   /** A (re)list of ServiceExports: the exported set of that scope is replaced; what changed is republished. */
@@ -454,6 +479,13 @@ function noteKey(touched: Map<string, ServiceKey>, key: ServiceKey | undefined):
 /** List items come without kind/apiVersion; watch objects with them. Validation does not need them either way. */
 function withKind(raw: unknown, kind: WatchedKind): unknown {
   return typeof raw === 'object' && raw !== null ? { kind, ...raw } : raw;
+}
+
+/** An object's metadata.creationTimestamp in ms since the epoch; undefined when absent or not a time. */
+function creationOf(raw: unknown): number | undefined {
+  const text = (raw as { metadata?: { creationTimestamp?: unknown } } | null)?.metadata?.creationTimestamp;
+  const at = typeof text === 'string' ? Date.parse(text) : Number.NaN;
+  return Number.isNaN(at) ? undefined : at;
 }
 
 /** The Service a ServiceExport exports: its own namespace/name; undefined for a malformed object. */
