@@ -9,6 +9,8 @@ import { createLogger } from '../src/observability/logger.ts';
 import type { Endpoint, ServiceEndpoints } from '../src/model.ts';
 import { ClusterMerge, type ClusterShare } from '../src/sources/kubernetes/cluster-merge.ts';
 import { EndpointStore } from '../src/store/endpoint-store.ts';
+import { pino } from 'pino';
+import { LogLines } from './support/log-lines.ts';
 
 const KEY = { namespace: 'shop', name: 'web' };
 const CLUSTERS = ['a', 'b', 'c'] as const;
@@ -138,6 +140,38 @@ describe('the cross-cluster merge', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('address conflicts between clusters', () => {
+  it('are logged once per Service and change however many addresses overlap, and counted per address', async () => {
+    const lines = new LogLines();
+    const counted: string[] = [];
+    const store = new EndpointStore({ encodedCacheBytes: 1024 * 1024 });
+    const merge = new ClusterMerge({
+      store,
+      source: 'clusters',
+      clusters: [{ name: 'a' }, { name: 'b' }],
+      logger: pino({ level: 'info' }, lines),
+      observer: { onAddressConflict: (_key, address) => counted.push(address) },
+    });
+    // Two clusters on the same default pod CIDR: every address overlaps.
+    const same = Array.from({ length: 50 }, (_, i) => `10.244.0.${i + 1}`);
+    merge.set('a', KEY, share(same, 1, 'ClusterIP'));
+    merge.set('b', KEY, share(same, 2, 'ClusterIP'));
+    merge.set('b', KEY, share([...same, '10.244.1.1'], 2, 'ClusterIP')); // the overlap is not new news
+    await new Promise((resolve) => setImmediate(resolve));
+    const warned = lines.withMessage(/the same address comes from several clusters/);
+    assert.equal(warned.length, 1);
+    assert.equal(warned[0]?.['count'], 50);
+    assert.equal((warned[0]?.['addresses'] as unknown[]).length, 10);
+    assert.equal(counted.length, 50);
+    assert.equal(store.get(KEY)?.endpoints.length, 101, 'both copies of each served');
+    assert.deepEqual(merge.stats(), { addressConflicts: 50, serviceConflicts: 0 });
+    merge.set('b', KEY, undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(lines.withMessage('address conflict between clusters resolved')[0]?.['count'], 50);
+    assert.deepEqual(merge.stats(), { addressConflicts: 0, serviceConflicts: 0 });
   });
 });
 

@@ -71,6 +71,8 @@ interface MergedState {
 }
 
 const NO_CONFLICTS: ReadonlySet<string> = new Set();
+/** Addresses named in one conflict log line; the rest are counted. */
+const LOGGED_ADDRESSES = 10;
 
 export class ClusterMerge {
   readonly #options: ClusterMergeOptions;
@@ -167,17 +169,28 @@ export class ClusterMerge {
     const service = serviceKeyString(key);
     const { logger, observer } = this.#options;
     const addressNow = new Set(addresses.keys());
-    for (const [address, clusters] of addresses) {
-      if (state.addressConflicts.has(address)) continue;
+    // One line per Service and change, however many addresses: two clusters on the same default pod CIDR would
+    // otherwise log every pod.
+    const appeared = [...addresses].filter(([address]) => !state.addressConflicts.has(address));
+    for (const [address, clusters] of appeared) observer?.onAddressConflict?.(key, address, clusters);
+    if (appeared.length > 0) {
       logger.warn(
-        { service, address, clusters },
+        {
+          service,
+          addresses: appeared
+            .slice(0, LOGGED_ADDRESSES)
+            .map(([address, clusters]) => ({ address, clusters })),
+          count: appeared.length,
+        },
         'the same address comes from several clusters (overlapping pod networks?): serving every copy, each with its cluster',
       );
-      observer?.onAddressConflict?.(key, address, clusters);
     }
-    for (const address of state.addressConflicts) {
-      if (!addressNow.has(address))
-        logger.info({ service, address }, 'address conflict between clusters resolved');
+    const resolved = [...state.addressConflicts].filter((address) => !addressNow.has(address));
+    if (resolved.length > 0) {
+      logger.info(
+        { service, addresses: resolved.slice(0, LOGGED_ADDRESSES), count: resolved.length },
+        'address conflict between clusters resolved',
+      );
     }
     const signed = conflicts.map((c): [string, ServiceConflict] => [
       `${c.field} ${c.servedFrom} ${c.ignored.join(',')}`,
