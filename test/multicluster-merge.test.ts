@@ -8,7 +8,7 @@ import { status } from '@grpc/grpc-js';
 import { after, before, describe, it } from 'node:test';
 import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
 import { statusOf, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
-import { EventStream, get, metricValue } from './support/http.ts';
+import { EventStream, get, metricValue, subscribersReach } from './support/http.ts';
 import { runClient } from '../src/cli/index.ts';
 import { startKubeEndpointd } from './support/kube-endpointd.ts';
 import { PassThrough } from 'node:stream';
@@ -130,6 +130,36 @@ describe('several clusters merged by namespace/name', () => {
     assert.equal(viaGrpc.service.version, (await t.lookup(NS, 'web', 'west'))?.version);
   });
 
+  it("holds a long-poll with ?cluster= through another cluster's changes, and answers its own", async () => {
+    east.create('services', service({ name: 'poll', namespace: NS }));
+    west.create('services', service({ name: 'poll', namespace: NS }));
+    east.create('endpointslices', slice('poll', ['10.1.7.1']));
+    west.create('endpointslices', slice('poll', ['10.2.7.1']));
+    const before = await t.until(NS, 'poll', (b) => taggedAddresses(b).length === 2, { cluster: undefined });
+    const eastBefore = await t.lookup(NS, 'poll', 'east');
+    assert.ok(before !== undefined && eastBefore !== undefined);
+    const polled = get(
+      `${t.url}/v1/namespaces/${NS}/services/poll?cluster=east&endpoints=all&wait=30s&version=${eastBefore.version}`,
+    );
+    await subscribersReach(t.url, 'rest', 1);
+    // west changes first: no news for east's share. Then east's change: the marker the answer must carry.
+    west.update('endpointslices', slice('poll', ['10.2.7.1', '10.2.7.2']));
+    await t.until(NS, 'poll', (b) => taggedAddresses(b).includes('west 10.2.7.2'));
+    east.update('endpointslices', slice('poll', ['10.1.7.9']));
+    const answer = await polled;
+    assert.equal(answer.status, 200);
+    const body = answer.json<{
+      version: string;
+      endpoints: Array<{ addresses: string[]; cluster: string }>;
+    }>();
+    assert.deepEqual(
+      body.endpoints.map((e) => `${e.cluster} ${e.addresses[0]}`),
+      ['east 10.1.7.9'],
+      "the long-poll ended on east's change, not west's",
+    );
+    assert.notEqual(body.version, eastBefore.version);
+  });
+
   it('narrows the command-line client to one cluster with --cluster', async () => {
     const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
       const stdout = new PassThrough();
@@ -157,8 +187,8 @@ describe('several clusters merged by namespace/name', () => {
     const listed = await run('get', '-n', NS, '--cluster', 'east', '-o', 'json');
     assert.deepEqual(
       (JSON.parse(listed.out) as { services: Array<{ name: string }> }).services.map((s) => s.name),
-      ['web'],
-      'the list of one cluster holds what it defines',
+      ['poll', 'web'],
+      'the list of one cluster holds what it defines (not only-west)',
     );
     const unknown = await run('get', `${NS}/web`, '--cluster', 'north');
     assert.equal(unknown.code, 4);
