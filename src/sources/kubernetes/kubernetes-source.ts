@@ -12,7 +12,7 @@ import { ExposurePolicy } from '../../policy/exposure.ts';
 import { publishServices } from '../publish.ts';
 import type { Source, SourceStatus } from '../source.ts';
 import type { BackoffPolicy, FailureKind } from './backoff.ts';
-import { SYSTEM_CLOCK, type Clock } from './clock.ts';
+import { SYSTEM_CLOCK, type Clock, type TimerHandle } from './clock.ts';
 import type { ClusterIdentity, ClusterMerge } from './cluster-merge.ts';
 import type { ExportRule } from '../../config/types.ts';
 import { FailureLog } from './failure-log.ts';
@@ -102,10 +102,14 @@ export class KubernetesSource implements Source {
   readonly #exported = new Set<string>();
   #readyWaitOver = false;
   #failingSince: number | undefined;
-  #staleTimer: NodeJS.Timeout | undefined;
+  /** Named clusters: the next look at whether the cluster is stale (every 250 ms at most). */
+  #staleTimer: TimerHandle;
+  #stopped = false;
+  readonly #clock: Clock;
 
   constructor(options: KubernetesSourceOptions) {
     this.#options = options;
+    this.#clock = options.reflector?.clock ?? SYSTEM_CLOCK;
     const cluster = options.config.getCurrentCluster();
     this.name =
       options.cluster === undefined
@@ -199,15 +203,20 @@ export class KubernetesSource implements Source {
     if (cluster === undefined) {
       await listed;
     } else {
-      const clock = this.#options.reflector?.clock ?? SYSTEM_CLOCK;
-      this.#staleTimer = setInterval(() => this.#checkStale(), Math.min(250, cluster.staleAfterMs || 250));
-      this.#staleTimer.unref();
-      let timer: NodeJS.Timeout | undefined;
+      const clock = this.#clock;
+      const interval = Math.min(250, cluster.staleAfterMs || 250);
+      const poll = (): void => {
+        if (this.#stopped) return;
+        this.#checkStale();
+        this.#staleTimer = clock.setTimeout(poll, interval);
+      };
+      this.#staleTimer = clock.setTimeout(poll, interval);
+      let timer: TimerHandle;
       const waited = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), cluster.readyTimeoutMs);
+        timer = clock.setTimeout(() => resolve('timeout'), cluster.readyTimeoutMs);
       });
       const outcome = await Promise.race([listed.then(() => 'listed' as const), waited]);
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       if (outcome === 'timeout' && !this.#allListed()) {
         this.#readyWaitOver = true;
         this.#failingSince ??= clock.now();
@@ -223,7 +232,8 @@ export class KubernetesSource implements Source {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#staleTimer);
+    this.#stopped = true;
+    if (this.#staleTimer !== undefined) this.#clock.clearTimeout(this.#staleTimer);
     await Promise.all(this.#reflectors.map((r) => r.stop()));
   }
 
@@ -264,7 +274,7 @@ export class KubernetesSource implements Source {
   #checkStale(): void {
     const cluster = this.#options.cluster;
     if (cluster === undefined) return;
-    const now = (this.#options.reflector?.clock ?? SYSTEM_CLOCK).now();
+    const now = this.#clock.now();
     const failing = this.#reflectors.some((r) => r.status().error !== undefined);
     const unlisted = !this.#allListed();
     if (failing || (unlisted && this.#readyWaitOver)) this.#failingSince ??= now;
