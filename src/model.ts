@@ -88,6 +88,20 @@ export interface ServiceEndpoints extends ServiceKey {
   readonly service?: ServiceInfo;
   /** The named clusters that define this Service, sorted by name; absent when no cluster is named. */
   readonly clusters?: readonly ClusterPart[];
+  /**
+   * Where the named clusters' Service objects disagree (type, headless, ports), sorted by field: `service` is the
+   * oldest one's (MCS's rule). Absent when they agree or no cluster is named.
+   */
+  readonly conflicts?: readonly ServiceConflict[];
+}
+
+/** One property of the Service object that the named clusters define differently. */
+export interface ServiceConflict {
+  readonly field: 'type' | 'headless' | 'ports';
+  /** The cluster whose Service is the oldest (creationTimestamp; then name): its value is served. */
+  readonly servedFrom: string;
+  /** The clusters whose value differs from it, sorted. */
+  readonly ignored: readonly string[];
 }
 
 /** One named cluster's share of a merged Service: where it is and whether what it says is current. */
@@ -183,6 +197,9 @@ export function contentVersion(service: ServiceEndpoints): string {
     ...(service.clusters === undefined
       ? []
       : [service.clusters.map((c) => [c.name, c.region ?? null, c.stale])]),
+    ...(service.conflicts === undefined
+      ? []
+      : [service.conflicts.map((c) => ['conflict', c.field, c.servedFrom, c.ignored])]),
   ]);
   return contentHash(canonical);
 }

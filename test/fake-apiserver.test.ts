@@ -246,7 +246,7 @@ describe('lists over raw HTTP', () => {
     assert.equal(groups.kind, 'APIGroupList');
     assert.deepEqual(
       groups.groups.map((g) => g.name),
-      ['discovery.k8s.io'],
+      ['discovery.k8s.io', 'multicluster.x-k8s.io'],
     );
     const core = (await rawGet(api, '/api/v1')).json as { resources: { name: string }[] };
     assert.deepEqual(

@@ -7,7 +7,8 @@
 // time each door took is printed as a table (the figures of the README).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { endpointSlice, FakeApiServer, type FaultStatus } from './support/fake-apiserver/index.ts';
+import { apiServerFaults } from './support/api-faults.ts';
+import { endpointSlice, FakeApiServer } from './support/fake-apiserver/index.ts';
 import {
   DOORS,
   openDoorObservers,
@@ -23,150 +24,7 @@ const PORT = 8080;
 const CONVERGE_MS = 2000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Fault {
-  readonly title: string;
-  /**
-   * Brings the fault on, calls `mutate()` (the cluster changes) while it is active, ends it, and resolves with
-   * performance.now() at the moment the API server behaved again.
-   */
-  run(api: FakeApiServer, mutate: () => Promise<void>, t: KubeTestEndpointd): Promise<number>;
-}
-
-/** Arms `times` injected failures and waits until all were served; resolves with when the last one was. */
-async function failureStorm(
-  api: FakeApiServer,
-  mutate: () => Promise<void>,
-  options: { status: FaultStatus; times: number; verb: 'any' | 'list' | 'watch'; retryAfterSeconds?: number },
-  trigger: () => void,
-): Promise<number> {
-  const from = api.requests.length;
-  api.failNext({
-    verb: options.verb,
-    status: options.status,
-    times: options.times,
-    ...(options.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: options.retryAfterSeconds }),
-  });
-  trigger();
-  await mutate();
-  const failed = () => api.requests.slice(from).filter((r) => r.status === options.status);
-  await api.waitFor(() => failed().length >= options.times, 20_000, `${options.times} × ${options.status}`);
-  // performance.now() of the moment the last failure was answered (request log times are Date.now()).
-  const last = failed()[options.times - 1]?.at ?? Date.now();
-  return performance.now() - (Date.now() - last);
-}
-
-const FAULTS: readonly Fault[] = [
-  {
-    title: 'no fault (baseline propagation)',
-    run: async (_api, mutate) => {
-      await mutate();
-      return performance.now();
-    },
-  },
-  {
-    title: 'watches ended, again and again (1.5 s)',
-    run: async (api, mutate) => {
-      const ender = setInterval(() => api.endAllWatches(), 100);
-      await sleep(300);
-      await mutate();
-      await sleep(1200);
-      clearInterval(ender);
-      return performance.now();
-    },
-  },
-  {
-    title: '410 storm (ERROR event, then 4 × HTTP 410 on watch)',
-    run: (api, mutate) =>
-      failureStorm(api, mutate, { status: 410, times: 4, verb: 'watch' }, () => api.sendExpiredOnWatches()),
-  },
-  {
-    title: 'compaction while disconnected (resume from a compacted RV)',
-    run: async (api, mutate) => {
-      api.stall({ verb: 'watch', phase: 'before-headers' });
-      const from = api.requests.length;
-      api.endAllWatches();
-      await api.waitFor(
-        () => api.requests.slice(from).filter((r) => r.verb === 'watch').length >= 2,
-        5000,
-        'the re-watches',
-      );
-      await mutate();
-      api.compact();
-      api.unstall();
-      return performance.now();
-    },
-  },
-  {
-    title: '429 storm with Retry-After: 1 (3 in a row)',
-    run: (api, mutate) =>
-      failureStorm(api, mutate, { status: 429, times: 3, verb: 'any', retryAfterSeconds: 1 }, () =>
-        api.endAllWatches(),
-      ),
-  },
-  {
-    title: '500 storm on watch (6 in a row)',
-    run: (api, mutate) =>
-      failureStorm(api, mutate, { status: 500, times: 6, verb: 'watch' }, () => api.endAllWatches()),
-  },
-  {
-    title: '503 storm on relist (410, then 4 × 503 on list)',
-    run: (api, mutate) =>
-      failureStorm(api, mutate, { status: 503, times: 4, verb: 'list' }, () => api.sendExpiredOnWatches()),
-  },
-  {
-    title: 'watch sockets destroyed mid-event (3 times)',
-    run: async (api, mutate) => {
-      for (let i = 0; i < 3; i += 1) {
-        api.splitNextEvent({ pieces: 4, delayMs: 60 });
-        if (i === 1) await mutate();
-        else api.update('endpointslices', slice(`keep`, ['10.255.0.1'], String(i)));
-        await sleep(80); // the first piece is out, the rest is not
-        api.destroyWatchSockets();
-        await sleep(300);
-      }
-      return performance.now();
-    },
-  },
-  {
-    title: 'stall before headers (every request, 2 s)',
-    run: async (api, mutate) => {
-      api.stall({ verb: 'any', phase: 'before-headers' });
-      api.endAllWatches();
-      await sleep(200);
-      await mutate();
-      await sleep(1800);
-      api.unstall();
-      return performance.now();
-    },
-  },
-  {
-    title: 'stall after headers (silent watches, 3 s)',
-    run: async (api, mutate) => {
-      api.stall({ verb: 'watch', phase: 'after-headers' });
-      await sleep(200);
-      await mutate();
-      await sleep(2800); // past endpointd's idle timeout (1.5 s here): it cuts and reopens, into the stall again
-      api.unstall();
-      return performance.now();
-    },
-  },
-  {
-    title: 'API server down for 30 s',
-    run: async (api, mutate, t) => {
-      await api.stopListening();
-      await sleep(2000);
-      await mutate();
-      // Meanwhile the last known state is still served, and the service said to be stale.
-      const during = await get(`${t.url}/v1/namespaces/${NS}/services/keep`);
-      assert.equal(during.status, 200, 'the last known state is served during the outage');
-      const ready = await get(`${t.url}/readyz`);
-      assert.match(ready.text, /ECONNREFUSED|fetch failed|error/i, `readiness detail: ${ready.text}`);
-      await sleep(28_000);
-      await api.resumeListening();
-      return performance.now();
-    },
-  },
-];
+const FAULTS = apiServerFaults();
 
 function slice(name: string, ips: readonly string[], generation = ''): ReturnType<typeof endpointSlice> {
   return endpointSlice({
@@ -250,7 +108,11 @@ describe('the fault matrix: endpointd converges through every door after every A
         put(n.mod, [`${base}.1.2`]);
         remove(n.flash);
       };
-      const recoveredAt = await fault.run(api, mutate, t);
+      const recoveredAt = await fault.run(api, mutate, {
+        url: t.url,
+        kept: { namespace: NS, name: 'keep' },
+        touch: (n) => api.update('endpointslices', slice('keep', ['10.255.0.1'], String(n))),
+      });
       const times = await timeToConverge(doors, expected, recoveredAt, 15_000);
       table.push({ fault: fault.title, ...times });
 

@@ -83,6 +83,7 @@ describe('gRPC Discovery', () => {
         targetRef: { kind: 'Pod', namespace: 'shop', name: 'web-0', uid: 'u-1' },
         hintsForZones: ['zone-a'],
         hintsForNodes: [],
+        cluster: '',
       });
       assert.deepEqual(answer.targets, [], 'no targets without a port');
       assert.equal(answer.topology, null, 'no topology part without caller locality');

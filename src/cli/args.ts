@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { SERVER_OPTIONS } from '../config/options/server.ts';
 import { parseDuration } from '../duration.ts';
 import { namespaceNameProblem, serviceNameProblem } from '../names.ts';
+import { clusterNameProblem } from '../views/clusters.ts';
 import type { ClientOptions } from './client.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 import type { OutputFormat } from './table.ts';
@@ -22,6 +23,8 @@ export interface ClientArgs {
   readonly allEndpoints: boolean;
   readonly port: string | undefined;
   readonly node: string | undefined;
+  /** One named cluster's endpoints only (`?cluster=`); undefined: every cluster's. */
+  readonly cluster: string | undefined;
 }
 
 function usage(message: string): CliError {
@@ -55,6 +58,7 @@ export function parseClientArgs(
         'all-endpoints': { type: 'boolean' },
         port: { type: 'string' },
         node: { type: 'string' },
+        cluster: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -133,6 +137,12 @@ export function parseClientArgs(
     throw usage('--port goes with get SERVICE');
   }
   if (values.node !== undefined && command !== 'bootstrap') throw usage('--node goes with bootstrap');
+  if (values.cluster !== undefined) {
+    if (command === 'bootstrap') throw usage('--cluster goes with get and watch');
+    const problem = clusterNameProblem(values.cluster);
+    if (problem !== undefined)
+      throw usage(`--cluster ${JSON.stringify(values.cluster)} is not a valid cluster name: it ${problem}`);
+  }
 
   return {
     connection: {
@@ -149,5 +159,6 @@ export function parseClientArgs(
     allEndpoints: values['all-endpoints'] === true,
     port: values.port,
     node: values.node,
+    cluster: values.cluster,
   };
 }

@@ -6,7 +6,7 @@ import type { ClientArgs } from './args.ts';
 import type { ApiClient } from './client.ts';
 import { EXIT, type ExitCode } from './exit-codes.ts';
 import type { ClientIo } from './index.ts';
-import { servicePath, serviceRow, shownBody } from './service-rows.ts';
+import { clusterQuery, servicePath, serviceRow, shownBody } from './service-rows.ts';
 import { columns, renderTable, rowCells, UNKNOWN_AGE } from './table.ts';
 
 export async function get(client: ApiClient, args: ClientArgs, io: ClientIo): Promise<ExitCode> {
@@ -17,9 +17,12 @@ export async function get(client: ApiClient, args: ClientArgs, io: ClientIo): Pr
     const view = new URLSearchParams();
     if (args.allEndpoints) view.set('endpoints', 'all');
     if (args.port !== undefined) view.set('port', args.port);
+    if (args.cluster !== undefined) view.set('cluster', args.cluster);
     const shown = await client.getJson<ServiceBody>(`${servicePath(args)}${view.size > 0 ? `?${view}` : ''}`);
     if (args.format === 'wide' && !args.allEndpoints) {
-      const all = await client.getJson<ServiceBody>(`${servicePath(args)}?endpoints=all`);
+      const all = await client.getJson<ServiceBody>(
+        `${servicePath(args)}?endpoints=all${clusterQuery(args)}`,
+      );
       const row = { ...serviceRow(all, args, UNKNOWN_AGE), body: shown };
       io.stdout.write(
         `${renderTable(columns(args.format, false), [rowCells(row, args.format, false)]).join('\n')}\n`,
@@ -33,7 +36,8 @@ export async function get(client: ApiClient, args: ClientArgs, io: ClientIo): Pr
     const namespace = args.namespace === undefined ? '' : `&namespace=${encodeURIComponent(args.namespace)}`;
     const done = new AbortController();
     bodies = [];
-    for await (const event of client.watch(`/v1/watch?endpoints=all${namespace}`, done.signal)) {
+    const path = `/v1/watch?endpoints=all${namespace}${clusterQuery(args)}`;
+    for await (const event of client.watch(path, done.signal)) {
       if (event.type === 'ADDED' || event.type === 'MODIFIED') bodies.push(event.service);
       if (event.type === 'SYNCED') {
         done.abort();

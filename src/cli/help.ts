@@ -14,7 +14,8 @@ const SELECTION_HELP = `  -n, --namespace NS        the namespace (default: all 
   -A, --all-namespaces      every namespace (the default without SERVICE)
   -o, --output FORMAT       wide (adds READY, PORTS, VERSION), json or yaml
       --all-endpoints       every endpoint whatever its conditions, not only the routable ones
-      --port PORT           (get SERVICE) add the ready-to-dial targets of this port (name or number)`;
+      --port PORT           (get SERVICE) add the ready-to-dial targets of this port (name or number)
+      --cluster NAME        only the endpoints of this named cluster (endpointd --cluster)`;
 
 const EXIT_HELP = `Exit codes: 0 done · 1 server error · 2 bad usage · 3 server unreachable or not ready · 4 service or port
 not found · 5 credentials refused.`;

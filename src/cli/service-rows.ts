@@ -21,6 +21,11 @@ export function shownBody(all: ServiceBody, args: ClientArgs): ServiceBody {
   return serviceRow(all, args, '').body;
 }
 
+/** `&cluster=NAME` when one cluster was asked for, else nothing. */
+export function clusterQuery(args: ClientArgs): string {
+  return args.cluster === undefined ? '' : `&cluster=${encodeURIComponent(args.cluster)}`;
+}
+
 export function servicePath(args: ClientArgs): string {
   return `/v1/namespaces/${encodeURIComponent(args.namespace ?? 'default')}/services/${encodeURIComponent(args.service ?? '')}`;
 }

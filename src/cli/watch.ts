@@ -66,6 +66,7 @@ export async function watch(client: ApiClient, args: ClientArgs, io: ClientIo): 
     const query = new URLSearchParams({ endpoints: 'all' });
     if (single && version !== undefined) query.set('version', version);
     if (!single && args.namespace !== undefined) query.set('namespace', args.namespace);
+    if (args.cluster !== undefined) query.set('cluster', args.cluster);
     const path = single ? `${servicePath(args)}/watch?${query}` : `/v1/watch?${query}`;
     try {
       connections++;

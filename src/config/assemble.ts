@@ -9,6 +9,7 @@ import type { LimitsConfig, SecurityConfig } from '../security/guards.ts';
 import { usage } from './help.ts';
 import { Option, optionsOf, readOptions, type Values } from './option.ts';
 import {
+  CLUSTER_OPTIONS,
   EXPOSURE_OPTIONS,
   GRPC_OPTIONS,
   KUBERNETES_OPTIONS,
@@ -21,7 +22,7 @@ import {
 } from './options/index.ts';
 import { FAILED_AUTH_BURST } from './options/limits.ts';
 import { SOURCE_EXPECTED } from './options/sources.ts';
-import type { Config, KubernetesSourceConfig, ParsedCommandLine, SourceConfig } from './types.ts';
+import type { Config, ExportRule, KubernetesSourceConfig, ParsedCommandLine, SourceConfig } from './types.ts';
 
 const ALL_OPTIONS = OPTION_SECTIONS.flatMap((section) => optionsOf(section.options));
 
@@ -67,6 +68,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 
   const { corsAllowOrigins: allowOrigins, ...server } = readOptions(SERVER_OPTIONS, read);
   const kubernetes = readOptions(KUBERNETES_OPTIONS, read);
+  const sourceChoices = readOptions(SOURCE_OPTIONS, read);
   const security = securityConfig(readOptions(SECURITY_OPTIONS, read), rules);
   const limits = limitsConfig(readOptions(LIMIT_OPTIONS, read), rules);
   checkCors(allowOrigins, security, rules);
@@ -84,7 +86,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const config: Config = {
     ...server,
-    sources: sourcesConfig(readOptions(SOURCE_OPTIONS, read), kubernetes, rules),
+    sources: [
+      ...sourcesConfig(sourceChoices, kubernetes, rules),
+      ...clustersConfig(readOptions(CLUSTER_OPTIONS, read), kubernetes, sourceChoices, rules),
+    ],
     tokenReviewApi: { kubeconfig: kubernetes.kubeconfig, context: kubernetes.context },
     exposure: exposureConfig(readOptions(EXPOSURE_OPTIONS, read)),
     grpc: readOptions(GRPC_OPTIONS, read),
@@ -117,6 +122,51 @@ function sourcesConfig(
       const source: KubernetesSourceConfig = { kind: 'kubernetes', ...kubernetes };
       sources.push(source);
     }
+  }
+  return sources;
+}
+
+/** One Kubernetes source per --cluster, each with the shared settings and its own kubeconfig, context and name. */
+function clustersConfig(
+  given: Values<typeof CLUSTER_OPTIONS>,
+  kubernetes: Values<typeof KUBERNETES_OPTIONS>,
+  choices: Values<typeof SOURCE_OPTIONS>,
+  { invalid }: Rules,
+): KubernetesSourceConfig[] {
+  const option = CLUSTER_OPTIONS.clusters;
+  const exportRule: ExportRule =
+    given.export === 'annotation' && given.exportAnnotation !== undefined
+      ? { mode: 'annotation', ...given.exportAnnotation }
+      : { mode: given.export === 'serviceexport' ? 'serviceexport' : 'all' };
+  const seen = new Set<string>();
+  const sources: KubernetesSourceConfig[] = [];
+  for (const cluster of given.clusters) {
+    if (cluster === undefined) continue; // refused already
+    if (seen.has(cluster.name)) {
+      invalid(option, cluster.name, 'names a cluster given before: each --cluster needs its own name');
+      continue;
+    }
+    seen.add(cluster.name);
+    sources.push({
+      kind: 'kubernetes',
+      ...kubernetes,
+      kubeconfig: cluster.kubeconfig ?? kubernetes.kubeconfig,
+      context: cluster.context ?? kubernetes.context,
+      cluster: {
+        name: cluster.name,
+        region: cluster.region,
+        export: exportRule,
+        readyTimeoutMs: given.readyTimeoutMs,
+        staleAfterMs: given.staleAfterMs,
+      },
+    });
+  }
+  if (sources.length > 0 && choices.sources.some((choice) => choice?.kind === 'kubernetes')) {
+    invalid(
+      SOURCE_OPTIONS.sources,
+      'kubernetes',
+      'cannot be given with --cluster: name every cluster with --cluster (an empty KUBECONFIG means the usual search)',
+    );
   }
   return sources;
 }

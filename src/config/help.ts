@@ -5,7 +5,7 @@ import { OPTION_SECTIONS } from './options/index.ts';
 
 /** The help line's text after the flag: its meaning, how it repeats, its default, its variable. */
 function helpText(option: Option<unknown>): string {
-  const repeat = option.list === false ? '' : '; repeatable (the variable: comma-separated)';
+  const repeat = option.list === false ? '' : `; repeatable (the variable: ${separated(option)})`;
   const fallback = option.default ?? option.unset ?? '';
   const shown =
     option.default !== undefined
@@ -14,6 +14,12 @@ function helpText(option: Option<unknown>): string {
         ? ''
         : ` (default: ${fallback})`;
   return `${option.help}${repeat}${shown} [${option.env}]`;
+}
+
+/** How a list option's variable separates its values. */
+function separated(option: Option<unknown>): string {
+  const separator = option.list === false ? ',' : option.list.separator;
+  return separator === ',' ? 'comma-separated' : `separated by ${separator}`;
 }
 
 export function usage(): string {
@@ -51,7 +57,8 @@ export function optionsTable(): string {
   for (const section of OPTION_SECTIONS) {
     rows.push(`| **${section.title}** | | | |`);
     for (const option of optionsOf(section.options)) {
-      const variable = option.list === false ? `\`${option.env}\`` : `\`${option.env}\` (comma-separated)`;
+      const variable =
+        option.list === false ? `\`${option.env}\`` : `\`${option.env}\` (${separated(option)})`;
       const flag = option.list === false ? `\`--${option.flag}\`` : `\`--${option.flag}\` (repeatable)`;
       const fallback = option.default === undefined ? markdown(option.unset ?? '') : `\`${option.default}\``;
       rows.push(`| ${flag} | ${variable} | ${fallback} | ${markdown(option.help)} |`);

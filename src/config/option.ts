@@ -38,8 +38,11 @@ export class Option<T> {
   /** The default as text; undefined: the option is unset by default (then `unset` says what that means). */
   readonly default: string | undefined;
   readonly unset: string | undefined;
-  /** Repeatable; the variable takes a comma-separated list. `splitFlags`: each flag's text is comma-split too. */
-  readonly list: false | { readonly splitFlags: boolean };
+  /**
+   * Repeatable; the variable takes a list separated by `separator` (a comma unless the values hold commas).
+   * `splitFlags`: each flag's text is split too.
+   */
+  readonly list: false | { readonly splitFlags: boolean; readonly separator: string };
   /** The value without any flag or variable: the parsed default (or undefined / [] when there is none). */
   readonly defaultValue: T;
   readonly #read: (input: RawInput) => { value: T; problems: ValueProblem[] };
@@ -113,18 +116,24 @@ export function optional<T>(spec: OptionSpec<T> & { readonly unset?: string }): 
  * is taken whole), else its variable comma-separated; blanks are dropped. Each element is parsed on its own.
  */
 export function list<T>(
-  spec: OptionSpec<T> & { readonly unset: string; readonly splitFlags?: boolean },
+  spec: OptionSpec<T> & {
+    readonly unset: string;
+    readonly splitFlags?: boolean;
+    /** Between the values of the variable (and of a flag's text, with splitFlags); default a comma. */
+    readonly separator?: string;
+  },
 ): Option<T[]> {
   const splitFlags = spec.splitFlags !== false;
+  const separator = spec.separator ?? ',';
   return new Option<T[]>({
     ...spec,
     default: undefined,
     unset: spec.unset,
-    list: { splitFlags },
+    list: { splitFlags, separator },
     read: (input) => {
       const texts = Array.isArray(input.flag)
-        ? input.flag.flatMap((text: string) => (splitFlags ? text.split(',') : [text]))
-        : (input.env ?? '').split(',');
+        ? input.flag.flatMap((text: string) => (splitFlags ? text.split(separator) : [text]))
+        : (input.env ?? '').split(separator);
       const values: T[] = [];
       const problems: ValueProblem[] = [];
       for (const text of texts.map((s) => s.trim()).filter((s) => s !== '')) {

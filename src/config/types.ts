@@ -35,6 +35,26 @@ export interface KubernetesSourceConfig extends KubeconfigRef {
   readonly labelSelector: string | undefined;
   /** A watch that delivered nothing (no event, no bookmark) for this long is reopened. */
   readonly watchIdleTimeoutMs: number;
+  /** A named cluster (`--cluster`), merged with the others; undefined: the one unnamed cluster of today. */
+  readonly cluster?: ClusterSettings;
+}
+
+/** Which Services of a named cluster join the merge (docs/multicluster.md). */
+export type ExportRule =
+  | { readonly mode: 'all' }
+  | { readonly mode: 'annotation'; readonly key: string; readonly value: string }
+  | { readonly mode: 'serviceexport' };
+
+/** What makes a Kubernetes source one named cluster of several. */
+export interface ClusterSettings {
+  /** A DNS-1123 label, unique among the clusters: every endpoint from it carries it. */
+  readonly name: string;
+  readonly region: string | undefined;
+  readonly export: ExportRule;
+  /** Readiness waits this long at most for the cluster's first list; then it is ready without it (marked stale). */
+  readonly readyTimeoutMs: number;
+  /** Watches failing this long mark the cluster's endpoints stale in answers. */
+  readonly staleAfterMs: number;
 }
 
 export type SourceConfig = FileSourceConfig | KubernetesSourceConfig;

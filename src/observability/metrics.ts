@@ -33,10 +33,15 @@ export class Metrics {
   /** REST requests by route (the route pattern, not the URL), method and status code. */
   readonly httpRequests: Counter<'route' | 'method' | 'code'>;
   readonly httpDuration: Histogram<'route' | 'method'>;
-  /** Kubernetes watch events by resource and type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR). */
-  readonly watchEvents: Counter<'resource' | 'type'>;
-  /** Lists by resource and reason: initial, expired (410), retry (after a failed first list). */
-  readonly relists: Counter<'resource' | 'reason'>;
+  /**
+   * Kubernetes watch events by resource and type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR), and by cluster for
+   * named clusters (`--cluster`; without, the label is absent).
+   */
+  readonly watchEvents: Counter<'resource' | 'type' | 'cluster'>;
+  /** Lists by resource and reason: initial, expired (410), retry (after a failed first list); and cluster. */
+  readonly relists: Counter<'resource' | 'reason' | 'cluster'>;
+  /** Conflicts between named clusters as they appear: `address` (one IP in two clusters), type, headless, ports. */
+  readonly clusterConflicts: Counter<'kind'>;
   /** Requests refused before any work, by door and reason (bad_request, not_ready, …). */
   readonly rejected: Counter<'door' | 'reason'>;
   /** Open streams and waiting long-polls per front door, reported by each door. */
@@ -71,15 +76,22 @@ export class Metrics {
       Counter,
       registry,
       'endpointd_kubernetes_watch_events_total',
-      'Kubernetes watch events received, by resource and event type.',
-      ['resource', 'type'],
+      'Kubernetes watch events received, by resource and event type (and cluster, for --cluster clusters).',
+      ['resource', 'type', 'cluster'],
     );
     this.relists = labelled(
       Counter,
       registry,
       'endpointd_kubernetes_lists_total',
-      'Kubernetes full lists, by resource and reason (initial, expired = after 410 Gone, retry).',
-      ['resource', 'reason'],
+      'Kubernetes full lists, by resource and reason (initial, expired = after 410 Gone, retry), and cluster.',
+      ['resource', 'reason', 'cluster'],
+    );
+    this.clusterConflicts = labelled(
+      Counter,
+      registry,
+      'endpointd_cluster_conflicts_total',
+      'Conflicts between --cluster clusters as they appeared: address (the same IP from two clusters, both served), type, headless, ports (oldest Service wins).',
+      ['kind'],
     );
     this.rejected = labelled(
       Counter,
@@ -162,6 +174,31 @@ export class Metrics {
         return at === undefined ? undefined : Math.max(0, (now() - at) / 1000);
       }),
       'source',
+    );
+    /** One value per named cluster (`--cluster`), by its name. */
+    const perCluster =
+      (read: (cluster: NonNullable<ReturnType<Source['status']>['cluster']>) => number) =>
+      (): Record<string, number> => {
+        const values: Record<string, number> = {};
+        for (const source of sources) {
+          const cluster = source.status().cluster;
+          if (cluster !== undefined) values[cluster.name] = read(cluster);
+        }
+        return values;
+      };
+    gaugeOf(
+      registry,
+      'endpointd_cluster_stale',
+      '1 while a --cluster cluster is failing (or never answered): its last known endpoints are served, marked stale.',
+      perCluster((cluster) => (cluster.stale ? 1 : 0)),
+      'cluster',
+    );
+    gaugeOf(
+      registry,
+      'endpointd_cluster_listed',
+      '1 once a --cluster cluster has been listed (0: endpointd became ready without it, after --cluster-ready-timeout).',
+      perCluster((cluster) => (cluster.listed ? 1 : 0)),
+      'cluster',
     );
     gaugeOf(registry, 'endpointd_services', 'Services held in the store.', () => store.stats().services);
     gaugeOf(

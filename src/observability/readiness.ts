@@ -1,7 +1,8 @@
 // Readiness of the whole process: every source has synced once, and no shutdown has begun. The lookups answer
 // once synced (a draining replica still answers correctly); /readyz turns false as soon as draining starts, so
-// that load balancers stop sending new clients here first.
-import type { Source, SourceProblem, SourceStatus } from '../sources/source.ts';
+// that load balancers stop sending new clients here first. A named cluster counts as synced once listed or once
+// its ready wait (--cluster-ready-timeout) is over, so one dead cluster cannot keep a replica unready forever.
+import type { ClusterStatus, Source, SourceProblem, SourceStatus } from '../sources/source.ts';
 
 export interface ReadinessDetail {
   readonly ready: boolean;
@@ -16,6 +17,8 @@ export interface ReadinessDetail {
     readonly problems: readonly SourceProblem[];
     /** All problems, including those the bounded list leaves out. */
     readonly problemCount: number;
+    /** Only for a named cluster (`--cluster`): its name, region, whether it was listed, whether it is stale. */
+    readonly cluster?: ClusterStatus;
   }>;
 }
 
@@ -24,6 +27,7 @@ export class Readiness {
   #shuttingDown = false;
   /** Sources never un-sync: once all have, asking them again on every request is wasted work. */
   #syncedLatch = false;
+  #clusterNames: readonly string[] | undefined;
 
   constructor(sources: readonly Source[]) {
     this.#sources = sources;
@@ -47,6 +51,17 @@ export class Readiness {
     this.#shuttingDown = true;
   }
 
+  /** The named clusters (`--cluster`), sorted: the doors refuse a `cluster` no source is. */
+  clusterNames(): readonly string[] {
+    this.#clusterNames ??= this.#sources
+      .flatMap((s) => {
+        const name = s.status().cluster?.name;
+        return name === undefined ? [] : [name];
+      })
+      .sort();
+    return this.#clusterNames;
+  }
+
   detail(): ReadinessDetail {
     const sources = this.#sources.map((source) => describe(source.name, source.status()));
     const synced = sources.every((s) => s.synced);
@@ -62,5 +77,6 @@ function describe(name: string, status: SourceStatus): ReadinessDetail['sources'
     error: status.error ?? null,
     problems: status.problems ?? [],
     problemCount: status.problemCount ?? status.problems?.length ?? 0,
+    ...(status.cluster === undefined ? {} : { cluster: status.cluster }),
   };
 }

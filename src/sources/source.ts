@@ -11,6 +11,17 @@ export interface SourceStatus {
   readonly problems?: readonly SourceProblem[];
   /** How many problems there are in all, when `problems` had to leave some out. */
   readonly problemCount?: number;
+  /** A named cluster's source (`--cluster`): which one, and whether its endpoints are served stale. */
+  readonly cluster?: ClusterStatus;
+}
+
+export interface ClusterStatus {
+  readonly name: string;
+  readonly region?: string;
+  /** Every collection has been listed once (false: ready only because the ready wait ran out). */
+  readonly listed: boolean;
+  /** Its watches are failing (or it never answered): its endpoints are the last known ones. */
+  readonly stale: boolean;
 }
 
 /** One problem of a source's input, precise enough to find and fix: which file, which document, which field. */

@@ -3,10 +3,10 @@
 // view, made once per (service, version, view) for every door that compares or sends it.
 import type { ServiceSnapshot } from '../model.ts';
 import type { EncodedCache } from '../store/encoded-cache.ts';
-import { callerOf, viewForm, viewVersion, type ViewOptions } from './service-view.ts';
+import { viewForm, viewHasOwnVersion, viewVersion, type ViewOptions } from './service-view.ts';
 
 export function cachedViewVersion(cache: EncodedCache, snapshot: ServiceSnapshot, view: ViewOptions): string {
-  if (callerOf(view) === undefined) return snapshot.version;
+  if (!viewHasOwnVersion(view)) return snapshot.version;
   return cache
     .get(snapshot, `version:${viewForm(view)}`, (s) => Buffer.from(viewVersion(s, view)))
     .toString();

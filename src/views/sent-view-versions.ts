@@ -4,7 +4,7 @@
 import type { ServiceChange } from '../store/subscription.ts';
 import type { EncodedCache } from '../store/encoded-cache.ts';
 import { cachedViewVersion } from './cached-view-version.ts';
-import { callerOf, type ViewOptions } from './service-view.ts';
+import { viewHasOwnVersion, type ViewOptions } from './service-view.ts';
 
 export interface SentViewVersions {
   /** The client holds `version` of service `id` already (a resume, `known` versions): the same is not news. */
@@ -16,7 +16,7 @@ export interface SentViewVersions {
 const EVERYTHING_IS_NEWS: SentViewVersions = { holds: () => {}, isNews: () => true };
 
 export function sentViewVersions(cache: EncodedCache, view: ViewOptions): SentViewVersions {
-  if (callerOf(view) === undefined) return EVERYTHING_IS_NEWS;
+  if (!viewHasOwnVersion(view)) return EVERYTHING_IS_NEWS;
   const sent = new Map<string, string>();
   return {
     holds: (id, version) => void sent.set(id, version),

@@ -3,16 +3,20 @@
 // targets, the one-line summary lists use, and why a port asked for does not exist. REST, gRPC and xDS each
 // encode these; none has rules of its own. When the caller says where it is, the endpoints and targets are those
 // Kubernetes' topology rules pick for it (src/views/topology.ts), and the view's version is the hash of what that
-// caller receives, so a change elsewhere (another zone's endpoints) is no change of its answer.
+// caller receives, so a change elsewhere (another zone's endpoints) is no change of its answer. A caller that names
+// one cluster gets that cluster's share (src/views/clusters.ts), versioned the same way.
 import { contentHash } from '../model.ts';
 import type {
+  ClusterPart,
   DialTarget,
   Endpoint,
   EndpointPort,
   PortSelector,
+  ServiceConflict,
   ServiceInfo,
   ServiceSnapshot,
 } from '../model.ts';
+import { clusterShare, clusterShareContent, serviceNotInClusterDetail } from './clusters.ts';
 import { dialTargets, endpointsWithPort, portBackends, routableEndpoints } from './endpoint-sets.ts';
 import { pickForCaller, type CallerLocality, type TopologyExplanation } from './topology.ts';
 
@@ -29,6 +33,8 @@ export interface ViewOptions {
    * topology rules pick for it and the view has a `topology` part; absent, the view is as without topology.
    */
   readonly caller?: CallerLocality | undefined;
+  /** One named cluster (`--cluster`): only its endpoints. Absent: every cluster's (the merged Service). */
+  readonly cluster?: string | undefined;
 }
 
 /** A key naming the view, part of the key of every encoded form cached for it. */
@@ -41,8 +47,17 @@ export function viewForm(view: ViewOptions): string {
         : `number=${view.port.number}`;
   const base = `${view.allEndpoints ? 'all' : 'routable'}:${port}`;
   const caller = callerOf(view);
-  // Zones and nodes are label-value-like (checked by every door): they cannot contain the separators.
-  return caller === undefined ? base : `${base}:zone=${caller.zone ?? ''}:node=${caller.node ?? ''}`;
+  // Zones, nodes and cluster names are label-like (checked by every door): they cannot contain the separators.
+  const located = caller === undefined ? base : `${base}:zone=${caller.zone ?? ''}:node=${caller.node ?? ''}`;
+  return view.cluster === undefined ? located : `${located}:cluster=${view.cluster}`;
+}
+
+/**
+ * Whether the view's answers carry a version of their own (the hash of what the caller receives) rather than the
+ * snapshot's: when the caller said where it is, or named one cluster. Doors skip the view's cost otherwise.
+ */
+export function viewHasOwnVersion(view: ViewOptions): boolean {
+  return view.cluster !== undefined || callerOf(view) !== undefined;
 }
 
 /** The caller's locality when it said anything (an empty zone or node is "not said"), else undefined. */
@@ -70,6 +85,10 @@ export interface ServiceView {
    * happened. With all endpoints asked for, it says what the rules would pick; the endpoints are not filtered.
    */
   readonly topology?: TopologyExplanation;
+  /** Only with named clusters: the clusters that define the Service (with `cluster`: that one), stale or not. */
+  readonly clusters?: readonly ClusterPart[];
+  /** Only when the clusters' Service objects disagree: which properties, and whose value is served. */
+  readonly conflicts?: readonly ServiceConflict[];
 }
 
 /**
@@ -77,9 +96,10 @@ export interface ServiceView {
  * topology); otherwise the hash of everything else in the view, so that two states giving this caller the same
  * answer have the same version, on every replica.
  */
-export function serviceView(snapshot: ServiceSnapshot, view: ViewOptions): ServiceView {
+export function serviceView(merged: ServiceSnapshot, view: ViewOptions): ServiceView {
+  const snapshot = view.cluster === undefined ? merged : clusterShare(merged, view.cluster);
   const { endpoints, targets, topology } = viewEndpoints(snapshot, view);
-  const shown = {
+  const shown: ServiceView = {
     namespace: snapshot.namespace,
     name: snapshot.name,
     version: snapshot.version,
@@ -88,10 +108,12 @@ export function serviceView(snapshot: ServiceSnapshot, view: ViewOptions): Servi
     ...(targets === undefined ? {} : { targets }),
     ...(snapshot.truncated === true ? { truncated: true as const } : {}),
     ...(snapshot.service === undefined ? {} : { service: snapshot.service }),
+    ...(topology === undefined ? {} : { topology }),
+    ...(snapshot.clusters === undefined ? {} : { clusters: snapshot.clusters }),
+    ...(snapshot.conflicts === undefined ? {} : { conflicts: snapshot.conflicts }),
   };
-  if (topology === undefined) return shown;
-  const withTopology = { ...shown, topology };
-  return { ...withTopology, version: callerVersion(withTopology) };
+  // A cluster's share has its own version already (clusterShare); a caller's locality versions what it receives.
+  return topology === undefined ? shown : { ...shown, version: callerVersion(shown) };
 }
 
 /**
@@ -100,7 +122,7 @@ export function serviceView(snapshot: ServiceSnapshot, view: ViewOptions): Servi
  * encoded-form cache, as it costs a view.
  */
 export function viewVersion(snapshot: ServiceSnapshot, view: ViewOptions): string {
-  return callerOf(view) === undefined ? snapshot.version : serviceView(snapshot, view).version;
+  return viewHasOwnVersion(view) ? serviceView(snapshot, view).version : snapshot.version;
 }
 
 /**
@@ -164,6 +186,32 @@ export interface ServiceSummary {
   readonly ready: number;
 }
 
+/**
+ * The lines of a list: every Service, or with `cluster` those it defines, counted and versioned as a lookup with
+ * that cluster answers them.
+ */
+export function clusterSummaries(
+  snapshots: readonly ServiceSnapshot[],
+  cluster: string | undefined,
+  /** The version of a view: a door passes its cached one (a list of thousands would hash each share again). */
+  versionOf: (snapshot: ServiceSnapshot, view: ViewOptions) => string = viewVersion,
+): ServiceSummary[] {
+  if (cluster === undefined) return snapshots.map((s) => summaryBody(s));
+  const view: ViewOptions = { allEndpoints: true, port: undefined, cluster };
+  return snapshots
+    .filter((s) => s.clusters?.some((part) => part.name === cluster) === true)
+    .map((s) => {
+      const endpoints = s.endpoints.filter((e) => e.cluster === cluster);
+      return {
+        namespace: s.namespace,
+        name: s.name,
+        version: versionOf(s, view),
+        endpoints: endpoints.length,
+        ready: endpoints.filter((e) => e.ready).length,
+      };
+    });
+}
+
 export function summaryBody(snapshot: ServiceSnapshot): ServiceSummary {
   return {
     namespace: snapshot.namespace,
@@ -175,12 +223,19 @@ export function summaryBody(snapshot: ServiceSnapshot): ServiceSummary {
 }
 
 /**
+ * Why a lookup cannot be answered in its view (404 / NOT_FOUND): the cluster asked for does not define the
+ * Service (src/views/clusters.ts), or, as follows, the port asked for does not exist.
+ *
  * Why a lookup's `port` cannot give targets: the service has ports, and none is the one asked for (by Service port
  * name, or by target port number). undefined when no port was asked for, when it matches, or when the service
  * knows no port at all (no endpoints and no Service object: there is nothing to contradict, and the port may come
  * back with the endpoints). REST answers 404, gRPC Resolve NOT_FOUND, with this sentence as the detail.
  */
-export function unknownPortDetail(snapshot: ServiceSnapshot, view: ViewOptions): string | undefined {
+export function unknownPortDetail(merged: ServiceSnapshot, view: ViewOptions): string | undefined {
+  // A cluster that does not define the Service has no view of it at all: that is said first.
+  const notInCluster = serviceNotInClusterDetail(merged, view.cluster);
+  if (notInCluster !== undefined) return notInCluster;
+  const snapshot = view.cluster === undefined ? merged : clusterShareContent(merged, view.cluster);
   const selector = view.port;
   if (selector === undefined) return undefined;
   const known = new Map<string, string>(); // what matches → how the answer lists it

@@ -66,6 +66,8 @@ export interface DecodedEndpoint {
   targetRef: { kind: string; namespace: string; name: string; uid: string } | null;
   hintsForZones: string[];
   hintsForNodes: string[];
+  /** The named cluster it came from; "" without named clusters. */
+  cluster: string;
 }
 
 export interface DecodedService {
@@ -78,6 +80,8 @@ export interface DecodedService {
   truncated: boolean;
   /** Only when the request gave the caller's locality. */
   topology: DecodedTopology | null;
+  clusters: Array<{ name: string; region: string; stale: boolean }>;
+  conflicts: Array<{ field: string; servedFrom: string; ignored: string[] }>;
   serviceInfo: {
     type: string;
     headless: boolean;
@@ -136,6 +140,7 @@ export interface ResolveRequest {
   endpoints?: 'ENDPOINT_SET_ROUTABLE' | 'ENDPOINT_SET_ALL' | number;
   port?: PortRequest;
   caller?: { zone?: string; node?: string };
+  cluster?: string;
 }
 export interface WatchRequest {
   services?: DecodedRef[];
@@ -144,6 +149,7 @@ export interface WatchRequest {
   port?: PortRequest;
   known?: DecodedVersion[];
   caller?: { zone?: string; node?: string };
+  cluster?: string;
 }
 
 const REFLECTION_PROTO = fileURLToPath(

@@ -12,8 +12,10 @@ import {
 } from '../../names.ts';
 import type { SubscriptionScope } from '../../store/subscription.ts';
 import type { ViewOptions } from '../../views/service-view.ts';
+import { clusterNameProblem, unknownClusterDetail } from '../../views/clusters.ts';
+import { status } from '@grpc/grpc-js';
 import { clip, ProblemList, quote } from '../../limits/bounded-text.ts';
-import { invalidArgument, type FieldProblem } from './errors.ts';
+import { invalidArgument, StatusError, type FieldProblem } from './errors.ts';
 import type {
   CallerLocalityMessage,
   DecodedEnum,
@@ -47,14 +49,22 @@ export interface WatchQuery {
 export function resolveQuery(request: ResolveRequestMessage): ResolveQuery {
   const problems = new ProblemList<FieldProblem>();
   const key = serviceKey(request, '', problems);
-  const view = viewOptions(request.endpoints, request.port, request.caller, problems);
+  const view = withCluster(
+    viewOptions(request.endpoints, request.port, request.caller, problems),
+    request.cluster,
+    problems,
+  );
   if (problems.length > 0) throw invalidArgument(problems.items, problems.omitted);
   return { key, view };
 }
 
 export function watchQuery(request: WatchRequestMessage, maxServices = MAX_WATCHED_SERVICES): WatchQuery {
   const problems = new ProblemList<FieldProblem>();
-  const view = viewOptions(request.endpoints, request.port, request.caller, problems);
+  const view = withCluster(
+    viewOptions(request.endpoints, request.port, request.caller, problems),
+    request.cluster,
+    problems,
+  );
   let scope: WatchScope;
   if (request.services.length > 0) {
     if (request.namespace !== '') {
@@ -144,6 +154,25 @@ function viewOptions(
   const node = locality('caller.node', caller?.node ?? '', problems);
   // No locality said: the very same view as without topology (answers byte for byte as before).
   return zone === undefined && node === undefined ? view : { ...view, caller: { zone, node } };
+}
+
+/** NOT_FOUND for a `cluster` that is not one endpointd reads (`known`: the --cluster names). */
+export function requireKnownCluster(view: ViewOptions, known: readonly string[]): void {
+  const detail = unknownClusterDetail(view.cluster, known);
+  if (detail !== undefined) throw new StatusError(status.NOT_FOUND, detail);
+}
+
+/** `cluster`: one named cluster's share ("" or unset: every cluster); a name no cluster could have is refused. */
+function withCluster(
+  view: ViewOptions,
+  cluster: string | undefined,
+  problems: ProblemList<FieldProblem>,
+): ViewOptions {
+  if (cluster === undefined || cluster === '') return view;
+  const problem = clusterNameProblem(cluster);
+  if (problem === undefined) return { ...view, cluster };
+  problems.push({ field: 'cluster', reason: `${quote(cluster)} is not a valid cluster name: it ${problem}` });
+  return view;
 }
 
 /** A caller's zone or node: a label value; empty means "not said". */

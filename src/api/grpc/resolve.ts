@@ -3,12 +3,13 @@ import { status } from '@grpc/grpc-js';
 import { unknownPortDetail } from '../../views/service-view.ts';
 import { unaryHandler, type DiscoveryContext } from './context.ts';
 import { serviceNotFound, StatusError } from './errors.ts';
-import { resolveQuery } from './request.ts';
+import { requireKnownCluster, resolveQuery } from './request.ts';
 import type { ResolveRequestMessage } from './wire.ts';
 
 export function resolveHandler(context: DiscoveryContext) {
   return unaryHandler<ResolveRequestMessage>(context, (request) => {
     const query = resolveQuery(request);
+    requireKnownCluster(query.view, context.readiness.clusterNames());
     const snapshot = context.store.get(query.key);
     if (snapshot === undefined) throw serviceNotFound(query.key);
     const unknownPort = unknownPortDetail(snapshot, query.view);

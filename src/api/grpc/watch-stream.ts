@@ -12,8 +12,9 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import { serviceKeyString, type ServiceKey, type ServiceSnapshot } from '../../model.ts';
 import type { ServiceChange, Subscription } from '../../store/subscription.ts';
 import { cachedViewVersion } from '../../views/cached-view-version.ts';
+import { changeInClusterView, inClusterView } from '../../views/clusters.ts';
 import { sentViewVersions, type SentViewVersions } from '../../views/sent-view-versions.ts';
-import { callerOf, viewForm, type ViewOptions } from '../../views/service-view.ts';
+import { viewForm, viewHasOwnVersion, type ViewOptions } from '../../views/service-view.ts';
 import type { DiscoveryContext } from './context.ts';
 import type { StatusError } from './errors.ts';
 import type { WatchQuery, WatchScope } from './request.ts';
@@ -128,7 +129,7 @@ export class WatchStream {
       for (const key of scope.keys)
         this.#subscriptions.push(store.subscribe({ kind: 'service', key }, onPending));
       scope.keys.forEach((key, i) => {
-        const current = store.get(key);
+        const current = inClusterView(store.get(key), this.view.cluster);
         if (current === undefined) this.#initial.push(this.#context.codec.absent(key));
         else this.#queueInitial(this.#subscriptions[i], key, current);
       });
@@ -137,7 +138,7 @@ export class WatchStream {
       this.#subscriptions.push(subscription);
       const namespace = scope.kind === 'namespace' ? scope.namespace : undefined;
       const present = new Set<string>();
-      for (const snapshot of store.list(namespace)) {
+      for (const snapshot of store.list(namespace).filter((s) => inClusterView(s, this.view.cluster))) {
         present.add(serviceKeyString(snapshot));
         this.#queueInitial(subscription, snapshot, snapshot);
       }
@@ -233,7 +234,7 @@ export class WatchStream {
   #take(): ServiceChange | undefined {
     for (const subscription of this.#subscriptions) {
       const change = subscription.take();
-      if (change !== undefined) return change;
+      if (change !== undefined) return changeInClusterView(change, this.view.cluster);
     }
     return undefined;
   }
@@ -268,7 +269,7 @@ export function heartbeatVersions(
   const versionOf = (s: ServiceSnapshot): string => cachedViewVersion(store.encoded, s, view);
   if (scope.kind === 'services') {
     return scope.keys.map((key) => {
-      const current = store.get(key);
+      const current = inClusterView(store.get(key), view.cluster);
       return {
         namespace: key.namespace,
         name: key.name,
@@ -278,12 +279,13 @@ export function heartbeatVersions(
   }
   return store
     .list(scope.kind === 'namespace' ? scope.namespace : undefined)
+    .filter((s) => inClusterView(s, view.cluster) !== undefined)
     .map((s) => ({ namespace: s.namespace, name: s.name, version: versionOf(s) }));
 }
 
 /** Streams of equal keys get the same heartbeat: the scope, and the view when its versions are the caller's. */
 function scopeKey(scope: WatchScope, view: ViewOptions): string {
-  const caller = callerOf(view) === undefined ? '' : `|${viewForm(view)}`;
+  const caller = viewHasOwnVersion(view) ? `|${viewForm(view)}` : '';
   switch (scope.kind) {
     case 'all':
       return `all${caller}`;

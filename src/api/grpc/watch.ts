@@ -3,7 +3,7 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { unavailability, type DiscoveryContext } from './context.ts';
 import type { StatusError } from './errors.ts';
-import { watchQuery } from './request.ts';
+import { requireKnownCluster, watchQuery } from './request.ts';
 import { heartbeatVersions, WatchStream } from './watch-stream.ts';
 import type { WatchRequestMessage } from './wire.ts';
 
@@ -33,6 +33,7 @@ export class WatchStreams {
       let query;
       try {
         query = watchQuery(call.request, this.#context.maxWatchedServices);
+        requireKnownCluster(query.view, this.#context.readiness.clusterNames());
       } catch (error) {
         call.emit('error', error);
         return;

@@ -38,6 +38,8 @@ export interface ResolveRequestMessage {
   readonly port: PortSelectorMessage | null;
   /** null when unset (and from clients built on the proto before the field existed). */
   readonly caller: CallerLocalityMessage | null;
+  /** "" when unset: every cluster. */
+  readonly cluster: string;
 }
 
 export interface WatchRequestMessage {
@@ -47,6 +49,8 @@ export interface WatchRequestMessage {
   readonly port: PortSelectorMessage | null;
   readonly known: readonly ServiceVersionMessage[];
   readonly caller: CallerLocalityMessage | null;
+  /** "" when unset: every cluster. */
+  readonly cluster: string;
 }
 
 export interface ListServicesRequestMessage {

@@ -9,9 +9,10 @@ import { clip } from '../../limits/bounded-text.ts';
 import { NO_ROUTE_LIMITS, type RouteKind, type RouteLimits } from '../../limits/route-limits.ts';
 import { corsMiddleware, type CorsOptions } from './cors.ts';
 import { healthzHandler, metricsHandler, readyzHandler } from './health-routes.ts';
-import { ParamReader } from './params.ts';
+import { ParamReader, requireKnownCluster } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
-import { summaryBody, type ViewOptions } from '../../views/service-view.ts';
+import { cachedViewVersion } from '../../views/cached-view-version.ts';
+import { clusterSummaries, type ViewOptions } from '../../views/service-view.ts';
 import { createLookup, LOOKUP_ROUTE, servicePath } from './lookup.ts';
 import { requestMetrics } from './request-metrics.ts';
 import { openWatchStream, type OpenStream } from './watch-stream.ts';
@@ -57,9 +58,23 @@ export interface RestApi {
   openStreams(): number;
 }
 
-const LIST_PARAMS: ReadonlySet<string> = new Set(['namespace']);
-const SERVICE_WATCH_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'zone', 'node', 'version']);
-const WATCH_PARAMS: ReadonlySet<string> = new Set(['namespace', 'endpoints', 'port', 'zone', 'node']);
+const LIST_PARAMS: ReadonlySet<string> = new Set(['namespace', 'cluster']);
+const SERVICE_WATCH_PARAMS: ReadonlySet<string> = new Set([
+  'endpoints',
+  'port',
+  'zone',
+  'node',
+  'cluster',
+  'version',
+]);
+const WATCH_PARAMS: ReadonlySet<string> = new Set([
+  'namespace',
+  'endpoints',
+  'port',
+  'zone',
+  'node',
+  'cluster',
+]);
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function createRestApi(options: RestApiOptions): RestApi {
@@ -120,8 +135,13 @@ export function createRestApi(options: RestApiOptions): RestApi {
   app.get('/v1/services', limited('list'), (req, res) => {
     const params = new ParamReader(req, LIST_PARAMS);
     const namespace = params.namespaceFilter();
+    const cluster = params.cluster();
     params.finish();
-    const body: ServiceListBody = { services: store.list(namespace).map(summaryBody) };
+    requireKnownCluster(cluster, readiness.clusterNames());
+    const services = clusterSummaries(store.list(namespace), cluster, (s, view) =>
+      cachedViewVersion(store.encoded, s, view),
+    );
+    const body: ServiceListBody = { services };
     res.setHeader('Content-Type', JSON_TYPE);
     res.end(JSON.stringify(body));
   });
@@ -134,6 +154,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
     const view = params.view();
     const version = params.version();
     params.finish();
+    requireKnownCluster(view.cluster, readiness.clusterNames());
     const lastEventId = req.get('Last-Event-ID');
     watch(
       req,
@@ -149,6 +170,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
     const namespace = params.namespaceFilter();
     const view = params.view();
     params.finish();
+    requireKnownCluster(view.cluster, readiness.clusterNames());
     watch(
       req,
       res,

@@ -11,7 +11,7 @@ import type { StoreReader } from '../../store/faces.ts';
 import type { RouteLimits } from '../../limits/route-limits.ts';
 import { cachedViewVersion } from '../../views/cached-view-version.ts';
 import { unknownPortDetail, type ViewOptions } from '../../views/service-view.ts';
-import { ParamReader } from './params.ts';
+import { ParamReader, requireKnownCluster } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
 import { encodedServiceBody } from './representation.ts';
 import { observeWhenFinished } from './request-metrics.ts';
@@ -19,7 +19,15 @@ import type { OpenStream } from './watch-stream.ts';
 
 /** The route pattern, as the router and the metrics name it. */
 export const LOOKUP_ROUTE = '/v1/namespaces/:namespace/services/:name';
-const LOOKUP_PARAMS: ReadonlySet<string> = new Set(['endpoints', 'port', 'zone', 'node', 'wait', 'version']);
+const LOOKUP_PARAMS: ReadonlySet<string> = new Set([
+  'endpoints',
+  'port',
+  'zone',
+  'node',
+  'cluster',
+  'wait',
+  'version',
+]);
 const JSON_TYPE = 'application/json; charset=utf-8';
 /** Lookup URLs remembered for the fast path; past that the memory starts again (clients repeat a few URLs). */
 const MAX_KNOWN_URLS = 1024;
@@ -76,6 +84,7 @@ export function createLookup(options: LookupOptions): Lookup {
     const wait = params.wait();
     const version = params.version();
     params.finish();
+    requireKnownCluster(view.cluster, readiness.clusterNames());
     const snapshot = store.get(key);
     const unknownPort = snapshot === undefined ? undefined : unknownPortDetail(snapshot, view);
     // A port the service does not have is answered at once: waiting would only end in the same 404.

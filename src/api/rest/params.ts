@@ -15,6 +15,17 @@ import {
 import { clip, ProblemList, quote } from '../../limits/bounded-text.ts';
 import { badRequest, type InvalidParam } from './problem.ts';
 import type { ViewOptions } from '../../views/service-view.ts';
+import { clusterNameProblem, unknownClusterDetail } from '../../views/clusters.ts';
+import { HttpProblem } from './problem.ts';
+
+/**
+ * Refuses (404) a `cluster` that is not one endpointd reads: a well-spelt name of no cluster is not a lookup that
+ * would one day answer (clusters are fixed at start).
+ */
+export function requireKnownCluster(cluster: string | undefined, known: readonly string[]): void {
+  const detail = unknownClusterDetail(cluster, known);
+  if (detail !== undefined) throw new HttpProblem(404, 'Not Found', detail);
+}
 
 /** The longest a long-poll may block: clients and proxies time out idle requests past a few minutes. */
 export const MAX_WAIT_MS = 5 * 60_000;
@@ -66,9 +77,26 @@ export class ParamReader {
     }
     const zone = this.#locality('zone');
     const node = this.#locality('node');
-    const view: ViewOptions = { allEndpoints: endpoints === 'all', port: this.#port() };
+    const cluster = this.cluster();
+    const base: ViewOptions = { allEndpoints: endpoints === 'all', port: this.#port() };
+    const view = cluster === undefined ? base : { ...base, cluster };
     // No locality said: the very same view as without topology (answers byte for byte as before).
     return zone === undefined && node === undefined ? view : { ...view, caller: { zone, node } };
+  }
+
+  /** `cluster`: one named cluster's share only; a name that no cluster could have is a 400. */
+  cluster(): string | undefined {
+    const value = this.text('cluster');
+    if (value === undefined) return undefined;
+    const problem = clusterNameProblem(value);
+    if (problem !== undefined) {
+      this.problems.push({
+        name: 'cluster',
+        reason: `${quote(value)} is not a valid cluster name: it ${problem}`,
+      });
+      return undefined;
+    }
+    return value;
   }
 
   /** `zone` or `node`: a label value; empty means "not said". */

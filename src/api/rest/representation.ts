@@ -25,6 +25,8 @@ function endpointBody(endpoint: Endpoint): EndpointBody {
     zone: endpoint.zone ?? null,
     targetRef: endpoint.targetRef ?? null,
     hints: hintsBody(endpoint),
+    // Only from a named cluster: answers without clusters stay as they were.
+    ...(endpoint.cluster === undefined ? {} : { cluster: endpoint.cluster }),
   };
 }
 

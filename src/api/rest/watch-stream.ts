@@ -8,6 +8,7 @@ import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { StoreReader } from '../../store/faces.ts';
 import type { ServiceChange, SubscriptionScope } from '../../store/subscription.ts';
 import { cachedViewVersion } from '../../views/cached-view-version.ts';
+import { changeInClusterView, inClusterView } from '../../views/clusters.ts';
 import { sentViewVersions } from '../../views/sent-view-versions.ts';
 import type { ViewOptions } from '../../views/service-view.ts';
 import { encodedStateEvent, frame, type StreamFormat } from './representation.ts';
@@ -49,7 +50,8 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
   const flush = (): void => {
     if (ended) return;
     while (!res.writableNeedDrain) {
-      const change = subscription.take();
+      const taken = subscription.take();
+      const change = taken === undefined ? undefined : changeInClusterView(taken, view.cluster);
       if (change === undefined) {
         if (!synced) {
           synced = true;
@@ -78,7 +80,7 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
   // Subscribe before reading the current state: both are synchronous, so no change can fall between them.
   const subscription = store.subscribe(scope, () => setImmediate(flush));
   if (single !== undefined) {
-    const current = store.get(single);
+    const current = inClusterView(store.get(single), view.cluster);
     if (current === undefined) {
       write(frame({ type: 'ABSENT', namespace: single.namespace, name: single.name }, format, ''));
     } else if (cachedViewVersion(store.encoded, current, view) !== options.resumeVersion) {
@@ -88,14 +90,17 @@ export function openWatchStream(req: Request, res: Response, options: WatchStrea
     }
   } else {
     const namespace = scope.kind === 'namespace' ? scope.namespace : undefined;
-    for (const snapshot of store.list(namespace)) subscription.deliver(initialChange(snapshot, snapshot));
+    for (const snapshot of store.list(namespace)) {
+      if (inClusterView(snapshot, view.cluster) !== undefined)
+        subscription.deliver(initialChange(snapshot, snapshot));
+    }
   }
   res.on('drain', flush);
   flush();
 
   const heartbeat = setInterval(() => {
     if (res.writableNeedDrain) return; // a client that is not reading has no use for more bytes
-    const now = single === undefined ? undefined : store.get(single);
+    const now = single === undefined ? undefined : inClusterView(store.get(single), view.cluster);
     const version =
       single === undefined
         ? undefined

@@ -13,6 +13,8 @@ export interface EndpointBody extends Pick<
   readonly targetRef: ObjectReference | null;
   /** EndpointSlice hints: `forNodes` only when written (PreferSameNode); null when the endpoint has none. */
   readonly hints: { readonly forZones: readonly string[]; readonly forNodes?: readonly string[] } | null;
+  /** The named cluster the endpoint came from (`--cluster`); absent without named clusters. */
+  readonly cluster?: string;
 }
 
 /**

@@ -5,10 +5,11 @@ import { GRPC_OPTIONS } from './grpc.ts';
 import { LIMIT_OPTIONS } from './limits.ts';
 import { SECURITY_OPTIONS } from './security.ts';
 import { SERVER_OPTIONS } from './server.ts';
-import { KUBERNETES_OPTIONS, SOURCE_OPTIONS } from './sources.ts';
+import { CLUSTER_OPTIONS, KUBERNETES_OPTIONS, SOURCE_OPTIONS } from './sources.ts';
 import { XDS_OPTIONS } from './xds.ts';
 
 export {
+  CLUSTER_OPTIONS,
   EXPOSURE_OPTIONS,
   GRPC_OPTIONS,
   KUBERNETES_OPTIONS,
@@ -27,6 +28,7 @@ export interface OptionSection {
 export const OPTION_SECTIONS: readonly OptionSection[] = [
   { title: 'Sources', options: SOURCE_OPTIONS },
   { title: 'The Kubernetes source', options: KUBERNETES_OPTIONS },
+  { title: 'Several clusters', options: CLUSTER_OPTIONS },
   { title: 'Which Services clients see', options: EXPOSURE_OPTIONS },
   { title: 'Ports, logs and shutdown', options: SERVER_OPTIONS },
   { title: 'gRPC', options: GRPC_OPTIONS },

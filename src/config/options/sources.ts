@@ -1,10 +1,12 @@
 // The options of where endpoints come from: which sources, the file source's bound, and the Kubernetes source's
 // settings. KUBERNETES_OPTIONS is shaped like one Kubernetes source's entry in Config.sources (a per-source
-// object, so that several named clusters can each carry their own later).
+// object: each named cluster of CLUSTER_OPTIONS is one such entry, with its own kubeconfig and context).
 import { list, optional, option } from '../option.ts';
+import { labelValueProblem, namespaceNameProblem } from '../../names.ts';
 import {
   byteSize,
   duration,
+  keyValue,
   labelSelector,
   namespaceName,
   oneOf,
@@ -89,5 +91,94 @@ export const KUBERNETES_OPTIONS = {
     default: '90s',
     parse: duration(1000, 600_000),
     help: 'reopen a watch that sent nothing (bookmarks come about once a minute) for this long',
+  }),
+};
+
+/** One `--cluster NAME=KUBECONFIG[,context=CTX][,region=R]`, as written (the path may be empty: see help). */
+export interface ClusterFlag {
+  readonly name: string;
+  readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
+  readonly region: string | undefined;
+}
+
+export const CLUSTER_SYNTAX = 'NAME=KUBECONFIG[,context=CTX][,region=R]';
+
+const clusterFlag: ValueParser<ClusterFlag> = z.string().transform((value, ctx) => {
+  const fail = (message: string): never => {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  const equals = value.indexOf('=');
+  if (equals < 0) return fail(`must be ${CLUSTER_SYNTAX}`);
+  const name = value.slice(0, equals);
+  const problem = namespaceNameProblem(name);
+  if (problem !== undefined)
+    return fail(`the cluster name ${JSON.stringify(name)} must be a DNS-1123 label: it ${problem}`);
+  const [path = '', ...settings] = value.slice(equals + 1).split(',');
+  const given = new Map<string, string>();
+  for (const setting of settings) {
+    const match = /^(context|region)=(.+)$/.exec(setting.trim());
+    if (match === null) {
+      return fail(
+        `${JSON.stringify(setting)} is not a cluster setting: after the kubeconfig come context=CTX and region=R (${CLUSTER_SYNTAX})`,
+      );
+    }
+    const [, key = '', text = ''] = match;
+    if (given.has(key)) return fail(`${key}= is given twice`);
+    given.set(key, text);
+  }
+  const region = given.get('region');
+  const regionProblem = region === undefined ? undefined : labelValueProblem(region);
+  if (regionProblem !== undefined)
+    return fail(`the region ${JSON.stringify(region)} must be a label value: it ${regionProblem}`);
+  return {
+    name,
+    kubeconfig: path.trim() === '' ? undefined : path.trim(),
+    context: given.get('context'),
+    region,
+  };
+});
+
+/** How Services of several clusters are chosen for the merge (docs/multicluster.md). */
+export type ExportMode = 'all' | 'annotation' | 'serviceexport';
+
+export const CLUSTER_OPTIONS = {
+  clusters: list({
+    flag: 'cluster',
+    value: CLUSTER_SYNTAX,
+    splitFlags: false,
+    separator: ';',
+    parse: clusterFlag,
+    unset: 'none: --source kubernetes reads one unnamed cluster',
+    help: 'read this named cluster too (a DNS-1123 label, unique); an empty KUBECONFIG means --kubeconfig or the usual search, context= defaults to --context; Services of the same namespace/name merge, each endpoint keeping its cluster',
+  }),
+  export: option({
+    flag: 'cluster-export',
+    value: 'MODE',
+    default: 'all',
+    parse: oneOf(['all', 'annotation', 'serviceexport'], 'must be all, annotation or serviceexport'),
+    help: 'which Services of the --cluster clusters are merged and served: all, those with --cluster-export-annotation, or those with a ServiceExport (multicluster.x-k8s.io/v1alpha1) of the same name',
+  }),
+  exportAnnotation: option({
+    flag: 'cluster-export-annotation',
+    value: 'KEY=VALUE',
+    default: 'endpointd.io/export=true',
+    parse: keyValue('must be KEY=VALUE, e.g. endpointd.io/export=true'),
+    help: 'the annotation a Service carries to be exported with --cluster-export=annotation',
+  }),
+  readyTimeoutMs: option({
+    flag: 'cluster-ready-timeout',
+    value: 'DURATION',
+    default: '60s',
+    parse: duration(0, 3_600_000),
+    help: 'become ready without a --cluster cluster that has not answered by then (it is reported stale, and joins when it answers)',
+  }),
+  staleAfterMs: option({
+    flag: 'cluster-stale-after',
+    value: 'DURATION',
+    default: '5s',
+    parse: duration(0, 600_000),
+    help: 'a --cluster cluster whose watches have failed this long is marked stale in answers (its last known endpoints stay served)',
   }),
 };

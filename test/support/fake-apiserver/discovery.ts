@@ -14,6 +14,12 @@ function resourceEntry(info: ResourceInfo) {
   };
 }
 
+const multiclusterGroup = {
+  name: 'multicluster.x-k8s.io',
+  versions: [{ groupVersion: 'multicluster.x-k8s.io/v1alpha1', version: 'v1alpha1' }],
+  preferredVersion: { groupVersion: 'multicluster.x-k8s.io/v1alpha1', version: 'v1alpha1' },
+};
+
 const discoveryGroup = {
   name: 'discovery.k8s.io',
   versions: [{ groupVersion: 'discovery.k8s.io/v1', version: 'v1' }],
@@ -46,9 +52,18 @@ export function discoveryDocument(path: string, hostPort: string): object | stri
         serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: hostPort }],
       };
     case '/apis':
-      return { kind: 'APIGroupList', apiVersion: 'v1', groups: [discoveryGroup] };
+      return { kind: 'APIGroupList', apiVersion: 'v1', groups: [discoveryGroup, multiclusterGroup] };
     case '/apis/discovery.k8s.io':
       return { kind: 'APIGroup', apiVersion: 'v1', ...discoveryGroup };
+    case '/apis/multicluster.x-k8s.io':
+      return { kind: 'APIGroup', apiVersion: 'v1', ...multiclusterGroup };
+    case '/apis/multicluster.x-k8s.io/v1alpha1':
+      return {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion: 'multicluster.x-k8s.io/v1alpha1',
+        resources: [resourceEntry(RESOURCES.serviceexports)],
+      };
     case '/api/v1':
       return {
         kind: 'APIResourceList',

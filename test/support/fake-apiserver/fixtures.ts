@@ -322,6 +322,15 @@ export function service(o: ServiceOptions): KubeObject {
   };
 }
 
+/** An MCS ServiceExport (multicluster.x-k8s.io/v1alpha1): exports the Service of the same namespace/name. */
+export function serviceExport(o: { name: string; namespace?: string }): KubeObject {
+  return {
+    apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+    kind: 'ServiceExport',
+    metadata: { name: o.name, namespace: o.namespace ?? 'default' },
+  };
+}
+
 export function headlessService(o: Omit<ServiceOptions, 'headless' | 'clusterIP'>): KubeObject {
   return service({ ...o, headless: true });
 }

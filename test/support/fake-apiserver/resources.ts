@@ -45,9 +45,25 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceInfo>> = {
     prefix: '/api/v1',
     shortNames: ['svc'],
   },
+  // The MCS API's export marker (KEP-1645), read-only for endpointd's --cluster-export=serviceexport.
+  serviceexports: {
+    name: 'serviceexports',
+    group: 'multicluster.x-k8s.io',
+    version: 'v1alpha1',
+    apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+    kind: 'ServiceExport',
+    listKind: 'ServiceExportList',
+    prefix: '/apis/multicluster.x-k8s.io/v1alpha1',
+    shortNames: ['svcex'],
+  },
 };
 
-export const RESOURCE_NAMES: readonly ResourceName[] = ['endpointslices', 'endpoints', 'services'];
+export const RESOURCE_NAMES: readonly ResourceName[] = [
+  'endpointslices',
+  'endpoints',
+  'services',
+  'serviceexports',
+];
 
 export function isResourceName(value: string): value is ResourceName {
   return (RESOURCE_NAMES as readonly string[]).includes(value);
@@ -82,6 +98,8 @@ const DISCOVERY_PATHS = new Set([
   '/apis',
   '/apis/discovery.k8s.io',
   '/apis/discovery.k8s.io/v1',
+  '/apis/multicluster.x-k8s.io',
+  '/apis/multicluster.x-k8s.io/v1alpha1',
 ]);
 
 export function route(pathname: string): Route {

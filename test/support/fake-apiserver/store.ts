@@ -126,7 +126,8 @@ export class Store {
     meta.uid = randomUUID();
     meta.resourceVersion = String(this.#rv);
     meta.generation = 1;
-    meta.creationTimestamp = timestamp();
+    // The API server sets it; a test may set it first to play a Service created long ago (multicluster's oldest-wins).
+    meta.creationTimestamp = meta.creationTimestamp ?? timestamp();
     map.set(key, obj);
     this.#record({ type: 'ADDED', resource, rv: this.#rv, object: obj, previous: undefined });
     return clone(obj);

@@ -1,6 +1,6 @@
 // Shared shapes of the fake kube-apiserver: objects, resources, verbs, token scopes and log entries.
 
-export type ResourceName = 'endpointslices' | 'endpoints' | 'services';
+export type ResourceName = 'endpointslices' | 'endpoints' | 'services' | 'serviceexports';
 export type Verb = 'get' | 'list' | 'watch';
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
