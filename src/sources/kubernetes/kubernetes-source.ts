@@ -24,7 +24,7 @@ import {
   sliceServiceName,
   type Parsed,
 } from '../../kube/objects.ts';
-import { withoutManagedFields } from './list-pager.ts';
+import { listItemTransform } from './list-pager.ts';
 import { Reflector, type WatchEventType } from './reflector.ts';
 
 export type KubeResource = 'endpointslices' | 'endpoints';
@@ -74,6 +74,8 @@ const COLLECTIONS: Record<WatchedKind, { group: string; plural: string }> = {
 };
 
 const ORIGIN = 'kubernetes';
+/** The default list transform of the Services collection (list-pager.ts), which a named cluster's wraps. */
+const servicesTransform = listItemTransform('/api/v1/services');
 
 export class KubernetesSource implements Source {
   readonly name: string;
@@ -148,13 +150,13 @@ export class KubernetesSource implements Source {
             apply: (type, object) => this.#apply(reflector, kind, type, object),
           },
           ...options.reflector,
-          // A named cluster needs each Service's age (oldest wins), which the list's item transform may not keep:
-          // it is read off the item as listed.
+          // A named cluster needs each Service's age (oldest wins), which the list's item transform does not keep:
+          // it is read off the item as listed, before the default transform validates it into what is held.
           ...(options.cluster !== undefined && kind === 'Service'
             ? {
                 transform: (item: unknown) => {
                   this.#noteListedCreation(item);
-                  return withoutManagedFields(item);
+                  return servicesTransform(item);
                 },
               }
             : {}),
