@@ -14,14 +14,14 @@ const MAX_DEPTH = 64;
 const MAX_KEY = 1000;
 /** Anything but printable ASCII and line feeds (tabs, CR, control and non-ASCII characters) is left to js-yaml. */
 const OUTSIDE_SUBSET = /[^\x20-\x7e\n]|#/;
-/** Characters that cannot start a plain scalar here (YAML's indicators; `-` is checked apart). */
-const INDICATORS = new Set('?:,[]{}#&*!|>\'"%@`');
+/** Characters that cannot start a plain scalar here (YAML's indicators; `-` is checked apart), by char code. */
+const INDICATOR = charTable('?:,[]{}#&*!|>\'"%@`');
 /**
  * The first characters for which one of the schema's implicit tags (null, bool, int, float) may match a plain
- * scalar, as js-yaml declares them (a superset of what they match); undefined when some tag may match anything. A
- * plain scalar starting with any other character is a string, and is not handed to the resolvers at all.
+ * scalar, as js-yaml declares them (a superset of what they match), by char code; undefined when some tag may match
+ * anything. A plain scalar starting with any other character is a string, and is not handed to the resolvers.
  */
-const TYPED_FIRST_CHARACTERS = typedFirstCharacters();
+const TYPED_FIRST = typedFirstCharacters();
 
 interface Line {
   indent: number;
@@ -97,16 +97,19 @@ class Reader {
 
   #mapping(indent: number, depth: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
+    let entries = 0;
     for (let line = this.#lines[this.#next]; line !== undefined; line = this.#lines[this.#next]) {
       if (line.indent < indent || (line.indent === indent && isItem(line.text))) break;
       if (line.indent > indent) throw DECLINED;
       const colon = keyEnd(line.text);
       const key = mappingKey(line.text.slice(0, colon));
-      if (Object.hasOwn(out, key)) throw DECLINED; // js-yaml refuses duplicate keys: let it say where
       this.#next++;
       const rest = line.text.slice(colon + 1).trimStart();
       out[key] = rest === '' ? this.#nested(indent, depth, true) : this.#inline(rest, indent);
+      entries += 1;
     }
+    // A key given twice leaves fewer keys than entries: js-yaml refuses the document, and says where.
+    if (Object.keys(out).length !== entries) throw DECLINED;
     return out;
   }
 
@@ -218,25 +221,37 @@ function mappingKey(text: string): string {
 
 /** Whether a plain scalar may start with `text`'s first character in block context. */
 function startsPlain(text: string): boolean {
-  const first = text[0];
-  if (first === undefined || INDICATORS.has(first)) return false;
-  if (first === '-') return text.length > 1 && text[1] !== ' ';
+  if (text.length === 0) return false;
+  const first = text.charCodeAt(0);
+  if (INDICATOR[first] === 1) return false;
+  if (first === 0x2d /* - */) return text.length > 1 && text.charCodeAt(1) !== 0x20;
   return true;
 }
 
 /** A plain scalar typed as js-yaml types it (null, booleans, integers, floats, else a string). */
 function scalar(text: string): unknown {
-  if (TYPED_FIRST_CHARACTERS !== undefined && !TYPED_FIRST_CHARACTERS.has(text.charAt(0))) return text;
+  if (TYPED_FIRST !== undefined && text.length > 0 && TYPED_FIRST[text.charCodeAt(0)] !== 1) return text;
   return CORE_SCHEMA.resolveImplicitScalarTag(text).value;
 }
 
-function typedFirstCharacters(): ReadonlySet<string> | undefined {
-  const out = new Set<string>();
+function typedFirstCharacters(): Uint8Array | undefined {
+  const out = new Uint8Array(128);
   for (const tag of CORE_SCHEMA.tags) {
     if (tag.nodeKind !== 'scalar' || !tag.implicit) continue;
     if (tag.implicitFirstChars === null) return undefined;
-    for (const first of tag.implicitFirstChars) out.add(first);
+    // '' (the empty scalar) is always resolved; non-ASCII never reaches the resolvers here (OUTSIDE_SUBSET).
+    for (const first of tag.implicitFirstChars) {
+      const code = first.charCodeAt(0);
+      if (first.length === 1 && code < 128) out[code] = 1;
+    }
   }
+  return out;
+}
+
+/** A table of 128 ASCII codes, 1 for those in `characters`. */
+function charTable(characters: string): Uint8Array {
+  const out = new Uint8Array(128);
+  for (let i = 0; i < characters.length; i++) out[characters.charCodeAt(i)] = 1;
   return out;
 }
 
