@@ -3,9 +3,13 @@
 // written from the very same objects — a YAML file per Service, a JSON file per Service, four large YAML files.
 // Each subject is the real endpointd in a child process (bench/support/kube-endpointd-child.ts, shared with the
 // kubernetes suite); rows: sync time (servers listening → every source synced) and RSS after GC, file vs kube.
+// Beside the wall-clock sync time, the CPU the child spent syncing (all its threads, from /proc/PID/stat, between the
+// same two moments): on a machine shared with other work the wall clock says how the subject fared against the
+// others, its CPU time what it cost, which does not depend on them.
 // Then one edit of an 8 MB manifest, in a child of its own (bench/support/file-edit-child.ts): how long until the store has it, and the worst event-loop
 // delay meanwhile (perf_hooks.monitorEventLoopDelay), against the loop's delay over an idle second and against
 // the time parsing that file on the event loop would take.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -16,7 +20,7 @@ import { forkChild, now, type Child } from '../support/kube-child.ts';
 import { productionNodeFlags } from '../support/node-flags.ts';
 import type { FromEndpointdChild, ToEndpointdChild } from '../support/kube-endpointd-child.ts';
 import type { FromFileEditChild } from '../support/file-edit-child.ts';
-import { result, type BenchResult } from '../support/report.ts';
+import { result, skippedResult, type BenchResult } from '../support/report.ts';
 import { median } from '../support/stats.ts';
 import type { SuiteContext } from '../support/suite.ts';
 
@@ -36,7 +40,24 @@ type EndpointdChild = Child<ToEndpointdChild, FromEndpointdChild>;
 interface Trial {
   readonly readyMs: number;
   readonly syncMs: number;
+  /** CPU time of every thread of the child while it synced; undefined where /proc is not there to say. */
+  readonly syncCpuMs: number | undefined;
   readonly rss: number;
+}
+
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ: 100 on Linux wherever it runs). */
+const USER_HZ = 100;
+
+/** User + system CPU time of process `pid` so far, all threads, in ms; undefined without /proc. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), which ends at the last ')': utime and stime are 14, 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function run(context: SuiteContext): Promise<BenchResult[]> {
@@ -67,8 +88,14 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
       children.add(child);
       try {
         const listening = await child.next('listening', 60_000);
+        const cpuAtListening = cpuMs(child.pid);
+        const syncedMessage = child.next('synced', 120_000);
+        const cpuAtSynced = syncedMessage.then(() => cpuMs(child.pid));
+        // Awaited below, after /readyz: until then a failure must not count as unhandled.
+        cpuAtSynced.catch(() => {});
         const readyAt = await pollReady(agent, listening.port, 120_000);
-        const synced = await child.next('synced', 120_000);
+        const synced = await syncedMessage;
+        const cpuSynced = await cpuAtSynced;
         await sleep(300);
         child.send({ type: 'memory' });
         const memory = await child.next('memory');
@@ -78,10 +105,12 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
         const trial = {
           readyMs: readyAt - child.forkedAt,
           syncMs: synced.at - listening.listening,
+          syncCpuMs:
+            cpuAtListening === undefined || cpuSynced === undefined ? undefined : cpuSynced - cpuAtListening,
           rss: memory.rss,
         };
         log(
-          `${what}: sync ${trial.syncMs.toFixed(0)} ms (listening → synced), ready ${trial.readyMs.toFixed(0)} ms after fork, RSS ${(trial.rss / MB).toFixed(1)} MB after GC`,
+          `${what}: sync ${trial.syncMs.toFixed(0)} ms (listening → synced; CPU ${trial.syncCpuMs?.toFixed(0) ?? '?'} ms), ready ${trial.readyMs.toFixed(0)} ms after fork, RSS ${(trial.rss / MB).toFixed(1)} MB after GC`,
         );
         return trial;
       } finally {
@@ -103,6 +132,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     }
     const kubeSync = median(kube.map((t) => t.syncMs));
     const kubeRss = median(kube.map((t) => t.rss)) / MB;
+    const kubeCpu = cpuOf(kube);
     const rows: BenchResult[] = [];
     for (const layout of LAYOUTS) {
       const layoutTrials = files.get(layout) ?? [];
@@ -117,6 +147,23 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
           value: kubeRss,
         }),
       );
+      const fileCpu = cpuOf(layoutTrials);
+      if (fileCpu === undefined) {
+        rows.push(
+          skippedResult(`file_sync_cpu_ms_10k_${key}`, 'ms', NO_PROC, 'kube_sync_cpu_ms_10k_services'),
+        );
+      } else {
+        rows.push(
+          result(
+            `file_sync_cpu_ms_10k_${key}`,
+            fileCpu,
+            'ms',
+            kubeCpu === undefined
+              ? { name: 'kube_sync_cpu_ms_10k_services', skipped: NO_PROC }
+              : { name: 'kube_sync_cpu_ms_10k_services', value: kubeCpu },
+          ),
+        );
+      }
     }
     rows.push(...(await eightMegabyteEdit(join(dir, 'big'), edits, log)));
     return rows;
@@ -126,6 +173,14 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     await api.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+const NO_PROC = 'no /proc/PID/stat to read the child CPU time from';
+
+/** The median sync CPU time of `trials`, or undefined when some trial could not read it. */
+function cpuOf(trials: readonly Trial[]): number | undefined {
+  const values = trials.map((t) => t.syncCpuMs);
+  return values.every((v): v is number => v !== undefined) ? median(values) : undefined;
 }
 
 /** The 8 MB edit, in a process of its own (bench/support/file-edit-child.ts) whose heap holds nothing else. */

@@ -3,6 +3,7 @@
 // an edit to one document of a large file re-parses that document only (parse-file.ts).
 import { loadAll, YAMLException } from 'js-yaml';
 import type { DocumentProblem } from './manifest.ts';
+import { readPlainDocument } from './plain-yaml.ts';
 
 /** Aliases a document may use; the expanded size is bounded apart from this (see withinExpansionBudget). */
 const MAX_ALIASES = 100;
@@ -47,6 +48,9 @@ export function splitDocuments(text: string): TextPiece[] {
 
 /** Parses one piece whose first document is number `before + 1` of the file. */
 export function loadPiece(piece: TextPiece, before: number): LoadedPiece {
+  // Most documents of large sets are kubectl's or js-yaml's plain output: read faster, the same values (plain-yaml.ts).
+  const plain = readPlainDocument(piece.text);
+  if (plain !== undefined) return { values: [plain], documents: 1, problems: [] };
   let values: unknown[];
   try {
     values = loadAll(piece.text, { maxAliases: MAX_ALIASES });

@@ -22,6 +22,12 @@ const YIELD_AFTER_MS = 10;
 const BATCH_THRESHOLD = 200;
 /** Files per message to a worker. */
 const BATCH_SIZE = 100;
+/**
+ * A pass that hands the workers large files of this many bytes in all (a first load of a few big manifests) ends
+ * them once done, as a pass of many small files does: their heaps hold what they parsed (~90 MB after 40 MB of
+ * YAML). One edit of one large file stays below it, so that the next edit finds a worker ready.
+ */
+const BULK_BYTES = 16 * 2 ** 20;
 
 export type LoadOutcome =
   | { readonly kind: 'same'; readonly stamp?: string; readonly trustStamp?: boolean }
@@ -50,7 +56,7 @@ export class FileLoader {
   readonly #maxFileBytes: number;
   /** Threads that read and parse what would hold the event loop too long. */
   readonly #parser = new ParsePool({ size: Math.min(2, availableParallelism()) });
-  /** The last pass handed batches to the workers (a first load, a big swap): their heaps hold a lot. */
+  /** The last pass handed the workers batches or many megabytes (a first load, a big swap): their heaps hold a lot. */
   #bulk = false;
 
   constructor(maxFileBytes: number) {
@@ -71,6 +77,7 @@ export class FileLoader {
       while (small.length >= BATCH_SIZE) this.#sendBatch(small.splice(0, BATCH_SIZE), outcomes, known);
     };
     const yieldNow = yielder();
+    let largeBytes = 0;
     for (const [index, file] of files.entries()) {
       const state = known.state(file.path);
       if (batched && state === undefined) {
@@ -90,6 +97,7 @@ export class FileLoader {
         }
         const task = this.#task(file, state, known);
         if (opened.size >= WORKER_THRESHOLD_BYTES) {
+          largeBytes += opened.size;
           outcomes[index] = this.#inWorkers([file], [task], known).then(
             ([outcome]) => outcome as LoadOutcome,
           );
@@ -101,7 +109,7 @@ export class FileLoader {
       }
       await yieldNow();
     }
-    this.#bulk = batched;
+    this.#bulk = batched || largeBytes >= BULK_BYTES;
     if (batched) {
       if (small.length > 0) this.#sendBatch(small, outcomes, known);
     } else {

@@ -1,6 +1,8 @@
 // The main thread's side of the parse workers: threads that read and parse manifests so that the event loop stays
 // free. Started on first use, ended when released or after a while without work (a worker's heap is memory the
-// server does not need between edits), replaced if one dies. Batches go to the least busy worker; each worker answers in order.
+// server does not need between edits), replaced if one dies. Each worker holds at most two batches at a time (one
+// it parses, the next one ready); the rest wait here and go to whichever worker answers first, so that a worker
+// slowed down (a busy core, a large file) does not leave the other idle at the end of a pass.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -15,6 +17,14 @@ interface Waiter {
   readonly reject: (error: Error) => void;
 }
 
+/** A batch not yet handed to a worker. */
+interface Queued extends Waiter {
+  readonly message: ToParseWorker;
+}
+
+/** Batches a worker holds at once: the one it parses and the next, so that it never waits for the main thread. */
+const IN_FLIGHT_PER_WORKER = 2;
+
 interface Thread {
   readonly worker: Worker;
   readonly pending: Map<number, Waiter>;
@@ -26,6 +36,7 @@ export class ParsePool {
   readonly #size: number;
   readonly #idleMs: number;
   readonly #threads: Thread[] = [];
+  readonly #queue: Queued[] = [];
   #nextId = 1;
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -39,19 +50,33 @@ export class ParsePool {
   run(tasks: readonly ReadTask[]): Promise<readonly WorkerRead[]> {
     if (this.#closed) return Promise.reject(new Error('parse workers closed'));
     clearTimeout(this.#idleTimer);
-    const thread = this.#leastBusy();
-    const id = this.#nextId++;
-    const message: ToParseWorker = { id, tasks };
+    const message: ToParseWorker = { id: this.#nextId++, tasks };
     return new Promise((resolve, reject) => {
-      thread.pending.set(id, { resolve, reject });
-      thread.worker.postMessage(message);
+      this.#queue.push({ message, resolve, reject });
+      this.#dispatch();
     });
   }
 
   /** Ends the workers once their work is done: their heaps hold what they parsed, memory the server does not need. */
   async release(): Promise<void> {
-    if (this.#threads.some((t) => t.pending.size > 0)) return;
+    if (this.#busy()) return;
     await this.#endAll();
+  }
+
+  #busy(): boolean {
+    return this.#queue.length > 0 || this.#threads.some((t) => t.pending.size > 0);
+  }
+
+  /** Hands queued batches to workers that have room, starting workers up to the pool's size. */
+  #dispatch(): void {
+    while (this.#queue.length > 0) {
+      const thread = this.#withRoom();
+      if (thread === undefined) return;
+      const next = this.#queue.shift();
+      if (next === undefined) return;
+      thread.pending.set(next.message.id, next);
+      thread.worker.postMessage(next.message);
+    }
   }
 
   /** Ends every worker now; pending work is rejected. */
@@ -60,11 +85,13 @@ export class ParsePool {
     await this.#endAll();
   }
 
-  #leastBusy(): Thread {
+  /** An idle worker, else a new one while the pool is not full, else the least busy with room; none: wait. */
+  #withRoom(): Thread | undefined {
     const idle = this.#threads.find((t) => t.pending.size === 0);
     if (idle !== undefined) return idle;
     if (this.#threads.length < this.#size) return this.#spawn();
-    return this.#threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const least = this.#threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    return least.pending.size < IN_FLIGHT_PER_WORKER ? least : undefined;
   }
 
   #spawn(): Thread {
@@ -94,13 +121,16 @@ export class ParsePool {
         waiter?.resolve(
           partials === undefined ? reply.reads : reply.reads.map((r, i) => joined(r, partials.get(i))),
         );
-      if (this.#threads.every((t) => t.pending.size === 0)) this.#scheduleIdleEnd();
+      this.#dispatch();
+      if (!this.#busy()) this.#scheduleIdleEnd();
     });
     const died = (error: Error): void => {
       const index = this.#threads.indexOf(thread);
       if (index >= 0) this.#threads.splice(index, 1);
       for (const waiter of thread.pending.values()) waiter.reject(error);
       thread.pending.clear();
+      // What waits here goes to the other workers, or to a new one.
+      if (!this.#closed) this.#dispatch();
     };
     worker.on('error', died);
     worker.on('exit', (code) => died(new Error(`parse worker exited with code ${code}`)));
@@ -111,7 +141,7 @@ export class ParsePool {
   #scheduleIdleEnd(): void {
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {
-      if (this.#threads.every((t) => t.pending.size === 0)) void this.#endAll();
+      if (!this.#busy()) void this.#endAll();
     }, this.#idleMs);
     this.#idleTimer.unref();
   }
@@ -119,6 +149,7 @@ export class ParsePool {
   async #endAll(): Promise<void> {
     clearTimeout(this.#idleTimer);
     const threads = this.#threads.splice(0);
+    for (const waiter of this.#queue.splice(0)) waiter.reject(new Error('parse workers closed'));
     for (const thread of threads) {
       for (const waiter of thread.pending.values()) waiter.reject(new Error('parse workers closed'));
       thread.pending.clear();
