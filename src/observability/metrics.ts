@@ -1,7 +1,8 @@
 // Prometheus metrics (prom-client) for the whole process, on one registry that `/metrics` serves. State that
 // already lives elsewhere (store sizes, source sync times) is read at scrape time, never copied on the hot path.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { gaugeOf, labelled, totalOf } from './metric-kinds.ts';
+import { HttpSeries, type HttpRecorder } from './http-series.ts';
 import type { Source } from '../sources/source.ts';
 import type { EndpointStore } from '../store/endpoint-store.ts';
 
@@ -30,9 +31,8 @@ export interface DoorStats {
 
 export class Metrics {
   readonly registry = new Registry();
-  /** REST requests by route (the route pattern, not the URL), method and status code. */
-  readonly httpRequests: Counter<'route' | 'method' | 'code'>;
-  readonly httpDuration: Histogram<'route' | 'method'>;
+  /** REST requests by route (the route pattern, not the URL), method and status code, and their latency. */
+  readonly #http: HttpSeries;
   /**
    * Kubernetes watch events by resource and type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR), and by cluster for
    * named clusters (`--cluster`; without, the label is absent).
@@ -47,30 +47,19 @@ export class Metrics {
   /** Open streams and waiting long-polls per front door, reported by each door. */
   readonly subscribers: Gauge<'door'>;
   #doors: DoorStats | undefined;
-  /** Routes, methods and codes are few (route patterns, not URLs): this map stays small. */
-  readonly #httpSeries = new Map<
-    string,
-    { readonly requests: { inc(): void }; readonly duration: { observe(value: number): void } }
-  >();
-
   constructor(options: MetricsOptions) {
     const { store, sources } = options;
     const now = options.now ?? Date.now;
     const registry = this.registry;
     collectDefaultMetrics({ register: registry });
-    this.httpRequests = labelled(
-      Counter,
+    this.#http = new HttpSeries({
       registry,
-      'endpointd_http_requests_total',
-      'REST requests by route pattern, method and status code.',
-      ['route', 'method', 'code'],
-    );
-    this.httpDuration = new Histogram({
-      name: 'endpointd_http_request_duration_seconds',
-      help: 'REST request latency until the answer is complete (streams excluded), by route pattern and method.',
-      labelNames: ['route', 'method'],
+      requestsName: 'endpointd_http_requests_total',
+      requestsHelp: 'REST requests by route pattern, method and status code.',
+      durationName: 'endpointd_http_request_duration_seconds',
+      durationHelp:
+        'REST request latency until the answer is complete (streams excluded), by route pattern and method.',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
-      registers: [registry],
     });
     this.watchEvents = labelled(
       Counter,
@@ -239,40 +228,14 @@ export class Metrics {
     );
   }
 
-  /**
-   * Counts one REST request and, unless it was a stream, its duration. The labelled series are looked up once per
-   * (route, method, code) and kept: resolving labels costs more than the observation itself on the lookup path.
-   */
+  /** Counts one REST request and, unless it was a stream, its duration. */
   observeHttp(route: string, method: string, code: number, seconds: number | undefined): void {
-    const key = `${route} ${method} ${code}`;
-    let series = this.#httpSeries.get(key);
-    if (series === undefined) {
-      series = {
-        requests: this.httpRequests.labels({ route, method, code: String(code) }),
-        duration: this.httpDuration.labels({ route, method }),
-      };
-      this.#httpSeries.set(key, series);
-    }
-    series.requests.inc();
-    if (seconds !== undefined) series.duration.observe(seconds);
+    this.#http.recorder(route, method)(code, seconds);
   }
 
-  /**
-   * The recorder of one (route, method) for a handler that knows its route: its series per status code are
-   * bound once, so a request costs an array read, not a label lookup.
-   */
-  httpRecorder(route: string, method: string): (code: number, seconds: number | undefined) => void {
-    const duration = this.httpDuration.labels({ route, method });
-    const byCode: { inc(): void }[] = [];
-    return (code, seconds) => {
-      let requests = byCode[code];
-      if (requests === undefined) {
-        requests = this.httpRequests.labels({ route, method, code: String(code) });
-        byCode[code] = requests;
-      }
-      requests.inc();
-      if (seconds !== undefined) duration.observe(seconds);
-    };
+  /** The recorder of one (route, method), for a handler that knows its route: a request adds to plain numbers. */
+  httpRecorder(route: string, method: string): HttpRecorder {
+    return this.#http.recorder(route, method);
   }
 
   /** Lets the scrape read the gRPC and xDS doors, which are created after the metrics. */
