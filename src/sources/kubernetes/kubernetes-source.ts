@@ -12,7 +12,10 @@ import { ExposurePolicy } from '../../policy/exposure.ts';
 import { publishServices } from '../publish.ts';
 import type { Source, SourceStatus } from '../source.ts';
 import type { BackoffPolicy, FailureKind } from './backoff.ts';
-import { SYSTEM_CLOCK, type Clock, type TimerHandle } from './clock.ts';
+import { SYSTEM_CLOCK, type Clock } from './clock.ts';
+import { ClusterHealth } from './cluster-health.ts';
+import { ServiceAges } from './service-ages.ts';
+import { ServiceExports } from './service-exports.ts';
 import type { ClusterIdentity, ClusterMerge } from './cluster-merge.ts';
 import type { ExportRule } from '../../config/types.ts';
 import { FailureLog } from './failure-log.ts';
@@ -96,22 +99,15 @@ export class KubernetesSource implements Source {
   readonly #notYetListed = new Set<Reflector>();
   readonly #deferred = new Map<string, ServiceKey>();
   readonly #policy: ExposurePolicy;
-  /** Named clusters: each Service object's creationTimestamp (ms), by service id, for oldest-wins. */
-  readonly #createdAt = new Map<string, number>();
-  /** Named clusters: listed Services' creationTimestamps (ms) between the list's transform and its handover. */
-  readonly #listedCreation = new Map<string, number>();
-  /** Named clusters in serviceexport mode: the ids of the Services a ServiceExport exports. */
-  readonly #exported = new Set<string>();
-  #readyWaitOver = false;
-  #failingSince: number | undefined;
-  /** Named clusters: the next look at whether the cluster is stale (every 250 ms at most). */
-  #staleTimer: TimerHandle;
-  #stopped = false;
-  readonly #clock: Clock;
+  /** Named clusters: each Service object's age, for oldest-wins. */
+  readonly #ages = new ServiceAges();
+  /** Named clusters in serviceexport mode: the Services a ServiceExport exports. */
+  readonly #exports = new ServiceExports();
+  /** Named clusters: the ready wait and staleness (cluster-health.ts). */
+  readonly #health: ClusterHealth | undefined;
 
   constructor(options: KubernetesSourceOptions) {
     this.#options = options;
-    this.#clock = options.reflector?.clock ?? SYSTEM_CLOCK;
     const cluster = options.config.getCurrentCluster();
     this.name =
       options.cluster === undefined
@@ -119,6 +115,13 @@ export class KubernetesSource implements Source {
         : `cluster:${options.cluster.name}`;
     this.#logger = options.logger.child({ source: this.name });
     this.#policy = options.policy ?? ExposurePolicy.OPEN;
+    this.#health =
+      options.cluster === undefined
+        ? undefined
+        : new ClusterHealth(options.cluster, options.reflector?.clock ?? SYSTEM_CLOCK, this.#logger, {
+            allListed: () => this.#allListed(),
+            anyFailing: () => this.#reflectors.some((r) => r.status().error !== undefined),
+          });
     const client = new KubeClient(options.config);
     // One log of failures for all the reflectors: an unreachable API server is one line, not one per collection.
     const failureLog = new FailureLog({
@@ -155,7 +158,7 @@ export class KubernetesSource implements Source {
           ...(options.cluster !== undefined && kind === 'Service'
             ? {
                 transform: (item: unknown) => {
-                  this.#noteListedCreation(item);
+                  this.#ages.noteListed(item);
                   return servicesTransform(item);
                 },
               }
@@ -180,8 +183,11 @@ export class KubernetesSource implements Source {
           logger: this.#logger,
           failureLog,
           handler: {
-            replace: (items) => this.#replaceExports(reflector, namespace, items),
-            apply: (type, object) => this.#applyExport(type, object),
+            replace: (items) => {
+              this.#notYetListed.delete(reflector);
+              this.#publish(this.#exports.replace(namespace, items));
+            },
+            apply: (type, object) => this.#publish(this.#exports.apply(type, object)),
           },
           ...options.reflector,
           onWatchEvent: (type) => options.onWatchEvent?.('serviceexports', type),
@@ -193,49 +199,21 @@ export class KubernetesSource implements Source {
     }
   }
 
-  /** Resolves once every collection has been listed once; until then the source is not synced. */
   /**
    * Resolves once every collection has been listed once; until then the source is not synced. A named cluster
    * resolves after its ready timeout at the latest: one dead cluster must not keep the others from being served.
    */
   async start(): Promise<void> {
     this.#logger.info({ reflectors: this.#reflectors.length }, 'starting Kubernetes watches');
-    const cluster = this.#options.cluster;
     const listed = Promise.all(this.#reflectors.map((r) => r.start()));
-    if (cluster === undefined) {
-      await listed;
-    } else {
-      const clock = this.#clock;
-      const interval = Math.min(250, cluster.staleAfterMs || 250);
-      const poll = (): void => {
-        if (this.#stopped) return;
-        this.#checkStale();
-        this.#staleTimer = clock.setTimeout(poll, interval);
-      };
-      this.#staleTimer = clock.setTimeout(poll, interval);
-      let timer: TimerHandle;
-      const waited = new Promise<'timeout'>((resolve) => {
-        timer = clock.setTimeout(() => resolve('timeout'), cluster.readyTimeoutMs);
-      });
-      const outcome = await Promise.race([listed.then(() => 'listed' as const), waited]);
-      clock.clearTimeout(timer);
-      if (outcome === 'timeout' && !this.#allListed()) {
-        this.#readyWaitOver = true;
-        this.#failingSince ??= clock.now();
-        this.#logger.warn(
-          { cluster: cluster.name, waitedMs: cluster.readyTimeoutMs, error: this.status().error },
-          'cluster not listed within --cluster-ready-timeout: ready without it; it joins when it answers',
-        );
-        this.#checkStale();
-      }
-    }
+    if (this.#health === undefined) await listed;
+    else await this.#health.waitForFirstList(listed, () => this.status().error);
     if (this.#allListed())
       this.#logger.info({ services: this.#assembler.services().length }, 'Kubernetes synced');
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#staleTimer !== undefined) this.#clock.clearTimeout(this.#staleTimer);
+    this.#health?.stop();
     await Promise.all(this.#reflectors.map((r) => r.stop()));
   }
 
@@ -244,53 +222,20 @@ export class KubernetesSource implements Source {
     const listed = statuses.every((s) => s.listed);
     const syncTimes = statuses.map((s) => s.lastSyncAt);
     const errors = statuses.map((s) => s.error).filter((e): e is string => e !== undefined);
-    const cluster = this.#options.cluster;
-    if (!listed && this.#readyWaitOver && errors.length === 0)
+    const readyWaitOver = this.#health?.readyWaitOver === true;
+    if (!listed && readyWaitOver && errors.length === 0)
       errors.push('not listed yet: the API server has not answered (stalled or slow)');
     return {
-      synced: listed || this.#readyWaitOver,
+      synced: listed || readyWaitOver,
       // The oldest of the reflectors' last contacts: the state is only as fresh as its stalest part.
       lastSyncAt: syncTimes.includes(undefined) ? undefined : Math.min(...(syncTimes as number[])),
       error: errors.length > 0 ? errors.join('; ') : undefined,
-      ...(cluster === undefined
-        ? {}
-        : {
-            cluster: {
-              name: cluster.name,
-              ...(cluster.region === undefined ? {} : { region: cluster.region }),
-              listed,
-              stale: cluster.merge.isStale(cluster.name),
-            },
-          }),
+      ...(this.#health === undefined ? {} : { cluster: this.#health.status(listed) }),
     };
   }
 
   #allListed(): boolean {
     return this.#reflectors.every((r) => r.status().listed);
-  }
-
-  /**
-   * A named cluster is stale while its watches have failed for staleAfterMs (a blip that heals at once does not
-   * rewrite every Service it defines twice), or while it has never been listed past the ready wait.
-   */
-  #checkStale(): void {
-    const cluster = this.#options.cluster;
-    if (cluster === undefined) return;
-    const now = this.#clock.now();
-    const failing = this.#reflectors.some((r) => r.status().error !== undefined);
-    const unlisted = !this.#allListed();
-    if (failing || (unlisted && this.#readyWaitOver)) this.#failingSince ??= now;
-    else this.#failingSince = undefined;
-    const stale =
-      (unlisted && this.#readyWaitOver) ||
-      (this.#failingSince !== undefined && now - this.#failingSince >= cluster.staleAfterMs);
-    if (stale !== cluster.merge.isStale(cluster.name)) {
-      this.#logger.warn(
-        { cluster: cluster.name, stale },
-        stale ? 'cluster marked stale' : 'cluster current again',
-      );
-      cluster.merge.setStale(cluster.name, stale);
-    }
   }
 
   /** A (re)list: the complete state of that collection. What vanished is deleted, what changed is updated. */
@@ -301,7 +246,7 @@ export class KubernetesSource implements Source {
     for (const raw of items) {
       const entry = this.#validate(kind, withKind(raw, kind));
       if (entry === undefined) continue;
-      this.#noteCreation(entry, raw);
+      if (this.#options.cluster !== undefined) this.#ages.note(entry, raw);
       const id = objectId(entry);
       seen.add(id);
       this.#set(reflector, id, entry, touched);
@@ -329,67 +274,10 @@ export class KubernetesSource implements Source {
       const known = this.#objects.get(reflector)?.get(id);
       if (known !== undefined) this.#remove(reflector, id, known.entry, touched);
     } else {
-      this.#noteCreation(entry, raw);
+      if (this.#options.cluster !== undefined) this.#ages.note(entry, raw);
       this.#set(reflector, id, entry, touched);
     }
     this.#publish(touched);
-  }
-
-  /**
-   * Named clusters only: when the Service object was created (validation drops the field; the raw object has it,
-   * or, for a listed one, the list's transform saw it: {@link #noteListedCreation}).
-   */
-  #noteCreation(entry: EndpointObject, raw: unknown): void {
-    if (this.#options.cluster === undefined || entry.kind !== 'Service') return;
-    const id = serviceKeyString({
-      namespace: entry.object.metadata.namespace,
-      name: entry.object.metadata.name,
-    });
-    const at = creationOf(raw) ?? this.#listedCreation.get(id);
-    this.#listedCreation.delete(id);
-    if (at === undefined) this.#createdAt.delete(id);
-    else this.#createdAt.set(id, at);
-  }
-
-  /** A listed Service's creationTimestamp, kept until the list is handed over (#noteCreation takes it). */
-  #noteListedCreation(item: unknown): void {
-    const metadata = (item as { metadata?: { namespace?: unknown; name?: unknown } } | null)?.metadata;
-    const at = creationOf(item);
-    if (at === undefined || typeof metadata?.namespace !== 'string' || typeof metadata.name !== 'string')
-      return;
-    this.#listedCreation.set(serviceKeyString({ namespace: metadata.namespace, name: metadata.name }), at);
-  }
-
-  /** A (re)list of ServiceExports: the exported set of that scope is replaced; what changed is republished. */
-  #replaceExports(reflector: Reflector, namespace: string | undefined, items: readonly unknown[]): void {
-    const touched = new Map<string, ServiceKey>();
-    const now = new Map<string, ServiceKey>();
-    for (const raw of items) {
-      const key = exportedService(raw);
-      if (key !== undefined) now.set(serviceKeyString(key), key);
-    }
-    for (const id of [...this.#exported]) {
-      if (namespace !== undefined && !id.startsWith(`${namespace}/`)) continue;
-      if (now.has(id)) continue;
-      this.#exported.delete(id);
-      const [ns = '', name = ''] = id.split('/');
-      touched.set(id, { namespace: ns, name });
-    }
-    for (const [id, key] of now) {
-      if (!this.#exported.has(id)) touched.set(id, key);
-      this.#exported.add(id);
-    }
-    this.#notYetListed.delete(reflector);
-    this.#publish(touched);
-  }
-
-  #applyExport(type: WatchEventType, raw: unknown): void {
-    const key = exportedService(raw);
-    if (key === undefined) return;
-    const id = serviceKeyString(key);
-    if (type === 'DELETED') this.#exported.delete(id);
-    else this.#exported.add(id);
-    this.#publish(new Map([[id, key]]));
   }
 
   #set(reflector: Reflector, id: string, entry: EndpointObject, touched: Map<string, ServiceKey>): void {
@@ -417,11 +305,7 @@ export class KubernetesSource implements Source {
 
   #remove(reflector: Reflector, id: string, entry: EndpointObject, touched: Map<string, ServiceKey>): void {
     this.#objects.get(reflector)?.delete(id);
-    if (entry.kind === 'Service') {
-      this.#createdAt.delete(
-        serviceKeyString({ namespace: entry.object.metadata.namespace, name: entry.object.metadata.name }),
-      );
-    }
+    this.#ages.forget(entry);
     noteKey(touched, this.#assembler.remove(ORIGIN, entry));
   }
 
@@ -452,13 +336,9 @@ export class KubernetesSource implements Source {
         this.#policy.allows(key, metadata) &&
         (cluster.export.mode === 'all' ||
           (cluster.export.mode === 'serviceexport'
-            ? this.#exported.has(id)
+            ? this.#exports.has(id)
             : metadata?.annotations[cluster.export.key] === cluster.export.value));
-      cluster.merge.set(
-        cluster.name,
-        key,
-        shown ? { service, createdAt: this.#createdAt.get(id) } : undefined,
-      );
+      cluster.merge.set(cluster.name, key, shown ? { service, createdAt: this.#ages.get(id) } : undefined);
     }
   }
 
@@ -491,22 +371,6 @@ function noteKey(touched: Map<string, ServiceKey>, key: ServiceKey | undefined):
 /** List items come without kind/apiVersion; watch objects with them. Validation does not need them either way. */
 function withKind(raw: unknown, kind: WatchedKind): unknown {
   return typeof raw === 'object' && raw !== null ? { kind, ...raw } : raw;
-}
-
-/** An object's metadata.creationTimestamp in ms since the epoch; undefined when absent or not a time. */
-function creationOf(raw: unknown): number | undefined {
-  const text = (raw as { metadata?: { creationTimestamp?: unknown } } | null)?.metadata?.creationTimestamp;
-  const at = typeof text === 'string' ? Date.parse(text) : Number.NaN;
-  return Number.isNaN(at) ? undefined : at;
-}
-
-/** The Service a ServiceExport exports: its own namespace/name; undefined for a malformed object. */
-function exportedService(raw: unknown): ServiceKey | undefined {
-  const metadata = (raw as { metadata?: { namespace?: unknown; name?: unknown } } | null)?.metadata;
-  const { namespace, name } = metadata ?? {};
-  return typeof namespace === 'string' && typeof name === 'string' && namespace !== '' && name !== ''
-    ? { namespace, name }
-    : undefined;
 }
 
 function describeRaw(raw: unknown): string {
