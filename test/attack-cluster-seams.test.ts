@@ -1,0 +1,100 @@
+// Attacks on the seams between named clusters (issue 13) and the doors: the same one-cluster view asked of
+// REST and of xDS must be the same view — its ports, its endpoints — whatever the other clusters hold.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TYPE_URL } from '../src/api/xds/wire.ts';
+import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
+import { get } from './support/http.ts';
+import { startMulticlusterEndpointd, type MulticlusterEndpointd } from './support/multicluster-endpointd.ts';
+import { assignmentAddresses, decodeAny, rawSotw, resourceNames } from './support/xds-harness.ts';
+
+const NS = 'shop';
+
+describe('one cluster named on xDS, its Service port set differing from the merged one', () => {
+  let east: FakeApiServer;
+  let west: FakeApiServer;
+  let t: MulticlusterEndpointd;
+
+  before(async () => {
+    [east, west] = await Promise.all([FakeApiServer.start(), FakeApiServer.start()]);
+    // east serves one port; west (mid-rollout) serves a second one too: the merged Service has two TCP ports.
+    east.create(
+      'services',
+      service({ name: 'web', namespace: NS, ports: [{ name: 'http', port: 80, targetPort: 8080 }] }),
+    );
+    west.create(
+      'services',
+      service({
+        name: 'web',
+        namespace: NS,
+        ports: [
+          { name: 'http', port: 80, targetPort: 8080 },
+          { name: 'admin', port: 9090, targetPort: 9090 },
+        ],
+      }),
+    );
+    east.create(
+      'endpointslices',
+      endpointSlice({
+        service: 'web',
+        namespace: NS,
+        name: 'web-a',
+        endpoints: [{ addresses: '10.1.0.1' }],
+        ports: [{ name: 'http', port: 8080 }],
+      }),
+    );
+    west.create(
+      'endpointslices',
+      endpointSlice({
+        service: 'web',
+        namespace: NS,
+        name: 'web-a',
+        endpoints: [{ addresses: '10.2.0.1' }],
+        ports: [
+          { name: 'http', port: 8080 },
+          { name: 'admin', port: 9090 },
+        ],
+      }),
+    );
+    t = await startMulticlusterEndpointd([
+      { name: 'east', api: east },
+      { name: 'west', api: west },
+    ]);
+  });
+
+  after(async () => {
+    await t?.stop();
+    await Promise.all([east?.close(), west?.close()]);
+  });
+
+  it("resolves a port-less `{service}.{namespace}.{cluster}` against that cluster's ports, as REST lists them", async () => {
+    const rest = await get(`${t.url}/v1/namespaces/${NS}/services/web?cluster=east`);
+    assert.equal(rest.status, 200);
+    assert.deepEqual(
+      rest.json<{ ports: { name: string }[] }>().ports.map((p) => p.name),
+      ['http'],
+      "REST: east's share has one port",
+    );
+    const ads = rawSotw(t.endpointd.grpcPort);
+    try {
+      ads.send({
+        node: { id: 'attack' },
+        type_url: TYPE_URL.cluster,
+        resource_names: ['web.shop.east', 'web.shop'],
+      });
+      const clusters = await ads.next(5000);
+      assert.equal(clusters.type_url, TYPE_URL.cluster);
+      // The merged Service has two ports, so `web.shop` does not exist; east's share has one, so its name does.
+      assert.deepEqual(resourceNames(clusters.resources), ['web.shop.east']);
+      ads.send({ node: { id: 'attack' }, type_url: TYPE_URL.endpoint, resource_names: ['web.shop.east'] });
+      const assignments = await ads.next(5000);
+      const assignment = assignments.resources.find(
+        (r) => (decodeAny(r) as { cluster_name?: string }).cluster_name === 'web.shop.east',
+      );
+      assert.ok(assignment !== undefined);
+      assert.deepEqual(assignmentAddresses(assignment), ['10.1.0.1:8080']);
+    } finally {
+      ads.close();
+    }
+  });
+});
