@@ -1,10 +1,11 @@
 // Attacks on the seams between named clusters (issue 13) and the doors: the same one-cluster view asked of
-// REST and of xDS must be the same view — its ports, its endpoints — whatever the other clusters hold.
+// REST and of xDS must be the same view (its ports, its endpoints), and a REST wait for it must not end on what
+// the other clusters do.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TYPE_URL } from '../src/api/xds/wire.ts';
 import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
-import { get } from './support/http.ts';
+import { get, subscribersReach } from './support/http.ts';
 import { startMulticlusterEndpointd, type MulticlusterEndpointd } from './support/multicluster-endpointd.ts';
 import { assignmentAddresses, decodeAny, rawSotw, resourceNames } from './support/xds-harness.ts';
 
@@ -96,5 +97,34 @@ describe('one cluster named on xDS, its Service port set differing from the merg
     } finally {
       ads.close();
     }
+  });
+
+  it('keeps a long-poll with ?cluster= waiting while only another cluster starts defining the Service', async () => {
+    // No version and no such Service anywhere: the poll waits for it to appear — in east, as the watch stream does.
+    const poll = get(`${t.url}/v1/namespaces/${NS}/services/late?cluster=east&wait=60s`);
+    await subscribersReach(t.url, 'rest', 1);
+    const lateSlice = (ip: string): ReturnType<typeof endpointSlice> =>
+      endpointSlice({
+        service: 'late',
+        namespace: NS,
+        name: 'late-a',
+        endpoints: [{ addresses: ip }],
+        ports: [{ name: 'http', port: 8080 }],
+      });
+    west.create('services', service({ name: 'late', namespace: NS }));
+    west.create('endpointslices', lateSlice('10.2.7.1'));
+    await t.until(NS, 'late', (body) => body !== undefined, { cluster: 'west' });
+    // The marker: east defines it now; the poll must answer with east's share, not end on west's change.
+    east.create('services', service({ name: 'late', namespace: NS }));
+    east.create('endpointslices', lateSlice('10.1.7.1'));
+    const answer = await poll;
+    assert.equal(answer.status, 200, answer.text);
+    // East's share (its Service may be answered before its slice: an empty share is still east's).
+    const body = answer.json<{ clusters: { name: string }[]; endpoints: { cluster: string }[] }>();
+    assert.deepEqual(
+      body.clusters.map((c) => c.name),
+      ['east'],
+    );
+    assert.ok(body.endpoints.every((e) => e.cluster === 'east'));
   });
 });
