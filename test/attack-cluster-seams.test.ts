@@ -3,7 +3,9 @@
 // the other clusters do.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { status } from '@grpc/grpc-js';
 import { TYPE_URL } from '../src/api/xds/wire.ts';
+import { statusOf, TestClient } from './support/grpc-discovery.ts';
 import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
 import { get, subscribersReach } from './support/http.ts';
 import { startMulticlusterEndpointd, type MulticlusterEndpointd } from './support/multicluster-endpointd.ts';
@@ -126,5 +128,68 @@ describe('one cluster named on xDS, its Service port set differing from the merg
       ['east'],
     );
     assert.ok(body.endpoints.every((e) => e.cluster === 'east'));
+  });
+});
+
+describe('one cluster named on the gRPC list, as on the REST list', () => {
+  let east: FakeApiServer;
+  let west: FakeApiServer;
+  let t: MulticlusterEndpointd;
+  let grpc: TestClient;
+
+  before(async () => {
+    [east, west] = await Promise.all([FakeApiServer.start(), FakeApiServer.start()]);
+    for (const [api, ip] of [
+      [east, '10.1.0.1'],
+      [west, '10.2.0.1'],
+    ] as const) {
+      api.create('services', service({ name: 'web', namespace: NS }));
+      api.create(
+        'endpointslices',
+        endpointSlice({
+          service: 'web',
+          namespace: NS,
+          endpoints: [{ addresses: ip }],
+          ports: [{ port: 8080 }],
+        }),
+      );
+    }
+    west.create('services', service({ name: 'only-west', namespace: NS }));
+    t = await startMulticlusterEndpointd([
+      { name: 'east', api: east },
+      { name: 'west', api: west },
+    ]);
+    grpc = new TestClient(`127.0.0.1:${t.endpointd.grpcPort}`);
+  });
+
+  after(async () => {
+    grpc?.close();
+    await t?.stop();
+    await Promise.all([east?.close(), west?.close()]);
+  });
+
+  it('lists the Services one cluster defines, with the versions and counts of its share', async () => {
+    for (const cluster of ['east', 'west']) {
+      const rest = await get(`${t.url}/v1/services?namespace=${NS}&cluster=${cluster}`);
+      assert.equal(rest.status, 200);
+      const viaGrpc = await grpc.listServices(NS, cluster);
+      assert.deepEqual(viaGrpc.services, rest.json<{ services: unknown[] }>().services, cluster);
+    }
+    assert.deepEqual(
+      (await grpc.listServices(NS, 'east')).services.map((s) => s.name),
+      ['web'],
+      'only-west is not listed for east',
+    );
+    assert.deepEqual(
+      (await grpc.listServices(NS)).services.map((s) => s.name),
+      ['only-west', 'web'],
+      'without cluster: every cluster',
+    );
+    const unknown = await statusOf(grpc.listServices(NS, 'north'));
+    assert.equal(unknown.code, status.NOT_FOUND);
+    assert.match(unknown.details, /no cluster named north; endpointd reads: east, west/);
+    const invalid = await statusOf(grpc.listServices(NS, 'EAST'));
+    assert.equal(invalid.code, status.INVALID_ARGUMENT);
+    assert.match(invalid.details, /cluster/);
   });
 });
