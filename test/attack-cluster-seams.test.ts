@@ -193,3 +193,59 @@ describe('one cluster named on the gRPC list, as on the REST list', () => {
     assert.match(invalid.details, /cluster/);
   });
 });
+
+describe("one cluster named on xDS, its port's application protocol differing from another cluster's", () => {
+  let east: FakeApiServer;
+  let west: FakeApiServer;
+  let t: MulticlusterEndpointd;
+
+  before(async () => {
+    [east, west] = await Promise.all([FakeApiServer.start(), FakeApiServer.start()]);
+    // east serves gRPC (h2c) on the port; west, mid-migration, still plain HTTP/1 on the same port.
+    for (const [api, ip, appProtocol] of [
+      [east, '10.1.0.1', 'kubernetes.io/h2c'],
+      [west, '10.2.0.1', undefined],
+    ] as const) {
+      api.create('services', service({ name: 'web', namespace: NS }));
+      api.create(
+        'endpointslices',
+        endpointSlice({
+          service: 'web',
+          namespace: NS,
+          endpoints: [{ addresses: ip }],
+          ports: [{ name: 'http', port: 8080, ...(appProtocol === undefined ? {} : { appProtocol }) }],
+        }),
+      );
+    }
+    t = await startMulticlusterEndpointd([
+      { name: 'east', api: east },
+      { name: 'west', api: west },
+    ]);
+  });
+
+  after(async () => {
+    await t?.stop();
+    await Promise.all([east?.close(), west?.close()]);
+  });
+
+  it("declares HTTP/2 on a one-cluster Cluster exactly when that cluster's port says so", async () => {
+    const ads = rawSotw(t.endpointd.grpcPort);
+    try {
+      const names = ['web.shop.east:8080', 'web.shop.west:8080'];
+      ads.send({ node: { id: 'attack' }, type_url: TYPE_URL.cluster, resource_names: names });
+      const response = await ads.next(5000);
+      const http2 = new Map(
+        response.resources.map((r) => {
+          const cluster = decodeAny(r) as { name: string; typed_extension_protocol_options?: object };
+          return [cluster.name, cluster.typed_extension_protocol_options !== undefined];
+        }),
+      );
+      assert.deepEqual(Object.fromEntries(http2), {
+        'web.shop.east:8080': true,
+        'web.shop.west:8080': false,
+      });
+    } finally {
+      ads.close();
+    }
+  });
+});

@@ -88,8 +88,12 @@ export class ResourceCatalog {
       case 'route':
         return this.#encoded(service, 'r', TYPE_URL.route, name, () => buildRouteConfiguration(name));
       case 'cluster':
+        // One cluster's share speaks what its own endpoints' port declares (another cluster's may differ).
         return this.#encoded(service, 'c', TYPE_URL.cluster, name, () =>
-          buildCluster(name, speaksHttp2(service, port)),
+          buildCluster(
+            name,
+            speaksHttp2(cluster === undefined ? service : clusterShareContent(service, cluster), port),
+          ),
         );
       case 'endpoint':
         return this.#assignment(service, name, port, caller, cluster);
