@@ -9,7 +9,20 @@ import { statusOf, TestClient } from './support/grpc-discovery.ts';
 import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
 import { get, subscribersReach } from './support/http.ts';
 import { startMulticlusterEndpointd, type MulticlusterEndpointd } from './support/multicluster-endpointd.ts';
-import { assignmentAddresses, decodeAny, rawSotw, resourceNames } from './support/xds-harness.ts';
+import type * as grpc from '@grpc/grpc-js';
+import { register } from '@grpc/grpc-js-xds';
+import {
+  answeredBy,
+  assignmentAddresses,
+  decodeAny,
+  rawSotw,
+  resourceNames,
+  startBackends,
+  xdsChannel,
+  type Backend,
+} from './support/xds-harness.ts';
+
+register();
 
 const NS = 'shop';
 
@@ -247,5 +260,58 @@ describe("one cluster named on xDS, its port's application protocol differing fr
     } finally {
       ads.close();
     }
+  });
+});
+
+describe('the port-less one-cluster name with the real grpc-js xDS client', () => {
+  let east: FakeApiServer;
+  let west: FakeApiServer;
+  let t: MulticlusterEndpointd;
+  let backends: Backend[];
+  let client: grpc.Client | undefined;
+
+  before(async () => {
+    backends = await startBackends(2, 'attack');
+    const [b1, b2] = backends as [Backend, Backend];
+    [east, west] = await Promise.all([FakeApiServer.start(), FakeApiServer.start()]);
+    // east: one port; west: that port and a second one, so the merged Service (web.shop) has two.
+    const ports = [
+      [east, b1, [{ name: 'grpc', port: b1.port, appProtocol: 'kubernetes.io/h2c' }]],
+      [
+        west,
+        b2,
+        [
+          { name: 'grpc', port: b2.port, appProtocol: 'kubernetes.io/h2c' },
+          { name: 'admin', port: 9901 },
+        ],
+      ],
+    ] as const;
+    for (const [api, backend, slicePorts] of ports) {
+      api.create('services', service({ name: 'web', namespace: NS }));
+      api.create(
+        'endpointslices',
+        endpointSlice({
+          service: 'web',
+          namespace: NS,
+          endpoints: [{ addresses: backend.address }],
+          ports: [...slicePorts],
+        }),
+      );
+    }
+    t = await startMulticlusterEndpointd([
+      { name: 'east', api: east },
+      { name: 'west', api: west },
+    ]);
+  });
+
+  after(async () => {
+    client?.close();
+    await t?.stop();
+    await Promise.all([east?.close(), west?.close(), ...(backends ?? []).map((b) => b.stop())]);
+  });
+
+  it("dials xds:///web.shop.east (east's only port) and reaches east's backend only", async () => {
+    client = xdsChannel('xds:///web.shop.east', t.endpointd.grpcPort);
+    assert.deepEqual(await answeredBy(client, 6), ['attack1']);
   });
 });
