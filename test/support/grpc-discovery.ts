@@ -217,8 +217,8 @@ export class TestClient {
     });
   }
 
-  listServices(namespace = ''): Promise<{ services: DecodedSummary[] }> {
-    return this.unary('endpointd.v1.Discovery', 'ListServices', { namespace });
+  listServices(namespace = '', cluster = ''): Promise<{ services: DecodedSummary[] }> {
+    return this.unary('endpointd.v1.Discovery', 'ListServices', { namespace, cluster });
   }
 
   watch(request: WatchRequest): StreamReader<DecodedWatchResponse> {

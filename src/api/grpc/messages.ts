@@ -3,7 +3,7 @@
 // that needs it: encoding is what grows with the number of clients, so it must not happen per client.
 import type { ServiceInfo, ServiceKey, ServicePort, ServiceSnapshot } from '../../model.ts';
 import type { EncodedCache } from '../../store/encoded-cache.ts';
-import { serviceView, summaryBody, viewForm, type ViewOptions } from '../../views/service-view.ts';
+import { serviceView, viewForm, type ServiceSummary, type ViewOptions } from '../../views/service-view.ts';
 import type { Encoder, LoadedProtos } from './proto.ts';
 import type {
   ListServicesResponseMessage,
@@ -82,7 +82,8 @@ export class DiscoveryCodec {
     return this.#watch({ heartbeat: { versions } });
   }
 
-  listResponse(snapshots: readonly ServiceSnapshot[]): Buffer {
-    return this.#list({ services: snapshots.map(summaryBody) });
+  /** The lines of a list, as the view computed them (src/views/service-view.ts clusterSummaries). */
+  listResponse(services: readonly ServiceSummary[]): Buffer {
+    return this.#list({ services });
   }
 }

@@ -115,13 +115,16 @@ export function watchQuery(request: WatchRequestMessage, maxServices = MAX_WATCH
   return { scope, view, known };
 }
 
-/** The namespace filter of ListServices; undefined: every namespace. */
-export function listNamespace(request: ListServicesRequestMessage): string | undefined {
-  if (request.namespace === '') return undefined;
+/** The filters of ListServices: a namespace and one named cluster; each undefined when not given. */
+export function listQuery(request: ListServicesRequestMessage): {
+  readonly namespace: string | undefined;
+  readonly cluster: string | undefined;
+} {
   const problems = new ProblemList<FieldProblem>();
-  nameRule('namespace', request.namespace, namespaceNameProblem, problems);
+  if (request.namespace !== '') nameRule('namespace', request.namespace, namespaceNameProblem, problems);
+  const { cluster } = withCluster({ allEndpoints: true, port: undefined }, request.cluster, problems);
   if (problems.length > 0) throw invalidArgument(problems.items, problems.omitted);
-  return request.namespace;
+  return { namespace: request.namespace === '' ? undefined : request.namespace, cluster };
 }
 
 function serviceKey(

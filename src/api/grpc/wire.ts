@@ -55,6 +55,8 @@ export interface WatchRequestMessage {
 
 export interface ListServicesRequestMessage {
   readonly namespace: string;
+  /** "" when unset: every cluster. */
+  readonly cluster: string;
 }
 
 /**

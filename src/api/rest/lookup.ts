@@ -10,6 +10,7 @@ import type { Readiness } from '../../observability/readiness.ts';
 import type { StoreReader } from '../../store/faces.ts';
 import type { RouteLimits } from '../../limits/route-limits.ts';
 import { cachedViewVersion } from '../../views/cached-view-version.ts';
+import { inClusterView } from '../../views/clusters.ts';
 import { unknownPortDetail, type ViewOptions } from '../../views/service-view.ts';
 import { ParamReader, requireKnownCluster } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
@@ -231,7 +232,8 @@ export function createLookup(options: LookupOptions): Lookup {
     };
     const subscription = store.subscribe({ kind: 'service', key }, () => {
       while (subscription.take() !== undefined);
-      const now = store.get(key);
+      // As the view sees it: a Service that only another cluster defines is still absent for `?cluster=`.
+      const now = inClusterView(store.get(key), view.cluster);
       if ((now === undefined ? undefined : cachedViewVersion(store.encoded, now, view)) !== version) finish();
     });
     const timer = setTimeout(finish, waitMs);

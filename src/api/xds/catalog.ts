@@ -16,6 +16,7 @@ import type { StoreReader } from '../../store/faces.ts';
 import { ANYONE_TIERS_KEY, type CallerTiers } from '../../views/topology-priorities.ts';
 import { callerKey, type XdsCaller } from './caller.ts';
 import { parseResourceName, resolvePort, servicePortNames } from './naming.ts';
+import { clusterShareContent } from '../../views/clusters.ts';
 import {
   assignmentTiers,
   buildCluster,
@@ -72,19 +73,27 @@ export class ResourceCatalog {
     if (parsed === undefined) return undefined;
     const service = this.#options.store.get(parsed.key);
     if (service === undefined) return undefined;
-    const port = resolvePort(service, parsed.port);
-    if (port === undefined) return undefined;
     // One cluster's share exists while the Service has a part in that cluster (model.ts ClusterPart).
     const cluster = parsed.cluster;
     if (cluster !== undefined && service.clusters?.some((c) => c.name === cluster) !== true) return undefined;
+    // A port-less name means the only TCP port of what the name holds: one cluster's share has its own ports
+    // (as REST's ?cluster= lists them), which may be fewer than the merged Service's.
+    const ofName =
+      cluster === undefined || !('only' in parsed.port) ? service : clusterShareContent(service, cluster);
+    const port = resolvePort(ofName, parsed.port);
+    if (port === undefined) return undefined;
     switch (kind) {
       case 'listener':
         return this.#encoded(service, 'l', TYPE_URL.listener, name, () => buildListener(name));
       case 'route':
         return this.#encoded(service, 'r', TYPE_URL.route, name, () => buildRouteConfiguration(name));
       case 'cluster':
+        // One cluster's share speaks what its own endpoints' port declares (another cluster's may differ).
         return this.#encoded(service, 'c', TYPE_URL.cluster, name, () =>
-          buildCluster(name, speaksHttp2(service, port)),
+          buildCluster(
+            name,
+            speaksHttp2(cluster === undefined ? service : clusterShareContent(service, cluster), port),
+          ),
         );
       case 'endpoint':
         return this.#assignment(service, name, port, caller, cluster);
