@@ -210,6 +210,26 @@ describe('endpointd get', () => {
     assert.equal(bootstrap.node.id, 'my-app');
     assert.equal(bootstrap.xds_servers[0]?.server_uri, `127.0.0.1:${t.endpointd.grpcPort}`);
   });
+
+  it("bootstrap fills node.locality from --zone, --region and --sub-zone; a bad value is refused with the server's reason", async () => {
+    const ran = await endpointd(
+      ['bootstrap', '--node', 'my-app', '--zone', 'zone-a', '--region', 'east', '--sub-zone', 'node-1'],
+      { ENDPOINTD_SERVER: t.url },
+    );
+    assert.equal(ran.code, 0, ran.stderr);
+    const bootstrap = JSON.parse(ran.stdout) as { node: { id: string; locality?: Record<string, string> } };
+    assert.equal(bootstrap.node.id, 'my-app');
+    assert.deepEqual(bootstrap.node.locality, { zone: 'zone-a', region: 'east', sub_zone: 'node-1' });
+
+    const bad = await endpointd(['bootstrap', '--zone', 'no spaces'], { ENDPOINTD_SERVER: t.url });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /zone/);
+    assert.equal(bad.stdout, '');
+
+    const misplaced = await endpointd(['get', '--zone', 'zone-a'], { ENDPOINTD_SERVER: t.url });
+    assert.equal(misplaced.code, 2);
+    assert.match(misplaced.stderr, /--zone goes with bootstrap/);
+  });
 });
 
 describe('endpointd watch', () => {

@@ -23,6 +23,8 @@ export interface ClientArgs {
   readonly allEndpoints: boolean;
   readonly port: string | undefined;
   readonly node: string | undefined;
+  /** bootstrap: where the client runs (the route's ?zone=&region=&node=, which fill node.locality). */
+  readonly locality: { readonly zone?: string; readonly region?: string; readonly subZone?: string };
   /** One named cluster's endpoints only (`?cluster=`); undefined: every cluster's. */
   readonly cluster: string | undefined;
 }
@@ -58,6 +60,9 @@ export function parseClientArgs(
         'all-endpoints': { type: 'boolean' },
         port: { type: 'string' },
         node: { type: 'string' },
+        zone: { type: 'string' },
+        region: { type: 'string' },
+        'sub-zone': { type: 'string' },
         cluster: { type: 'string' },
       },
     }));
@@ -136,7 +141,9 @@ export function parseClientArgs(
   if (values.port !== undefined && (command !== 'get' || service === undefined)) {
     throw usage('--port goes with get SERVICE');
   }
-  if (values.node !== undefined && command !== 'bootstrap') throw usage('--node goes with bootstrap');
+  for (const flag of ['node', 'zone', 'region', 'sub-zone'] as const) {
+    if (values[flag] !== undefined && command !== 'bootstrap') throw usage(`--${flag} goes with bootstrap`);
+  }
   if (values.cluster !== undefined) {
     if (command === 'bootstrap') throw usage('--cluster goes with get and watch');
     const problem = clusterNameProblem(values.cluster);
@@ -159,6 +166,11 @@ export function parseClientArgs(
     allEndpoints: values['all-endpoints'] === true,
     port: values.port,
     node: values.node,
+    locality: {
+      ...(values.zone === undefined ? {} : { zone: values.zone }),
+      ...(values.region === undefined ? {} : { region: values.region }),
+      ...(values['sub-zone'] === undefined ? {} : { subZone: values['sub-zone'] }),
+    },
     cluster: values.cluster,
   };
 }

@@ -44,12 +44,15 @@ ${SELECTION_HELP}
 ${CONNECTION_HELP}
 
 ${EXIT_HELP}`,
-  bootstrap: `Usage: endpointd bootstrap [--node ID] [options]
+  bootstrap: `Usage: endpointd bootstrap [--node ID] [--zone Z] [--region R] [--sub-zone NODE] [options]
 
 Prints the xDS bootstrap for gRPC clients that this endpointd serves (GET /v1/xds/bootstrap), e.g.
-  endpointd bootstrap --node my-app > bootstrap.json && GRPC_XDS_BOOTSTRAP=bootstrap.json node client.js
+  endpointd bootstrap --node my-app --zone zone-a > bootstrap.json && GRPC_XDS_BOOTSTRAP=bootstrap.json node client.js
 
       --node ID             node.id of the bootstrap (default: the server's)
+      --zone Z              node.locality.zone: the client's zone, for caller-aware assignments (docs/topology.md)
+      --region R            node.locality.region (with several clusters: the client's own cluster's region or name)
+      --sub-zone NODE       node.locality.sub_zone: the Kubernetes node the client runs on (PreferSameNode)
 
 ${CONNECTION_HELP}
 

@@ -29,7 +29,14 @@ export async function runClient(command: string, argv: readonly string[], io: Cl
     }
     client = new ApiClient(parsed.connection);
     if (command === 'bootstrap') {
-      const query = parsed.node === undefined ? '' : `?id=${encodeURIComponent(parsed.node)}`;
+      // The server checks the values (a 400 names the bad one, and the CLI says it); the CLI only passes them on.
+      const { zone, region, subZone } = parsed.locality;
+      const params = new URLSearchParams();
+      if (parsed.node !== undefined) params.set('id', parsed.node);
+      if (zone !== undefined) params.set('zone', zone);
+      if (region !== undefined) params.set('region', region);
+      if (subZone !== undefined) params.set('node', subZone);
+      const query = params.size === 0 ? '' : `?${params.toString()}`;
       const bootstrap = await client.getJson<unknown>(`/v1/xds/bootstrap${query}`);
       io.stdout.write(`${JSON.stringify(bootstrap, null, 2)}\n`);
       return EXIT.ok;
