@@ -71,16 +71,11 @@ export class ResourceCatalog {
   get(kind: ResourceKind, name: string, caller?: XdsCaller): EncodedResource | undefined {
     const parsed = parseResourceName(name);
     if (parsed === undefined) return undefined;
-    const service = this.#options.store.get(parsed.key);
+    const merged = this.#options.store.get(parsed.key);
+    if (merged === undefined) return undefined;
+    const service = parsed.cluster === undefined ? merged : oneClusterShare(merged, parsed.cluster);
     if (service === undefined) return undefined;
-    // One cluster's share exists while the Service has a part in that cluster (model.ts ClusterPart).
-    const cluster = parsed.cluster;
-    if (cluster !== undefined && service.clusters?.some((c) => c.name === cluster) !== true) return undefined;
-    // A port-less name means the only TCP port of what the name holds: one cluster's share has its own ports
-    // (as REST's ?cluster= lists them), which may be fewer than the merged Service's.
-    const ofName =
-      cluster === undefined || !('only' in parsed.port) ? service : clusterShareContent(service, cluster);
-    const port = resolvePort(ofName, parsed.port);
+    const port = resolvePort(service, parsed.port);
     if (port === undefined) return undefined;
     switch (kind) {
       case 'listener':
@@ -88,15 +83,11 @@ export class ResourceCatalog {
       case 'route':
         return this.#encoded(service, 'r', TYPE_URL.route, name, () => buildRouteConfiguration(name));
       case 'cluster':
-        // One cluster's share speaks what its own endpoints' port declares (another cluster's may differ).
         return this.#encoded(service, 'c', TYPE_URL.cluster, name, () =>
-          buildCluster(
-            name,
-            speaksHttp2(cluster === undefined ? service : clusterShareContent(service, cluster), port),
-          ),
+          buildCluster(name, speaksHttp2(service, port)),
         );
       case 'endpoint':
-        return this.#assignment(service, name, port, caller, cluster);
+        return this.#assignment(service, name, port, caller);
     }
   }
 
@@ -110,7 +101,6 @@ export class ResourceCatalog {
     name: string,
     port: PortSelector,
     caller: XdsCaller | undefined,
-    cluster: string | undefined,
   ): EncodedResource {
     const { store, instanceId } = this.#options;
     let tiers: CallerTiers<Endpoint> | undefined;
@@ -121,7 +111,7 @@ export class ResourceCatalog {
       caller === undefined
         ? { key: ANYONE_TIERS_KEY }
         : store.encoded.get(service, form, () => {
-            tiers = assignmentTiers(service, port, caller, cluster);
+            tiers = assignmentTiers(service, port, caller);
             return { key: tiers.key, byteLength: (form.length + tiers.key.length) * 2 + 64 };
           });
     return this.#encoded(
@@ -130,7 +120,7 @@ export class ResourceCatalog {
       TYPE_URL.endpoint,
       name,
       () => {
-        const options = { caller, cluster, overprovisioningFactor: this.#overprovisioningFactor };
+        const options = { caller, overprovisioningFactor: this.#overprovisioningFactor };
         return buildClusterLoadAssignment(name, service, port, options, tiers);
       },
       key,
@@ -211,3 +201,15 @@ export class ResourceCatalog {
 }
 
 const NO_NAMES: ReadonlySet<string> = new Set();
+
+/**
+ * What a name naming one cluster holds (`web.shop.east:8080`): that cluster's share of the merged Service (its
+ * endpoints, its ports, its part: src/views/clusters.ts, as REST's ?cluster= answers it), so that the port a
+ * port-less name means, the HTTP version a Cluster declares and the assignment all come from that cluster alone.
+ * Undefined while the Service has no part there (the name does not exist). It keeps the merged snapshot's version:
+ * the encoded forms are cached per (service, version, name), and the name tells the shares apart.
+ */
+function oneClusterShare(merged: ServiceSnapshot, cluster: string): ServiceSnapshot | undefined {
+  if (merged.clusters?.some((c) => c.name === cluster) !== true) return undefined;
+  return { ...clusterShareContent(merged, cluster), version: merged.version };
+}

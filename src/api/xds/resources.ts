@@ -105,8 +105,6 @@ export function speaksHttp2(service: ServiceEndpoints, selector: PortSelector): 
 export interface AssignmentOptions {
   /** Where the caller is (its stream's Node.locality); undefined: it did not say. */
   readonly caller?: AssignmentCaller | undefined;
-  /** Only the endpoints of this named cluster (a resource name that names one: naming.ts). */
-  readonly cluster?: string | undefined;
   /** `policy.overprovisioning_factor`, percent (src/config/options/xds.ts). */
   readonly overprovisioningFactor: number;
 }
@@ -114,20 +112,15 @@ export interface AssignmentOptions {
 /**
  * The endpoints of one Service port in tiers for a caller (src/views/topology-priorities.ts's callerTiers): those
  * that have the port over TCP (by name each with its own number, by number those listening on it) with an IP
- * literal to dial — the wire carries socket addresses, so FQDN endpoints cannot be sent — of one cluster when
- * asked for. Its `key` names what decided them: the catalog encodes one assignment per key.
+ * literal to dial — the wire carries socket addresses, so FQDN endpoints cannot be sent. Its `key` names what decided them: the catalog encodes one assignment per key.
  */
 export function assignmentTiers(
   service: ServiceEndpoints,
   selector: PortSelector,
   caller: AssignmentCaller | undefined,
-  cluster?: string,
 ): CallerTiers<Endpoint> {
   const endpoints = endpointsWithPort(service.endpoints, selector, 'TCP').filter(
-    (e) =>
-      e.addressType !== 'FQDN' &&
-      isIP(e.addresses[0] ?? '') !== 0 &&
-      (cluster === undefined || e.cluster === cluster),
+    (e) => e.addressType !== 'FQDN' && isIP(e.addresses[0] ?? '') !== 0,
   );
   const policy = {
     trafficDistribution: service.service?.trafficDistribution,
@@ -159,7 +152,7 @@ export function buildClusterLoadAssignment(
   options: AssignmentOptions,
   tiers: CallerTiers<Endpoint> | undefined = service === undefined
     ? undefined
-    : assignmentTiers(service, selector, options.caller, options.cluster),
+    : assignmentTiers(service, selector, options.caller),
 ): ClusterLoadAssignment {
   if (service === undefined || tiers === undefined) return { cluster_name: name, endpoints: [] };
   const regions = new Map((service.clusters ?? []).map((c) => [c.name, c.region ?? c.name]));
