@@ -2,8 +2,8 @@
 // exposure policy, and written (or deleted) under the source's name. One path for every source, so that the policy
 // and the conflict rules cannot differ between them.
 import type { Logger } from 'pino';
-import { serviceKeyString, type ServiceKey } from '../model.ts';
-import type { ExposurePolicy } from '../policy/exposure.ts';
+import { serviceKeyString, type ServiceEndpoints, type ServiceKey } from '../model.ts';
+import type { ExposurePolicy, ServiceMetadata } from '../policy/exposure.ts';
 import type { StoreWriter } from '../store/faces.ts';
 import type { ServiceAssembler } from './service-assembler.ts';
 
@@ -22,6 +22,22 @@ export interface PublishSummary {
   readonly removed: ServiceKey[];
 }
 
+/**
+ * The Service `key` as a source shows it: assembled from its objects (the conflicts found logged) and allowed by
+ * the exposure policy; undefined when no object defines it any more or the policy hides it. publishServices writes
+ * it to the store; a named cluster hands it to the cross-cluster merge instead.
+ */
+export function shownService(
+  assembler: ServiceAssembler,
+  key: ServiceKey,
+  policy: ExposurePolicy,
+  logger: Logger,
+): { readonly service: ServiceEndpoints; readonly metadata: ServiceMetadata | undefined } | undefined {
+  const { service, metadata, warnings } = assembler.assemble(key);
+  for (const warning of warnings) logger.warn({ service: serviceKeyString(key) }, warning);
+  return service === undefined || !policy.allows(key, metadata) ? undefined : { service, metadata };
+}
+
 export function publishServices(
   target: PublishTarget,
   assembler: ServiceAssembler,
@@ -29,13 +45,12 @@ export function publishServices(
 ): PublishSummary {
   const summary: PublishSummary = { added: [], changed: [], removed: [] };
   for (const key of touched) {
-    const { service, metadata, warnings } = assembler.assemble(key);
-    for (const warning of warnings) target.logger.warn({ service: serviceKeyString(key) }, warning);
-    if (service === undefined || !target.policy.allows(key, metadata)) {
+    const shown = shownService(assembler, key, target.policy, target.logger);
+    if (shown === undefined) {
       if (target.store.delete(target.source, key)) summary.removed.push(key);
       continue;
     }
-    const result = target.store.upsert(target.source, service);
+    const result = target.store.upsert(target.source, shown.service);
     if (result === 'created') summary.added.push(key);
     else if (result === 'updated') summary.changed.push(key);
   }

@@ -9,7 +9,7 @@ import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { StoreWriter } from '../../store/faces.ts';
 import { objectId, owningService, ServiceAssembler, type EndpointObject } from '../service-assembler.ts';
 import { ExposurePolicy } from '../../policy/exposure.ts';
-import { publishServices } from '../publish.ts';
+import { publishServices, shownService } from '../publish.ts';
 import type { Source, SourceStatus } from '../source.ts';
 import type { BackoffPolicy, FailureKind } from './backoff.ts';
 import { SYSTEM_CLOCK, type Clock } from './clock.ts';
@@ -329,16 +329,18 @@ export class KubernetesSource implements Source {
       return;
     }
     for (const [id, key] of touched) {
-      const { service, metadata, warnings } = this.#assembler.assemble(key);
-      for (const warning of warnings) this.#logger.warn({ service: id }, warning);
-      const shown =
-        service !== undefined &&
-        this.#policy.allows(key, metadata) &&
+      const shown = shownService(this.#assembler, key, this.#policy, this.#logger);
+      const exported =
+        shown !== undefined &&
         (cluster.export.mode === 'all' ||
           (cluster.export.mode === 'serviceexport'
             ? this.#exports.has(id)
-            : metadata?.annotations[cluster.export.key] === cluster.export.value));
-      cluster.merge.set(cluster.name, key, shown ? { service, createdAt: this.#ages.get(id) } : undefined);
+            : shown.metadata?.annotations[cluster.export.key] === cluster.export.value));
+      cluster.merge.set(
+        cluster.name,
+        key,
+        exported ? { service: shown.service, createdAt: this.#ages.get(id) } : undefined,
+      );
     }
   }
 
