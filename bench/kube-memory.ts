@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FakeApiServer, service, type KubeObject } from '../test/support/fake-apiserver/index.ts';
+import { ensureEndpointdBuilt } from './support/endpointd-build.ts';
 import { endpointSlices } from './support/fixtures.ts';
 import { forkChild, type Child } from './support/kube-child.ts';
 import type { FromEndpointdChild, ToEndpointdChild } from './support/kube-endpointd-child.ts';
@@ -65,6 +66,8 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+// --tree measures another checkout as it is (its own child decides what it runs).
+if (values.tree === undefined) await ensureEndpointdBuilt((line) => console.log(line));
 const api = await FakeApiServer.start();
 const dir = await mkdtemp(join(tmpdir(), 'endpointd-kube-memory-'));
 let child: Child<ToEndpointdChild, FromEndpointdChild> | undefined;

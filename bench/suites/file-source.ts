@@ -20,6 +20,7 @@ import { forkChild, now, type Child } from '../support/kube-child.ts';
 import { productionNodeFlags } from '../support/node-flags.ts';
 import type { FromEndpointdChild, ToEndpointdChild } from '../support/kube-endpointd-child.ts';
 import type { FromFileEditChild } from '../support/file-edit-child.ts';
+import { ensureEndpointdBuilt } from '../support/endpointd-build.ts';
 import { result, skippedResult, type BenchResult } from '../support/report.ts';
 import { median } from '../support/stats.ts';
 import type { SuiteContext } from '../support/suite.ts';
@@ -64,6 +65,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
   const { quick, log } = context;
   const trials = quick ? 1 : 2;
   const edits = quick ? 3 : 7;
+  await ensureEndpointdBuilt(log);
   const api = await FakeApiServer.start();
   const dir = await mkdtemp(join(tmpdir(), 'endpointd-bench-files-'));
   const agent = new Agent({ keepAlive: true });

@@ -18,6 +18,7 @@ import type { FromEndpointdChild, ToEndpointdChild } from '../support/kube-endpo
 import type { FromRawListChild } from '../support/kube-raw-list-child.ts';
 import type { FromSseClientsChild, ToSseClientsChild } from '../support/kube-sse-clients-child.ts';
 import type { FloorOptions, FromSseFloorChild } from '../support/kube-sse-floor-child.ts';
+import { ensureEndpointdBuilt } from '../support/endpointd-build.ts';
 import { result, type BenchResult } from '../support/report.ts';
 import { median, percentile } from '../support/stats.ts';
 import type { SuiteContext } from '../support/suite.ts';
@@ -82,6 +83,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
   ];
 
+  await ensureEndpointdBuilt(log);
   const api = await FakeApiServer.start();
   const dir = await mkdtemp(join(tmpdir(), 'endpointd-bench-kube-'));
   const kubeconfig = join(dir, 'kubeconfig');
@@ -135,7 +137,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
         `imports ${ms(listening.imported - listening.scriptStart)}, servers listening +${ms(listening.listening - listening.imported)}, ` +
         `first list request at ${ms(firstList - child.forkedAt)}, lists (${lists.length} pages) + conversion until the last watch ${listPhaseMs} ms, ` +
         `synced at ${ms(synced.at - child.forkedAt)}, /readyz 200 seen at ${ms(readyMs)}; ` +
-        `${memory.services} services, ${memory.endpoints} endpoints, RSS ${mb(memory.rss)} after GC (${mb(memory.rssBeforeGc)} before), heap ${mb(memory.heapUsed)} used of ${mb(memory.heapTotal)}, external ${mb(memory.external)}`,
+        `${memory.services} services, ${memory.endpoints} endpoints, RSS ${mb(memory.rss)} after GC (${mb(memory.rssBeforeGc)} before; ${memory.compacted ? 'after' : 'WITHOUT'} endpointd's post-sync compaction), heap ${mb(memory.heapUsed)} used of ${mb(memory.heapTotal)}, external ${mb(memory.external)}`,
     );
     return { child, port: listening.port, readyMs, listPhaseMs };
   };
@@ -185,7 +187,13 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     const rss: number[] = [];
     let subject: Awaited<ReturnType<typeof startSubject>> | undefined;
     for (let trial = 1; trial <= trials; trial++) {
-      const lister = track(forkChild<never, FromRawListChild>(RAW_LIST_CHILD, { args: [api.url] }));
+      // With a compile cache as endpointd's children have, so that both pay the same to boot a TypeScript child.
+      const lister = track(
+        forkChild<never, FromRawListChild>(RAW_LIST_CHILD, {
+          args: [api.url],
+          env: { NODE_COMPILE_CACHE: compileCache },
+        }),
+      );
       const listed = await lister.next('listed', 60_000);
       const listedAt = now();
       await stop(lister);

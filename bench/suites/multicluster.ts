@@ -11,6 +11,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FromFakeApiServerChild } from '../support/fake-apiserver-child.ts';
+import { ensureEndpointdBuilt } from '../support/endpointd-build.ts';
 import { forkChild, now, type Child } from '../support/kube-child.ts';
 import type { FromEndpointdChild, ToEndpointdChild } from '../support/kube-endpointd-child.ts';
 import { productionNodeFlags } from '../support/node-flags.ts';
@@ -58,6 +59,7 @@ const LAYOUTS = {
 
 export async function run(context: SuiteContext): Promise<BenchResult[]> {
   const { quick, log } = context;
+  await ensureEndpointdBuilt(log);
   const trials = quick ? 1 : 3;
   // BENCH_MULTI_CPU_PROF=DIR: endpointd children write a V8 CPU profile there when they exit.
   const profileDir = process.env.BENCH_MULTI_CPU_PROF;

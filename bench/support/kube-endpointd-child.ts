@@ -3,6 +3,7 @@
 // tells the parent its REST port as soon as it listens (the sources are still listing then: the parent polls
 // /readyz itself), and on request reports its memory after a full GC (the parent starts it with --expose-gc).
 import { enableCompileCache } from 'node:module';
+import { Writable } from 'node:stream';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { childFailed, now, onParentMessage, toParent } from './kube-child.ts';
@@ -27,6 +28,8 @@ export type FromEndpointdChild =
   | {
       readonly type: 'memory';
       readonly gc: boolean;
+      /** endpointd had run its compaction after the first sync (src/observability/heap-compaction.ts) when measured. */
+      readonly compacted: boolean;
       readonly rssBeforeGc: number;
       readonly rss: number;
       readonly heapUsed: number;
@@ -59,9 +62,9 @@ try {
   const sourceFlags =
     kubeconfig === '--' ? process.argv.slice(3) : ['--source', 'kubernetes', '--kubeconfig', kubeconfig];
   // Imported here, not statically, so that the parent sees how long loading endpointd's modules takes.
-  // BENCH_ENDPOINTD_DIST=1: the compiled modules of dist/ (`npm run build`), as the image runs them, instead of the
-  // TypeScript sources a checkout runs (Node's type stripping loads its own compiler: ~17 MB of RSS).
-  const compiled = process.env.BENCH_ENDPOINTD_DIST === '1';
+  // The compiled modules of dist/ (built by bench/support/endpointd-build.ts), as the image runs them;
+  // BENCH_ENDPOINTD_DIST=0: the TypeScript sources a checkout runs (Node's type stripping loads its own compiler).
+  const compiled = process.env.BENCH_ENDPOINTD_DIST !== '0';
   const [{ startEndpointd }, { parseCommandLine }, { pino }] = await Promise.all([
     (compiled
       ? import(new URL('../../dist/main.js', import.meta.url).href)
@@ -93,7 +96,21 @@ try {
       `config rejected: ${parsed.kind === 'invalid' ? parsed.problems.join('; ') : parsed.kind}`,
     );
   }
-  const logger: Logger = pino({ level: 'silent' });
+  // Info lines are dropped, but one is watched for: endpointd's heap compaction a moment after the first sync, which
+  // a memory report waits for, so that it measures the steady state rather than the moment before it.
+  let compacted = false;
+  let onCompacted: (() => void) | undefined;
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (!compacted && chunk.toString().includes('"heap compacted after the first sync"')) {
+        compacted = true;
+        onCompacted?.();
+      }
+      done();
+    },
+  });
+  const compaction = new Promise<void>((resolve) => (onCompacted = resolve));
+  const logger: Logger = pino({ level: 'info' }, sink);
   const endpointd = await startEndpointd(parsed.config, logger);
   send({
     type: 'listening',
@@ -109,28 +126,33 @@ try {
   onParentMessage<ToEndpointdChild>(
     (message) => {
       if (message.type !== 'memory') return;
-      const before = process.memoryUsage.rss();
-      void collectGarbage().then((gc) => {
-        const memory = process.memoryUsage();
-        const stats = endpointd.store.stats();
-        send({
-          type: 'memory',
-          gc,
-          rssBeforeGc: before,
-          rss: memory.rss,
-          heapUsed: memory.heapUsed,
-          heapTotal: memory.heapTotal,
-          external: memory.external,
-          arrayBuffers: memory.arrayBuffers,
-          services: stats.services,
-          endpoints: stats.endpoints,
-          spaces: getHeapSpaceStatistics().map((space) => ({
-            name: space.space_name,
-            size: space.space_size,
-            used: space.space_used_size,
-          })),
+      void Promise.race([compaction, new Promise((resolve) => setTimeout(resolve, 10_000))])
+        .then(() => {
+          const before = process.memoryUsage.rss();
+          return collectGarbage().then((gc) => ({ gc, before }));
+        })
+        .then(({ gc, before }) => {
+          const memory = process.memoryUsage();
+          const stats = endpointd.store.stats();
+          send({
+            type: 'memory',
+            gc,
+            compacted,
+            rssBeforeGc: before,
+            rss: memory.rss,
+            heapUsed: memory.heapUsed,
+            heapTotal: memory.heapTotal,
+            external: memory.external,
+            arrayBuffers: memory.arrayBuffers,
+            services: stats.services,
+            endpoints: stats.endpoints,
+            spaces: getHeapSpaceStatistics().map((space) => ({
+              name: space.space_name,
+              size: space.space_size,
+              used: space.space_used_size,
+            })),
+          });
         });
-      });
     },
     () => endpointd.stop(),
   );

@@ -18,6 +18,7 @@ import { createHealthApp } from '../api/rest/health-routes.ts';
 import { createDashboardRouter } from '../api/ui/route.ts';
 import type { Config } from '../config/index.ts';
 import { Metrics } from '../observability/metrics.ts';
+import { scheduleHeapCompaction } from '../observability/heap-compaction.ts';
 import { Readiness } from '../observability/readiness.ts';
 import { ExposurePolicy } from '../policy/exposure.ts';
 import { EndpointStore } from '../store/endpoint-store.ts';
@@ -154,12 +155,15 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   }
   logger.info({ address: config.bind, port: grpcPort }, 'gRPC API listening');
 
+  let cancelCompaction: (() => void) | undefined;
   // A source that cannot start at all (e.g. a path that is not a file or a directory) is a configuration error.
   const synced = Promise.all(sources.map((source) => source.start())).then(
     () => {
       // A source's start() also resolves when it is stopped before its first sync: that is no "ready".
       if (!readiness.ready) return;
       logger.info({ services: store.stats().services, endpoints: store.stats().endpoints }, 'ready');
+      // What loading the first state grew goes back to the system (heap-compaction.ts says why and what it costs).
+      cancelCompaction = scheduleHeapCompaction(logger);
     },
     async (error: unknown) => {
       await Promise.allSettled(sources.map((s) => s.stop()));
@@ -176,6 +180,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
       // First only say "not ready" (/readyz 503, gRPC health NOT_SERVING) and keep serving, so that load
       // balancers and clients move away before anything is refused; then drain.
       readiness.beginShutdown();
+      cancelCompaction?.();
       draining = true;
       logger.info({ delayMs: config.shutdownDelayMs, graceMs: config.shutdownGraceMs }, 'draining');
       await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));

@@ -1,0 +1,89 @@
+// The one memory-reducing collection after the first sync (src/observability/heap-compaction.ts): it gives back the
+// young generation that loading grew, it works without --expose-gc and leaves no global gc behind, and endpointd
+// runs it once after ready — not at all when stopped first.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { COMPACTION_DELAY_MS } from '../src/observability/heap-compaction.ts';
+import { startEndpointd } from '../src/main.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { LogLines } from './support/log-lines.ts';
+import { TEST_CONFIG } from './support/endpointd.ts';
+
+const run = promisify(execFile);
+const MODULE = new URL('../src/observability/heap-compaction.ts', import.meta.url).href;
+
+/** In a fresh process with endpointd's production young-generation cap: churn as a first list does, then compact. */
+const CHILD = `
+import { getHeapSpaceStatistics } from 'node:v8';
+const { compactHeap } = await import(${JSON.stringify(MODULE)});
+const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+let kept = [];
+for (let i = 0; i < 2_000_000; i++) {
+  kept.push({ i, text: 'item-' + i });
+  if (kept.length > 200_000) kept = [];
+}
+kept = null;
+const before = newSpace();
+const result = compactHeap();
+console.log(JSON.stringify({ before, after: newSpace(), result, globalGc: typeof globalThis.gc }));
+`;
+
+describe('heap compaction after the first sync', () => {
+  it('gives back the young generation grown by loading, without --expose-gc, leaving no global gc', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--max-semi-space-size=16', '--input-type=module', '-e', CHILD],
+      { timeout: 60_000 },
+    );
+    const out = JSON.parse(stdout) as {
+      before: number;
+      after: number;
+      result: { rssBefore: number; rssAfter: number; ms: number };
+      globalGc: string;
+    };
+    assert.ok(out.before >= 16 * 2 ** 20, `the churn grew the young generation (${out.before} bytes)`);
+    assert.ok(out.after <= 4 * 2 ** 20, `compacted to ${out.after} bytes`);
+    assert.ok(
+      out.result.rssAfter < out.result.rssBefore - 8 * 2 ** 20,
+      `RSS ${out.result.rssBefore} → ${out.result.rssAfter}`,
+    );
+    assert.equal(out.globalGc, 'undefined', 'no gc() handed to the rest of the process');
+  });
+
+  it('endpointd compacts once, a moment after ready, and not at all when stopped before', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'endpointd-compaction-'));
+    const start = async (logs: LogLines) => {
+      const endpointd = await startEndpointd(
+        { ...TEST_CONFIG, sources: [{ kind: 'file', path: dir }] },
+        createLogger('info', logs),
+      );
+      await endpointd.synced;
+      return endpointd;
+    };
+    const compacted = (logs: LogLines) => logs.withMessage('heap compacted after the first sync');
+    try {
+      const logs = new LogLines();
+      const endpointd = await start(logs);
+      assert.equal(compacted(logs).length, 0, 'not in the way of the first answers');
+      await new Promise((resolve) => setTimeout(resolve, COMPACTION_DELAY_MS + 1000));
+      const lines = compacted(logs);
+      assert.equal(lines.length, 1);
+      assert.equal(typeof lines[0]?.rssBeforeMb, 'number');
+      assert.equal(typeof lines[0]?.pauseMs, 'number');
+      await endpointd.stop();
+
+      const early = new LogLines();
+      const stopped = await start(early);
+      await stopped.stop();
+      await new Promise((resolve) => setTimeout(resolve, COMPACTION_DELAY_MS + 500));
+      assert.equal(compacted(early).length, 0, 'a stopped server does not compact');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
