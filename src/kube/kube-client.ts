@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { HttpMethod, RequestContext, type KubeConfig } from './client-node.ts';
 import { fetch, type Response } from 'undici';
+import { leadingListMetadata, type LeadingListMetadata } from './list-metadata.ts';
 
 /** An answer of the API server that is not a success, with what its Status body said. */
 export class KubeApiError extends Error {
@@ -45,14 +46,27 @@ export class KubeClient {
     this.server = cluster.server.replace(/\/+$/, '');
   }
 
-  /** One page of a list. */
+  /**
+   * One page of a list. `onContinue` is told the page's continue token (undefined: the last page) as soon as the
+   * start of the body holds it (list-metadata.ts), before the rest of the page has arrived — at most once, and not
+   * at all when the body does not start with its metadata; the page itself always carries the token too.
+   */
   async list(
     path: string,
     query: Record<string, string | undefined>,
     signal: AbortSignal,
+    onContinue?: (token: string | undefined) => void,
   ): Promise<ListPage> {
     const response = await this.#get(path, query, signal);
-    const body = JSON.parse(await bodyText(response)) as {
+    const early: { found: LeadingListMetadata | 'incomplete' | 'absent' } = {
+      found: onContinue === undefined ? 'absent' : 'incomplete',
+    };
+    const text = await bodyText(response, (soFar) => {
+      if (early.found !== 'incomplete') return;
+      early.found = leadingListMetadata(soFar);
+      if (typeof early.found === 'object') onContinue?.(early.found.continueToken);
+    });
+    const body = JSON.parse(text) as {
       items?: unknown;
       metadata?: { resourceVersion?: unknown; continue?: unknown };
     };
@@ -60,11 +74,12 @@ export class KubeClient {
       throw new Error(`list ${path}: the answer is not a Kubernetes list`);
     }
     const token = body.metadata.continue;
-    return {
-      items: body.items as unknown[],
-      resourceVersion: body.metadata.resourceVersion,
-      continueToken: typeof token === 'string' && token !== '' ? token : undefined,
-    };
+    const continueToken = typeof token === 'string' && token !== '' ? token : undefined;
+    if (typeof early.found === 'object' && early.found.continueToken !== continueToken) {
+      // Cannot happen with a well-formed body (the leading metadata is the metadata); never follow a wrong token.
+      throw new Error(`list ${path}: the continue token read early differs from the page's`);
+    }
+    return { items: body.items as unknown[], resourceVersion: body.metadata.resourceVersion, continueToken };
   }
 
   /**
@@ -140,17 +155,19 @@ export class KubeClient {
 }
 
 /**
- * The body as text, decoded chunk by chunk as it arrives. Not `response.json()`: that gathers the chunks into one
- * buffer of the whole body before decoding it, a malloc'd megabyte or more per list page, and glibc then keeps
- * those pages' worth of freed memory in the process (~25 MB of RSS after listing 10,000 slices); the decoded text
- * lives on V8's heap instead, which gives it back.
+ * The body as text, decoded chunk by chunk as it arrives; `onText` sees the text so far after each chunk. Not
+ * `response.json()`: that gathers the chunks into one buffer of the whole body before decoding it, a malloc'd
+ * megabyte or more per list page, and glibc then keeps those pages' worth of freed memory in the process (~25 MB
+ * of RSS after listing 10,000 slices); the decoded text lives on V8's heap instead, which gives it back.
  */
-async function bodyText(response: Response): Promise<string> {
+async function bodyText(response: Response, onText?: (soFar: string) => void): Promise<string> {
   if (response.body === null) return '';
   const decoder = new TextDecoder();
   let text = '';
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>)
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
     text += decoder.decode(chunk, { stream: true });
+    onText?.(text);
+  }
   return text + decoder.decode();
 }
 

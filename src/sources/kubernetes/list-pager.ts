@@ -4,7 +4,7 @@
 // transform keeps, never every raw page at once, and the API server produces the next page while this process
 // digests the last one.
 import { acceptEndpointSlice, acceptService } from '../../kube/fast-accept.ts';
-import { KubeApiError, type KubeClient } from '../../kube/kube-client.ts';
+import { KubeApiError, type KubeClient, type ListPage } from '../../kube/kube-client.ts';
 
 export interface PagedListOptions<T> {
   readonly client: KubeClient;
@@ -25,43 +25,92 @@ export interface PagedList<T> {
   readonly resourceVersion: string;
 }
 
+/** Pages asked for and not yet taken by the loop: the one arriving and the next; bounds the text buffered ahead. */
+const MAX_PAGES_AHEAD = 2;
+
+/** One page's request; `next` is the following page's, once asked for. */
+interface PageFetch {
+  /** The continue token it was asked with (undefined: the first page). */
+  readonly token: string | undefined;
+  readonly page: Promise<ListPage>;
+  /** The following page's continue token, as soon as the start of this page's body told it. */
+  earlyToken?: string | undefined;
+  next?: PageFetch;
+}
+
 export async function listAllPages<T>(options: PagedListOptions<T>): Promise<PagedList<T>> {
   const { client, path, labelSelector, signal } = options;
   const limit = String(options.pageSize);
-  const fetchPage = (continueToken: string | undefined) => {
-    const page = client.list(path, { limit, continue: continueToken, labelSelector }, signal);
+  let ahead = 0;
+  let chain = 0;
+  // The last page asked for: the next request follows it as soon as its continue token is known and the bound
+  // allows, even while its body is still arriving.
+  let tail: PageFetch | undefined;
+  const fetchPage = (continueToken: string | undefined): PageFetch => {
+    const ofChain = chain;
+    ahead += 1;
+    const fetch: PageFetch = {
+      token: continueToken,
+      page: client.list(path, { limit, continue: continueToken, labelSelector }, signal, (token) => {
+        fetch.earlyToken = token;
+        if (ofChain === chain) extend();
+      }),
+    };
+    tail = fetch;
     // Fetched ahead: if the list fails before it is awaited (a throwing transform, an abort), its rejection must
     // not go unhandled; it is still seen by whoever awaits it.
-    page.catch(() => undefined);
-    return page;
+    fetch.page.catch(() => undefined);
+    return fetch;
+  };
+  const extend = (): void => {
+    const last = tail;
+    if (
+      last !== undefined &&
+      last.earlyToken !== undefined &&
+      last.next === undefined &&
+      ahead < MAX_PAGES_AHEAD
+    )
+      last.next = fetchPage(last.earlyToken);
+  };
+  const restart = (): PageFetch => {
+    chain += 1;
+    ahead = 0;
+    return fetchPage(undefined);
   };
   let items: T[] = [];
   let restarted = false;
-  let continueToken: string | undefined;
-  let next = fetchPage(undefined);
+  let current = restart();
   for (;;) {
-    let page;
+    let page: ListPage;
     try {
-      page = await next;
+      page = await current.page;
     } catch (error) {
       // A continue token that expired between pages: start over once from a fresh snapshot.
-      if (isExpired(error) && continueToken !== undefined && !restarted) {
+      if (isExpired(error) && current.token !== undefined && !restarted) {
         restarted = true;
         items = [];
-        continueToken = undefined;
-        next = fetchPage(undefined);
+        current = restart();
         continue;
       }
       throw error;
     }
-    continueToken = page.continueToken;
+    ahead -= 1;
+    const continueToken = page.continueToken;
+    let next: PageFetch | undefined;
     if (continueToken !== undefined) {
-      next = fetchPage(continueToken);
-      // One turn of the loop, so that the request is on the wire before the transform takes this page.
-      await new Promise((resolve) => setImmediate(resolve));
+      if (current.next === undefined) {
+        next = fetchPage(continueToken);
+        current.next = next;
+        // One turn of the loop, so that the request is on the wire before the transform takes this page.
+        await new Promise((resolve) => setImmediate(resolve));
+      } else {
+        next = current.next;
+        extend();
+      }
     }
     for (const raw of page.items) items.push(options.transform(raw));
-    if (continueToken === undefined) return { items, resourceVersion: page.resourceVersion };
+    if (next === undefined) return { items, resourceVersion: page.resourceVersion };
+    current = next;
   }
 }
 
