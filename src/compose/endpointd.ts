@@ -79,7 +79,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   let xds: XdsControlPlane | undefined;
   grpc.addService({
     names: [ADS_SERVICE_NAME],
-    packageDefinition: adsPackageDefinition(),
+    packageDefinition: adsPackageDefinition,
     register: (server) => {
       xds = addXdsService(server, {
         store,

@@ -7,7 +7,6 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import type { Readiness } from '../../observability/readiness.ts';
 import type { StoreReader } from '../../store/faces.ts';
@@ -18,6 +17,7 @@ import { listServicesHandler } from './list.ts';
 import { DiscoveryCodec } from './messages.ts';
 import { channelOptions, DEFAULT_TRANSPORT_OPTIONS, type GrpcTransportOptions } from './options.ts';
 import { bytesResponseService, DISCOVERY_SERVICE, loadProtos } from './proto.ts';
+import { addLazyReflection } from './reflection.ts';
 import { MAX_WATCHED_SERVICES } from './request.ts';
 import { resolveHandler } from './resolve.ts';
 import { WatchStreams } from './watch.ts';
@@ -44,8 +44,11 @@ export interface GrpcServerOptions {
 export interface ServiceRegistration {
   /** Fully qualified service names, reported on by grpc.health.v1.Health. */
   readonly names: readonly string[];
-  /** The service's protos as proto-loader loaded them, so that reflection describes it too. */
-  readonly packageDefinition?: PackageDefinition;
+  /**
+   * The service's protos as proto-loader loads them, so that reflection describes it too; asked for on the first
+   * reflection call, not at start.
+   */
+  readonly packageDefinition?: () => PackageDefinition;
   /** Adds the service's handlers (server.addService). Called once, before the server binds. */
   register(server: Server): void;
   /** Called when shutdown begins: end long-lived calls with UNAVAILABLE so clients reconnect elsewhere. */
@@ -113,9 +116,11 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       if (started) throw new Error('the gRPC server is already started');
       started = true;
       // Reflection last, so that it describes every service added before.
-      let reflected: PackageDefinition = protos.packageDefinition;
-      for (const r of registrations) reflected = { ...reflected, ...r.packageDefinition };
-      new ReflectionService(reflected).addToServer(server);
+      addLazyReflection(server, () => {
+        let reflected: PackageDefinition = protos.packageDefinition;
+        for (const r of registrations) reflected = { ...reflected, ...r.packageDefinition?.() };
+        return reflected;
+      });
       const host = bind.includes(':') ? `[${bind}]` : bind;
       return new Promise<number>((resolve, reject) => {
         server.bindAsync(
