@@ -1,18 +1,19 @@
 // The one memory-reducing collection after the first sync (src/observability/heap-compaction.ts): it gives back the
 // young generation that loading grew, it works without --expose-gc and leaves no global gc behind, and endpointd
-// runs it once after ready — not at all when stopped first.
+// runs it once, between its first sync and reporting ready — not at all when stopped before that sync.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { COMPACTION_DELAY_MS } from '../src/observability/heap-compaction.ts';
 import { startEndpointd } from '../src/main.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { LogLines } from './support/log-lines.ts';
 import { TEST_CONFIG } from './support/endpointd.ts';
+import { FakeApiServer } from './support/fake-apiserver/index.ts';
+import { defaultKubernetesSource } from '../src/config/index.ts';
 
 const run = promisify(execFile);
 const MODULE = new URL('../src/observability/heap-compaction.ts', import.meta.url).href;
@@ -55,34 +56,47 @@ describe('heap compaction after the first sync', () => {
     assert.equal(out.globalGc, 'undefined', 'no gc() handed to the rest of the process');
   });
 
-  it('endpointd compacts once, a moment after ready, and not at all when stopped before', async () => {
+  it('endpointd compacts once, after its first sync and before it reports ready; a server stopped unsynced never', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'endpointd-compaction-'));
-    const start = async (logs: LogLines) => {
+    const api = await FakeApiServer.start();
+    const kubeconfig = join(dir, 'kubeconfig');
+    await writeFile(kubeconfig, api.kubeconfigYaml());
+    const compacted = (logs: LogLines) => logs.withMessage('heap compacted after the first sync');
+    try {
+      const logs = new LogLines();
       const endpointd = await startEndpointd(
         { ...TEST_CONFIG, sources: [{ kind: 'file', path: dir }] },
         createLogger('info', logs),
       );
       await endpointd.synced;
-      return endpointd;
-    };
-    const compacted = (logs: LogLines) => logs.withMessage('heap compacted after the first sync');
-    try {
-      const logs = new LogLines();
-      const endpointd = await start(logs);
-      assert.equal(compacted(logs).length, 0, 'not in the way of the first answers');
-      await new Promise((resolve) => setTimeout(resolve, COMPACTION_DELAY_MS + 1000));
-      const lines = compacted(logs);
-      assert.equal(lines.length, 1);
-      assert.equal(typeof lines[0]?.rssBeforeMb, 'number');
-      assert.equal(typeof lines[0]?.pauseMs, 'number');
+      const messages = logs.lines.map((l) => l.msg);
+      assert.equal(compacted(logs).length, 1);
+      assert.ok(
+        messages.indexOf('heap compacted after the first sync') < messages.indexOf('ready'),
+        messages.join(' | '),
+      );
+      const [line] = compacted(logs);
+      assert.equal(typeof line?.rssBeforeMb, 'number');
+      assert.equal(typeof line?.pauseMs, 'number');
+      assert.equal(endpointd.readiness.ready, true);
       await endpointd.stop();
 
-      const early = new LogLines();
-      const stopped = await start(early);
-      await stopped.stop();
-      await new Promise((resolve) => setTimeout(resolve, COMPACTION_DELAY_MS + 500));
-      assert.equal(compacted(early).length, 0, 'a stopped server does not compact');
+      // A Kubernetes source whose first list never answers: not synced, not ready, stopped — never compacted.
+      api.stall({ verb: 'list', phase: 'before-headers' });
+      const unsynced = new LogLines();
+      const stalled = await startEndpointd(
+        { ...TEST_CONFIG, sources: [{ ...defaultKubernetesSource(), kubeconfig }] },
+        createLogger('info', unsynced),
+      );
+      await api.waitForRequest((r) => r.verb === 'list', 5_000);
+      assert.equal(stalled.readiness.ready, false);
+      await stalled.stop();
+      api.unstall();
+      await stalled.synced.catch(() => undefined);
+      assert.equal(compacted(unsynced).length, 0, 'a server stopped before its first sync does not compact');
+      assert.equal(unsynced.withMessage('ready').length, 0);
     } finally {
+      await api.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

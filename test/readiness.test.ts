@@ -46,4 +46,27 @@ describe('readiness', () => {
       server.close();
     }
   });
+
+  it('a hold keeps /readyz at 503 once synced too, while lookups answer; released, it is 200', async () => {
+    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
+    const source = new ManualSource(true);
+    const readiness = new Readiness([source]);
+    const release = readiness.hold();
+    const rest = createRestApi({ store, readiness, logger: createLogger('silent'), heartbeatMs: 15_000 });
+    const server = createServer(rest.app).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      store.upsert('manual', service('shop', 'web', ['10.0.0.1']));
+      const held = await get(`${url}/readyz`);
+      assert.equal(held.status, 503);
+      assert.equal(held.json<{ ready: boolean; synced: boolean }>().ready, false);
+      assert.equal(held.json<{ ready: boolean; synced: boolean }>().synced, true);
+      assert.equal((await get(`${url}/v1/namespaces/shop/services/web`)).status, 200, 'synced: lookups answer');
+      release();
+      assert.equal((await get(`${url}/readyz`)).status, 200);
+    } finally {
+      server.close();
+    }
+  });
 });

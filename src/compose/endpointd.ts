@@ -18,7 +18,7 @@ import { createHealthApp } from '../api/rest/health-routes.ts';
 import { createDashboardRouter } from '../api/ui/route.ts';
 import type { Config } from '../config/index.ts';
 import { Metrics } from '../observability/metrics.ts';
-import { scheduleHeapCompaction } from '../observability/heap-compaction.ts';
+import { compactHeapAfterSync } from '../observability/heap-compaction.ts';
 import { Readiness } from '../observability/readiness.ts';
 import { ExposurePolicy } from '../policy/exposure.ts';
 import { EndpointStore } from '../store/endpoint-store.ts';
@@ -57,6 +57,8 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   const sources = await createSources(config.sources, { store, policy, logger, metrics: () => metrics });
   const metrics = new Metrics({ store, sources });
   const readiness = new Readiness(sources);
+  // Not ready before the heap compaction that follows the first sync (below).
+  const releaseReadiness = readiness.hold();
   // TLS, authentication and limits of both doors; throws on unusable TLS or tokens files (before anything listens).
   const guards = await createGuards({
     security: config.security,
@@ -155,15 +157,16 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
   }
   logger.info({ address: config.bind, port: grpcPort }, 'gRPC API listening');
 
-  let cancelCompaction: (() => void) | undefined;
   // A source that cannot start at all (e.g. a path that is not a file or a directory) is a configuration error.
   const synced = Promise.all(sources.map((source) => source.start())).then(
     () => {
       // A source's start() also resolves when it is stopped before its first sync: that is no "ready".
-      if (!readiness.ready) return;
+      if (readiness.shuttingDown || !readiness.synced) return;
+      // What loading the first state grew goes back to the system before any traffic comes (heap-compaction.ts
+      // says why and what it costs); synchronous, so nothing is answered meanwhile.
+      compactHeapAfterSync(logger);
+      releaseReadiness();
       logger.info({ services: store.stats().services, endpoints: store.stats().endpoints }, 'ready');
-      // What loading the first state grew goes back to the system (heap-compaction.ts says why and what it costs).
-      cancelCompaction = scheduleHeapCompaction(logger);
     },
     async (error: unknown) => {
       await Promise.allSettled(sources.map((s) => s.stop()));
@@ -180,7 +183,6 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
       // First only say "not ready" (/readyz 503, gRPC health NOT_SERVING) and keep serving, so that load
       // balancers and clients move away before anything is refused; then drain.
       readiness.beginShutdown();
-      cancelCompaction?.();
       draining = true;
       logger.info({ delayMs: config.shutdownDelayMs, graceMs: config.shutdownGraceMs }, 'draining');
       await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));

@@ -3,16 +3,13 @@
 // semi-spaces, --max-semi-space-size) and leaves the old generation fragmented; neither shrinks on its own — V8's
 // memory reducer shrinks the young generation's bookkeeping but the pages stay resident (measured: RSS unchanged
 // 25 s after an idle start). The "last resort" collection V8 runs under memory pressure compacts the old
-// generation and uncommits the young one: ~40 MB of RSS at 10,000 Services, ~25 MB at idle (docs/benchmarks.md).
-// It pauses the event loop once (tens of ms idle, a few hundred at 10,000 Services), so it runs a moment after
-// the process turned ready rather than in the way of its first answers, and never again: the young generation
-// grows back only as far as the traffic needs.
+// generation and uncommits the young one: ~50 MB of RSS at 10,000 Services, ~40 MB at idle (docs/benchmarks.md).
+// It stops the event loop for a while (~0.1 s idle, ~0.5 s at 10,000 Services on a quiet core; its asynchronous
+// form pauses as long at its end), so it runs before the process reports ready: no request is waiting then, and
+// load balancers send none. It runs once: the young generation grows back only as far as the traffic needs.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Logger } from 'pino';
-
-/** How long after the first sync the collection runs: past the first /readyz answers a rollout waits for. */
-export const COMPACTION_DELAY_MS = 1000;
 
 /** V8's gc() of --expose-gc, with the options its extension takes. */
 type GcFunction = (options: {
@@ -52,20 +49,13 @@ export function compactHeap(): { readonly rssBefore: number; readonly rssAfter: 
   return { rssBefore, rssAfter: process.memoryUsage.rss(), ms: performance.now() - started };
 }
 
-/**
- * Schedules the one compaction `delayMs` from now; the returned function cancels it (shutdown). The timer does not
- * keep the process alive.
- */
-export function scheduleHeapCompaction(logger: Logger, delayMs = COMPACTION_DELAY_MS): () => void {
-  const timer = setTimeout(() => {
-    const { rssBefore, rssAfter, ms } = compactHeap();
-    logger.info(
-      { rssBeforeMb: toMb(rssBefore), rssAfterMb: toMb(rssAfter), pauseMs: Math.round(ms) },
-      'heap compacted after the first sync',
-    );
-  }, delayMs);
-  timer.unref();
-  return () => clearTimeout(timer);
+/** Runs the compaction and logs what it did: the step between the first sync and "ready". */
+export function compactHeapAfterSync(logger: Logger): void {
+  const { rssBefore, rssAfter, ms } = compactHeap();
+  logger.info(
+    { rssBeforeMb: toMb(rssBefore), rssAfterMb: toMb(rssAfter), pauseMs: Math.round(ms) },
+    'heap compacted after the first sync',
+  );
 }
 
 function toMb(bytes: number): number {

@@ -28,6 +28,7 @@ export class Readiness {
   /** Sources never un-sync: once all have, asking them again on every request is wasted work. */
   #syncedLatch = false;
   #clusterNames: readonly string[] | undefined;
+  #held = false;
 
   constructor(sources: readonly Source[]) {
     this.#sources = sources;
@@ -44,7 +45,18 @@ export class Readiness {
   }
 
   get ready(): boolean {
-    return !this.#shuttingDown && this.synced;
+    return !this.#shuttingDown && !this.#held && this.synced;
+  }
+
+  /**
+   * Keeps `ready` false, once synced too, until the returned function is called: for the one step the process takes
+   * between its first sync and taking traffic (compose/endpointd.ts), so that no probe sees ready before it.
+   */
+  hold(): () => void {
+    this.#held = true;
+    return () => {
+      this.#held = false;
+    };
   }
 
   beginShutdown(): void {
@@ -65,7 +77,7 @@ export class Readiness {
   detail(): ReadinessDetail {
     const sources = this.#sources.map((source) => describe(source.name, source.status()));
     const synced = sources.every((s) => s.synced);
-    return { ready: synced && !this.#shuttingDown, synced, shuttingDown: this.#shuttingDown, sources };
+    return { ready: synced && !this.#held && !this.#shuttingDown, synced, shuttingDown: this.#shuttingDown, sources };
   }
 }
 
