@@ -1,6 +1,6 @@
 // The domain model every layer shares: a Service's merged endpoints, their conditions, and the content version.
 // Pure types and pure helpers only; no I/O. Which endpoints a caller gets is src/views/.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** `namespace/name` of a Kubernetes Service. */
 export interface ServiceKey {
@@ -208,7 +208,7 @@ export function contentVersion(service: ServiceEndpoints): string {
 export function contentHash(canonical: string | Uint8Array): string {
   // The first 12 bytes are exactly the first 16 characters, written as a string of their own: a slice of the whole
   // digest's text would keep that text alive behind every version held.
-  return createHash('sha256').update(canonical).digest().toString('base64url', 0, 12);
+  return hash('sha256', canonical, 'buffer').toString('base64url', 0, 12);
 }
 
 function portTuple(p: EndpointPort): unknown[] {
