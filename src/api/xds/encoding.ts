@@ -29,7 +29,11 @@ export const PROTO_FILES = [
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
 ];
 
-/** Loads the subset once; protobufjs resolves google/protobuf/* from its bundled copies. */
+/**
+ * Loads the subset; protobufjs resolves google/protobuf/* from its bundled copies. Once, on first use (the first
+ * xDS stream or resource), not at start: parsing the files and the types they make cost ~45 ms and a few MB that a
+ * server nobody asks for xDS never needs.
+ */
 function loadRoot(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => join(PROTO_DIR, target);
@@ -38,10 +42,11 @@ function loadRoot(): protobuf.Root {
   return root;
 }
 
-const root = loadRoot();
+let root: protobuf.Root | undefined;
 
 /** The protobuf type of a fully qualified message name (e.g. from a type URL); throws when not in the subset. */
 export function messageType(fullName: string): protobuf.Type {
+  root ??= loadRoot();
   return root.lookupType(fullName);
 }
 
@@ -70,10 +75,16 @@ export function decodeMessage(typeName: string, bytes: Uint8Array): Record<strin
 }
 
 const DISCOVERY = 'envoy.service.discovery.v3';
-const discoveryRequest = messageType(`${DISCOVERY}.DiscoveryRequest`);
-const discoveryResponse = messageType(`${DISCOVERY}.DiscoveryResponse`);
-const deltaRequest = messageType(`${DISCOVERY}.DeltaDiscoveryRequest`);
-const deltaResponse = messageType(`${DISCOVERY}.DeltaDiscoveryResponse`);
+const discoveryRequest = `${DISCOVERY}.DiscoveryRequest`;
+const discoveryResponse = `${DISCOVERY}.DiscoveryResponse`;
+const deltaRequest = `${DISCOVERY}.DeltaDiscoveryRequest`;
+const deltaResponse = `${DISCOVERY}.DeltaDiscoveryResponse`;
+
+/** The type of `typeName`, looked up on first use and kept. */
+function lazyType(typeName: string): () => protobuf.Type {
+  let type: protobuf.Type | undefined;
+  return () => (type ??= messageType(typeName));
+}
 
 /** Shape check at the edge: what protobufjs decoded, as the typed request (absent fields get their defaults). */
 function toDiscoveryRequest(raw: Record<string, unknown>): DiscoveryRequest {
@@ -132,18 +143,17 @@ function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-function decodeWith<T>(
-  type: protobuf.Type,
-  convert: (raw: Record<string, unknown>) => T,
-): (bytes: Buffer) => T {
+function decodeWith<T>(typeName: string, convert: (raw: Record<string, unknown>) => T): (bytes: Buffer) => T {
+  const type = lazyType(typeName);
   return (bytes) =>
-    convert(type.toObject(type.decode(bytes), { longs: Number, enums: Number, arrays: true }));
+    convert(type().toObject(type().decode(bytes), { longs: Number, enums: Number, arrays: true }));
 }
 
-function encodeWith(type: protobuf.Type): (message: object) => Buffer {
+function encodeWith(typeName: string): (message: object) => Buffer {
+  const type = lazyType(typeName);
   // Plain objects straight to the encoder: fromObject would copy every shared resource buffer once more.
   return (message) => {
-    const bytes = type.encode(message).finish();
+    const bytes = type().encode(message).finish();
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
 }
@@ -155,9 +165,10 @@ export const encodeDeltaDiscoveryResponse: (message: DeltaDiscoveryResponse) => 
   encodeWith(deltaResponse);
 
 /** Responses for clients (tests, benchmark): plain objects, bytes as Buffers. */
-function decodePlain(type: protobuf.Type): (bytes: Buffer) => Record<string, unknown> {
+function decodePlain(typeName: string): (bytes: Buffer) => Record<string, unknown> {
+  const type = lazyType(typeName);
   return (bytes) =>
-    type.toObject(type.decode(bytes), { longs: Number, enums: Number, bytes: Buffer, arrays: true });
+    type().toObject(type().decode(bytes), { longs: Number, enums: Number, bytes: Buffer, arrays: true });
 }
 
 const ADS = `/${DISCOVERY}.AggregatedDiscoveryService`;
