@@ -112,6 +112,50 @@ describe('a paged list asks for the next page early', () => {
   });
 });
 
+describe('a paged list follows the token its page confirms', () => {
+  it('drops an early request whose token the whole page does not confirm (a body with two metadata keys)', async () => {
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      const token = new URL(req.url ?? '/', 'http://x').searchParams.get('continue');
+      asked.push(token ?? '');
+      res.writeHead(token === 'decoy' ? 400 : 200, { 'Content-Type': 'application/json' });
+      if (token === 'decoy') {
+        res.end('{"kind":"Status","apiVersion":"v1","status":"Failure","message":"bad continue","code":400}');
+        return;
+      }
+      if (token === 'page-1') {
+        res.end(listBody(['b'], undefined));
+        return;
+      }
+      // JSON.parse keeps the last of two equal keys: the page's token is page-1, the first bytes say decoy.
+      const body = listBody(['a'], 'page-1');
+      res.end(
+        body.replace('"metadata":', '"metadata":{"resourceVersion":"42","continue":"decoy"},"metadata":'),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const config = new KubeConfig();
+    config.loadFromString(
+      kubeconfigYaml(
+        {
+          url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          caPem: undefined,
+          namespace: 'x',
+        },
+        undefined,
+      ),
+    );
+    try {
+      const listed = await list(new KubeClient(config));
+      assert.deepEqual(listed.items, ['a', 'b']);
+      assert.ok(asked.includes('decoy'), `the early request was made: ${asked.join(', ')}`);
+      assert.ok(asked.includes('page-1'), asked.join(', '));
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('leadingListMetadata', () => {
   const token = fc.option(fc.string({ minLength: 1 }), { nil: undefined });
   const names = fc.array(fc.string(), { maxLength: 5 });

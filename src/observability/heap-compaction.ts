@@ -51,7 +51,15 @@ export function compactHeap(): { readonly rssBefore: number; readonly rssAfter: 
 
 /** Runs the compaction and logs what it did: the step between the first sync and "ready". */
 export function compactHeapAfterSync(logger: Logger): void {
-  const { rssBefore, rssAfter, ms } = compactHeap();
+  let done: ReturnType<typeof compactHeap>;
+  try {
+    done = compactHeap();
+  } catch (error) {
+    // A runtime without V8's gc extension: the memory stays as it is, the server is not held up for it.
+    logger.warn({ error: (error as Error).message }, 'heap compaction after the first sync is not available');
+    return;
+  }
+  const { rssBefore, rssAfter, ms } = done;
   logger.info(
     { rssBeforeMb: toMb(rssBefore), rssAfterMb: toMb(rssAfter), pauseMs: Math.round(ms) },
     'heap compacted after the first sync',

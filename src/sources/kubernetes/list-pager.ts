@@ -98,14 +98,19 @@ export async function listAllPages<T>(options: PagedListOptions<T>): Promise<Pag
     const continueToken = page.continueToken;
     let next: PageFetch | undefined;
     if (continueToken !== undefined) {
-      if (current.next === undefined) {
+      if (current.next !== undefined && current.next.token === continueToken) {
+        next = current.next;
+        extend();
+      } else {
+        // Not asked for yet, or asked with an early token the page does not confirm: that request is dropped.
+        if (current.next !== undefined) {
+          chain += 1;
+          ahead = 0;
+        }
         next = fetchPage(continueToken);
         current.next = next;
         // One turn of the loop, so that the request is on the wire before the transform takes this page.
         await new Promise((resolve) => setImmediate(resolve));
-      } else {
-        next = current.next;
-        extend();
       }
     }
     for (const raw of page.items) items.push(options.transform(raw));
