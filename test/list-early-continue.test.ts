@@ -148,7 +148,8 @@ describe('a paged list follows the token its page confirms', () => {
     try {
       const listed = await list(new KubeClient(config));
       assert.deepEqual(listed.items, ['a', 'b']);
-      assert.ok(asked.includes('decoy'), `the early request was made: ${asked.join(', ')}`);
+      // The early request for `decoy` is cancelled once the page says page-1, often before it reaches the server
+      // (test/attack-round5.test.ts holds the page until it has, and shows it cancelled).
       assert.ok(asked.includes('page-1'), asked.join(', '));
     } finally {
       server.close();

@@ -43,15 +43,20 @@ export async function listAllPages<T>(options: PagedListOptions<T>): Promise<Pag
   const limit = String(options.pageSize);
   let ahead = 0;
   let chain = 0;
+  // Cancels the requests of the current chain: those dropped (a restart, an early token the page did not confirm)
+  // and, once the list is done or has failed, any still on the wire: none outlives its use or reads a page for
+  // nobody.
+  let chainAbort = new AbortController();
   // The last page asked for: the next request follows it as soon as its continue token is known and the bound
   // allows, even while its body is still arriving.
   let tail: PageFetch | undefined;
   const fetchPage = (continueToken: string | undefined): PageFetch => {
     const ofChain = chain;
+    const fetchSignal = AbortSignal.any([signal, chainAbort.signal]);
     ahead += 1;
     const fetch: PageFetch = {
       token: continueToken,
-      page: client.list(path, { limit, continue: continueToken, labelSelector }, signal, (token) => {
+      page: client.list(path, { limit, continue: continueToken, labelSelector }, fetchSignal, (token) => {
         fetch.earlyToken = token;
         if (ofChain === chain) extend();
       }),
@@ -72,50 +77,56 @@ export async function listAllPages<T>(options: PagedListOptions<T>): Promise<Pag
     )
       last.next = fetchPage(last.earlyToken);
   };
-  const restart = (): PageFetch => {
+  const newChain = (): void => {
+    chainAbort.abort();
+    chainAbort = new AbortController();
     chain += 1;
     ahead = 0;
+  };
+  const restart = (): PageFetch => {
+    newChain();
     return fetchPage(undefined);
   };
   let items: T[] = [];
   let restarted = false;
   let current = restart();
-  for (;;) {
-    let page: ListPage;
-    try {
-      page = await current.page;
-    } catch (error) {
-      // A continue token that expired between pages: start over once from a fresh snapshot.
-      if (isExpired(error) && current.token !== undefined && !restarted) {
-        restarted = true;
-        items = [];
-        current = restart();
-        continue;
-      }
-      throw error;
-    }
-    ahead -= 1;
-    const continueToken = page.continueToken;
-    let next: PageFetch | undefined;
-    if (continueToken !== undefined) {
-      if (current.next !== undefined && current.next.token === continueToken) {
-        next = current.next;
-        extend();
-      } else {
-        // Not asked for yet, or asked with an early token the page does not confirm: that request is dropped.
-        if (current.next !== undefined) {
-          chain += 1;
-          ahead = 0;
+  try {
+    for (;;) {
+      let page: ListPage;
+      try {
+        page = await current.page;
+      } catch (error) {
+        // A continue token that expired between pages: start over once from a fresh snapshot.
+        if (isExpired(error) && current.token !== undefined && !restarted) {
+          restarted = true;
+          items = [];
+          current = restart();
+          continue;
         }
-        next = fetchPage(continueToken);
-        current.next = next;
-        // One turn of the loop, so that the request is on the wire before the transform takes this page.
-        await new Promise((resolve) => setImmediate(resolve));
+        throw error;
       }
+      ahead -= 1;
+      const continueToken = page.continueToken;
+      let next: PageFetch | undefined;
+      if (continueToken !== undefined) {
+        if (current.next !== undefined && current.next.token === continueToken) {
+          next = current.next;
+          extend();
+        } else {
+          // Not asked for yet, or asked with an early token the page does not confirm: that request is dropped.
+          if (current.next !== undefined) newChain();
+          next = fetchPage(continueToken);
+          current.next = next;
+          // One turn of the loop, so that the request is on the wire before the transform takes this page.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      for (const raw of page.items) items.push(options.transform(raw));
+      if (next === undefined) return { items, resourceVersion: page.resourceVersion };
+      current = next;
     }
-    for (const raw of page.items) items.push(options.transform(raw));
-    if (next === undefined) return { items, resourceVersion: page.resourceVersion };
-    current = next;
+  } finally {
+    chainAbort.abort();
   }
 }
 
