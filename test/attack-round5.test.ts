@@ -125,3 +125,39 @@ describe('a paged list leaves none of its requests open once it is done with the
     });
   }
 });
+
+describe('a list answer that is not a Kubernetes list', () => {
+  it('fails the page with an error that says so and names the collection, whatever the 200 body is', async () => {
+    // An authenticating proxy's login page, a body of JSON null, and other shapes that are no list.
+    const bodies = [
+      'null',
+      '<!DOCTYPE html><html>sign in</html>',
+      '',
+      '[]',
+      '"text"',
+      '7',
+      '{}',
+      '{"items":[]}',
+    ];
+    let body = '';
+    const { client, close } = await listServer((_token, _req, res) => res.end(body));
+    try {
+      for (body of bodies)
+        for (const onContinue of [undefined, () => undefined]) {
+          await assert.rejects(
+            client.list(PATH, { limit: '1' }, new AbortController().signal, onContinue),
+            (error: Error) => {
+              assert.match(
+                error.message,
+                /^list \/apis\/discovery\.k8s\.io\/v1\/endpointslices: .*not a Kubernetes list/,
+              );
+              return true;
+            },
+            JSON.stringify(body),
+          );
+        }
+    } finally {
+      close();
+    }
+  });
+});

@@ -66,13 +66,16 @@ export class KubeClient {
       early.found = leadingListMetadata(soFar);
       if (typeof early.found === 'object') onContinue?.(early.found.continueToken);
     });
-    const body = JSON.parse(text) as {
-      items?: unknown;
-      metadata?: { resourceVersion?: unknown; continue?: unknown };
-    };
-    if (!Array.isArray(body.items) || typeof body.metadata?.resourceVersion !== 'string') {
-      throw new Error(`list ${path}: the answer is not a Kubernetes list`);
+    const notAList = (detail: string): Error =>
+      new Error(`list ${path}: the answer is not a Kubernetes list${detail === '' ? '' : ` (${detail})`}`);
+    let body: { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } } | null;
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch (error) {
+      // A 200 that is no JSON at all: an authenticating proxy's sign-in page, a cut body.
+      throw notAList((error as Error).message);
     }
+    if (!Array.isArray(body?.items) || typeof body.metadata?.resourceVersion !== 'string') throw notAList('');
     const token = body.metadata.continue;
     // The page's own token is the one to follow: the pager drops a request made with an early one that differs
     // (only a body with two `metadata` keys could make them differ).
