@@ -1,5 +1,5 @@
-// Attacks from outside on round 5's changes (early continue requests of paged lists, the heap compaction before
-// ready, lazy reflection and xDS protos): each test here failed before the fix committed with it.
+// Defects found by attacking round 5's paged lists from outside (early continue requests, list answers), with the
+// real KubeClient and pager against loopback servers: each test here failed before the fix committed with it.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
