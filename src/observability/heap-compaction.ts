@@ -42,7 +42,11 @@ function collector(): GcFunction {
 }
 
 /** Runs the collection now; returns what it did (for the log and the tests). */
-export function compactHeap(): { readonly rssBefore: number; readonly rssAfter: number; readonly ms: number } {
+export function compactHeap(): {
+  readonly rssBefore: number;
+  readonly rssAfter: number;
+  readonly ms: number;
+} {
   const rssBefore = process.memoryUsage.rss();
   const started = performance.now();
   collector()({ type: 'major', execution: 'sync', flavor: 'last-resort' });

@@ -77,7 +77,12 @@ export class Readiness {
   detail(): ReadinessDetail {
     const sources = this.#sources.map((source) => describe(source.name, source.status()));
     const synced = sources.every((s) => s.synced);
-    return { ready: synced && !this.#held && !this.#shuttingDown, synced, shuttingDown: this.#shuttingDown, sources };
+    return {
+      ready: synced && !this.#held && !this.#shuttingDown,
+      synced,
+      shuttingDown: this.#shuttingDown,
+      sources,
+    };
   }
 }
 
