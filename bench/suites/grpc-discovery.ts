@@ -27,6 +27,7 @@ import {
   watchedService,
   type WatchProtocol,
 } from '../support/grpc-bench.ts';
+import { CpuWindow } from '../support/grpc-process-cpu.ts';
 import { findH2load, runGrpcLoad, type GrpcLoadResult } from '../support/h2load.ts';
 import type { PeerAvailability } from '../support/peers.ts';
 import { result, skippedResult, type Baseline, type BenchResult } from '../support/report.ts';
@@ -175,6 +176,8 @@ interface FanOutTarget {
   readonly target: string;
   readonly protocol: WatchProtocol;
   readonly writer: Role;
+  /** The process that fans the change out (endpointd's server, etcd), whose CPU time per change is measured. */
+  readonly serverPid: number;
   /** Checks one stream's message about change `variant` (its content, not only that it carried the marker). */
   check(sample: Buffer, variant: 0 | 1, revision: number): void;
   stop(): Promise<void>;
@@ -185,7 +188,17 @@ export interface FanOutFigures {
   readonly first: number;
   readonly p50: number;
   readonly p99: number;
+  /** Per change: the latest receipt across streams, from the change (median over the changes). */
+  readonly last: number;
+  /** The latest receipt of each change, in the order of the changes (what a p99 over all receipts hides). */
+  readonly lasts: readonly number[];
   readonly writeMs: number;
+  /**
+   * CPU time per change (median), all threads, from just before the change to 100 ms after its last receipt: the
+   * server's (etcd's includes its Put: gRPC, raft, WAL) and the clients process's.
+   */
+  readonly serverCpuMs: number;
+  readonly clientsCpuMs: number;
 }
 
 async function watchFanOut({ quick, log }: SuiteContext, etcd: PeerAvailability): Promise<BenchResult[]> {
@@ -207,13 +220,14 @@ async function watchFanOut({ quick, log }: SuiteContext, etcd: PeerAvailability)
       if (measured === undefined) continue;
       log(
         `${side.padEnd(9)} ${streams} streams × ${changes} changes: first ${measured.first.toFixed(2)} ms, ` +
-          `p50 ${measured.p50.toFixed(2)} ms, p99 ${measured.p99.toFixed(2)} ms` +
+          `p50 ${measured.p50.toFixed(2)} ms, p99 ${measured.p99.toFixed(2)} ms, last ${measured.last.toFixed(2)} ms; ` +
+          `CPU a change: server ${measured.serverCpuMs.toFixed(1)} ms, clients ${measured.clientsCpuMs.toFixed(1)} ms` +
           (side === 'etcd' ? ` (Put round trip ${measured.writeMs.toFixed(2)} ms)` : ''),
       );
     }
     if (streams === FANOUT_SIZES[0]) etcdPutMs = theirs?.writeMs;
-    const baseline = (metric: 'first' | 'p50' | 'p99'): Baseline => {
-      const name = `etcd_watch_fanout_${size}_${metric}_ms`;
+    const baseline = (metric: 'first' | 'p50' | 'p99' | 'serverCpuMs'): Baseline => {
+      const name = `etcd_watch_fanout_${size}_${metric === 'serverCpuMs' ? 'server_cpu' : metric}_ms`;
       if (!etcd.available) return { name, skipped: etcd.reason };
       if (theirs === undefined) throw new Error(`etcd's fan-out at ${streams} streams did not run`);
       return { name, value: theirs[metric] };
@@ -222,6 +236,7 @@ async function watchFanOut({ quick, log }: SuiteContext, etcd: PeerAvailability)
       result(`grpc_watch_fanout_${size}_first_ms`, ours.first, 'ms', baseline('first')),
       result(`grpc_watch_fanout_${size}_p50_ms`, ours.p50, 'ms', baseline('p50')),
       result(`grpc_watch_fanout_${size}_p99_ms`, ours.p99, 'ms', baseline('p99')),
+      result(`grpc_watch_fanout_${size}_server_cpu_ms`, ours.serverCpuMs, 'ms', baseline('serverCpuMs')),
     );
   }
   // etcd's clock starts before its Put is sent, endpointd's at the store upsert: the Put's own round trip (with
@@ -265,7 +280,6 @@ export async function measureFanOuts(
     for (let i = 0; i < changes; i++) {
       for (let k = 0; k < open.length; k++) {
         await (open[(i + k) % open.length] as OpenFanOut).change(i, captured.markers);
-        await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
     return open.map((run) => run.figures());
@@ -280,7 +294,10 @@ class OpenFanOut {
   readonly #clients = Role.start('clients');
   readonly #latencies: number[] = [];
   readonly #firsts: number[] = [];
+  readonly #lasts: number[] = [];
   readonly #writes: number[] = [];
+  readonly #serverCpu: number[] = [];
+  readonly #clientsCpu: number[] = [];
 
   constructor(target: FanOutTarget) {
     this.#target = target;
@@ -297,18 +314,28 @@ class OpenFanOut {
     const expected = markers[variant];
     // Tell the clients what to wait for before the change exists, then change.
     await this.#clients.ask({ type: 'expect', marker: Buffer.from(expected) }, 'expecting');
+    const cpu = new CpuWindow([this.#target.serverPid, this.#clients.pid]);
+    await cpu.start();
     const received = this.#clients.next('received', 60_000);
     const changed = await this.#target.writer.ask({ type: 'change' }, 'changed');
     if (changed.marker !== expected) throw new Error('the server changed to another version than announced');
     const { at, sample } = await received;
     this.#target.check(Buffer.from(sample), variant, changed.revision);
     let first = Number.POSITIVE_INFINITY;
+    let last = 0;
     for (const t of at) {
       this.#latencies.push(t - changed.at);
       first = Math.min(first, t - changed.at);
+      last = Math.max(last, t - changed.at);
     }
     this.#firsts.push(first);
+    this.#lasts.push(last);
     this.#writes.push(changed.writeMs);
+    // The write callbacks and what they free run after the last receipt; the next change waits for them too.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const [serverMs, clientsMs] = await cpu.stop();
+    this.#serverCpu.push(serverMs ?? Number.NaN);
+    this.#clientsCpu.push(clientsMs ?? Number.NaN);
   }
 
   figures(): FanOutFigures {
@@ -317,7 +344,11 @@ class OpenFanOut {
       first: median(this.#firsts),
       p50: percentileOfSorted(sorted, 50),
       p99: percentileOfSorted(sorted, 99),
+      last: median(this.#lasts),
+      lasts: [...this.#lasts],
       writeMs: median(this.#writes),
+      serverCpuMs: median(this.#serverCpu),
+      clientsCpuMs: median(this.#clientsCpu),
     };
   }
 
@@ -335,6 +366,7 @@ async function endpointdTarget(tree?: string): Promise<FanOutTarget> {
       target: `127.0.0.1:${port}`,
       protocol: { kind: 'endpointd' },
       writer: server,
+      serverPid: server.pid,
       // The clients matched the new version's string in the message; that is the content check for endpointd.
       check: () => undefined,
       stop: () => server.stop(),
@@ -363,6 +395,7 @@ async function etcdTarget(binary: string, captured: CapturedWatch): Promise<FanO
       target: peer.target,
       protocol: { kind: 'etcd', key: WATCH_KEY },
       writer,
+      serverPid: peer.pid,
       check: (sample, variant, revision) => {
         const event = decodeWatchResponse(sample).events[0];
         if (event === undefined || event.type !== 0 || event.kv.key.toString() !== WATCH_KEY)
