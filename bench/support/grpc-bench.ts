@@ -112,7 +112,9 @@ export class Role {
     // BENCH_GRPC_CPU_PROF=DIR: they write a V8 CPU profile there when they exit.
     const server = role === 'subject' || role === 'floor';
     const profileDir = process.env.BENCH_GRPC_CPU_PROF;
-    const execArgv = server ? productionNodeFlags(tree) : [];
+    // The clients collect their garbage between changes (grpc-bench-child.ts), so that the harness's own GC does
+    // not land inside one change's measurement.
+    const execArgv = server ? productionNodeFlags(tree) : role === 'clients' ? ['--expose-gc'] : [];
     if (server && profileDir !== undefined) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
     const child = fork(script, [`--role=${role}`], {
       execArgv,
