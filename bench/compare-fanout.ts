@@ -42,10 +42,12 @@ for (const streams of sizes) {
       const f = figures[i];
       return f === undefined
         ? `${label}: -`
-        : `${label}: first ${f.first.toFixed(1)} p50 ${f.p50.toFixed(1)} p99 ${f.p99.toFixed(1)} ms`;
+        : `${label}: first ${f.first.toFixed(1)} p50 ${f.p50.toFixed(1)} p99 ${f.p99.toFixed(1)} ` +
+            `last ${f.last.toFixed(1)} ms (${f.lasts.map((ms) => ms.toFixed(0)).join(' ')}), ` +
+            `CPU server ${f.serverCpuMs.toFixed(1)} clients ${f.clientsCpuMs.toFixed(1)} ms`;
     })
-    .join(' | ');
+    .join('\n  ');
   process.stdout.write(
-    `${streams} streams × ${changes} changes (load ${before.toFixed(1)}→${after.toFixed(1)}): ${line}\n`,
+    `${streams} streams × ${changes} changes (load ${before.toFixed(1)}→${after.toFixed(1)}):\n  ${line}\n`,
   );
 }

@@ -201,6 +201,10 @@ describe('the fan-out harness', () => {
       assert.ok(figures.first > 0, JSON.stringify(figures));
       assert.ok(figures.first <= figures.p50 && figures.p50 <= figures.p99, JSON.stringify(figures));
       assert.ok(Number.isFinite(figures.p99));
+      // The latest receipt of each change, and the CPU each change cost the server and the clients (/proc).
+      assert.equal(figures.lasts.length, 3);
+      assert.ok(figures.first <= figures.last, JSON.stringify(figures));
+      assert.ok(figures.serverCpuMs > 0 && figures.clientsCpuMs > 0, JSON.stringify(figures));
     }
     assert.equal(endpointd?.writeMs, 0);
     assert.ok((etcdFigures?.writeMs ?? 0) > 0);

@@ -101,3 +101,47 @@ describe('a change fanned out to 2,000 Watch streams', () => {
     }
   });
 });
+
+describe('one change fanned out to streams of different views', () => {
+  it('gives each stream its own view of every version, in order, whatever the streams beside it asked for', async () => {
+    const t = await startTestGrpc();
+    const key = { namespace: 'shop', name: 'web' };
+    t.store.upsert('test', service('shop', 'web', ['10.0.0.1']));
+    const client = new TestClient(t.address);
+    // Interleaved in subscription order, so that consecutive writes of one fan-out alternate between the views:
+    // the message encoded for one view must never reach a stream of the other.
+    const withTargets = (i: number): boolean => i % 2 === 1;
+    const streams = Array.from({ length: 600 }, (_, i) =>
+      client.watch({ services: [key], ...(withTargets(i) ? { port: { name: 'http' } } : {}) }),
+    );
+    try {
+      await Promise.all(streams.map((s) => s.until((m) => m.event === 'synced', 30_000)));
+      const versions: string[] = [];
+      for (const ips of [
+        ['10.0.0.1', '10.0.0.2'],
+        ['10.0.0.1', '10.0.0.2', '10.0.0.3'],
+      ]) {
+        t.store.upsert('test', service('shop', 'web', ips));
+        versions.push(t.store.get(key)?.version ?? '');
+        // Each version reaches every stream before the next is made: none may be coalesced away.
+        await Promise.all(
+          streams.map(async (stream, i) => {
+            const [message, ...rest] = await stream.until(() => true, 30_000);
+            assert.equal(rest.length, 0);
+            assert.ok(message?.event === 'modified', `stream ${i} received ${message?.event}`);
+            assert.equal(message.modified.version, versions.at(-1));
+            assert.deepEqual(
+              message.modified.targets.map((target) => target.address),
+              withTargets(i) ? ips : [],
+              `stream ${i} received another view's message`,
+            );
+          }),
+        );
+      }
+    } finally {
+      for (const stream of streams) stream.cancel();
+      client.close();
+      await t.stop();
+    }
+  });
+});

@@ -3,6 +3,8 @@
 // run, for endpointd or etcd (clients), and the writer that changes etcd's watched key (etcd-writer). Never
 // imported.
 import { Client, credentials, Server, ServerCredentials, type MethodDefinition } from '@grpc/grpc-js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { createGrpcServer } from '../../src/api/grpc/index.ts';
 import { Readiness } from '../../src/observability/readiness.ts';
@@ -69,6 +71,9 @@ async function subjectChild(post: Post): Promise<void> {
   const port = await grpc.start('127.0.0.1', 0);
   let variant: 0 | 1 = 0;
   let announced = false;
+  // With BENCH_GRPC_CPU_PROF, when each change was made on the CPU profile's clock (V8's ticks are the monotonic
+  // clock of process.hrtime, in µs), so that grpc-profile-report.ts can cut the profile into one window a change.
+  const changesAtUs: number[] = [];
   process.on('message', (message: ToChild) => {
     if (message.type !== 'change') return;
     // The first `change` only asks where we listen.
@@ -80,10 +85,19 @@ async function subjectChild(post: Post): Promise<void> {
     variant = variant === 0 ? 1 : 0;
     const service = watchedService(variant);
     const at = now();
+    changesAtUs.push(Number(process.hrtime.bigint() / 1000n));
     store.upsert('bench', service);
     post({ type: 'changed', at, marker: store.get(WATCHED)?.version ?? '', revision: 0, writeMs: 0 });
   });
-  process.once('SIGTERM', () => void grpc.shutdown(500).then(() => process.exit(0)));
+  process.once('SIGTERM', () => {
+    const profileDir = process.env.BENCH_GRPC_CPU_PROF;
+    if (profileDir !== undefined && changesAtUs.length > 0)
+      writeFileSync(
+        join(profileDir, `changes-${process.pid}.json`),
+        JSON.stringify({ changesAtUs, stoppedAtUs: Number(process.hrtime.bigint() / 1000n) }),
+      );
+    void grpc.shutdown(500).then(() => process.exit(0));
+  });
 }
 
 /** The floor: the least a grpc-js server can do to answer Resolve — no decoding, the same bytes from a Buffer. */
@@ -131,6 +145,10 @@ function clientsChild(post: Post): void {
       expected = Buffer.from(message.marker);
       receipts = [];
       sample = undefined;
+      // A full collection now, before the change, rather than one of its own choosing during some change: at 10,000
+      // streams a major GC of this process takes ~300 ms and fell on every other change, which decided the p99 of
+      // whichever side it hit. Both sides' clients do it, outside the measured window.
+      globalThis.gc?.();
       post({ type: 'expecting' });
       return;
     }

@@ -73,6 +73,8 @@ export class Subscription {
 
   /** Consumer side: the oldest pending change, or undefined when there is none. */
   take(): ServiceChange | undefined {
+    // Most takes find nothing (a stream flushes again when each write completes): no iterator for those.
+    if (this.#pending.size === 0) return undefined;
     const first = this.#pending.entries().next();
     if (first.done === true) return undefined;
     const [id, change] = first.value;

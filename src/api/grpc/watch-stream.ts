@@ -16,6 +16,7 @@ import { changeInClusterView, inClusterView } from '../../views/clusters.ts';
 import { sentViewVersions, type SentViewVersions } from '../../views/sent-view-versions.ts';
 import { viewForm, viewHasOwnVersion, type ViewOptions } from '../../views/service-view.ts';
 import type { DiscoveryContext } from './context.ts';
+import type { DiscoveryCodec, StateEventKind } from './messages.ts';
 import type { StatusError } from './errors.ts';
 import type { WatchQuery, WatchScope } from './request.ts';
 import type { ServiceVersionMessage, WatchRequestMessage } from './wire.ts';
@@ -79,11 +80,52 @@ export class FanOutTurns {
 /** One for the process: the budget is the event loop's, shared by every stream. */
 const FAN_OUT = new FanOutTurns(WRITES_PER_TURN);
 
+/**
+ * The state event written last: in one fan-out every stream asks for the same (snapshot, kind, view), and this
+ * answers them without building the encoded cache's key and looking it up (two string builds and an LRU update,
+ * ~1 µs a stream, most of it garbage). Keyed by the snapshot object, which is immutable (same object, same
+ * version), and by the codec, so two servers in one process never share an answer.
+ */
+const lastStateEvent: {
+  codec?: DiscoveryCodec;
+  snapshot?: ServiceSnapshot;
+  kind?: StateEventKind;
+  form?: string;
+  bytes?: Buffer;
+} = {};
+
+function stateEvent(
+  codec: DiscoveryCodec,
+  kind: StateEventKind,
+  snapshot: ServiceSnapshot,
+  view: ViewOptions,
+  form: string,
+): Buffer {
+  const last = lastStateEvent;
+  if (
+    last.bytes !== undefined &&
+    last.snapshot === snapshot &&
+    last.codec === codec &&
+    last.kind === kind &&
+    last.form === form
+  )
+    return last.bytes;
+  const bytes = codec.stateEvent(kind, snapshot, view);
+  last.codec = codec;
+  last.snapshot = snapshot;
+  last.kind = kind;
+  last.form = form;
+  last.bytes = bytes;
+  return bytes;
+}
+
 export class WatchStream {
   /** Streams with equal keys watch the same services: one heartbeat encoding serves them all. */
   readonly scopeKey: string;
   readonly scope: WatchScope;
   readonly view: ViewOptions;
+  /** The view's name in the encoded cache, made once: every change of every service asks for it. */
+  readonly #viewForm: string;
   readonly #call: WatchCall;
   readonly #context: DiscoveryContext;
   readonly #query: WatchQuery;
@@ -96,6 +138,11 @@ export class WatchStream {
   /** Until open() has queued the state at start, a change must wait for it (it is written after). */
   #opened = false;
   readonly #flushNow = (): void => this.#flush();
+  /** The callback of every write (one function for the stream, not one allocated per message). */
+  readonly #written = (): void => {
+    this.#inFlight -= 1;
+    this.#flush();
+  };
   /** Messages handed to grpc-js whose write has not completed yet. */
   #inFlight = 0;
   /** What the client holds of each service's answer: a change its view does not show is not sent. */
@@ -112,6 +159,7 @@ export class WatchStream {
     this.#query = query;
     this.scope = query.scope;
     this.view = query.view;
+    this.#viewForm = viewForm(query.view);
     this.scopeKey = scopeKey(query.scope, query.view);
     this.#onClosed = onClosed;
     this.#sent = sentViewVersions(context.store.encoded, query.view);
@@ -205,9 +253,9 @@ export class WatchStream {
 
   #flush(): void {
     while (!this.#ended && this.#inFlight < MAX_IN_FLIGHT) {
-      const initial = this.#initial.shift();
-      if (initial !== undefined) {
-        this.#send(initial);
+      // Checked before shift(): every flush of every stream passes here, and shift() of an empty array is not free.
+      if (this.#initial.length > 0) {
+        this.#send(this.#initial.shift() as Buffer);
         continue;
       }
       const change = this.#take();
@@ -225,15 +273,14 @@ export class WatchStream {
   /** Writes one message, counting it until grpc-js has passed it on; then what is pending may follow. */
   #send(bytes: Buffer): void {
     this.#inFlight += 1;
-    this.#call.write(bytes, () => {
-      this.#inFlight -= 1;
-      this.#flush();
-    });
+    this.#call.write(bytes, this.#written);
   }
 
   #take(): ServiceChange | undefined {
-    for (const subscription of this.#subscriptions) {
-      const change = subscription.take();
+    // Indexed, not for…of: this runs once or twice a stream per change (the write's callback flushes again).
+    const subscriptions = this.#subscriptions;
+    for (let i = 0; i < subscriptions.length; i++) {
+      const change = (subscriptions[i] as Subscription).take();
       if (change !== undefined) return changeInClusterView(change, this.view.cluster);
     }
     return undefined;
@@ -248,7 +295,7 @@ export class WatchStream {
       return;
     }
     const kind = previous === undefined ? 'added' : 'modified';
-    this.#send(codec.stateEvent(kind, current, this.#query.view));
+    this.#send(stateEvent(codec, kind, current, this.#query.view, this.#viewForm));
   }
 
   #close(): void {
