@@ -167,7 +167,7 @@ export class FileSource implements Source {
       state: (path) => this.#served.get(path),
       refusedDigest: (path) => this.#problems.refusedDigest(path),
     });
-    await this.#loader.release();
+    this.#loader.release();
     const inScope = (path: string): boolean => bases.some((base) => within(base, path));
     for (const dir of this.#watchers.unwatchDirectories((d) => inScope(d) && !listing.directories.has(d)))
       this.#kubeletDirs.delete(dir);

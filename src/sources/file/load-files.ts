@@ -13,11 +13,10 @@ import { readAndParse, type ReadTask, type WorkerRead } from './parse-worker.ts'
 import { openManifest } from './read-file.ts';
 import type { FileState, StoredPiece } from './served-files.ts';
 import type { ListedFile } from './tree.ts';
+import { yielder } from './yielder.ts';
 
 /** Files from this size on are parsed in a worker thread: inline, they would stall the event loop. */
 const WORKER_THRESHOLD_BYTES = 128 * 1024;
-/** Synchronous reading and parsing between two yields to the event loop. */
-const YIELD_AFTER_MS = 10;
 /** From this many files to read in one pass on, they are read and parsed by the workers. */
 const BATCH_THRESHOLD = 200;
 /** Files per message to a worker. */
@@ -126,8 +125,9 @@ export class FileLoader {
    * does not need. After a pass over a few files they stay for a few seconds (the pool's idle timeout), so that the
    * next edit of a large file does not pay for starting a thread and loading its modules again.
    */
-  async release(): Promise<void> {
-    if (this.#bulk) await this.#parser.release();
+  release(): void {
+    // Not awaited: the workers give their heaps back (a GC each) while the main thread applies what they read.
+    if (this.#bulk) void this.#parser.release();
   }
 
   close(): Promise<void> {
@@ -156,6 +156,7 @@ export class FileLoader {
       batch.map((b) => b.file),
       batch.map((b) => b.task),
       known,
+      true,
     );
     batch.forEach((b, k) => (outcomes[b.index] = done.then((all) => all[k] as LoadOutcome)));
   }
@@ -165,9 +166,10 @@ export class FileLoader {
     files: readonly ListedFile[],
     tasks: readonly ReadTask[],
     known: Known,
+    smallFiles = false,
   ): Promise<LoadOutcome[]> {
     try {
-      const reads = await this.#parser.run(tasks);
+      const reads = await this.#parser.run(tasks, { mainThreadMay: smallFiles });
       return files.map((file, i) => this.#readOutcome(file, reads[i] ?? { kind: 'gone' }, known));
     } catch (error) {
       return files.map((file) => broken(file.path, `cannot parse: ${(error as Error).message}`));
@@ -244,15 +246,5 @@ function broken(path: string, message: string, refusedDigest?: string): LoadOutc
     kind: 'broken',
     problems: [{ file: path, message }],
     ...(refusedDigest === undefined ? {} : { refusedDigest }),
-  };
-}
-
-/** A function to await between bits of synchronous work: it yields to the event loop every few milliseconds. */
-function yielder(): () => Promise<void> {
-  let since = performance.now();
-  return async () => {
-    if (performance.now() - since < YIELD_AFTER_MS) return;
-    await new Promise((resolve) => setImmediate(resolve));
-    since = performance.now();
   };
 }

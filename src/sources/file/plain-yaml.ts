@@ -6,8 +6,16 @@
 // collection that is not empty, a quoted or non-string key, an escape, a duplicate key, a non-ASCII character...)
 // it answers undefined. Plain scalars are typed by js-yaml's own schema (the one loadAll uses), so a value cannot be
 // typed differently on the two paths. test/file-plain-yaml.test.ts holds the two equal on generated documents.
+import { isMainThread } from 'node:worker_threads';
 import { CORE_SCHEMA } from 'js-yaml';
 
+/**
+ * Strings from this length on are, in V8, slices of the text they were cut from (SlicedString::kMinLength): one
+ * kept in a served object keeps the whole file's text alive with it. On the main thread, where the values are
+ * kept, such strings are copied (ownString); a worker turns its values into JSON text at once, which copies them.
+ */
+const SLICED_FROM = 13;
+const OWN_STRINGS = isMainThread;
 /** Deeper documents are left to js-yaml (it refuses beyond 100 levels). */
 const MAX_DEPTH = 64;
 /** YAML bounds an implicit key to 1024 characters; longer ones are left to js-yaml to refuse. */
@@ -214,8 +222,7 @@ function mappingKey(text: string): string {
     return quoted;
   }
   if (!startsPlain(text) || text.endsWith(' ') || text === '__proto__' || text === '<<') throw DECLINED;
-  const value = scalar(text);
-  if (value !== text) throw DECLINED;
+  if (typed(text) !== text) throw DECLINED;
   return text;
 }
 
@@ -230,8 +237,21 @@ function startsPlain(text: string): boolean {
 
 /** A plain scalar typed as js-yaml types it (null, booleans, integers, floats, else a string). */
 function scalar(text: string): unknown {
+  const value = typed(text);
+  return typeof value === 'string' ? ownString(value) : value;
+}
+
+/** `scalar` without the copy: a key is interned by V8 anyway, and mappingKey only compares it. */
+function typed(text: string): unknown {
   if (TYPED_FIRST !== undefined && text.length > 0 && TYPED_FIRST[text.charCodeAt(0)] !== 1) return text;
   return CORE_SCHEMA.resolveImplicitScalarTag(text).value;
+}
+
+/** `text` in a string of its own rather than a slice of the document's text, where values are kept (see SLICED_FROM). */
+function ownString(text: string): string {
+  if (!OWN_STRINGS || text.length < SLICED_FROM) return text;
+  // JSON.parse builds a fresh flat string; printable ASCII (this reader's subset) needs no escape but these two.
+  return JSON.parse(text.includes('"') || text.includes('\\') ? JSON.stringify(text) : `"${text}"`) as string;
 }
 
 function typedFirstCharacters(): Uint8Array | undefined {
@@ -259,9 +279,9 @@ function charTable(characters: string): Uint8Array {
 function singleQuoted(text: string): string {
   if (text.length < 2 || !text.endsWith("'")) throw DECLINED;
   const inner = text.slice(1, -1);
-  if (!inner.includes("'")) return inner;
+  if (!inner.includes("'")) return ownString(inner);
   if (inner.replaceAll("''", '').includes("'")) throw DECLINED;
-  return inner.replaceAll("''", "'");
+  return ownString(inner.replaceAll("''", "'"));
 }
 
 /** `"…"` on one line without escapes; with a backslash or a quote inside it is declined. */
@@ -269,5 +289,5 @@ function doubleQuoted(text: string): string {
   if (text.length < 2 || !text.endsWith('"')) throw DECLINED;
   const inner = text.slice(1, -1);
   if (inner.includes('"') || inner.includes('\\')) throw DECLINED;
-  return inner;
+  return ownString(inner);
 }
