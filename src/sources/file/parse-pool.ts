@@ -17,6 +17,7 @@ import {
   type ToParseWorker,
   type WorkerRead,
 } from './parse-worker.ts';
+import { rebuiltPieces, rebuiltRead } from './rebuilt.ts';
 import { yielder } from './yielder.ts';
 
 /** Same extension as this module: .ts when run from source, .js once built. */
@@ -59,6 +60,8 @@ export class ParsePool {
   #closed = false;
   /** The main thread is reading and parsing a batch it took from the queue. */
   #helping = false;
+  /** Batches answered so far, by who read them. */
+  readonly #answered = { mainThread: 0, workers: 0 };
 
   constructor(options: { readonly size?: number; readonly idleMs?: number } = {}) {
     this.#size = Math.max(1, options.size ?? 1);
@@ -82,6 +85,11 @@ export class ParsePool {
       this.#dispatch();
       this.#help();
     });
+  }
+
+  /** How many batches the main thread and the workers have answered. */
+  get answered(): { readonly mainThread: number; readonly workers: number } {
+    return { ...this.#answered };
   }
 
   /**
@@ -131,6 +139,7 @@ export class ParsePool {
             reads.push(readAndParse(task));
             await yieldNow();
           }
+          this.#answered.mainThread += 1;
           taken.resolve(reads);
         } catch (error) {
           taken.reject(error instanceof Error ? error : new Error(String(error)));
@@ -170,7 +179,7 @@ export class ParsePool {
         const byTask = thread.partials.get(reply.id) ?? new Map<number, ParsedPiece[]>();
         thread.partials.set(reply.id, byTask);
         const pieces = byTask.get(reply.index) ?? [];
-        for (const piece of reply.partial) pieces.push(piece);
+        for (const piece of rebuiltPieces(reply.partial)) pieces.push(piece);
         byTask.set(reply.index, pieces);
         return;
       }
@@ -179,10 +188,11 @@ export class ParsePool {
       thread.pending.delete(reply.id);
       thread.partials.delete(reply.id);
       if ('error' in reply) waiter?.reject(new Error(reply.error));
-      else
-        waiter?.resolve(
-          partials === undefined ? reply.reads : reply.reads.map((r, i) => joined(r, partials.get(i))),
-        );
+      else {
+        this.#answered.workers += 1;
+        const reads = reply.reads.map(rebuiltRead);
+        waiter?.resolve(partials === undefined ? reads : reads.map((r, i) => joined(r, partials.get(i))));
+      }
       this.#dispatch();
       if (!this.#busy()) this.#scheduleIdleEnd();
     });
