@@ -7,7 +7,7 @@ import { closeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { SourceProblem } from '../source.ts';
 import type { SkippedObject } from './manifest.ts';
-import type { ParseResult } from './parse-file.ts';
+import type { ParseResult, PieceContent } from './parse-file.ts';
 import { ParsePool } from './parse-pool.ts';
 import { readAndParse, type ReadTask, type WorkerRead } from './parse-worker.ts';
 import { openManifest } from './read-file.ts';
@@ -213,7 +213,10 @@ function outcome(
       const pieces: StoredPiece[] = [];
       for (const piece of result.pieces) {
         const stored =
-          piece.content === null ? served.get(piece.digest) : { digest: piece.digest, ...piece.content };
+          piece.content === null
+            ? served.get(piece.digest)
+            : // A file of one piece: its digest is the file's (one string for both).
+              storedPiece(piece.digest === result.digest ? result.digest : piece.digest, piece.content);
         if (stored === undefined) return broken(file.path, 'internal: lost a served document');
         pieces.push(stored);
       }
@@ -229,7 +232,11 @@ function outcome(
         state: {
           digest: result.digest,
           pieces,
-          objects: pieces.flatMap((p) => p.objects),
+          // One piece (a JSON file, a one-document YAML file): its list is the file's, not a copy.
+          objects:
+            pieces.length === 1 && pieces[0] !== undefined
+              ? pieces[0].objects
+              : pieces.flatMap((p) => p.objects),
           realPath: file.realPath,
           readPath: file.readPath,
           linked: file.linked,
@@ -239,6 +246,14 @@ function outcome(
       };
     }
   }
+}
+
+/** No objects skipped: one list for every piece (kept per piece, mostly empty). */
+const NOTHING_SKIPPED: readonly SkippedObject[] = Object.freeze([]);
+
+function storedPiece(digest: string, content: PieceContent): StoredPiece {
+  const skipped = content.skipped.length === 0 ? NOTHING_SKIPPED : content.skipped;
+  return { digest, objects: content.objects, skipped, documents: content.documents };
 }
 
 function broken(path: string, message: string, refusedDigest?: string): LoadOutcome {

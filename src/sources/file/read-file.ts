@@ -3,6 +3,7 @@
 // file-handle bookkeeping). Opened non-blocking and checked to be a regular file under the size limit first, so that
 // a FIFO named like a manifest never hangs the read and an accident never fills the heap.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { flatString } from './flat-string.ts';
 
 /** A file unchanged this long before it was read may be trusted by its stat data later (the "racily clean" rule). */
 const QUIET_BEFORE_TRUST_MS = 2000;
@@ -39,7 +40,8 @@ export function openManifest(path: string, maxBytes: number): OpenedManifest {
       closeSync(fd);
       return { kind: 'unusable', message: 'is not a regular file (a FIFO, socket or device): not read' };
     }
-    const stamp = `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+    // Kept with the file's state: flat, not the tree of parts a template literal builds.
+    const stamp = flatString(`${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`);
     if (info.size > maxBytes) {
       closeSync(fd);
       return {
