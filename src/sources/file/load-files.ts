@@ -232,11 +232,6 @@ function outcome(
         state: {
           digest: result.digest,
           pieces,
-          // One piece (a JSON file, a one-document YAML file): its list is the file's, not a copy.
-          objects:
-            pieces.length === 1 && pieces[0] !== undefined
-              ? pieces[0].objects
-              : pieces.flatMap((p) => p.objects),
           realPath: file.realPath,
           readPath: file.readPath,
           linked: file.linked,
