@@ -115,7 +115,9 @@ describe('the parse workers', () => {
     try {
       const batches: ReadTask[][] = [];
       for (let i = 0; i < FILES; i += PER_BATCH) batches.push(sliceTasks.slice(i, i + PER_BATCH));
-      const answers = await Promise.all(batches.map((batch) => pool.run(batch, { mainThreadMay: true })));
+      const answers = await Promise.all(
+        batches.map((batch) => pool.run(batch, { mainThreadMay: 'small-files' })),
+      );
       answers.forEach((reads, b) => {
         assert.deepEqual(
           reads.map((read) => names(read)),
@@ -126,6 +128,26 @@ describe('the parse workers', () => {
       assert.equal(mainThread + workers, batches.length);
       assert.ok(mainThread > 0, 'the main thread read some batches');
       assert.ok(workers > 0, 'the worker read some batches');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('lets the main thread take large YAML files a document at a time, with the same answers a worker gives', async () => {
+    const big = join(dir, 'big.yaml');
+    // Over the 256 KiB a worker sends at a time, so that its answer comes in parts too.
+    await writeFile(big, Array.from({ length: 1200 }, (_, i) => slice(i)).join('---\n'));
+    const task: ReadTask = { path: big, maxBytes: 1 << 24, request: { format: 'yaml' } };
+    const expected = readAndParse(task);
+    const pool = new ParsePool({ size: 2 });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => pool.run([task], { mainThreadMay: 'large-yaml' })),
+      );
+      for (const [read] of answers) assert.deepEqual(read, expected);
+      assert.equal(names(answers[0]?.[0]).length, 1200);
+      const { mainThread, workers } = pool.answered;
+      assert.ok(mainThread > 0 && workers > 0, `main thread ${mainThread}, workers ${workers}`);
     } finally {
       await pool.close();
     }

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { SourceProblem } from '../source.ts';
 import type { SkippedObject } from './manifest.ts';
 import type { ParseResult, PieceContent } from './parse-file.ts';
-import { ParsePool } from './parse-pool.ts';
+import { ParsePool, type MainThreadMay } from './parse-pool.ts';
 import { readAndParse, type ReadTask, type WorkerRead } from './parse-worker.ts';
 import { openManifest } from './read-file.ts';
 import type { FileState, StoredPiece } from './served-files.ts';
@@ -68,7 +68,12 @@ export class FileLoader {
    * they are full, so that they parse while the rest is looked at; in a pass that many files go to the workers, a
    * file never read before is not opened here at all (a worker opens it anyway).
    */
-  async readAll(files: readonly ListedFile[], mustRead: boolean, known: Known): Promise<LoadOutcome[]> {
+  async readAll(
+    files: readonly ListedFile[],
+    mustRead: boolean,
+    known: Known,
+    firstLoad = false,
+  ): Promise<LoadOutcome[]> {
     const outcomes: Array<LoadOutcome | Promise<LoadOutcome>> = [];
     const small: Pending[] = [];
     let batched = false;
@@ -97,7 +102,9 @@ export class FileLoader {
         const task = this.#task(file, state, known);
         if (opened.size >= WORKER_THRESHOLD_BYTES) {
           largeBytes += opened.size;
-          outcomes[index] = this.#inWorkers([file], [task], known).then(
+          // A first load's large YAML files are shared with the main thread too; an edit's never.
+          const mainThreadMay = firstLoad && task.request.format === 'yaml' ? 'large-yaml' : undefined;
+          outcomes[index] = this.#inWorkers([file], [task], known, mainThreadMay).then(
             ([outcome]) => outcome as LoadOutcome,
           );
         } else {
@@ -156,7 +163,7 @@ export class FileLoader {
       batch.map((b) => b.file),
       batch.map((b) => b.task),
       known,
-      true,
+      'small-files',
     );
     batch.forEach((b, k) => (outcomes[b.index] = done.then((all) => all[k] as LoadOutcome)));
   }
@@ -166,10 +173,10 @@ export class FileLoader {
     files: readonly ListedFile[],
     tasks: readonly ReadTask[],
     known: Known,
-    smallFiles = false,
+    mainThreadMay?: MainThreadMay,
   ): Promise<LoadOutcome[]> {
     try {
-      const reads = await this.#parser.run(tasks, { mainThreadMay: smallFiles });
+      const reads = await this.#parser.run(tasks, { mainThreadMay });
       return files.map((file, i) => this.#readOutcome(file, reads[i] ?? { kind: 'gone' }, known));
     } catch (error) {
       return files.map((file) => broken(file.path, `cannot parse: ${(error as Error).message}`));

@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { ParsedPiece } from './parse-file.ts';
 import {
   readAndParse,
+  readAndParseInSlices,
   type FromParseWorker,
   type ParseBatch,
   type ReadTask,
@@ -31,9 +32,16 @@ interface Waiter {
 /** A batch not yet handed to a worker. */
 interface Queued extends Waiter {
   readonly message: ParseBatch;
-  /** Small files only: the main thread may read and parse it itself, a slice at a time. */
-  readonly mainThreadMay: boolean;
+  /** Whether the main thread may read and parse it itself (see MainThreadMay). */
+  readonly mainThreadMay: MainThreadMay | undefined;
 }
+
+/**
+ * What the main thread may take from the queue: a batch of small files (read and parsed a file at a time), or one
+ * large YAML file of a first load (parsed a document at a time: only reading, hashing and cutting its text hold the
+ * loop, some tens of milliseconds, which a first load may spend but an edit may not).
+ */
+export type MainThreadMay = 'small-files' | 'large-yaml';
 
 /** How long a worker asked to end may take to give its heap back before it is terminated. */
 const END_GRACE_MS = 2_000;
@@ -70,18 +78,17 @@ export class ParsePool {
 
   /**
    * Reads and parses each task's file off the main thread; the answers in the order of `tasks`. With
-   * `mainThreadMay` (a batch of small files, none of which holds the event loop for long), the main thread may do it
-   * itself if the batch is still waiting when it is free.
+   * `mainThreadMay`, the main thread may do it itself if the batch is still waiting when it is free.
    */
   run(
     tasks: readonly ReadTask[],
-    options: { readonly mainThreadMay?: boolean } = {},
+    options: { readonly mainThreadMay?: MainThreadMay | undefined } = {},
   ): Promise<readonly WorkerRead[]> {
     if (this.#closed) return Promise.reject(new Error('parse workers closed'));
     clearTimeout(this.#idleTimer);
     const message: ParseBatch = { id: this.#nextId++, tasks };
     return new Promise((resolve, reject) => {
-      this.#queue.push({ message, resolve, reject, mainThreadMay: options.mainThreadMay === true });
+      this.#queue.push({ message, resolve, reject, mainThreadMay: options.mainThreadMay });
       this.#dispatch();
       this.#help();
     });
@@ -109,7 +116,9 @@ export class ParsePool {
   #dispatch(): void {
     for (let next = this.#queue[0]; next !== undefined; next = this.#queue[0]) {
       // The main thread counts as one of the hands for batches it may take: they start one worker fewer.
-      const thread = this.#withRoom(next.mainThreadMay ? Math.max(1, this.#size - 1) : this.#size);
+      const thread = this.#withRoom(
+        next.mainThreadMay === undefined ? this.#size : Math.max(1, this.#size - 1),
+      );
       if (thread === undefined) return;
       this.#queue.shift();
       thread.pending.set(next.message.id, next);
@@ -129,14 +138,18 @@ export class ParsePool {
       // Let the caller queue the rest of its batches first: the workers are the ones to start on them.
       await new Promise((resolve) => setImmediate(resolve));
       for (;;) {
-        const at = this.#queue.findLastIndex((q) => q.mainThreadMay);
+        const at = this.#queue.findLastIndex((q) => q.mainThreadMay !== undefined);
         if (at < 0 || this.#closed) break;
         const [taken] = this.#queue.splice(at, 1);
         if (taken === undefined) break;
         try {
           const reads: WorkerRead[] = [];
           for (const task of taken.message.tasks) {
-            reads.push(readAndParse(task));
+            reads.push(
+              taken.mainThreadMay === 'large-yaml'
+                ? await readAndParseInSlices(task, yieldNow)
+                : readAndParse(task),
+            );
             await yieldNow();
           }
           this.#answered.mainThread += 1;

@@ -3,8 +3,14 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
-import { parseFile, type ParsedPiece, type ParseRequest, type ParseResult } from './parse-file.ts';
-import { openManifest, readOpened } from './read-file.ts';
+import {
+  parseFile,
+  parseFileInSlices,
+  type ParsedPiece,
+  type ParseRequest,
+  type ParseResult,
+} from './parse-file.ts';
+import { openManifest, readOpened, SCRATCH_BYTES } from './read-file.ts';
 
 export interface ReadTask {
   readonly path: string;
@@ -53,6 +59,26 @@ export function readAndParse(
     stamp: opened.stamp,
     trustStamp: opened.trustStamp,
     result: parseFile(bytes, task.request, onPartial),
+  };
+}
+
+/**
+ * `readAndParse` on the main thread for a large YAML file (see parseFileInSlices): the pieces parsed a slice at a
+ * time, `pause` awaited between them.
+ */
+export async function readAndParseInSlices(task: ReadTask, pause: () => Promise<void>): Promise<WorkerRead> {
+  const opened = openManifest(task.path, task.maxBytes);
+  if (opened.kind !== 'open') return opened;
+  const bytes = readOpened(opened, task.maxBytes);
+  if (!Buffer.isBuffer(bytes)) return { kind: 'unusable', message: bytes.message };
+  await pause();
+  // A small file's bytes are in the thread's scratch buffer, which another read may reuse while this one pauses.
+  const own = opened.size < SCRATCH_BYTES ? Buffer.from(bytes) : bytes;
+  return {
+    kind: 'parsed',
+    stamp: opened.stamp,
+    trustStamp: opened.trustStamp,
+    result: await parseFileInSlices(own, task.request, pause),
   };
 }
 

@@ -63,7 +63,7 @@ export function openManifest(path: string, maxBytes: number): OpenedManifest {
  * files otherwise allocates 10,000 buffers outside V8's heap, and the malloc arena of the worker thread that read
  * them stays resident, fragmented, after the worker has ended (~20 MB at 10,000 files). Larger files get their own.
  */
-const SCRATCH_BYTES = 256 * 1024;
+export const SCRATCH_BYTES = 256 * 1024;
 let scratch: Buffer | undefined;
 
 /**
