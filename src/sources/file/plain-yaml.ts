@@ -105,19 +105,25 @@ class Reader {
   }
 
   #mapping(indent: number, depth: number): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
+    const keys: string[] = [];
+    const values: unknown[] = [];
+    // Duplicates are looked for in the list while it is short, in a set once it is long (a large labels map).
+    let seen: Set<string> | undefined;
     for (let line = this.#lines[this.#next]; line !== undefined; line = this.#lines[this.#next]) {
       if (line.indent < indent || (line.indent === indent && isItem(line.text))) break;
       if (line.indent > indent) throw DECLINED;
       const colon = keyEnd(line.text);
       const key = mappingKey(line.text.slice(0, colon));
       // A key given twice: js-yaml refuses the document, and says where.
-      if (Object.hasOwn(out, key)) throw DECLINED;
+      if (seen === undefined ? keys.includes(key) : seen.has(key)) throw DECLINED;
+      keys.push(key);
+      if (seen !== undefined) seen.add(key);
+      else if (keys.length > MAX_SHAPE_KEYS) seen = new Set(keys);
       this.#next++;
       const rest = line.text.slice(colon + 1).trimStart();
-      out[key] = rest === '' ? this.#nested(indent, depth, true) : this.#inline(rest, indent);
+      values.push(rest === '' ? this.#nested(indent, depth, true) : this.#inline(rest, indent));
     }
-    return out;
+    return built(keys, values);
   }
 
   #sequence(indent: number, depth: number): unknown[] {
@@ -168,6 +174,44 @@ class Reader {
     if (!startsPlain(text) || text.endsWith(':') || text.includes(': ')) throw DECLINED;
     return scalar(text);
   }
+}
+
+/** Mappings with more keys are built a key at a time (a constructor per shape would not pay). */
+const MAX_SHAPE_KEYS = 24;
+/** A shape (its keys in order) met this often gets a constructor of its own. */
+const SHAPE_COMPILE_AFTER = 16;
+/** Shapes remembered at most (the table starts over when full). */
+const MAX_SHAPES = 2_000;
+type Construct = (values: readonly unknown[]) => Record<string, unknown>;
+let shapes = new Map<string, Construct | number>();
+
+/**
+ * The mapping of `keys` to `values`, as assigning them one at a time in order would make it. A shape met often
+ * (the keys of kubectl's endpoints, ports, conditions) is built by a function made for it: an object literal, which
+ * V8 creates with its final layout at once, where keyed assignment of each key (a megamorphic store) is several
+ * times slower. Keys are JSON strings in that literal; `__proto__`, which a literal would take for the prototype,
+ * never reaches here (mappingKey declines it).
+ */
+function built(keys: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+  if (keys.length > 0 && keys.length <= MAX_SHAPE_KEYS) {
+    const shape = keys.join('\n');
+    const known = shapes.get(shape);
+    if (typeof known === 'function') return known(values);
+    const seen = (known ?? 0) + 1;
+    if (seen >= SHAPE_COMPILE_AFTER) {
+      const literal = keys.map((key, i) => `${JSON.stringify(key)}: v[${i}]`).join(', ');
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a literal of JSON-quoted keys, no input code
+      const construct = new Function('v', `return { ${literal} };`) as Construct;
+      if (shapes.size >= MAX_SHAPES) shapes = new Map();
+      shapes.set(shape, construct);
+      return construct(values);
+    }
+    if (shapes.size >= MAX_SHAPES) shapes = new Map();
+    shapes.set(shape, seen);
+  }
+  const out: Record<string, unknown> = {};
+  keys.forEach((key, i) => (out[key] = values[i]));
+  return out;
 }
 
 /** `- ` or a lone `-`: a sequence item. */
