@@ -175,11 +175,11 @@ describe('the parse workers', () => {
   it("gives the workers' heap pages back when released: they do not stay resident", async () => {
     // A child of its own (with --expose-gc), so that this process's heap does not blur the measure.
     const child = fileURLToPath(new URL('./support/file-pool-memory-child.ts', import.meta.url));
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', child, '3000'], {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', child, '2000'], {
       timeout: 60_000,
     });
     const { loaded, released } = JSON.parse(stdout) as { loaded: number; released: number };
-    // The worker's heap after 3,000 files is some 30 MB; what it ends with (~6 MB of modules) may stay in V8's pool.
+    // The worker's heap after 2,000 files is some 30 MB; what it ends with (~6 MB of modules) may stay in V8's pool.
     assert.ok(
       loaded - released >= 10 * 2 ** 20,
       `released ${((loaded - released) / 2 ** 20).toFixed(1)} MB of heap pages (loaded ${(loaded / 2 ** 20).toFixed(1)} MB)`,
