@@ -202,6 +202,16 @@ describe('the plain YAML reader', () => {
     assert.ok(read >= 600, `read ${read} of 6000 changed documents itself`);
   });
 
+  it('gives the same values when a shape of mapping repeats (past the point where it is built by a made function)', () => {
+    fc.assert(
+      fc.property(documentText, (source) => {
+        // Each of the document's mappings is met 40 times: from the 16th on, its shape has a constructor of its own.
+        for (let i = 0; i < 40; i++) agrees(source);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('reads kubectl-style documents itself (so the fast path is the one taken)', () => {
     let read = 0;
     fc.assert(

@@ -30,20 +30,27 @@ export interface LoadedPiece {
  * Directives (`%YAML`, `%TAG`) belong to the document after them: a text with any is kept in one piece.
  */
 export function splitDocuments(text: string): TextPiece[] {
-  if (/^%/m.test(text)) return [{ text, lineOffset: 0 }];
-  const pieces: TextPiece[] = [];
+  return [...documentPieces(text)];
+}
+
+/** The pieces of `text` as splitDocuments cuts them, one at a time (a caller may pause between them). */
+export function* documentPieces(text: string): Generator<TextPiece, void, undefined> {
+  if (/^%/m.test(text)) {
+    yield { text, lineOffset: 0 };
+    return;
+  }
+  // A marker search of its own: another walk (a pause between pieces) may use the module's meanwhile.
+  const marker = new RegExp(MARKER.source, 'gm');
   let start = 0;
   let lineOffset = 0;
-  MARKER.lastIndex = 0;
-  for (let match = MARKER.exec(text); match !== null; match = MARKER.exec(text)) {
+  for (let match = marker.exec(text); match !== null; match = marker.exec(text)) {
     if (match.index === start) continue;
     const piece = text.slice(start, match.index);
-    pieces.push({ text: piece, lineOffset });
+    yield { text: piece, lineOffset };
     lineOffset += countLines(piece);
     start = match.index;
   }
-  pieces.push({ text: text.slice(start), lineOffset });
-  return pieces;
+  yield { text: text.slice(start), lineOffset };
 }
 
 /** Parses one piece whose first document is number `before + 1` of the file. */

@@ -163,11 +163,16 @@ export class FileSource implements Source {
     const bases = full ? [this.#root] : outermost(paths.map((p) => this.#scanBase(p)));
     const listing = await this.#list(bases);
     const files = [...listing.files.values()];
-    const outcomes = await this.#loader.readAll(files, !full, {
-      state: (path) => this.#served.get(path),
-      refusedDigest: (path) => this.#problems.refusedDigest(path),
-    });
-    await this.#loader.release();
+    const outcomes = await this.#loader.readAll(
+      files,
+      !full,
+      {
+        state: (path) => this.#served.get(path),
+        refusedDigest: (path) => this.#problems.refusedDigest(path),
+      },
+      !this.#synced,
+    );
+    this.#loader.release();
     const inScope = (path: string): boolean => bases.some((base) => within(base, path));
     for (const dir of this.#watchers.unwatchDirectories((d) => inScope(d) && !listing.directories.has(d)))
       this.#kubeletDirs.delete(dir);

@@ -7,17 +7,16 @@ import { closeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { SourceProblem } from '../source.ts';
 import type { SkippedObject } from './manifest.ts';
-import type { ParseResult } from './parse-file.ts';
-import { ParsePool } from './parse-pool.ts';
+import type { ParseResult, PieceContent } from './parse-file.ts';
+import { ParsePool, type MainThreadMay } from './parse-pool.ts';
 import { readAndParse, type ReadTask, type WorkerRead } from './parse-worker.ts';
 import { openManifest } from './read-file.ts';
 import type { FileState, StoredPiece } from './served-files.ts';
 import type { ListedFile } from './tree.ts';
+import { yielder } from './yielder.ts';
 
 /** Files from this size on are parsed in a worker thread: inline, they would stall the event loop. */
 const WORKER_THRESHOLD_BYTES = 128 * 1024;
-/** Synchronous reading and parsing between two yields to the event loop. */
-const YIELD_AFTER_MS = 10;
 /** From this many files to read in one pass on, they are read and parsed by the workers. */
 const BATCH_THRESHOLD = 200;
 /** Files per message to a worker. */
@@ -69,7 +68,12 @@ export class FileLoader {
    * they are full, so that they parse while the rest is looked at; in a pass that many files go to the workers, a
    * file never read before is not opened here at all (a worker opens it anyway).
    */
-  async readAll(files: readonly ListedFile[], mustRead: boolean, known: Known): Promise<LoadOutcome[]> {
+  async readAll(
+    files: readonly ListedFile[],
+    mustRead: boolean,
+    known: Known,
+    firstLoad = false,
+  ): Promise<LoadOutcome[]> {
     const outcomes: Array<LoadOutcome | Promise<LoadOutcome>> = [];
     const small: Pending[] = [];
     let batched = false;
@@ -98,7 +102,9 @@ export class FileLoader {
         const task = this.#task(file, state, known);
         if (opened.size >= WORKER_THRESHOLD_BYTES) {
           largeBytes += opened.size;
-          outcomes[index] = this.#inWorkers([file], [task], known).then(
+          // A first load's large YAML files are shared with the main thread too; an edit's never.
+          const mainThreadMay = firstLoad && task.request.format === 'yaml' ? 'large-yaml' : undefined;
+          outcomes[index] = this.#inWorkers([file], [task], known, mainThreadMay).then(
             ([outcome]) => outcome as LoadOutcome,
           );
         } else {
@@ -126,8 +132,9 @@ export class FileLoader {
    * does not need. After a pass over a few files they stay for a few seconds (the pool's idle timeout), so that the
    * next edit of a large file does not pay for starting a thread and loading its modules again.
    */
-  async release(): Promise<void> {
-    if (this.#bulk) await this.#parser.release();
+  release(): void {
+    // Not awaited: the workers give their heaps back (a GC each) while the main thread applies what they read.
+    if (this.#bulk) void this.#parser.release();
   }
 
   close(): Promise<void> {
@@ -156,6 +163,7 @@ export class FileLoader {
       batch.map((b) => b.file),
       batch.map((b) => b.task),
       known,
+      'small-files',
     );
     batch.forEach((b, k) => (outcomes[b.index] = done.then((all) => all[k] as LoadOutcome)));
   }
@@ -165,9 +173,10 @@ export class FileLoader {
     files: readonly ListedFile[],
     tasks: readonly ReadTask[],
     known: Known,
+    mainThreadMay?: MainThreadMay,
   ): Promise<LoadOutcome[]> {
     try {
-      const reads = await this.#parser.run(tasks);
+      const reads = await this.#parser.run(tasks, { mainThreadMay });
       return files.map((file, i) => this.#readOutcome(file, reads[i] ?? { kind: 'gone' }, known));
     } catch (error) {
       return files.map((file) => broken(file.path, `cannot parse: ${(error as Error).message}`));
@@ -211,7 +220,10 @@ function outcome(
       const pieces: StoredPiece[] = [];
       for (const piece of result.pieces) {
         const stored =
-          piece.content === null ? served.get(piece.digest) : { digest: piece.digest, ...piece.content };
+          piece.content === null
+            ? served.get(piece.digest)
+            : // A file of one piece: its digest is the file's (one string for both).
+              storedPiece(piece.digest === result.digest ? result.digest : piece.digest, piece.content);
         if (stored === undefined) return broken(file.path, 'internal: lost a served document');
         pieces.push(stored);
       }
@@ -227,7 +239,6 @@ function outcome(
         state: {
           digest: result.digest,
           pieces,
-          objects: pieces.flatMap((p) => p.objects),
           realPath: file.realPath,
           readPath: file.readPath,
           linked: file.linked,
@@ -239,20 +250,18 @@ function outcome(
   }
 }
 
+/** No objects skipped: one list for every piece (kept per piece, mostly empty). */
+const NOTHING_SKIPPED: readonly SkippedObject[] = Object.freeze([]);
+
+function storedPiece(digest: string, content: PieceContent): StoredPiece {
+  const skipped = content.skipped.length === 0 ? NOTHING_SKIPPED : content.skipped;
+  return { digest, objects: content.objects, skipped, documents: content.documents };
+}
+
 function broken(path: string, message: string, refusedDigest?: string): LoadOutcome {
   return {
     kind: 'broken',
     problems: [{ file: path, message }],
     ...(refusedDigest === undefined ? {} : { refusedDigest }),
-  };
-}
-
-/** A function to await between bits of synchronous work: it yields to the event loop every few milliseconds. */
-function yielder(): () => Promise<void> {
-  let since = performance.now();
-  return async () => {
-    if (performance.now() - since < YIELD_AFTER_MS) return;
-    await new Promise((resolve) => setImmediate(resolve));
-    since = performance.now();
   };
 }

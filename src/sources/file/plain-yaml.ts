@@ -6,8 +6,17 @@
 // collection that is not empty, a quoted or non-string key, an escape, a duplicate key, a non-ASCII character...)
 // it answers undefined. Plain scalars are typed by js-yaml's own schema (the one loadAll uses), so a value cannot be
 // typed differently on the two paths. test/file-plain-yaml.test.ts holds the two equal on generated documents.
+import { isMainThread } from 'node:worker_threads';
 import { CORE_SCHEMA } from 'js-yaml';
 
+/**
+ * Strings from this length on are, in V8, slices of the text they were cut from (SlicedString::kMinLength): one
+ * kept in a served object keeps the whole file's text alive with it. On the main thread, where the values are
+ * kept, such strings are copied, and shorter ones shared (ownString); a worker turns its values into JSON text at
+ * once, which copies them.
+ */
+const SLICED_FROM = 13;
+const OWN_STRINGS = isMainThread;
 /** Deeper documents are left to js-yaml (it refuses beyond 100 levels). */
 const MAX_DEPTH = 64;
 /** YAML bounds an implicit key to 1024 characters; longer ones are left to js-yaml to refuse. */
@@ -96,21 +105,25 @@ class Reader {
   }
 
   #mapping(indent: number, depth: number): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    let entries = 0;
+    const keys: string[] = [];
+    const values: unknown[] = [];
+    // Duplicates are looked for in the list while it is short, in a set once it is long (a large labels map).
+    let seen: Set<string> | undefined;
     for (let line = this.#lines[this.#next]; line !== undefined; line = this.#lines[this.#next]) {
       if (line.indent < indent || (line.indent === indent && isItem(line.text))) break;
       if (line.indent > indent) throw DECLINED;
       const colon = keyEnd(line.text);
       const key = mappingKey(line.text.slice(0, colon));
+      // A key given twice: js-yaml refuses the document, and says where.
+      if (seen === undefined ? keys.includes(key) : seen.has(key)) throw DECLINED;
+      keys.push(key);
+      if (seen !== undefined) seen.add(key);
+      else if (keys.length > MAX_SHAPE_KEYS) seen = new Set(keys);
       this.#next++;
       const rest = line.text.slice(colon + 1).trimStart();
-      out[key] = rest === '' ? this.#nested(indent, depth, true) : this.#inline(rest, indent);
-      entries += 1;
+      values.push(rest === '' ? this.#nested(indent, depth, true) : this.#inline(rest, indent));
     }
-    // A key given twice leaves fewer keys than entries: js-yaml refuses the document, and says where.
-    if (Object.keys(out).length !== entries) throw DECLINED;
-    return out;
+    return built(keys, values);
   }
 
   #sequence(indent: number, depth: number): unknown[] {
@@ -161,6 +174,44 @@ class Reader {
     if (!startsPlain(text) || text.endsWith(':') || text.includes(': ')) throw DECLINED;
     return scalar(text);
   }
+}
+
+/** Mappings with more keys are built a key at a time (a constructor per shape would not pay). */
+const MAX_SHAPE_KEYS = 24;
+/** A shape (its keys in order) met this often gets a constructor of its own. */
+const SHAPE_COMPILE_AFTER = 16;
+/** Shapes remembered at most (the table starts over when full). */
+const MAX_SHAPES = 2_000;
+type Construct = (values: readonly unknown[]) => Record<string, unknown>;
+let shapes = new Map<string, Construct | number>();
+
+/**
+ * The mapping of `keys` to `values`, as assigning them one at a time in order would make it. A shape met often
+ * (the keys of kubectl's endpoints, ports, conditions) is built by a function made for it: an object literal, which
+ * V8 creates with its final layout at once, where keyed assignment of each key (a megamorphic store) is several
+ * times slower. Keys are JSON strings in that literal; `__proto__`, which a literal would take for the prototype,
+ * never reaches here (mappingKey declines it).
+ */
+function built(keys: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+  if (keys.length > 0 && keys.length <= MAX_SHAPE_KEYS) {
+    const shape = keys.join('\n');
+    const known = shapes.get(shape);
+    if (typeof known === 'function') return known(values);
+    const seen = (known ?? 0) + 1;
+    if (seen >= SHAPE_COMPILE_AFTER) {
+      const literal = keys.map((key, i) => `${JSON.stringify(key)}: v[${i}]`).join(', ');
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a literal of JSON-quoted keys, no input code
+      const construct = new Function('v', `return { ${literal} };`) as Construct;
+      if (shapes.size >= MAX_SHAPES) shapes = new Map();
+      shapes.set(shape, construct);
+      return construct(values);
+    }
+    if (shapes.size >= MAX_SHAPES) shapes = new Map();
+    shapes.set(shape, seen);
+  }
+  const out: Record<string, unknown> = {};
+  keys.forEach((key, i) => (out[key] = values[i]));
+  return out;
 }
 
 /** `- ` or a lone `-`: a sequence item. */
@@ -214,8 +265,7 @@ function mappingKey(text: string): string {
     return quoted;
   }
   if (!startsPlain(text) || text.endsWith(' ') || text === '__proto__' || text === '<<') throw DECLINED;
-  const value = scalar(text);
-  if (value !== text) throw DECLINED;
+  if (typed(text) !== text) throw DECLINED;
   return text;
 }
 
@@ -230,8 +280,38 @@ function startsPlain(text: string): boolean {
 
 /** A plain scalar typed as js-yaml types it (null, booleans, integers, floats, else a string). */
 function scalar(text: string): unknown {
+  const value = typed(text);
+  return typeof value === 'string' ? ownString(value) : value;
+}
+
+/** `scalar` without the copy: a key is interned by V8 anyway, and mappingKey only compares it. */
+function typed(text: string): unknown {
   if (TYPED_FIRST !== undefined && text.length > 0 && TYPED_FIRST[text.charCodeAt(0)] !== 1) return text;
   return CORE_SCHEMA.resolveImplicitScalarTag(text).value;
+}
+
+/** `text` in a string of its own rather than a slice of the document's text, where values are kept (see SLICED_FROM). */
+function ownString(text: string): string {
+  if (!OWN_STRINGS) return text;
+  if (text.length < SLICED_FROM) return shortString(text);
+  // join() writes its parts into one new flat string (measured: 3x faster than a JSON.parse round trip).
+  return [text.slice(0, 1), text.slice(1)].join('');
+}
+
+/** Short strings met so far, each kept once (bounded: starts over when full). */
+const SHORT_LIMIT = 10_000;
+let shortStrings = new Map<string, string>();
+
+/**
+ * One copy of a short string that repeats across documents (`TCP`, a namespace, `ClusterIP`), as JSON.parse gives
+ * it (V8 interns its short strings); a copy per value would be kept with every served object.
+ */
+function shortString(text: string): string {
+  const known = shortStrings.get(text);
+  if (known !== undefined) return known;
+  if (shortStrings.size >= SHORT_LIMIT) shortStrings = new Map();
+  shortStrings.set(text, text);
+  return text;
 }
 
 function typedFirstCharacters(): Uint8Array | undefined {
@@ -259,9 +339,9 @@ function charTable(characters: string): Uint8Array {
 function singleQuoted(text: string): string {
   if (text.length < 2 || !text.endsWith("'")) throw DECLINED;
   const inner = text.slice(1, -1);
-  if (!inner.includes("'")) return inner;
+  if (!inner.includes("'")) return ownString(inner);
   if (inner.replaceAll("''", '').includes("'")) throw DECLINED;
-  return inner.replaceAll("''", "'");
+  return ownString(inner.replaceAll("''", "'"));
 }
 
 /** `"…"` on one line without escapes; with a backslash or a quote inside it is declined. */
@@ -269,5 +349,5 @@ function doubleQuoted(text: string): string {
   if (text.length < 2 || !text.endsWith('"')) throw DECLINED;
   const inner = text.slice(1, -1);
   if (inner.includes('"') || inner.includes('\\')) throw DECLINED;
-  return inner;
+  return ownString(inner);
 }

@@ -3,6 +3,7 @@
 // file-handle bookkeeping). Opened non-blocking and checked to be a regular file under the size limit first, so that
 // a FIFO named like a manifest never hangs the read and an accident never fills the heap.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { flatString } from './flat-string.ts';
 
 /** A file unchanged this long before it was read may be trusted by its stat data later (the "racily clean" rule). */
 const QUIET_BEFORE_TRUST_MS = 2000;
@@ -39,7 +40,8 @@ export function openManifest(path: string, maxBytes: number): OpenedManifest {
       closeSync(fd);
       return { kind: 'unusable', message: 'is not a regular file (a FIFO, socket or device): not read' };
     }
-    const stamp = `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+    // Kept with the file's state: flat, not the tree of parts a template literal builds.
+    const stamp = flatString(`${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`);
     if (info.size > maxBytes) {
       closeSync(fd);
       return {
@@ -61,7 +63,7 @@ export function openManifest(path: string, maxBytes: number): OpenedManifest {
  * files otherwise allocates 10,000 buffers outside V8's heap, and the malloc arena of the worker thread that read
  * them stays resident, fragmented, after the worker has ended (~20 MB at 10,000 files). Larger files get their own.
  */
-const SCRATCH_BYTES = 256 * 1024;
+export const SCRATCH_BYTES = 256 * 1024;
 let scratch: Buffer | undefined;
 
 /**

@@ -22,8 +22,6 @@ export interface StoredPiece extends PieceContent {
 export interface FileState {
   readonly digest: string;
   readonly pieces: readonly StoredPiece[];
-  /** The objects of every piece, in file order. */
-  readonly objects: readonly EndpointObject[];
   readonly realPath: string;
   /** Where it is read from now (inside kubelet's snapshot, for that layout). */
   readonly readPath: string;
@@ -92,10 +90,12 @@ export class ServedFiles {
     };
     for (const [path, next] of changes) {
       const before = this.#files.get(path);
-      const kept = new Set<EndpointObject>(next?.objects ?? []);
-      for (const old of before?.objects ?? []) if (!kept.has(old)) note(this.#assembler.remove(path, old));
-      const had = new Set<EndpointObject>(before?.objects ?? []);
-      for (const object of next?.objects ?? []) if (!had.has(object)) note(this.#assembler.put(path, object));
+      const nextObjects = objectsOf(next);
+      const beforeObjects = objectsOf(before);
+      const kept = new Set<EndpointObject>(nextObjects);
+      for (const old of beforeObjects) if (!kept.has(old)) note(this.#assembler.remove(path, old));
+      const had = new Set<EndpointObject>(beforeObjects);
+      for (const object of nextObjects) if (!had.has(object)) note(this.#assembler.put(path, object));
       if (before !== undefined && this.#byRealPath.get(before.realPath) === path)
         this.#byRealPath.delete(before.realPath);
       if (next === undefined) this.#files.delete(path);
@@ -115,4 +115,13 @@ export class ServedFiles {
     }
     return summary;
   }
+}
+
+/** The objects of every piece of a file, in file order (computed when needed: a list per file is not kept). */
+function objectsOf(state: FileState | undefined): readonly EndpointObject[] {
+  if (state === undefined) return [];
+  const [only] = state.pieces;
+  return state.pieces.length === 1 && only !== undefined
+    ? only.objects
+    : state.pieces.flatMap((p) => p.objects);
 }

@@ -5,6 +5,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
+import { flatString } from './flat-string.ts';
 
 export const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 /** kubelet's atomic writer: the symlink to the current snapshot of a ConfigMap, Secret or projected volume. */
@@ -190,5 +191,9 @@ async function visitSnapshot(walk: Walk, dir: string): Promise<void> {
 function addFile(walk: Walk, path: string, readPath: string, realPath: string, linked: boolean): void {
   if (walk.realFiles.has(realPath) || walk.countedElsewhere(realPath, path)) return;
   walk.realFiles.add(realPath);
-  walk.files.push({ path, readPath, realPath, linked });
+  // Kept for as long as the file is served, most often three times the same text: one flat string for all three.
+  const flatPath = flatString(path);
+  const flatRead = readPath === path ? flatPath : flatString(readPath);
+  const flatReal = realPath === path ? flatPath : realPath === readPath ? flatRead : flatString(realPath);
+  walk.files.push({ path: flatPath, readPath: flatRead, realPath: flatReal, linked });
 }
