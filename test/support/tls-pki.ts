@@ -2,6 +2,7 @@
 // 127.0.0.1 (to rotate one into the other), a client certificate of that CA, and a client certificate of another
 // CA that endpointd must not trust.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,7 +92,10 @@ export async function generatePki(): Promise<TestPki> {
       p(`${signer}.crt`),
       '-CAkey',
       p(`${signer}.key`),
-      '-CAcreateserial',
+      // A serial of its own: -CAcreateserial would have the leaves signed at once race on one serial file
+      // ("unable to load number from test-ca.srl").
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
       '-out',
       p(`${name}.crt`),
       '-days',
