@@ -12,6 +12,7 @@
 // on arbitrary objects.
 import { isIPv4, isIPv6 } from 'node:net';
 import { namespaceNameProblem, objectNameProblem, portNameProblem } from '../names.ts';
+import { boundedInterner } from '../maps.ts';
 import type { EndpointSliceObject, ServiceObject } from './objects.ts';
 
 type Plain = Record<string, unknown>;
@@ -63,17 +64,8 @@ function builtAs(value: unknown, as: string): boolean {
 
 // ---- shared strings ---------------------------------------------------------------------------------------------
 
-const SHARED_LIMIT = 20_000;
-let shared = new Map<string, string>();
-
 /** The one copy of a string that repeats across objects; bounded (the table starts over when full). */
-function share(value: string): string {
-  const known = shared.get(value);
-  if (known !== undefined) return known;
-  if (shared.size >= SHARED_LIMIT) shared = new Map();
-  shared.set(value, value);
-  return value;
-}
+const share = boundedInterner(20_000);
 
 // ---- field readers: each returns the schema's output for a valid value, or gives up ------------------------------
 

@@ -8,6 +8,7 @@
 // typed differently on the two paths. test/file-plain-yaml.test.ts holds the two equal on generated documents.
 import { isMainThread } from 'node:worker_threads';
 import { CORE_SCHEMA } from 'js-yaml';
+import { boundedInterner } from '../../maps.ts';
 
 /**
  * Strings from this length on are, in V8, slices of the text they were cut from (SlicedString::kMinLength): one
@@ -298,21 +299,11 @@ function ownString(text: string): string {
   return [text.slice(0, 1), text.slice(1)].join('');
 }
 
-/** Short strings met so far, each kept once (bounded: starts over when full). */
-const SHORT_LIMIT = 10_000;
-let shortStrings = new Map<string, string>();
-
 /**
  * One copy of a short string that repeats across documents (`TCP`, a namespace, `ClusterIP`), as JSON.parse gives
- * it (V8 interns its short strings); a copy per value would be kept with every served object.
+ * it (V8 interns its short strings); a copy per value would be kept with every served object. Bounded.
  */
-function shortString(text: string): string {
-  const known = shortStrings.get(text);
-  if (known !== undefined) return known;
-  if (shortStrings.size >= SHORT_LIMIT) shortStrings = new Map();
-  shortStrings.set(text, text);
-  return text;
-}
+const shortString = boundedInterner(10_000);
 
 function typedFirstCharacters(): Uint8Array | undefined {
   const out = new Uint8Array(128);
