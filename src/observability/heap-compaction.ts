@@ -41,7 +41,10 @@ function collector(): GcFunction {
   return gcFunction;
 }
 
-/** Runs the collection now; returns what it did (for the log and the tests). */
+/**
+ * Runs the collection now; returns what it did (for the log and the tests). Also what a file-source parse worker
+ * runs before it ends (src/sources/file/parse-worker.ts), so that its heap pages are freed at once.
+ */
 export function compactHeap(): {
   readonly rssBefore: number;
   readonly rssAfter: number;

@@ -1,8 +1,7 @@
 // The parse worker's thread: reads and parses the manifests the file source hands it (by path, in batches), so
 // that neither reading nor parsing megabytes of YAML holds up the event loop that answers lookups.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
+import { compactHeap } from '../../observability/heap-compaction.ts';
 import {
   parseFile,
   parseFileInSlices,
@@ -88,24 +87,6 @@ export async function readAndParseInSlices(task: ReadTask, pause: () => Promise<
 // die young instead of being held (and moved to the old generation) until the whole batch is done.
 const post = (reply: FromParseWorker): void => parentPort?.postMessage(JSON.stringify(reply));
 
-type CollectGarbage = (options: {
-  readonly type: 'major';
-  readonly execution: 'sync';
-  readonly flavor: 'last-resort';
-}) => void;
-
-/** V8's gc(): the process's own under --expose-gc, else taken from a context made while the flag is briefly on. */
-function collectGarbage(): CollectGarbage {
-  const exposed = (globalThis as { gc?: CollectGarbage }).gc;
-  if (exposed !== undefined) return exposed;
-  setFlagsFromString('--expose-gc');
-  try {
-    return runInNewContext('gc') as CollectGarbage;
-  } finally {
-    setFlagsFromString('--no-expose-gc');
-  }
-}
-
 /**
  * Ends this worker with its heap given back first. The pages of an isolate that ends go to V8's page pool, shared by
  * the process, which frees them 8 s later: until then they stay resident (~45 MB per worker after a first load).
@@ -113,7 +94,7 @@ function collectGarbage(): CollectGarbage {
  */
 function endWorker(): void {
   try {
-    collectGarbage()({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    compactHeap();
   } finally {
     parentPort?.close();
   }
