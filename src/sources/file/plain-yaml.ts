@@ -9,6 +9,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { CORE_SCHEMA } from 'js-yaml';
 import { boundedInterner } from '../../maps.ts';
+import { flatString } from './flat-string.ts';
 
 /**
  * Strings from this length on are, in V8, slices of the text they were cut from (SlicedString::kMinLength): one
@@ -295,8 +296,8 @@ function typed(text: string): unknown {
 function ownString(text: string): string {
   if (!OWN_STRINGS) return text;
   if (text.length < SLICED_FROM) return shortString(text);
-  // join() writes its parts into one new flat string (measured: 3x faster than a JSON.parse round trip).
-  return [text.slice(0, 1), text.slice(1)].join('');
+  // A flat copy (measured: 3x faster than a JSON.parse round trip).
+  return flatString(text);
 }
 
 /**
