@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { HttpMethod, RequestContext, type KubeConfig } from './client-node.ts';
 import { fetch, type Response } from 'undici';
+import { reuseDispatchers } from './dispatcher-reuse.ts';
 import { leadingListMetadata, type LeadingListMetadata } from './list-metadata.ts';
 
 /** An answer of the API server that is not a success, with what its Status body said. */
@@ -42,6 +43,8 @@ export class KubeClient {
   constructor(config: KubeConfig) {
     const cluster = config.getCurrentCluster();
     if (cluster === null) throw new Error('the kubeconfig has no current cluster');
+    // One connection pool for every request, not one per request (dispatcher-reuse.ts says why).
+    reuseDispatchers(config);
     this.#config = config;
     this.server = cluster.server.replace(/\/+$/, '');
   }

@@ -104,6 +104,9 @@ export class FakeApiServer {
   readonly #faults = new Faults();
   readonly #watches = new Set<WatchStream>();
   readonly #sockets = new Set<Socket>();
+  #connectionsAccepted = 0;
+  #inFlight = 0;
+  #peakInFlight = 0;
   readonly #pendingStalls = new Set<() => void>();
   readonly #bookmarkIntervalMs: number;
   readonly #defaultWatchTimeoutMs: number;
@@ -142,6 +145,7 @@ export class FakeApiServer {
         : createHttpsServer({ key: tls.keyPem, cert: tls.certPem }, handler);
     this.#server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
+      this.#connectionsAccepted += 1;
       socket.on('close', () => this.#sockets.delete(socket));
     });
   }
@@ -155,6 +159,21 @@ export class FakeApiServer {
 
   get url(): string {
     return `${this.#tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.#port}`;
+  }
+
+  /** TCP connections accepted since the start (TLS or not): how many a client opened. */
+  get connectionsAccepted(): number {
+    return this.#connectionsAccepted;
+  }
+
+  /** The most requests that were open at once (a watch is open until it ends): what a client needs connections for. */
+  get peakConcurrentRequests(): number {
+    return this.#peakInFlight;
+  }
+
+  /** TCP connections open now. */
+  get openConnections(): number {
+    return this.#sockets.size;
   }
 
   get port(): number {
@@ -362,6 +381,11 @@ export class FakeApiServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#inFlight += 1;
+    this.#peakInFlight = Math.max(this.#peakInFlight, this.#inFlight);
+    res.once('close', () => {
+      this.#inFlight -= 1;
+    });
     const url = new URL(req.url ?? '/', 'http://fake');
     const token = bearerToken(req.headers.authorization);
     const r = route(url.pathname);
