@@ -52,6 +52,8 @@ interface PassListing {
   readonly files: Map<string, ListedFile>;
   readonly directories: Set<string>;
   readonly problems: TreeProblem[];
+  /** Directories whose listing a concurrent change cut short (tree.ts Listing.unsettled). */
+  readonly unsettled: string[];
 }
 
 export class FileSource implements Source {
@@ -176,12 +178,15 @@ export class FileSource implements Source {
     const inScope = (path: string): boolean => bases.some((base) => within(base, path));
     for (const dir of this.#watchers.unwatchDirectories((d) => inScope(d) && !listing.directories.has(d)))
       this.#kubeletDirs.delete(dir);
-    const { changes, problems, read } = this.#sort(files, outcomes, listing, inScope);
+    const { changes, problems, read, vanished } = this.#sort(files, outcomes, listing, inScope);
     const removed = [...changes].filter(([path, next]) => next === undefined && this.#served.has(path));
     this.#problems.replace(inScope, problems);
     const summary = await this.#served.apply(changes);
     for (const file of files) if (file.linked) this.#watchers.watchLinkTarget(dirname(file.realPath));
     this.#lastSyncAt = Date.now();
+    // The tree changed under this pass (a file listed, then gone when read; a snapshot swapped while it was
+    // listed): what it could not look at was kept as it was, and is looked at again now.
+    for (const path of [...listing.unsettled, ...vanished]) this.#queue.request(path);
     if (read.length + removed.length > 0 || !this.#synced) {
       logPass(
         this.#logger,
@@ -194,7 +199,7 @@ export class FileSource implements Source {
 
   /** Lists every base, watching the directories met. */
   async #list(bases: readonly string[]): Promise<PassListing> {
-    const out: PassListing = { files: new Map(), directories: new Set(), problems: [] };
+    const out: PassListing = { files: new Map(), directories: new Set(), problems: [], unsettled: [] };
     for (const base of bases) {
       const listing = await listTree(base, {
         root: base === this.#root,
@@ -212,6 +217,7 @@ export class FileSource implements Source {
       }
       for (const file of listing.files) out.files.set(file.path, file);
       out.problems.push(...listing.problems);
+      out.unsettled.push(...listing.unsettled);
     }
     return out;
   }
@@ -222,7 +228,13 @@ export class FileSource implements Source {
     outcomes: readonly LoadOutcome[],
     listing: PassListing,
     inScope: (path: string) => boolean,
-  ): { changes: Map<string, FileState | undefined>; problems: Map<string, SourceProblem[]>; read: string[] } {
+  ): {
+    changes: Map<string, FileState | undefined>;
+    problems: Map<string, SourceProblem[]>;
+    read: string[];
+    /** Listed, then gone when read: kept as it was for the next pass to look at. */
+    vanished: string[];
+  } {
     const problemPaths = new Set(listing.problems.map((p) => p.path));
     const changes = new Map<string, FileState | undefined>();
     const problems = new Map<string, SourceProblem[]>();
@@ -231,10 +243,20 @@ export class FileSource implements Source {
       list.push({ file: problem.path, message: problem.message });
       problems.set(problem.path, list);
     }
+    // Gone: what a listing in scope did not find, unless the listing of its directory was cut short.
+    const unsettled = (path: string): boolean => listing.unsettled.some((dir) => within(dir, path));
+    // A path this pass could not look at keeps the problems it had, as it keeps what it served.
+    const keepProblems = (path: string): void => {
+      const held = this.#problems.of(path);
+      if (held.length > 0) problems.set(path, [...held]);
+    };
     for (const path of new Set([...this.#served.paths(), ...this.#problems.paths()])) {
-      if (inScope(path) && !listing.files.has(path) && !problemPaths.has(path)) changes.set(path, undefined);
+      if (!inScope(path) || listing.files.has(path) || problemPaths.has(path)) continue;
+      if (unsettled(path)) keepProblems(path);
+      else changes.set(path, undefined);
     }
     const read: string[] = [];
+    const vanished: string[] = [];
     files.forEach((file, i) => {
       const outcome = outcomes[i] ?? { kind: 'gone' };
       switch (outcome.kind) {
@@ -246,7 +268,10 @@ export class FileSource implements Source {
           problems.set(file.path, [...this.#problems.of(file.path)]);
           break;
         case 'gone':
-          if (!problemPaths.has(file.path)) changes.set(file.path, undefined);
+          // Listed a moment ago: it was deleted (or its snapshot swapped out) during this pass. Only a listing
+          // that no longer shows it removes it; until then what it served stays.
+          vanished.push(file.path);
+          if (!problemPaths.has(file.path)) keepProblems(file.path);
           break;
         case 'new':
           changes.set(file.path, outcome.state);
@@ -261,7 +286,7 @@ export class FileSource implements Source {
           break;
       }
     });
-    return { changes, problems, read };
+    return { changes, problems, read, vanished };
   }
 
   /** What to list for a changed path: kubelet's layout and single-file roots are always read whole. */

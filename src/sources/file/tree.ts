@@ -40,6 +40,11 @@ export interface Listing {
   readonly files: ListedFile[];
   readonly directories: ListedDirectory[];
   readonly problems: TreeProblem[];
+  /**
+   * Directories whose listing a concurrent change cut short: kubelet's snapshot replaced (and deleted) while it was
+   * read. What is not listed below them is not known to be gone; the next pass lists them again.
+   */
+  readonly unsettled: string[];
 }
 
 interface Walk extends Listing {
@@ -64,12 +69,18 @@ export async function listTree(path: string, options: ListOptions = {}): Promise
     files: [],
     directories: [],
     problems: [],
+    unsettled: [],
     realFiles: new Set(),
     realDirectories: new Set(),
     countedElsewhere: options.countedElsewhere ?? (() => false),
   };
   await visit(walk, path, undefined, options.ancestors ?? [], options.root === true);
-  return { files: walk.files, directories: walk.directories, problems: walk.problems };
+  return {
+    files: walk.files,
+    directories: walk.directories,
+    problems: walk.problems,
+    unsettled: walk.unsettled,
+  };
 }
 
 /** Is `path` hidden below `root` (a name starting with `.`: editors' temp files, .git, kubelet's own)? */
@@ -171,7 +182,9 @@ async function visitSnapshot(walk: Walk, dir: string): Promise<void> {
     try {
       entries = await readdir(join(snapshot, relativeDir), { withFileTypes: true });
     } catch {
-      // The snapshot went away under us (a newer one replaced it): the event of that swap reads the new one.
+      // The snapshot went away under us (kubelet swapped in a newer one and deleted this one): what is not listed
+      // yet is not gone, and the pass that follows the swap reads the new snapshot.
+      walk.unsettled.push(dir);
       return;
     }
     for (const entry of entries) {
