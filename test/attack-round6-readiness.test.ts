@@ -11,6 +11,7 @@ import { defaultKubernetesSource } from '../src/config/index.ts';
 import { startEndpointd, type Endpointd } from '../src/main.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { FakeApiServer } from './support/fake-apiserver/index.ts';
+import { TEST_CLUSTER_SETTINGS } from './support/multicluster-endpointd.ts';
 import { TestClient } from './support/grpc-discovery.ts';
 import { TEST_CONFIG } from './support/endpointd.ts';
 import { get } from './support/http.ts';
@@ -96,6 +97,48 @@ describe('readiness across the heap compaction, seen from both doors', () => {
       await t.endpointd.stop();
       await api.close();
       await rm(t.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('two clusters, one never listed: ready once its wait is over, compacted once, and no second time when it lists', async () => {
+    const east = await FakeApiServer.start();
+    const west = await FakeApiServer.start();
+    west.stall({ verb: 'list', phase: 'before-headers' });
+    const dir = await mkdtemp(join(tmpdir(), 'endpointd-attack6-multi-'));
+    const logs = new LogLines();
+    const sources = [];
+    for (const [name, api] of [
+      ['east', east],
+      ['west', west],
+    ] as const) {
+      const kubeconfig = join(dir, `${name}.kubeconfig`);
+      await writeFile(kubeconfig, api.kubeconfigYaml());
+      sources.push({
+        ...defaultKubernetesSource(),
+        kubeconfig,
+        cluster: { ...TEST_CLUSTER_SETTINGS, readyTimeoutMs: 1500, name, region: undefined },
+      });
+    }
+    const endpointd = await startEndpointd({ ...TEST_CONFIG, sources }, createLogger('info', logs));
+    const url = `http://127.0.0.1:${endpointd.httpAddress.port}`;
+    const grpc = new TestClient(`127.0.0.1:${endpointd.grpcPort}`);
+    try {
+      await east.waitFor(() => east.requests.some((r) => r.verb === 'watch'), 5000, "east's watch");
+      // East listed and watching, west held: neither door says ready while west's wait runs.
+      assert.deepEqual(await doors(url, grpc), { rest: false, grpc: false });
+      await endpointd.synced;
+      assert.deepEqual(await doors(url, grpc), { rest: true, grpc: true });
+      west.unstall();
+      await west.waitFor(() => west.requests.some((r) => r.verb === 'watch'), 10_000, "west's watch");
+      assert.deepEqual(await doors(url, grpc), { rest: true, grpc: true });
+      const messages = logs.lines.map((l) => l.msg);
+      assert.equal(messages.filter((m) => m === 'heap compacted after the first sync').length, 1);
+      assert.equal(messages.filter((m) => m === 'ready').length, 1);
+    } finally {
+      grpc.close();
+      await endpointd.stop();
+      await Promise.all([east.close(), west.close()]);
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
