@@ -10,6 +10,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../src/kube/kube-client.ts';
+import { TokenReviewer } from '../src/security/token-review.ts';
 import { listAllPages } from '../src/sources/kubernetes/list-pager.ts';
 import { endpointSlice, FakeApiServer } from './support/fake-apiserver/index.ts';
 import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
@@ -30,6 +31,36 @@ async function listen(server: Server): Promise<number> {
       }),
   );
   return (server.address() as AddressInfo).port;
+}
+
+/** One request per connection, as below, for TokenReviews: each token is reviewed as `user-<token>`. */
+async function reviewerOnePerConnection(): Promise<{ url: string; reviews: () => number }> {
+  let reviews = 0;
+  const served = new WeakSet<Socket>();
+  const server = createServer((req: IncomingMessage, res) => {
+    if (served.has(req.socket)) {
+      req.socket.destroy();
+      return;
+    }
+    served.add(req.socket);
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('end', () => {
+      reviews += 1;
+      const review = JSON.parse(text) as { spec: { token: string } };
+      res.writeHead(201, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          kind: 'TokenReview',
+          apiVersion: 'authentication.k8s.io/v1',
+          status: { authenticated: true, user: { username: `user-${review.spec.token}` } },
+        }),
+      );
+    });
+  });
+  const port = await listen(server);
+  return { url: `http://127.0.0.1:${port}`, reviews: () => reviews };
 }
 
 /**
@@ -82,6 +113,18 @@ describe('Kubernetes client: a reused connection the server has closed', () => {
     }
     // Each page answered once on a connection of its own, plus at most one closed connection tried per page.
     assert.ok(connections() <= 60, `${connections()} connections for 30 pages`);
+  });
+});
+
+describe('TokenReview: a reused connection the server has closed', () => {
+  it('each review is answered when each connection is closed silently after one answer', async () => {
+    const { url, reviews } = await reviewerOnePerConnection();
+    const config = new KubeConfig();
+    config.loadFromString(kubeconfigYaml({ url, caPem: undefined, namespace: 'default' }, undefined));
+    const reviewer = new TokenReviewer({ config });
+    for (let i = 0; i < 10; i++)
+      assert.deepEqual(await reviewer.review(`t${i}`), { authenticated: true, username: `user-t${i}` });
+    assert.equal(reviews(), 10);
   });
 });
 

@@ -120,9 +120,23 @@ export class KubeClient {
   /**
    * Creates an object (POST of `body` as JSON to a collection) and resolves with what the server answered, parsed
    * but not validated; rejects with a KubeApiError on any status but 200/201, or with the abort reason of `signal`.
+   * `resendable`: creating it twice does no harm (a TokenReview, which is not stored), so a request that found its
+   * connection closed before any answer is sent again, as a GET is.
    */
-  async create(path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
-    const response = await this.#request(HttpMethod.POST, path, {}, signal, body);
+  async create(
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+    options: { readonly resendable?: boolean } = {},
+  ): Promise<unknown> {
+    const response = await this.#request(
+      HttpMethod.POST,
+      path,
+      {},
+      signal,
+      body,
+      options.resendable === true,
+    );
     return JSON.parse(await response.text()) as unknown;
   }
 
@@ -136,6 +150,7 @@ export class KubeClient {
     query: Record<string, string | undefined>,
     signal: AbortSignal,
     body?: unknown,
+    resendable = method === HttpMethod.GET,
   ): Promise<Response> {
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(query))
@@ -161,8 +176,7 @@ export class KubeClient {
         // A kept-alive connection (dispatcher-reuse.ts) the server or a load balancer closed while it was idle:
         // the request finds the socket closed before any answer. A GET is sent again, on another connection, as
         // client-go's transport does; a connection per request never met this.
-        if (method !== HttpMethod.GET || signal.aborted || attempt > GET_RETRIES_ON_CLOSED_CONNECTION)
-          throw error;
+        if (!resendable || signal.aborted || attempt > RESENDS_ON_CLOSED_CONNECTION) throw error;
         if (!closedBeforeAnswer(error)) throw error;
       }
     }
@@ -188,8 +202,8 @@ async function bodyText(response: Response, onText?: (soFar: string) => void): P
   return text + decoder.decode();
 }
 
-/** Sends of one GET that may find a closed kept-alive connection before one is answered (a pool may hold several). */
-const GET_RETRIES_ON_CLOSED_CONNECTION = 3;
+/** Resends of one request that may find a closed kept-alive connection before one answers (a pool holds several). */
+const RESENDS_ON_CLOSED_CONNECTION = 3;
 
 /** fetch's failure when the connection closed before the answer began (undici: "other side closed", a reset). */
 function closedBeforeAnswer(error: unknown): boolean {
