@@ -204,3 +204,57 @@ describe('a paged list against odd and hostile list bodies', () => {
     );
   });
 });
+
+describe('a paged list its caller gives up on (the reflector stopping)', () => {
+  it('rejects with the abort at once, and the server sees every request of it closed', async () => {
+    let opened = 0;
+    let closed = 0;
+    const server = createServer((req, res) => {
+      opened += 1;
+      res.on('close', () => (closed += 1));
+      const token = new URL(req.url ?? '/', 'http://x').searchParams.get('continue');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      // Every page names the next at once and then never finishes: page 1 is asked for early, both stay open.
+      res.write(
+        `{"kind":"EndpointSliceList","apiVersion":"discovery.k8s.io/v1","metadata":{"resourceVersion":"1","continue":"${token === null ? 'p1' : `${token}x`}"},"items":[`,
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const local = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const config = new KubeConfig();
+      config.loadFromString(
+        kubeconfigYaml({ url: local, caPem: undefined, namespace: 'default' }, undefined),
+      );
+      const stop = new AbortController();
+      const listing = listAllPages({
+        client: new KubeClient(config),
+        path: '/apis/discovery.k8s.io/v1/endpointslices',
+        pageSize: 1,
+        transform: (item) => item,
+        signal: stop.signal,
+      });
+      listing.catch(() => undefined);
+      const deadline = Date.now() + 5000;
+      while (opened < 2) {
+        assert.ok(Date.now() < deadline, 'the next page is asked for early');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const reason = new Error('reflector stopped');
+      stop.abort(reason);
+      await assert.rejects(
+        listing,
+        (error) =>
+          error === reason || (error as Error).cause === reason || (error as Error).name === 'AbortError',
+      );
+      while (closed < opened) {
+        assert.ok(Date.now() < deadline, `${opened - closed} request(s) still open after the abort`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.equal(opened, 2, 'no request after the abort');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
