@@ -258,3 +258,50 @@ describe('a paged list its caller gives up on (the reflector stopping)', () => {
     }
   });
 });
+
+describe('a paged list from a server that makes no progress', () => {
+  it('fails with a clear error when a page hands back the continue token it was asked with', async () => {
+    // A caching proxy that ignores the query string: every request gets the first page, which says "continue: T".
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests += 1;
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          kind: 'EndpointSliceList',
+          apiVersion: 'discovery.k8s.io/v1',
+          metadata: { resourceVersion: '1', continue: 'T' },
+          items: [{ metadata: { name: 'a' } }],
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const local = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const config = new KubeConfig();
+      config.loadFromString(
+        kubeconfigYaml({ url: local, caPem: undefined, namespace: 'default' }, undefined),
+      );
+      // The bound of this test, not of the pager: without a check the list never ends and keeps every item.
+      const signal = AbortSignal.timeout(3000);
+      await assert.rejects(
+        listAllPages({
+          client: new KubeClient(config),
+          path: '/apis/discovery.k8s.io/v1/endpointslices',
+          pageSize: 1,
+          transform: (item) => item,
+          signal,
+        }),
+        (error: Error) => {
+          assert.ok(!signal.aborted, `still listing after 3 s and ${requests} requests`);
+          assert.match(error.message, /continue token/);
+          return true;
+        },
+      );
+      assert.ok(requests <= 4, `${requests} requests`);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
