@@ -120,9 +120,23 @@ export class KubeClient {
   /**
    * Creates an object (POST of `body` as JSON to a collection) and resolves with what the server answered, parsed
    * but not validated; rejects with a KubeApiError on any status but 200/201, or with the abort reason of `signal`.
+   * `resendable`: creating it twice does no harm (a TokenReview, which is not stored), so a request that found its
+   * connection closed before any answer is sent again, as a GET is.
    */
-  async create(path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
-    const response = await this.#request(HttpMethod.POST, path, {}, signal, body);
+  async create(
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+    options: { readonly resendable?: boolean } = {},
+  ): Promise<unknown> {
+    const response = await this.#request(
+      HttpMethod.POST,
+      path,
+      {},
+      signal,
+      body,
+      options.resendable === true,
+    );
     return JSON.parse(await response.text()) as unknown;
   }
 
@@ -136,23 +150,36 @@ export class KubeClient {
     query: Record<string, string | undefined>,
     signal: AbortSignal,
     body?: unknown,
+    resendable = method === HttpMethod.GET,
   ): Promise<Response> {
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(query))
       if (value !== undefined) url.searchParams.set(key, value);
-    const context = new RequestContext(url.toString(), method);
-    await this.#config.applySecurityAuthentication(context);
-    const response = await fetch(url, {
-      method,
-      headers: {
-        ...context.getHeaders(),
-        Accept: 'application/json',
-        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      dispatcher: context.getDispatcher(),
-      signal,
-    });
+    let response: Response;
+    for (let attempt = 1; ; attempt++) {
+      const context = new RequestContext(url.toString(), method);
+      await this.#config.applySecurityAuthentication(context);
+      try {
+        response = await fetch(url, {
+          method,
+          headers: {
+            ...context.getHeaders(),
+            Accept: 'application/json',
+            ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          dispatcher: context.getDispatcher(),
+          signal,
+        });
+        break;
+      } catch (error) {
+        // A kept-alive connection (dispatcher-reuse.ts) the server or a load balancer closed while it was idle:
+        // the request finds the socket closed before any answer. A GET is sent again, on another connection, as
+        // client-go's transport does; a connection per request never met this.
+        if (!resendable || signal.aborted || attempt > RESENDS_ON_CLOSED_CONNECTION) throw error;
+        if (!closedBeforeAnswer(error)) throw error;
+      }
+    }
     if (response.status === 200 || (method === HttpMethod.POST && response.status === 201)) return response;
     throw await apiError(response);
   }
@@ -173,6 +200,16 @@ async function bodyText(response: Response, onText?: (soFar: string) => void): P
     onText?.(text);
   }
   return text + decoder.decode();
+}
+
+/** Resends of one request that may find a closed kept-alive connection before one answers (a pool holds several). */
+const RESENDS_ON_CLOSED_CONNECTION = 3;
+
+/** fetch's failure when the connection closed before the answer began (undici: "other side closed", a reset). */
+function closedBeforeAnswer(error: unknown): boolean {
+  const cause: unknown = (error as { cause?: unknown } | undefined)?.cause;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
 }
 
 async function apiError(response: Response): Promise<KubeApiError> {

@@ -21,6 +21,13 @@ type GcFunction = (options: {
 let gcFunction: GcFunction | undefined;
 
 /**
+ * Tries to take gc(): V8's flags are the process's, and another thread (a parse worker ending while the main thread
+ * compacts, two workers ending together) may turn the flag off between this thread's turning it on and its making
+ * the context — that context then has no gc. Each try is one context (~1 ms); a few are enough for the others'.
+ */
+const COLLECTOR_TRIES = 20;
+
+/**
  * V8's gc(), without running the whole process with --expose-gc (which would hand every dependency a global
  * `gc`): the flag is turned on, a fresh context is made (V8 installs the gc extension in contexts created while
  * it is on), the function is taken from it, and the flag is turned off again.
@@ -32,12 +39,16 @@ function collector(): GcFunction {
     gcFunction = exposed as GcFunction;
     return gcFunction;
   }
-  setFlagsFromString('--expose-gc');
-  try {
-    gcFunction = runInNewContext('gc') as GcFunction;
-  } finally {
-    setFlagsFromString('--no-expose-gc');
+  for (let attempt = 0; attempt < COLLECTOR_TRIES && gcFunction === undefined; attempt++) {
+    setFlagsFromString('--expose-gc');
+    try {
+      const taken: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
+      if (typeof taken === 'function') gcFunction = taken as GcFunction;
+    } finally {
+      setFlagsFromString('--no-expose-gc');
+    }
   }
+  if (gcFunction === undefined) throw new Error('V8 gave no gc() to a context made with --expose-gc');
   return gcFunction;
 }
 

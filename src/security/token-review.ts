@@ -77,6 +77,8 @@ export class TokenReviewer {
         TOKEN_REVIEWS_PATH,
         { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
         AbortSignal.timeout(this.#timeoutMs),
+        // A TokenReview is not stored: one sent twice (its connection found closed) does no harm.
+        { resendable: true },
       );
     } catch (error) {
       if (error instanceof KubeApiError) {

@@ -67,11 +67,15 @@ export async function listAllPages<T>(options: PagedListOptions<T>): Promise<Pag
     fetch.page.catch(() => undefined);
     return fetch;
   };
+  // The tokens this chain has followed: one met again is a loop (see below), never asked for a second time.
+  let followed = new Set<string>();
   const extend = (): void => {
     const last = tail;
     if (
       last !== undefined &&
       last.earlyToken !== undefined &&
+      !followed.has(last.earlyToken) &&
+      last.token !== last.earlyToken &&
       last.next === undefined &&
       ahead < MAX_PAGES_AHEAD
     )
@@ -85,6 +89,7 @@ export async function listAllPages<T>(options: PagedListOptions<T>): Promise<Pag
   };
   const restart = (): PageFetch => {
     newChain();
+    followed = new Set();
     return fetchPage(undefined);
   };
   let items: T[] = [];
@@ -107,6 +112,13 @@ export async function listAllPages<T>(options: PagedListOptions<T>): Promise<Pag
       }
       ahead -= 1;
       const continueToken = page.continueToken;
+      if (current.token !== undefined) followed.add(current.token);
+      // A token already followed would give the same pages again, for ever, each kept (a proxy or cache that
+      // ignores the query string answers every page with the first one): the list fails, saying so.
+      if (continueToken !== undefined && followed.has(continueToken))
+        throw new Error(
+          `list ${path}: the API server answered a continue token this list had already followed (${continueToken.slice(0, 80)}): its pages make no progress (a proxy or cache in front of it that ignores the query string?)`,
+        );
       let next: PageFetch | undefined;
       if (continueToken !== undefined) {
         if (current.next !== undefined && current.next.token === continueToken) {
