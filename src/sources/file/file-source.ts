@@ -74,6 +74,10 @@ export class FileSource implements Source {
   #missingTimer: NodeJS.Timeout | undefined;
   #synced = false;
   #stopped = false;
+  /** Why the last pass failed (cleared by the next that completes): /readyz shows it. */
+  #passError: string | undefined;
+  /** Ends the pause between two tries of the first pass (stop() calls it). */
+  #wake: (() => void) | undefined;
   #lastSyncAt: number | undefined;
 
   constructor(options: FileSourceOptions) {
@@ -94,6 +98,9 @@ export class FileSource implements Source {
       (full, paths) => this.#pass(full, paths),
       options.settleMs ?? 30,
       this.#logger,
+      (error) => {
+        this.#passError = `reading the manifests failed: ${error instanceof Error ? error.message : String(error)}`;
+      },
     );
     this.#watchers = new TreeWatchers({
       root: this.#root,
@@ -112,7 +119,21 @@ export class FileSource implements Source {
       throw new Error(`file source ${this.#root}: not a file or a directory`);
     }
     this.#watchers.watchParent();
-    await this.#queue.run(true, []);
+    // A first pass that fails (the tree changed under it in a way it could not take) is no sync: what it served
+    // may be partial. It is tried again, after a growing pause, until one completes; status() says why meanwhile.
+    for (let attempt = 0; !(await this.#queue.run(true, [])); attempt++) {
+      if (this.#stopped) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt));
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+    // Stopped while the first pass ran: that is no sync either, and nothing more is started.
+    if (this.#stopped) return;
     this.#synced = true;
     this.#lastSyncAt = Date.now();
     this.#rescanTimer = setInterval(() => this.#queue.request(undefined), this.#rescanMs);
@@ -121,6 +142,7 @@ export class FileSource implements Source {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#wake?.();
     clearInterval(this.#rescanTimer);
     clearInterval(this.#missingTimer);
     this.#watchers.close();
@@ -133,7 +155,7 @@ export class FileSource implements Source {
     return {
       synced: this.#synced,
       lastSyncAt: this.#lastSyncAt,
-      error: this.#rootError ?? error,
+      error: this.#rootError ?? this.#passError ?? error,
       problems,
       problemCount,
     };
@@ -184,6 +206,7 @@ export class FileSource implements Source {
     const summary = await this.#served.apply(changes);
     for (const file of files) if (file.linked) this.#watchers.watchLinkTarget(dirname(file.realPath));
     this.#lastSyncAt = Date.now();
+    this.#passError = undefined;
     // The tree changed under this pass (a file listed, then gone when read; a snapshot swapped while it was
     // listed): what it could not look at was kept as it was, and is looked at again now.
     for (const path of [...listing.unsettled, ...vanished]) this.#queue.request(path);

@@ -15,7 +15,10 @@ export class PassQueue {
   #queue: Promise<void> = Promise.resolve();
   #stopped = false;
 
-  constructor(pass: Pass, settleMs: number, logger: Logger) {
+  readonly #onFailure: ((error: unknown) => void) | undefined;
+
+  constructor(pass: Pass, settleMs: number, logger: Logger, onFailure?: (error: unknown) => void) {
+    this.#onFailure = onFailure;
     this.#pass = pass;
     this.#settleMs = settleMs;
     this.#logger = logger;
@@ -38,14 +41,23 @@ export class PassQueue {
     }, wait);
   }
 
-  /** Runs a pass now (after those already queued); resolves when it is done. */
-  run(full: boolean, paths: string[]): Promise<void> {
-    this.#queue = this.#queue
-      .then(() => this.#pass(full, paths))
-      .catch((error: unknown) => {
-        this.#logger.error({ err: error }, 'reading manifests failed');
-      });
-    return this.#queue;
+  /**
+   * Runs a pass now (after those already queued); resolves when it is done: true when it completed, false when it
+   * failed (logged, and told to `onFailure`; what was served stays as it was).
+   */
+  run(full: boolean, paths: string[]): Promise<boolean> {
+    const done = this.#queue.then(() =>
+      this.#pass(full, paths).then(
+        () => true,
+        (error: unknown) => {
+          this.#logger.error({ err: error }, 'reading manifests failed');
+          this.#onFailure?.(error);
+          return false;
+        },
+      ),
+    );
+    this.#queue = done.then(() => undefined);
+    return done;
   }
 
   /** No more passes start; resolves when the one running is done. */

@@ -128,7 +128,8 @@ async function visit(
       walk.problems.push({ path, message: 'is a directory where a manifest file was expected: not read' });
       return;
     }
-    const real = await realpath(path);
+    const real = await realpathIfThere(walk, path);
+    if (real === undefined) return;
     if (ancestors.includes(real)) {
       walk.problems.push({ path, message: `symlink loop: leads back to ${real}, which contains it` });
       return;
@@ -140,7 +141,9 @@ async function visit(
     try {
       entries = await readdir(path, { withFileTypes: true });
     } catch (error) {
-      walk.problems.push({ path, message: `cannot list directory: ${(error as Error).message}` });
+      // Gone since it was looked at: nothing is there to list, and nothing to report.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        walk.problems.push({ path, message: `cannot list directory: ${(error as Error).message}` });
       return;
     }
     const kubelet = entries.some((e) => e.name === KUBELET_DATA_DIR);
@@ -161,7 +164,22 @@ async function visit(
     walk.problems.push({ path, message: 'is not a regular file (a FIFO, socket or device): not read' });
     return;
   }
-  addFile(walk, path, path, linked ? await realpath(path) : path, linked);
+  const real = linked ? await realpathIfThere(walk, path) : path;
+  if (real !== undefined) addFile(walk, path, path, real, linked);
+}
+
+/**
+ * realpath(), or undefined when the path went away after it was looked at (a directory renamed or removed while
+ * the tree is listed): it is simply not there, as when stat() finds nothing. Any other failure is the path's problem.
+ */
+async function realpathIfThere(walk: Walk, path: string): Promise<string | undefined> {
+  try {
+    return await realpath(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      walk.problems.push({ path, message: `cannot resolve: ${(error as Error).message}` });
+    return undefined;
+  }
 }
 
 /** kubelet's layout: the files are those of the snapshot `..data` points at now, served under visible names. */
