@@ -2,6 +2,10 @@
 // installed, else autocannon), route shape, bytes and headers, the same Node flags, in the same run, so the ratio
 // says what endpointd costs on top of express itself. Floor and subject alternate in pairs whose order flips, each
 // run warmed the same way, and the figures are medians with their spread (bench/README.md, "rest-lookup").
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FloorPayload } from '../support/express-floor-child.ts';
 import { endpointSlices, manifestDir, toManifest } from '../support/fixtures.ts';
 import { spawnServer, type ServerChild } from '../support/child-server.ts';
@@ -68,12 +72,30 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     ),
     'others.yaml': toManifest(others.flat()),
   });
+  // Every check on in the subject: bearer-token authentication (a tokens file), the per-client rate limit (at a
+  // rate this load never reaches, so that it counts every request and refuses none), the request metrics, the
+  // readiness gate. Every request of both sides carries the token; the floor ignores it.
+  // BENCH_REST_CHECKS=default: endpointd's defaults instead (no authentication, no rate limit).
+  const allChecks = process.env.BENCH_REST_CHECKS !== 'default';
+  const token = randomBytes(24).toString('base64url');
+  const tokensDir = await mkdtemp(join(tmpdir(), 'endpointd-bench-tokens-'));
+  const tokensFile = join(tokensDir, 'tokens');
+  await writeFile(tokensFile, `${token},bench-client\n`);
+  const checkArgs = allChecks ? ['--auth-tokens-file', tokensFile, '--rate-limit-lookups', '1000000/s'] : [];
+  const headers: Record<string, string> = allChecks ? { Authorization: `Bearer ${token}` } : {};
+  log(
+    allChecks
+      ? 'subject checks: bearer-token authentication, rate limit 1000000/s per client, request metrics'
+      : 'subject checks: endpointd defaults (BENCH_REST_CHECKS=default: no authentication, no rate limit)',
+  );
   const servers: ServerChild[] = [];
   try {
-    const subject = await startEndpointdProcess({ manifests: dir.path }, execArgv);
+    const subject = await startEndpointdProcess({ manifests: dir.path, extraArgs: checkArgs }, execArgv);
     servers.push(subject);
     const subjectUrl = `http://127.0.0.1:${subject.port}${PATH}`;
-    const reference = await fetchOnce(subjectUrl);
+    if (allChecks && (await fetchOnce(subjectUrl, {})).status !== 401)
+      throw new Error('subject answered a lookup without a token: authentication is not on');
+    const reference = await fetchOnce(subjectUrl, headers);
     if (reference.status !== 200)
       throw new Error(`subject answered ${reference.status}: ${reference.body.toString()}`);
     log(`subject pid ${subject.pid} answers ${reference.body.byteLength} bytes`);
@@ -84,7 +106,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     });
     servers.push(floor);
     const floorUrl = `http://127.0.0.1:${floor.port}${PATH}`;
-    assertSameAnswer(reference, await fetchOnce(floorUrl), 'floor');
+    assertSameAnswer(reference, await fetchOnce(floorUrl, headers), 'floor');
 
     const load = (url: string, warmup: number, duration: number): Promise<LoadResult> => {
       const request: LoadRequest = {
@@ -93,6 +115,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
         pipelining: 1,
         warmupSeconds: warmup,
         durationSeconds: duration,
+        headers,
       };
       return wrk?.available === true ? runWrk(wrk.path, request) : runLoad(request, host);
     };
@@ -124,7 +147,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
       }
     }
     // The load must not have changed what is served (e.g. an error path that is faster).
-    assertSameAnswer(reference, await fetchOnce(subjectUrl), 'subject after load');
+    assertSameAnswer(reference, await fetchOnce(subjectUrl, headers), 'subject after load');
 
     const floorRuns = sides.floor.runs;
     const subjectRuns = sides.subject.runs;
@@ -162,6 +185,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     await dir.remove();
+    await rm(tokensDir, { recursive: true, force: true });
   }
 }
 
@@ -176,8 +200,8 @@ interface Answer {
   readonly headers: Record<string, string>;
 }
 
-async function fetchOnce(url: string): Promise<Answer> {
-  const response = await fetch(url);
+async function fetchOnce(url: string, sent: Record<string, string>): Promise<Answer> {
+  const response = await fetch(url, { headers: sent });
   const headers: Record<string, string> = {};
   for (const name of REPLAYED_HEADERS) {
     const value = response.headers.get(name);
