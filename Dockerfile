@@ -24,9 +24,9 @@ COPY examples ./examples
 # Node's compile cache, filled once here (loading every module, as --version does): each start of the image then
 # loads its modules from compiled code (bin/endpointd.cjs does the same in a checkout). Read-only at run time.
 ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
-RUN node --max-semi-space-size=16 dist/main.js --version && chmod -R a+rX /app/.node-compile-cache
+RUN node --max-semi-space-size=16 --min-semi-space-size=8 dist/main.js --version && chmod -R a+rX /app/.node-compile-cache
 # A numeric user, so that Kubernetes' runAsNonRoot can verify it; deploy/ runs it as 10001 with a read-only root.
 USER 10001:10001
 EXPOSE 8080 9090
 # The Node flags of bin/endpointd.cjs (why: there).
-ENTRYPOINT ["node", "--max-semi-space-size=16", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--min-semi-space-size=8", "dist/main.js"]

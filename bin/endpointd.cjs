@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16
+#!/usr/bin/env -S node --max-semi-space-size=16 --min-semi-space-size=8
 // The `endpointd` command (package.json "bin", and what `npm start` runs): checks the Node.js version first — in
 // syntax every Node can read — then runs src/main.ts in a checkout, or dist/main.js after a build. Run by a Node
 // older than endpointd needs, it hands over to the checkout's own Node 24 (the node@24 devDependency) when there is
@@ -8,8 +8,12 @@
 // young generation to 64 MB semi-spaces while the first list is converted, and those pages stay resident, empty,
 // for the life of the process (~110 MB of RSS at 10,000 Services). Smaller caps save little more and cost CPU in
 // scavenges: at 8 MB a change to 10,000 Watch streams took ~25 % more CPU, at 4 MB a third (docs/benchmarks.md).
+// --min-semi-space-size=8 (MB): the heap compaction before ready (src/observability/heap-compaction.ts) leaves the
+// young generation at V8's 1 MB start, and under load V8 took ~10 s to grow it back: the first seconds of REST
+// lookups cost up to twice the CPU a request (bench/README.md, "rest-lookup"). Empty semi-spaces are not resident:
+// idle and 10,000-Service RSS did not move (bench/kube-memory.ts, 108-110 MB and 209 vs 221 MB).
 'use strict';
-var NODE_FLAGS = ['--max-semi-space-size=16'];
+var NODE_FLAGS = ['--max-semi-space-size=16', '--min-semi-space-size=8'];
 var childProcess = require('child_process');
 var fs = require('fs');
 var path = require('path');

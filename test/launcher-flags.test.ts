@@ -18,6 +18,7 @@ describe("endpointd's Node flags", () => {
 
   it('are the same in the start script, the shebang, the hand-over and the ENTRYPOINT', () => {
     assert.ok(flags.includes('--max-semi-space-size=16'), `start script flags: ${flags.join(' ')}`);
+    assert.ok(flags.includes('--min-semi-space-size=8'), `start script flags: ${flags.join(' ')}`);
     const bin = read('bin/endpointd.cjs');
     assert.equal(bin.split('\n')[0], `#!/usr/bin/env -S node ${flags.join(' ')}`);
     const declared = /var NODE_FLAGS = (\[[^\]]*\]);/.exec(bin)?.[1];
@@ -26,15 +27,18 @@ describe("endpointd's Node flags", () => {
     assert.deepEqual(JSON.parse(entrypoint ?? 'null'), ['node', ...flags, 'dist/main.js']);
   });
 
-  it('take effect: the young generation of a process started as the start script does stays within the cap', () => {
-    // What V8 reports of its new space after allocating well past 2 × 16 MB of short-lived objects.
+  it('take effect: the young generation of a process started as the start script does starts at the floor and stays within the cap', () => {
+    // What V8 reports of its new space at start, and after allocating well past 2 × 16 MB of short-lived objects.
     const probe =
-      'let k=[];for(let i=0;i<3e6;i++){k.push({i});if(k.length>1e5)k=[]}' +
-      "const s=require('v8').getHeapSpaceStatistics().find(x=>x.space_name==='new_space');" +
-      'console.log(s.space_size)';
-    const capped = spawnSync(process.execPath, [...flags, '-e', probe], { encoding: 'utf8' });
-    assert.equal(capped.status, 0, capped.stderr);
-    assert.ok(Number(capped.stdout) <= 3 * 16 * 2 ** 20, `new space ${capped.stdout}`);
+      "const n=()=>require('v8').getHeapSpaceStatistics().find(x=>x.space_name==='new_space').space_size;" +
+      'const first=n();let k=[];for(let i=0;i<3e6;i++){k.push({i});if(k.length>1e5)k=[]}' +
+      'console.log(first, n())';
+    const ran = spawnSync(process.execPath, [...flags, '-e', probe], { encoding: 'utf8' });
+    assert.equal(ran.status, 0, ran.stderr);
+    const [first, after] = ran.stdout.trim().split(' ').map(Number);
+    // V8's own start is 1 MB; the floor is 8 MB.
+    assert.ok((first ?? 0) >= 8 * 2 ** 20, `new space at start ${first}`);
+    assert.ok((after ?? Infinity) <= 3 * 16 * 2 ** 20, `new space after ${after}`);
   });
 
   it('let the bin run through its shebang (env -S) on this system', () => {

@@ -22,6 +22,8 @@ export interface SpawnOptions {
   /** Sent to the child as its first message, before it is expected to listen (e.g. the bytes to serve). */
   readonly payload?: unknown;
   readonly args?: readonly string[];
+  /** The child's Node flags (default none: no inherited --inspect or the like). */
+  readonly execArgv?: readonly string[];
   /** How long the child may take to announce that it listens. */
   readonly startTimeoutMs?: number;
 }
@@ -30,7 +32,7 @@ export interface SpawnOptions {
 export async function spawnServer(script: URL, options: SpawnOptions = {}): Promise<ServerChild> {
   const child = fork(script, [...(options.args ?? [])], {
     // No inherited --inspect or the like: the server must run as it would in production.
-    execArgv: [],
+    execArgv: [...(options.execArgv ?? [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     serialization: 'advanced',
   });

@@ -59,6 +59,9 @@ export async function startEndpointdInProcess(options: EndpointdOptions): Promis
 }
 
 /** endpointd in a child process, synced with its manifests; `port` is its REST port on 127.0.0.1. */
-export function startEndpointdProcess(options: EndpointdOptions): Promise<ServerChild> {
-  return spawnServer(new URL('./endpointd-child.ts', import.meta.url), { payload: options });
+export function startEndpointdProcess(
+  options: EndpointdOptions,
+  execArgv: readonly string[] = [],
+): Promise<ServerChild> {
+  return spawnServer(new URL('./endpointd-child.ts', import.meta.url), { payload: options, execArgv });
 }

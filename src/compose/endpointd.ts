@@ -116,7 +116,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     publicRouters: [createDashboardRouter()],
   });
 
-  const server = guards.createRestServer(rest.app);
+  const server = guards.createRestServer(rest.listener);
   // While draining, every answer closes its connection: closing an idle kept-alive connection instead could race
   // a request the client is sending on it, and that client would see a reset instead of an answer.
   let draining = false;

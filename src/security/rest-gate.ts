@@ -11,7 +11,7 @@ import type { RateLimiter } from '../limits/rate-limiter.ts';
 import type { Refusals } from '../limits/refusals.ts';
 import { RATE_LIMITED_KINDS, type RouteLimits } from '../limits/route-limits.ts';
 import type { StreamSlots } from '../limits/stream-slots.ts';
-import { bearerToken, type Authenticator } from './authenticator.ts';
+import { bearerToken, type Authentication, type Authenticator } from './authenticator.ts';
 
 export interface RestGateOptions {
   readonly authenticator: Authenticator;
@@ -110,7 +110,7 @@ export function restGate(options: RestGateOptions): RestGate {
     const verified: PeerCertificate | undefined =
       socket.authorized === true ? socket.getPeerCertificate?.() : undefined;
     const bearer = bearerToken(req.get('Authorization'));
-    authenticator.authenticate({ bearer, verifiedCertificate: verified, address }).then((outcome) => {
+    const decide = (outcome: Authentication): void => {
       if (outcome.ok) {
         clients.set(req, outcome.identity.name);
         next();
@@ -129,7 +129,11 @@ export function restGate(options: RestGateOptions): RestGate {
       refuse(res, address, outcome.reason, new HttpProblem(401, 'Unauthorized', outcome.detail), {
         'WWW-Authenticate': challenge,
       });
-    }, next);
+    };
+    // Decided at once when no TokenReview is needed: the request goes on in this turn of the event loop.
+    const outcome = authenticator.authenticate({ bearer, verifiedCertificate: verified, address });
+    if (outcome instanceof Promise) outcome.then(decide, next);
+    else decide(outcome);
   };
 
   return { authenticate, limits };

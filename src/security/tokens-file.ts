@@ -1,7 +1,7 @@
 // Static bearer tokens from a file (one per line, optionally `token,name`), reloaded when the file changes and
 // compared in constant time: every presented token is hashed and checked against every known digest, so neither
 // where a guess differs nor whether it matched early shows in the timing.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { watchFiles } from './watched-files.ts';
@@ -35,7 +35,8 @@ export function parseTokensFile(text: string, file: string): TokenEntry[] {
 }
 
 export function tokenDigest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
+  // The one-shot form: every authenticated request hashes its token, and a Hash object costs twice as much.
+  return hash('sha256', token, 'buffer');
 }
 
 /** The name of the entry whose token is `token`, or undefined. Runs in time independent of which (if any) matched. */

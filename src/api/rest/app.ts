@@ -1,5 +1,6 @@
 // The REST front door (express): lookup, list, long-poll and watch streams over the store, plus health routes.
 // It only reads the store and subscribes to it; it never talks to a source.
+import type { RequestListener } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -51,7 +52,10 @@ export interface RestRoute {
 }
 
 export interface RestApi {
+  /** The express app: every route, without the fast path of repeated lookups. */
   readonly app: express.Express;
+  /** What the server runs for each request: a repeated lookup's fast path, else the app. */
+  readonly listener: RequestListener;
   /** Ends every watch stream and answers every long-poll now (for shutdown). */
   closeStreams(): void;
   /** Open watch streams and waiting long-polls. */
@@ -108,9 +112,8 @@ export function createRestApi(options: RestApiOptions): RestApi {
     held: streams,
     onHeldChange: trackStreams,
     answerError,
+    app,
   });
-  // First: a repeated lookup passes the same checks without the router's work (see lookup.ts).
-  app.use(lookup.fastPath);
   if (metrics !== undefined) app.use(requestMetrics(metrics));
   // Before the guards: browsers send preflights without credentials, and the dashboard's files are public.
   app.use(corsMiddleware(options.cors ?? { allowOrigins: [] }));
@@ -224,6 +227,11 @@ export function createRestApi(options: RestApiOptions): RestApi {
 
   return {
     app,
+    // First: a repeated lookup passes the same checks without express's router (see lookup.ts), which costs about
+    // as much again as everything the lookup itself does (bench/README.md, "rest-lookup").
+    listener: (req, res) => {
+      if (!lookup.fastPath(req, res)) app(req, res);
+    },
     closeStreams: () => {
       for (const stream of [...streams]) stream.end();
       streams.clear();

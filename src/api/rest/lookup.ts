@@ -1,9 +1,10 @@
 // `GET /v1/namespaces/{ns}/services/{name}`: one Service in the view asked for, its long-poll, and the fast path
 // for the lookup every client repeats. A lookup URL says everything its answer depends on besides the store (the
 // Service, the view; that it does not wait): once a URL has been parsed and validated, the same string means the
-// same request, so a repeat is answered without the router, the query parser or the validation again — but with
-// every check that depends on the request or the moment (readiness, authentication, rate limits, metrics).
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+// same request, so a repeat is answered without express's router, the query parser or the validation again — but
+// with every check that depends on the request or the moment (readiness, authentication, rate limits, metrics).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ServiceKey, ServiceSnapshot } from '../../model.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Readiness } from '../../observability/readiness.ts';
@@ -45,6 +46,8 @@ export interface LookupOptions {
   readonly onHeldChange: () => void;
   /** How a guard's failure is answered (the door's error handler). */
   readonly answerError: (error: unknown, req: Request, res: Response) => void;
+  /** The door's express app, whose request and response prototypes a fast-path request is given. */
+  readonly app: Pick<Express, 'request' | 'response'>;
 }
 
 interface KnownLookup {
@@ -66,11 +69,12 @@ export interface Lookup {
   /** The routed handler (after the guards, the readiness gate and the rate limit). */
   readonly handler: RequestHandler;
   /**
-   * Mounted before everything else: answers a repeated lookup URL at once, or passes. It only takes requests the
-   * rest of the chain would hand to the lookup handler unchanged: GET, no Origin (CORS has nothing to add),
-   * synced, a URL the handler already parsed and validated, and no wait.
+   * Asked before express (the server's request listener): answers a repeated lookup URL and says true, or says
+   * false and leaves the request untouched. It only takes requests the app would hand to the lookup handler
+   * unchanged: GET, no Origin (CORS has nothing to add), synced, a URL the handler already parsed and validated,
+   * and no wait.
    */
-  readonly fastPath: RequestHandler;
+  readonly fastPath: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export function createLookup(options: LookupOptions): Lookup {
@@ -107,22 +111,33 @@ export function createLookup(options: LookupOptions): Lookup {
     known.set(url, lookup);
   };
 
-  const fastPath: RequestHandler = (req, res, next) => {
-    if (req.method !== 'GET' || req.headers.origin !== undefined || !readiness.synced) return next();
-    const lookup = known.get(req.url);
-    if (lookup === undefined) return next();
+  const fastPath = (incoming: IncomingMessage, outgoing: ServerResponse): boolean => {
+    if (incoming.method !== 'GET' || incoming.headers.origin !== undefined || !readiness.synced) return false;
+    const lookup = known.get(incoming.url ?? '');
+    if (lookup === undefined) return false;
+    const [req, res] = asExpress(options.app, incoming, outgoing);
     const started = observe === undefined ? 0 : performance.now();
     let recorded = false;
     /** Past the guards, the request is the lookup route's, as the router would have made it. */
     let routed = false;
     const route = (): string | undefined => (routed ? LOOKUP_ROUTE : undefined);
+    /** An answer other than the lookup's own is counted when it is written, as a routed one is. */
+    const observeOther = (): void => {
+      if (!recorded && metrics !== undefined) observeWhenFinished(metrics, req, res, started, route);
+      recorded = true;
+    };
+    /** What express's router does with a handler that throws: the error handler answers. */
+    const guarded = (step: () => void): void => {
+      try {
+        step();
+      } catch (error) {
+        observeOther();
+        options.answerError(error, req, res);
+      }
+    };
     const answer = (): void => {
       routed = true;
-      if (!limits.request('lookup', req, res)) {
-        if (!recorded && metrics !== undefined) observeWhenFinished(metrics, req, res, started, route);
-        recorded = true;
-        return;
-      }
+      if (!limits.request('lookup', req, res)) return observeOther();
       const snapshot = store.get(lookup.key);
       if (snapshot !== undefined && lookup.answered?.version !== snapshot.version) {
         lookup.answered = {
@@ -146,8 +161,7 @@ export function createLookup(options: LookupOptions): Lookup {
     let guard = 0;
     const nextGuard = (error?: unknown): void => {
       if (error !== undefined) {
-        if (!recorded && metrics !== undefined) observeWhenFinished(metrics, req, res, started, route);
-        recorded = true;
+        observeOther();
         options.answerError(error, req, res);
         return;
       }
@@ -157,16 +171,14 @@ export function createLookup(options: LookupOptions): Lookup {
       let passed = false;
       current(req, res, ((error?: unknown) => {
         passed = true;
-        nextGuard(error);
+        guarded(() => nextGuard(error));
       }) as NextFunction);
       // Refused, or deciding later (a token check is asynchronous): the answer is counted when it is written, as
       // a routed one is — by the lookup route once past the guards, a guard's refusal as `unmatched`.
-      if (!passed && !recorded && metrics !== undefined) {
-        recorded = true;
-        observeWhenFinished(metrics, req, res, started, route);
-      }
+      if (!passed) observeOther();
     };
-    nextGuard();
+    guarded(nextGuard);
+    return true;
   };
 
   function answerLookup(
@@ -248,6 +260,27 @@ export function createLookup(options: LookupOptions): Lookup {
   }
 
   return { handler, fastPath };
+}
+
+/**
+ * The request and response as express's app hands them to its router (src: express/lib/application.js, and the
+ * router's `originalUrl` and `baseUrl`), so that guards, limits and the error handler see what they always see.
+ */
+function asExpress(
+  app: Pick<Express, 'request' | 'response'>,
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+): [Request, Response] {
+  Object.setPrototypeOf(incoming, app.request);
+  Object.setPrototypeOf(outgoing, app.response);
+  const req = incoming as Request;
+  const res = outgoing as Response;
+  req.res = res;
+  res.req = req;
+  res.locals = Object.create(null) as Response['locals'];
+  req.originalUrl = req.url;
+  req.baseUrl = '';
+  return [req, res];
 }
 
 /** The `:namespace` and `:name` of a service route. */
