@@ -114,58 +114,51 @@ describe('every REST request is counted once, by the code it got', () => {
     );
   });
   for (const kind of ['long-poll', 'watch stream'] as const) {
-    it(
-      `a ${kind} the client gives up on is counted, once`,
-      {
-        todo: "defect: request-metrics.ts counts on res 'finish' only: a request whose client leaves first (an abandoned long-poll, every watch stream a client closes) is never counted",
-      },
-      async () => {
-        const lookup = await pool.request({ method: 'GET', path: '/v1/namespaces/shop/services/web' });
-        const { version } = (await lookup.body.json()) as { version: string };
-        const before = await scrape(true);
-        const total = (counts: Map<string, number>): number =>
-          [...counts.values()].reduce((a, b) => a + b, 0);
-        const giveUp = new AbortController();
-        const path =
-          kind === 'long-poll'
-            ? `/v1/namespaces/shop/services/web?wait=30s&version=${version}`
-            : '/v1/namespaces/shop/services/web/watch';
-        const answer = pool.request({
-          method: 'GET',
-          path,
-          signal: giveUp.signal,
-          headers: { accept: 'text/event-stream' },
-        });
-        if (kind === 'watch stream') {
-          // The stream's first event arrived: it is open, the handler has it.
-          const opened = await answer;
-          assert.equal(opened.statusCode, 200);
-          opened.body.on('error', () => {});
-          await new Promise<void>((resolve) => opened.body.once('data', () => resolve()));
-        } else {
-          // Marker that the long-poll is waiting in the handler: the door's subscriber gauge counts it.
-          const deadline = Date.now() + 5000;
-          for (;;) {
-            const text = await (await pool.request({ method: 'GET', path: '/metrics' })).body.text();
-            if (/^endpointd_subscribers\{door="rest"\} [1-9]/m.test(text)) break;
-            assert.ok(Date.now() < deadline, 'the long-poll waits');
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
+    it(`a ${kind} the client gives up on is counted, once`, async () => {
+      const lookup = await pool.request({ method: 'GET', path: '/v1/namespaces/shop/services/web' });
+      const { version } = (await lookup.body.json()) as { version: string };
+      const before = await scrape(true);
+      const total = (counts: Map<string, number>): number => [...counts.values()].reduce((a, b) => a + b, 0);
+      const giveUp = new AbortController();
+      const path =
+        kind === 'long-poll'
+          ? `/v1/namespaces/shop/services/web?wait=30s&version=${version}`
+          : '/v1/namespaces/shop/services/web/watch';
+      const answer = pool.request({
+        method: 'GET',
+        path,
+        signal: giveUp.signal,
+        headers: { accept: 'text/event-stream' },
+      });
+      if (kind === 'watch stream') {
+        // The stream's first event arrived: it is open, the handler has it.
+        const opened = await answer;
+        assert.equal(opened.statusCode, 200);
+        opened.body.on('error', () => {});
+        await new Promise<void>((resolve) => opened.body.once('data', () => resolve()));
+      } else {
+        // Marker that the long-poll is waiting in the handler: the door's subscriber gauge counts it.
+        const deadline = Date.now() + 5000;
+        for (;;) {
+          const text = await (await pool.request({ method: 'GET', path: '/metrics' })).body.text();
+          if (/^endpointd_subscribers\{door="rest"\} [1-9]/m.test(text)) break;
+          assert.ok(Date.now() < deadline, 'the long-poll waits');
+          await new Promise((resolve) => setTimeout(resolve, 20));
         }
-        giveUp.abort();
-        await answer.then(
-          (a) => a.body.text().catch(() => ''),
-          () => undefined,
-        );
-        // The server learns of the client's leaving as its connection closes: a bounded wait for the count.
-        const deadline = Date.now() + 3000;
-        let afterwards = await scrape(true);
-        while (total(afterwards) === total(before) && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          afterwards = await scrape(true);
-        }
-        assert.equal(total(afterwards) - total(before), 1, JSON.stringify(Object.fromEntries(afterwards)));
-      },
-    );
+      }
+      giveUp.abort();
+      await answer.then(
+        (a) => a.body.text().catch(() => ''),
+        () => undefined,
+      );
+      // The server learns of the client's leaving as its connection closes: a bounded wait for the count.
+      const deadline = Date.now() + 3000;
+      let afterwards = await scrape(true);
+      while (total(afterwards) === total(before) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        afterwards = await scrape(true);
+      }
+      assert.equal(total(afterwards) - total(before), 1, JSON.stringify(Object.fromEntries(afterwards)));
+    });
   }
 });

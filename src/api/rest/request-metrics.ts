@@ -15,8 +15,16 @@ export function requestMetrics(metrics: Metrics): RequestHandler {
 }
 
 /**
- * Counts `req` once its answer is written. `route`: the pattern that took it, when the caller knows it (asked
- * then); else the one the router matched, or `unmatched`.
+ * A request whose client left before any answer was written (an abandoned long-poll): nginx's code for it, so that
+ * it is counted apart from the answers that were given.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/**
+ * Counts `req` once, when its answer is written or when its connection closes first (a client that gave up on a
+ * long-poll, or closed its watch stream): under the answer's code, or CLIENT_CLOSED_REQUEST when none was begun.
+ * `route`: the pattern that took it, when the caller knows it (asked then); else the one the router matched, or
+ * `unmatched`.
  */
 export function observeWhenFinished(
   metrics: Metrics,
@@ -25,18 +33,21 @@ export function observeWhenFinished(
   started: number,
   route?: () => string | undefined,
 ): void {
-  res.on('finish', () => {
+  let counted = false;
+  const count = (): void => {
+    if (counted) return;
+    counted = true;
     // The route pattern, not the URL: one series per route however many services are asked for.
     const pattern = route?.() ?? (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+    const code = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
     const stream = STREAM_TYPE.test(String(res.getHeader('Content-Type') ?? ''));
-    metrics.observeHttp(
-      pattern,
-      req.method,
-      res.statusCode,
-      stream ? undefined : (performance.now() - started) / 1000,
-    );
-    if (res.statusCode === 400) metrics.rejected.inc({ door: 'rest', reason: 'bad_request' });
-    if (res.statusCode === 503 && pattern === 'unmatched')
-      metrics.rejected.inc({ door: 'rest', reason: 'not_ready' });
-  });
+    // A request given up on has no latency either: what it measured is how long its client waited.
+    const latency =
+      stream || code === CLIENT_CLOSED_REQUEST ? undefined : (performance.now() - started) / 1000;
+    metrics.observeHttp(pattern, req.method, code, latency);
+    if (code === 400) metrics.rejected.inc({ door: 'rest', reason: 'bad_request' });
+    if (code === 503 && pattern === 'unmatched') metrics.rejected.inc({ door: 'rest', reason: 'not_ready' });
+  };
+  res.once('finish', count);
+  res.once('close', count);
 }
