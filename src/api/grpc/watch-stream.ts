@@ -16,6 +16,7 @@ import { changeInClusterView, inClusterView } from '../../views/clusters.ts';
 import { sentViewVersions, type SentViewVersions } from '../../views/sent-view-versions.ts';
 import { viewForm, viewHasOwnVersion, type ViewOptions } from '../../views/service-view.ts';
 import type { DiscoveryContext } from './context.ts';
+import { frame } from './framed-message.ts';
 import type { DiscoveryCodec, StateEventKind } from './messages.ts';
 import type { StatusError } from './errors.ts';
 import type { WatchQuery, WatchScope } from './request.ts';
@@ -81,10 +82,12 @@ export class FanOutTurns {
 const FAN_OUT = new FanOutTurns(WRITES_PER_TURN);
 
 /**
- * The state event written last: in one fan-out every stream asks for the same (snapshot, kind, view), and this
- * answers them without building the encoded cache's key and looking it up (two string builds and an LRU update,
- * ~1 µs a stream, most of it garbage). Keyed by the snapshot object, which is immutable (same object, same
- * version), and by the codec, so two servers in one process never share an answer.
+ * The state event written last, framed for the wire (framed-message.ts): in one fan-out every stream asks for the
+ * same (snapshot, kind, view), and this answers them with one Buffer, without building the encoded cache's key and
+ * looking it up (two string builds and an LRU update, ~1 µs a stream, most of it garbage) and without grpc-js
+ * framing a copy for each stream. Keyed by the snapshot object, which is immutable (same object, same version),
+ * and by the codec, so two servers in one process never share an answer. One entry: the framed copy lives as long
+ * as it is the latest, not as long as the encoded cache keeps the message.
  */
 const lastStateEvent: {
   codec?: DiscoveryCodec;
@@ -110,7 +113,7 @@ function stateEvent(
     last.form === form
   )
     return last.bytes;
-  const bytes = codec.stateEvent(kind, snapshot, view);
+  const bytes = frame(codec.stateEvent(kind, snapshot, view));
   last.codec = codec;
   last.snapshot = snapshot;
   last.kind = kind;
