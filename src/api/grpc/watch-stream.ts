@@ -31,9 +31,11 @@ const MAX_IN_FLIGHT = 2;
  * Streams written to per turn of the event loop when a change fans out. HTTP/2 sends what was written only after the
  * JavaScript that wrote it returns (once per connection, in a native immediate), so one pass over 10,000 streams
  * (~5 µs each) would hold every byte back for ~50 ms; in turns of this many, the first ones leave after a fraction
- * of a millisecond while the rest are written, in subscription order.
+ * of a millisecond while the rest are written, in subscription order. 64 rather than 256: the bytes of each turn
+ * leave (and their writes complete) while later streams wait, and the first delivery came ~2× sooner with the
+ * server's CPU a change no higher (bench/compare-fanout.ts A/Bs, 1,000 and 10,000 streams); 32 measured no better.
  */
-const WRITES_PER_TURN = 256;
+const WRITES_PER_TURN = 64;
 
 /**
  * Runs the stream flushes that changes trigger: at once while this turn's budget lasts, then the rest in later turns,
