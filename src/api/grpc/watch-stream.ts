@@ -124,6 +124,22 @@ function stateEvent(
   return bytes;
 }
 
+/**
+ * The `deleted` event written last, framed: a service's deletion fans out like a change, and its message (the key
+ * only) was encoded anew for every stream. Keyed by the service's id and the codec.
+ */
+const lastDeletedEvent: { codec?: DiscoveryCodec; id?: string; bytes?: Buffer } = {};
+
+function deletedEvent(codec: DiscoveryCodec, id: string, key: ServiceKey): Buffer {
+  const last = lastDeletedEvent;
+  if (last.bytes !== undefined && last.id === id && last.codec === codec) return last.bytes;
+  const bytes = frame(codec.deleted(key));
+  last.codec = codec;
+  last.id = id;
+  last.bytes = bytes;
+  return bytes;
+}
+
 export class WatchStream {
   /** Streams with equal keys watch the same services: one heartbeat encoding serves them all. */
   readonly scopeKey: string;
@@ -296,7 +312,7 @@ export class WatchStream {
     if (!this.#sent.isNews(change)) return;
     const { previous, current } = change;
     if (current === undefined) {
-      if (previous !== undefined) this.#send(codec.deleted(change.key));
+      if (previous !== undefined) this.#send(deletedEvent(codec, change.id, change.key));
       return;
     }
     const kind = previous === undefined ? 'added' : 'modified';
