@@ -6,9 +6,10 @@
 // Buffer without copying it, and nobody writes into it).
 //
 // grpc-js has no public way to hand it a framed message, so this module wraps that one method of its server call:
-// a Buffer that frame() made is passed through, anything else is framed by grpc-js as before. If the method is not
-// there (another grpc-js), frame() returns the message unframed and grpc-js frames it: slower, never wrong.
-import { BaseServerInterceptingCall } from '@grpc/grpc-js/build/src/server-interceptors.js';
+// a Buffer that frame() made is passed through, anything else is framed by grpc-js as before. If the module or the
+// method is not there (another grpc-js), frame() returns the message unframed and grpc-js frames it: slower, never
+// wrong, and test/grpc-watch-framed.test.ts fails so that the upgrade is noticed.
+import { createRequire } from 'node:module';
 
 /** The Buffers frame() made: only these skip grpc-js's framing. */
 const FRAMED = new WeakSet<Buffer>();
@@ -21,8 +22,24 @@ interface FramingCall {
 /** Whether grpc-js passes frame()'s Buffers through (it did when this module was loaded). */
 export const framedWrites: boolean = installPassThrough();
 
+/**
+ * grpc-js's server call class, from the same module instance the server uses (Node's one CommonJS cache), or
+ * undefined where this grpc-js does not have that file (it is not part of its public API).
+ */
+function serverCallPrototype(): FramingCall | undefined {
+  try {
+    const module = createRequire(import.meta.url)('@grpc/grpc-js/build/src/server-interceptors.js') as {
+      readonly BaseServerInterceptingCall?: { readonly prototype: FramingCall };
+    };
+    return module.BaseServerInterceptingCall?.prototype;
+  } catch {
+    return undefined;
+  }
+}
+
 function installPassThrough(): boolean {
-  const call = BaseServerInterceptingCall.prototype as unknown as FramingCall;
+  const call = serverCallPrototype();
+  if (call === undefined) return false;
   const serializeMessage = call.serializeMessage;
   if (typeof serializeMessage !== 'function' || serializeMessage.length !== 1) return false;
   call.serializeMessage = function serializeOrPass(this: unknown, value: unknown): Buffer {
