@@ -3,7 +3,9 @@
 // changes interleaved, with the harness of the grpc-discovery suite. For judging a change to the fan-out path in
 // one run on one machine, where two separate runs of the suite differ by more than the change does.
 //
-//   node bench/compare-fanout.ts --baseline-tree /tmp/base [--streams 1000,10000] [--changes 6]
+//   node bench/compare-fanout.ts --baseline-tree /tmp/base [--streams 1000,10000] [--changes 6] [--no-etcd]
+//
+// --no-etcd leaves etcd out (a profiling run of endpointd's side alone, BENCH_GRPC_CPU_PROF).
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { captureWatchMessages, measureFanOuts, type FanOutSide } from './suites/grpc-discovery.ts';
@@ -14,13 +16,16 @@ const { values } = parseArgs({
     'baseline-tree': { type: 'string' },
     streams: { type: 'string', default: '100,1000,10000' },
     changes: { type: 'string', default: '6' },
+    'no-etcd': { type: 'boolean', default: false },
   },
 });
 
 const sizes = values.streams.split(',').map(Number);
 const changes = Number(values.changes);
 const baselineTree = values['baseline-tree'];
-const etcd = await findEtcd();
+const etcd = values['no-etcd']
+  ? { available: false as const, reason: 'left out (--no-etcd)' }
+  : await findEtcd();
 const sides: Array<{ label: string; side: FanOutSide }> = [{ label: 'this', side: { kind: 'endpointd' } }];
 if (baselineTree !== undefined)
   sides.push({ label: 'baseline', side: { kind: 'endpointd', tree: baselineTree } });

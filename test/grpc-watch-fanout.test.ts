@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FanOutTurns } from '../src/api/grpc/watch-stream.ts';
-import { startTestGrpc, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
+import { startTestGrpc, summarize, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
 import { service } from './support/services.ts';
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -138,6 +138,39 @@ describe('one change fanned out to streams of different views', () => {
           }),
         );
       }
+    } finally {
+      for (const stream of streams) stream.cancel();
+      client.close();
+      await t.stop();
+    }
+  });
+});
+
+describe('deletions fanned out to 300 Watch streams', () => {
+  it('tell every stream of each deletion in turn, each with its own service', async () => {
+    const t = await startTestGrpc();
+    const names = ['web', 'api', 'db'];
+    for (const name of names) t.store.upsert('test', service('shop', name, ['10.0.0.1']));
+    const client = new TestClient(t.address);
+    const streams = Array.from({ length: 300 }, () => client.watch({ namespace: 'shop' }));
+    try {
+      await Promise.all(streams.map((s) => s.until((m) => m.event === 'synced', 30_000)));
+      // Two deletions in one turn (the second fans out while the first is still being written), then one more.
+      t.store.delete('test', { namespace: 'shop', name: 'web' });
+      t.store.delete('test', { namespace: 'shop', name: 'api' });
+      await Promise.all(
+        streams.map(async (stream) => {
+          const got = await stream.until((m) => m.event === 'deleted' && m.deleted.name === 'api', 30_000);
+          assert.deepEqual(got.map(summarize), ['deleted web', 'deleted api']);
+        }),
+      );
+      t.store.delete('test', { namespace: 'shop', name: 'db' });
+      await Promise.all(
+        streams.map(async (stream) => {
+          const got = await stream.until((m) => m.event === 'deleted', 30_000);
+          assert.deepEqual(got.map(summarize), ['deleted db']);
+        }),
+      );
     } finally {
       for (const stream of streams) stream.cancel();
       client.close();

@@ -122,9 +122,13 @@ export class Role {
         ? ['--expose-gc', '--max-semi-space-size=64']
         : [];
     if (server && profileDir !== undefined) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+    // BENCH_GRPC_SUBJECT_FLAGS="--trace-gc …": more Node flags for endpointd's server, for experiments (its
+    // stdout is then the harness's, where --trace-gc writes).
+    const subjectFlags = role === 'subject' ? (process.env.BENCH_GRPC_SUBJECT_FLAGS ?? '') : '';
+    execArgv.push(...subjectFlags.split(/\s+/).filter((flag) => flag !== ''));
     const child = fork(script, [`--role=${role}`], {
       execArgv,
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      stdio: ['ignore', subjectFlags === '' ? 'ignore' : 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
     return new Role(child);

@@ -2,6 +2,7 @@
 // timer sends every stream its heartbeat (encoded once per watched scope and tick) and shutdown can end them all.
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { unavailability, type DiscoveryContext } from './context.ts';
+import { frame } from './framed-message.ts';
 import type { StatusError } from './errors.ts';
 import { requireKnownCluster, watchQuery } from './request.ts';
 import { heartbeatVersions, WatchStream } from './watch-stream.ts';
@@ -57,8 +58,9 @@ export class WatchStreams {
       if (!stream.wantsHeartbeat()) continue;
       let bytes = encoded.get(stream.scopeKey);
       if (bytes === undefined) {
-        bytes = this.#context.codec.heartbeat(
-          heartbeatVersions(this.#context.store, stream.scope, stream.view),
+        // Framed once for every stream of the scope (framed-message.ts), not copied by grpc-js for each.
+        bytes = frame(
+          this.#context.codec.heartbeat(heartbeatVersions(this.#context.store, stream.scope, stream.view)),
         );
         encoded.set(stream.scopeKey, bytes);
       }
