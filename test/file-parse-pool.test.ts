@@ -60,6 +60,11 @@ function names(read: WorkerRead | undefined): string[] {
   return read.result.pieces.flatMap((p) => p.content?.objects.map((o) => o.object.metadata.name) ?? []);
 }
 
+/** `read` with its stamp's trust left out (it says how long ago the file was written when it was opened). */
+function untrusted(read: WorkerRead | undefined): WorkerRead | undefined {
+  return read?.kind === 'parsed' ? { ...read, trustStamp: false } : read;
+}
+
 describe('the parse workers', () => {
   let dir: string;
   let tasks: ReadTask[];
@@ -144,7 +149,9 @@ describe('the parse workers', () => {
       const answers = await Promise.all(
         Array.from({ length: 6 }, () => pool.run([task], { mainThreadMay: 'large-yaml' })),
       );
-      for (const [read] of answers) assert.deepEqual(read, expected);
+      // Whether the stamp is trusted depends on when the file was opened (quiet for 2 s or not), which on a busy
+      // machine may differ between the read above and the pool's: everything else must be the same.
+      for (const [read] of answers) assert.deepEqual(untrusted(read), untrusted(expected));
       assert.equal(names(answers[0]?.[0]).length, 1200);
       const { mainThread, workers } = pool.answered;
       assert.ok(mainThread > 0 && workers > 0, `main thread ${mainThread}, workers ${workers}`);
@@ -179,7 +186,8 @@ describe('the parse workers', () => {
       timeout: 60_000,
     });
     const { loaded, released } = JSON.parse(stdout) as { loaded: number; released: number };
-    // The worker's heap after 2,000 files is some 30 MB; what it ends with (~6 MB of modules) may stay in V8's pool.
+    // The worker's heap after 2,000 files of 30 endpoints is some 30-40 MB; what it ends with (~6 MB of modules) may
+    // stay in V8's pool.
     assert.ok(
       loaded - released >= 10 * 2 ** 20,
       `released ${((loaded - released) / 2 ** 20).toFixed(1)} MB of heap pages (loaded ${(loaded / 2 ** 20).toFixed(1)} MB)`,

@@ -212,6 +212,44 @@ describe('the plain YAML reader', () => {
     );
   });
 
+  it('keeps apart scalars and keys that look alike to its tables (same length, same ends and middle), in any order', () => {
+    // The reader finds a plain scalar met before by a hash of its length and a few characters at its ends and in its
+    // middle, and a key by the ones that came next in a mapping of the same shape: texts that differ only elsewhere,
+    // typed ones among them (an integer beside a string of the same ends), and keys plain or quoted, must still each
+    // be read as js-yaml reads them, whichever came first.
+    // Ten characters: the six the hash looks at (0, 1, 5, 7, 8, 9) are the family's, the other four vary.
+    const alike = fc
+      .tuple(
+        fc.constantFrom(
+          ['ab', 'x', 'y', 'cd'],
+          ['12', '5', '7', '34'],
+          ['tr', 'e', 'u', 'ue'],
+          ['nu', 'l', 'l', 'll'],
+        ),
+        fc.stringMatching(/^[0-9a]{3}$/),
+        fc.stringMatching(/^[0-9a]$/),
+      )
+      .map(([[head, middle, late, tail], inner, other]) => `${head}${inner}${middle}${other}${late}${tail}`);
+    let read = 0;
+    let documents = 0;
+    const keyed = fc.tuple(
+      fc.constantFrom('name', 'port', "'name'", '"port"', 'ready'),
+      fc.constantFrom('name', 'zone', "'zone'", 'ready'),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(alike, alike, keyed), { minLength: 1, maxLength: 20 }), (entries) => {
+        for (const [a, b, [first, second]] of entries) {
+          if (agrees(`${first}: ${a}\n${second}: ${b}\nitems:\n  - ${a}\n  - ${b}\n`) === 'read') read += 1;
+          if (agrees(`- ${first}: ${b}\n  ${second}: ${a}\n`) === 'read') read += 1;
+          documents += 2;
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // Only documents with a key given twice (js-yaml refuses them) are declined.
+    assert.ok(read >= documents * 0.7, `read ${read} of ${documents} documents itself`);
+  });
+
   it('reads kubectl-style documents itself (so the fast path is the one taken)', () => {
     let read = 0;
     fc.assert(
