@@ -5,7 +5,7 @@
 // client-node KubeConfig and undici against loopback servers (a raw list server, the fake API server over TLS
 // behind a real CONNECT proxy).
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -33,16 +33,26 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** One request per connection, as below, for TokenReviews: each token is reviewed as `user-<token>`. */
-async function reviewerOnePerConnection(): Promise<{ url: string; reviews: () => number }> {
-  let reviews = 0;
+/**
+ * A server that answers one request per connection and then, on the next request that connection brings, closes it
+ * without a word (no `Connection: close` on the answer before).
+ */
+function servingOnePerConnection(handle: (req: IncomingMessage, res: ServerResponse) => void): Server {
   const served = new WeakSet<Socket>();
-  const server = createServer((req: IncomingMessage, res) => {
+  return createServer((req, res) => {
     if (served.has(req.socket)) {
       req.socket.destroy();
       return;
     }
     served.add(req.socket);
+    handle(req, res);
+  });
+}
+
+/** One request per connection, as below, for TokenReviews: each token is reviewed as `user-<token>`. */
+async function reviewerOnePerConnection(): Promise<{ url: string; reviews: () => number }> {
+  let reviews = 0;
+  const server = servingOnePerConnection((req, res) => {
     let text = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (text += chunk));
@@ -70,13 +80,7 @@ async function reviewerOnePerConnection(): Promise<{ url: string; reviews: () =>
  */
 async function oneRequestPerConnection(): Promise<{ url: string; connections: () => number }> {
   let connections = 0;
-  const served = new WeakSet<Socket>();
-  const server = createServer((req: IncomingMessage, res) => {
-    if (served.has(req.socket)) {
-      req.socket.destroy();
-      return;
-    }
-    served.add(req.socket);
+  const server = servingOnePerConnection((req, res) => {
     const token = new URL(req.url ?? '/', 'http://x').searchParams.get('continue');
     const page = token === null ? 0 : Number(token);
     const metadata = { resourceVersion: '7', ...(page < 9 ? { continue: String(page + 1) } : {}) };
