@@ -48,7 +48,14 @@ const call = fc.record({
   method: fc.constantFrom('Resolve', 'ListServices'),
   // At most one: grpc-js refuses to send two `authorization` values (INTERNAL, on the client).
   authorization: fc.array(fc.nat(AUTHORIZATION.length - 1), { maxLength: 1 }),
-  extra: fc.array(fc.tuple(extraKey, asciiValue), { maxLength: 4 }),
+  // Text keys never end in -bin: grpc-js refuses (on the client) a string value under a binary key.
+  extra: fc.array(
+    fc.tuple(
+      extraKey.filter((k) => !k.endsWith('-bin')),
+      asciiValue,
+    ),
+    { maxLength: 4 },
+  ),
   binary: fc.array(
     fc.tuple(
       extraKey.map((k) => `${k}-bin`),
