@@ -11,6 +11,7 @@ import { createLogger } from '../src/observability/logger.ts';
 import { KubernetesSource } from '../src/sources/kubernetes/index.ts';
 import { EndpointStore } from '../src/store/endpoint-store.ts';
 import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
+import { eventually } from './support/http.ts';
 import { generateTls } from './support/fake-apiserver/tls.ts';
 
 const SLICES = '/apis/discovery.k8s.io/v1/endpointslices';
@@ -24,14 +25,6 @@ async function tlsApi(tokens?: Record<string, object>): Promise<FakeApiServer> {
   const api = await FakeApiServer.start({ tls: true, ...(tokens === undefined ? {} : { tokens }) });
   apis.push(api);
   return api;
-}
-
-async function until(condition: () => boolean, what: string, withinMs = 10_000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('Kubernetes client: connections to an HTTPS API server', () => {
@@ -91,7 +84,8 @@ describe('Kubernetes client: connections to an HTTPS API server', () => {
     await client.list(SLICES, {}, signal);
     assert.equal(api.connectionsAccepted, before + 1, 'the new options get a connection of their own');
     // Closed by the change, not by an idle timeout (undici's and the server's are 4 and 5 s).
-    await until(() => api.openConnections === 1, 'the old pool to close its idle connections', 2_000);
+    // The old pool closes its idle connections.
+    await eventually(() => api.openConnections === 1 || undefined, 2_000);
     for (let i = 0; i < 10; i++) await client.list(SLICES, {}, signal);
     assert.ok(
       api.connectionsAccepted <= before + 2,
@@ -128,15 +122,17 @@ describe('Kubernetes client: connections to an HTTPS API server', () => {
       for (let round = 1; round <= 3; round++) {
         const watchesBefore = watches();
         api.endAllWatches();
-        await until(() => watches() >= watchesBefore + 2, `round ${round}: the watches to resume`);
+        // The watches resume.
+        await eventually(() => watches() >= watchesBefore + 2 || undefined, 10_000);
         const listsBefore = lists();
         // In one turn, before the watches come back: a change they do not see, then the history compacted up to it.
         api.endAllWatches();
         api.create('services', service({ name: `new-${round}`, namespace: 'shop' }));
         api.create('endpointslices', endpointSlice({ service: `new-${round}`, namespace: 'shop' }));
         api.compact();
-        await until(() => lists() >= listsBefore + 2, `round ${round}: the relists`);
-        await until(() => watches() >= watchesBefore + 6, `round ${round}: the watches after the relists`);
+        // Both collections list again, then watch again.
+        await eventually(() => lists() >= listsBefore + 2 || undefined, 10_000);
+        await eventually(() => watches() >= watchesBefore + 6 || undefined, 10_000);
       }
       const requests = api.requests.length;
       assert.ok(requests >= 30, `lists and watches made ${requests} requests`);
