@@ -6,7 +6,7 @@
 // exactly one snapshot's items, each once, in order; only the chain's own tokens (and decoys) are asked for; and
 // once the list is done no request of it is still open at the server. Real KubeClient and pager, loopback server.
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -130,8 +130,7 @@ before(async () => {
     };
     send(0);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = await listening(server);
   closeServer = () => {
     server.closeAllConnections();
     server.close();
@@ -160,11 +159,22 @@ const planArbitrary = fc
     }),
   );
 
+/** A KubeClient for the plain-HTTP server at `url`, as endpointd builds one from a kubeconfig. */
+function clientFor(url: string): KubeClient {
+  const config = new KubeConfig();
+  config.loadFromString(kubeconfigYaml({ url, caPem: undefined, namespace: 'default' }, undefined));
+  return new KubeClient(config);
+}
+
+/** Listens on a free loopback port; resolves with the server's URL. */
+async function listening(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 describe('a paged list against odd and hostile list bodies', () => {
   it('gives one snapshot exactly, asks only for its tokens, and leaves nothing open', async () => {
-    const config = new KubeConfig();
-    config.loadFromString(kubeconfigYaml({ url, caPem: undefined, namespace: 'default' }, undefined));
-    const client = new KubeClient(config);
+    const client = clientFor(url);
     await fc.assert(
       fc.asyncProperty(planArbitrary, async (plan) => {
         run += 1;
@@ -219,16 +229,11 @@ describe('a paged list its caller gives up on (the reflector stopping)', () => {
         `{"kind":"EndpointSliceList","apiVersion":"discovery.k8s.io/v1","metadata":{"resourceVersion":"1","continue":"${token === null ? 'p1' : `${token}x`}"},"items":[`,
       );
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const local = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const local = await listening(server);
     try {
-      const config = new KubeConfig();
-      config.loadFromString(
-        kubeconfigYaml({ url: local, caPem: undefined, namespace: 'default' }, undefined),
-      );
       const stop = new AbortController();
       const listing = listAllPages({
-        client: new KubeClient(config),
+        client: clientFor(local),
         path: '/apis/discovery.k8s.io/v1/endpointslices',
         pageSize: 1,
         transform: (item) => item,
@@ -275,18 +280,13 @@ describe('a paged list from a server that makes no progress', () => {
         }),
       );
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const local = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const local = await listening(server);
     try {
-      const config = new KubeConfig();
-      config.loadFromString(
-        kubeconfigYaml({ url: local, caPem: undefined, namespace: 'default' }, undefined),
-      );
       // The bound of this test, not of the pager: without a check the list never ends and keeps every item.
       const signal = AbortSignal.timeout(3000);
       await assert.rejects(
         listAllPages({
-          client: new KubeClient(config),
+          client: clientFor(local),
           path: '/apis/discovery.k8s.io/v1/endpointslices',
           pageSize: 1,
           transform: (item) => item,
