@@ -66,8 +66,10 @@ export class Subscription {
     // The subscriber still believes `earlier.previous`; if the service went back to that, it has nothing to learn.
     if (earlier.previous?.version === change.current?.version) {
       this.#pending.delete(change.id);
+    } else if (earlier instanceof MergedChange) {
+      earlier.current = change.current;
     } else {
-      this.#pending.set(change.id, { ...change, previous: earlier.previous });
+      this.#pending.set(change.id, new MergedChange(change.id, change.key, earlier.previous, change.current));
     }
   }
 
@@ -87,5 +89,31 @@ export class Subscription {
     this.#closed = true;
     this.#pending.clear();
     this.#hooks.onClose(this);
+  }
+}
+
+/**
+ * A pending change this subscription merged, and so owns: the next merge overwrites `current` in place. A subscriber
+ * that does not read is told of every change of what it watches; one new object per change for each of them
+ * (thousands of never-reading streams × every change) was young garbage that each scavenge had to copy while it
+ * waited. The first change of a service is the store's shared object, which is never written; it is replaced by
+ * one of these on the first merge. Once taken, a change leaves the pending set and is never written again.
+ */
+class MergedChange implements ServiceChange {
+  readonly id: string;
+  readonly key: ServiceKey;
+  readonly previous: ServiceSnapshot | undefined;
+  current: ServiceSnapshot | undefined;
+
+  constructor(
+    id: string,
+    key: ServiceKey,
+    previous: ServiceSnapshot | undefined,
+    current: ServiceSnapshot | undefined,
+  ) {
+    this.id = id;
+    this.key = key;
+    this.previous = previous;
+    this.current = current;
   }
 }
