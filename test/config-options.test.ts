@@ -63,6 +63,7 @@ describe('option declarations', () => {
         '--kube-resource=endpoints',
         '--label-selector=tier in (web)',
         '--kube-watch-idle-timeout=2m',
+        '--kube-max-response-size=8MiB',
         '--context=prod',
         '--file-max-size=1MiB',
       ],
@@ -77,6 +78,7 @@ describe('option declarations', () => {
         resource: 'endpoints',
         labelSelector: 'tier in (web)',
         watchIdleTimeoutMs: 120_000,
+        maxResponseBytes: 8 * 1024 * 1024,
       },
       { kind: 'file', path: '/etc/static', maxFileBytes: 1024 ** 2 },
     ]);

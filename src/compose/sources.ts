@@ -98,6 +98,7 @@ async function createKubernetesSource(
     labelSelector: settings.labelSelector,
     policy,
     reflector: { idleTimeoutMs: settings.watchIdleTimeoutMs },
+    maxResponseBytes: settings.maxResponseBytes,
     onWatchEvent: (resource, type) => metrics().watchEvents.inc({ resource, type, ...label }),
     onRelist: (resource, reason) => metrics().relists.inc({ resource, reason, ...label }),
     ...(cluster === undefined || merge === undefined ? {} : { cluster: { ...cluster, merge } }),

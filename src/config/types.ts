@@ -35,6 +35,8 @@ export interface KubernetesSourceConfig extends KubeconfigRef {
   readonly labelSelector: string | undefined;
   /** A watch that delivered nothing (no event, no bookmark) for this long is reopened. */
   readonly watchIdleTimeoutMs: number;
+  /** A list page or a watch event larger than this is refused: a hostile or broken server cannot fill memory. */
+  readonly maxResponseBytes: number;
   /** A named cluster (`--cluster`), merged with the others; undefined: the one unnamed cluster of today. */
   readonly cluster?: ClusterSettings;
 }

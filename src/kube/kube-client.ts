@@ -3,8 +3,6 @@
 // client-node's typed lists drop unknown fields and turn timestamps into Dates while its watch hands out plain JSON:
 // reading both raw gives one shape to validate and convert. The one client of the process: the Kubernetes source
 // lists and watches with it, the TokenReview authenticator creates reviews with it.
-import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
 import { HttpMethod, RequestContext, type KubeConfig } from './client-node.ts';
 import { fetch, type Response } from 'undici';
 import { reuseDispatchers } from './dispatcher-reuse.ts';
@@ -25,6 +23,23 @@ export class KubeApiError extends Error {
   }
 }
 
+/**
+ * An answer of the API server (a list page, a watch event, a created object's echo) larger than the client accepts:
+ * a broken or hostile server, or a proxy that never ends a body, must not fill memory until V8's string limit
+ * ends the process. The request fails like any other and is retried with backoff.
+ */
+export class ResponseTooLargeError extends Error {
+  override readonly name = 'ResponseTooLargeError';
+}
+
+/** A list page or watch event bigger than this is refused, unless the client is given another bound. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+export interface KubeClientOptions {
+  /** The most bytes one list page, one watch event or one answer to a create may have. */
+  readonly maxResponseBytes?: number | undefined;
+}
+
 export interface ListPage {
   readonly items: unknown[];
   readonly resourceVersion: string;
@@ -38,14 +53,16 @@ export interface WatchEvent {
 
 export class KubeClient {
   readonly #config: KubeConfig;
+  readonly #maxBytes: number;
   readonly server: string;
 
-  constructor(config: KubeConfig) {
+  constructor(config: KubeConfig, options: KubeClientOptions = {}) {
     const cluster = config.getCurrentCluster();
     if (cluster === null) throw new Error('the kubeconfig has no current cluster');
     // One connection pool for every request, not one per request (dispatcher-reuse.ts says why).
     reuseDispatchers(config);
     this.#config = config;
+    this.#maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.server = cluster.server.replace(/\/+$/, '');
   }
 
@@ -64,7 +81,7 @@ export class KubeClient {
     const early: { found: LeadingListMetadata | 'incomplete' | 'absent' } = {
       found: onContinue === undefined ? 'absent' : 'incomplete',
     };
-    const text = await bodyText(response, (soFar) => {
+    const text = await bodyText(response, this.#tooLarge(`list ${path}: the page`), (soFar) => {
       if (early.found !== 'incomplete') return;
       early.found = leadingListMetadata(soFar);
       if (typeof early.found === 'object') onContinue?.(early.found.continueToken);
@@ -101,19 +118,13 @@ export class KubeClient {
     const response = await this.#get(path, { ...query, watch: 'true' }, signal);
     handlers.onOpen();
     if (response.body === null) return;
-    const body = Readable.fromWeb(response.body);
-    body.on('data', onData);
-    const lines = createInterface({ input: body, crlfDelay: Infinity });
-    try {
-      for await (const line of lines) {
-        if (line.trim() === '') continue;
-        const event = JSON.parse(line) as { type?: unknown; object?: unknown };
-        if (typeof event.type !== 'string') throw new Error(`watch ${path}: an event without a type`);
-        onEvent({ type: event.type, object: event.object });
-      }
-    } finally {
-      lines.close();
-      body.destroy();
+    const chunks = response.body as AsyncIterable<Uint8Array>;
+    // Leaving this loop (the end, an error, a throw from onEvent) cancels the body, which closes the connection.
+    for await (const line of boundedLines(chunks, onData, this.#tooLarge(`watch ${path}: an event`))) {
+      if (line.trim() === '') continue;
+      const event = JSON.parse(line) as { type?: unknown; object?: unknown };
+      if (typeof event.type !== 'string') throw new Error(`watch ${path}: an event without a type`);
+      onEvent({ type: event.type, object: event.object });
     }
   }
 
@@ -137,7 +148,19 @@ export class KubeClient {
       body,
       options.resendable === true,
     );
-    return JSON.parse(await response.text()) as unknown;
+    return JSON.parse(await bodyText(response, this.#tooLarge(`create ${path}: the answer`))) as unknown;
+  }
+
+  /** The bound on one answer, and the error that says which answer broke it. */
+  #tooLarge(what: string): BodyBound {
+    const max = this.#maxBytes;
+    return {
+      max,
+      error: () =>
+        new ResponseTooLargeError(
+          `${what} is larger than ${mebibytes(max)}, the most accepted (--kube-max-response-size)`,
+        ),
+    };
   }
 
   #get(path: string, query: Record<string, string | undefined>, signal: AbortSignal): Promise<Response> {
@@ -191,15 +214,67 @@ export class KubeClient {
  * megabyte or more per list page, and glibc then keeps those pages' worth of freed memory in the process (~25 MB
  * of RSS after listing 10,000 slices); the decoded text lives on V8's heap instead, which gives it back.
  */
-async function bodyText(response: Response, onText?: (soFar: string) => void): Promise<string> {
+async function bodyText(
+  response: Response,
+  bound: BodyBound,
+  onText?: (soFar: string) => void,
+): Promise<string> {
   if (response.body === null) return '';
   const decoder = new TextDecoder();
   let text = '';
+  let bytes = 0;
   for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    bytes += chunk.byteLength;
+    if (bytes > bound.max) throw bound.error(); // leaving the loop cancels the body
     text += decoder.decode(chunk, { stream: true });
     onText?.(text);
   }
   return text + decoder.decode();
+}
+
+/** The most bytes one answer (or one line of a stream) may have, and the error to fail with past it. */
+interface BodyBound {
+  readonly max: number;
+  readonly error: () => Error;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * The lines of a byte stream (a watch: one JSON event a line), decoded as UTF-8, each at most `bound.max` bytes:
+ * a line is refused as soon as its bytes pass the bound, before it is whole. `onChunk` is told of every chunk.
+ * A newline byte never falls inside a UTF-8 sequence, so a line ends on a character.
+ */
+async function* boundedLines(
+  chunks: AsyncIterable<Uint8Array>,
+  onChunk: () => void,
+  bound: BodyBound,
+): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let partial = '';
+  let partialBytes = 0;
+  for await (const chunk of chunks) {
+    onChunk();
+    let start = 0;
+    for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+      if (partialBytes + (end - start) > bound.max) throw bound.error();
+      const line = partial + decoder.decode(chunk.subarray(start, end));
+      partial = '';
+      partialBytes = 0;
+      start = end + 1;
+      yield line;
+    }
+    partialBytes += chunk.byteLength - start;
+    if (partialBytes > bound.max) throw bound.error();
+    partial += decoder.decode(chunk.subarray(start), { stream: true });
+  }
+  const last = partial + decoder.decode();
+  if (last !== '') yield last;
+}
+
+function mebibytes(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return Number.isInteger(mib) ? `${mib} MiB` : `${bytes} bytes`;
 }
 
 /** Resends of one request that may find a closed kept-alive connection before one answers (a pool holds several). */

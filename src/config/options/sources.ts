@@ -92,6 +92,13 @@ export const KUBERNETES_OPTIONS = {
     parse: duration(1000, 600_000),
     help: 'reopen a watch that sent nothing (bookmarks come about once a minute) for this long',
   }),
+  maxResponseBytes: option({
+    flag: 'kube-max-response-size',
+    value: 'SIZE',
+    default: '64MiB',
+    parse: byteSize(1024 * 1024),
+    help: 'a list page or watch event from the API server larger than this is refused (logged, retried with backoff)',
+  }),
 };
 
 /** One `--cluster NAME=KUBECONFIG[,context=CTX][,region=R]`, as written (the path may be empty: see help). */

@@ -2,7 +2,7 @@
 // policy applies), a description for people, and a signature that tells one failure from another (so that a
 // failure repeated a thousand times is logged once, and a different one at once).
 import type { FailureKind } from './backoff.ts';
-import { KubeApiError } from '../../kube/kube-client.ts';
+import { KubeApiError, ResponseTooLargeError } from '../../kube/kube-client.ts';
 
 /** The resourceVersion asked for is older than the server keeps: only a new list can continue. */
 export class ExpiredError extends Error {}
@@ -28,6 +28,8 @@ export function statusError(object: unknown): Error {
 
 /** 401/403 need a human or a new token; any other answer is the server's trouble; no answer is the network's. */
 export function failureKind(error: unknown): FailureKind {
+  // An answer too large to accept came from the server (or a proxy in front of it): its trouble, not the network's.
+  if (error instanceof ResponseTooLargeError) return 'server';
   if (error instanceof KubeApiError) {
     if (error.status === 401 || error.status === 403) return 'auth';
     return 'server';

@@ -52,6 +52,8 @@ export interface KubernetesSourceOptions {
     readonly random?: () => number;
     readonly clock?: Clock;
   };
+  /** A list page or watch event larger than this fails that list or watch (kube-client.ts); default 64 MiB. */
+  readonly maxResponseBytes?: number;
   readonly onWatchEvent?: (resource: string, type: string) => void;
   readonly onRelist?: (resource: string, reason: string) => void;
   /** Makes this source one named cluster of several: it writes the merge, not the store. */
@@ -122,7 +124,7 @@ export class KubernetesSource implements Source {
             allListed: () => this.#allListed(),
             anyFailing: () => this.#reflectors.some((r) => r.status().error !== undefined),
           });
-    const client = new KubeClient(options.config);
+    const client = new KubeClient(options.config, { maxResponseBytes: options.maxResponseBytes });
     // One log of failures for all the reflectors: an unreachable API server is one line, not one per collection.
     const failureLog = new FailureLog({
       logger: this.#logger,
