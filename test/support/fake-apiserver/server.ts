@@ -105,6 +105,13 @@ export class FakeApiServer {
   readonly #watches = new Set<WatchStream>();
   readonly #sockets = new Set<Socket>();
   #connectionsAccepted = 0;
+  #connectionsClosedIdle = 0;
+  #connectionsOpenedBesideIdle = 0;
+  /**
+   * Per connection that requests came on (the TLS socket, for HTTPS): requests open on it, and since when it has
+   * had none open.
+   */
+  readonly #connectionUse = new Map<Socket, { open: number; idleSince: number }>();
   #inFlight = 0;
   #peakInFlight = 0;
   readonly #pendingStalls = new Set<() => void>();
@@ -164,6 +171,23 @@ export class FakeApiServer {
   /** TCP connections accepted since the start (TLS or not): how many a client opened. */
   get connectionsAccepted(): number {
     return this.#connectionsAccepted;
+  }
+
+  /**
+   * Connections that closed after a second or more with no request open on them: kept-alive connections that either
+   * side let expire (undici's keep-alive timeout is 4 s, node's server's 5 s).
+   */
+  get connectionsClosedIdle(): number {
+    return this.#connectionsClosedIdle;
+  }
+
+  /**
+   * Connections whose first request came while another connection that had served requests stood open with none:
+   * a client that pools its connections sends on the idle one instead, so these are connections it did not reuse
+   * (or a second pool's).
+   */
+  get connectionsOpenedBesideIdle(): number {
+    return this.#connectionsOpenedBesideIdle;
   }
 
   /** The most requests that were open at once (a watch is open until it ends): what a client needs connections for. */
@@ -380,11 +404,35 @@ export class FakeApiServer {
     this.#send(res, entry, body.code, body, headers);
   }
 
+  /** The bookkeeping of the connection `socket`; on its first request, whether it was opened beside an idle one. */
+  #useOf(socket: Socket): { open: number; idleSince: number } {
+    const known = this.#connectionUse.get(socket);
+    if (known !== undefined) return known;
+    for (const other of this.#connectionUse.values()) {
+      if (other.open === 0) {
+        this.#connectionsOpenedBesideIdle += 1;
+        break;
+      }
+    }
+    const use = { open: 0, idleSince: performance.now() };
+    this.#connectionUse.set(socket, use);
+    socket.once('close', () => {
+      this.#connectionUse.delete(socket);
+      if (use.open === 0 && performance.now() - use.idleSince >= IDLE_CLOSE_MS)
+        this.#connectionsClosedIdle += 1;
+    });
+    return use;
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.#inFlight += 1;
     this.#peakInFlight = Math.max(this.#peakInFlight, this.#inFlight);
+    const use = this.#useOf(req.socket as Socket);
+    use.open += 1;
     res.once('close', () => {
       this.#inFlight -= 1;
+      use.open -= 1;
+      if (use.open === 0) use.idleSince = performance.now();
     });
     const url = new URL(req.url ?? '/', 'http://fake');
     const token = bearerToken(req.headers.authorization);
@@ -614,3 +662,6 @@ export class FakeApiServer {
     stream.start();
   }
 }
+
+/** How long a connection must have been without a request for its close to count as an idle expiry. */
+const IDLE_CLOSE_MS = 1000;
