@@ -60,9 +60,14 @@ function smapsByKind(pid: number): Record<string, number> {
   return out;
 }
 
-/** User + system CPU time of a process so far, in ms (from /proc/PID/stat, in clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+/**
+ * User + system CPU time of a process so far, in ms (from /proc/PID/stat, in clock ticks of 10 ms); with `thread`,
+ * of that thread only (the main thread's id is the process's): what the one serving thread spent, without V8's
+ * helper threads (concurrent marking, parallel scavenges) that run on the other cores.
+ */
+function cpuMs(pid: number, thread?: number): number {
+  const stat = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const fields = readFileSync(stat, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
@@ -118,13 +123,14 @@ try {
   const cpuListening = cpuMs(child.pid);
   const synced = await child.next('synced', 120_000);
   const cpuSynced = cpuMs(child.pid);
+  const mainThreadSynced = cpuMs(child.pid, child.pid);
   await new Promise((resolve) => setTimeout(resolve, 300));
   child.send({ type: 'memory' });
   const memory = await child.next('memory');
   console.log(
     `${memory.services} services, ${memory.endpoints} endpoints; synced ${(synced.at - child.forkedAt).toFixed(0)} ms after fork ` +
       `(listening at ${(listening.listening - child.forkedAt).toFixed(0)} ms); CPU time ${cpuListening} ms when listening, ` +
-      `${cpuSynced} ms when synced (robust to other load, unlike the times)`,
+      `${cpuSynced} ms when synced, ${mainThreadSynced} ms of it on the main thread (robust to other load, unlike the times)`,
   );
   console.log(
     `RSS ${(memory.rss / MB).toFixed(1)} MB; heap ${(memory.heapUsed / MB).toFixed(1)} used of ${(memory.heapTotal / MB).toFixed(1)} MB; external ${(memory.external / MB).toFixed(1)} MB`,

@@ -72,7 +72,10 @@ function slice(i: number, variant: 0 | 1 = 0): KubeObject {
 
 export async function run(context: SuiteContext): Promise<BenchResult[]> {
   const { quick, log } = context;
-  const trials = quick ? 1 : 3;
+  // BENCH_KUBE_TRIALS=N: that many floor/endpointd start pairs; BENCH_KUBE_READY_ONLY=1: the start-up and RSS
+  // rows only, without the propagation rounds (a narrowed run for start-up work; the floor still runs alongside).
+  const trials = Number(process.env.BENCH_KUBE_TRIALS ?? (quick ? 1 : 3));
+  const readyOnly = process.env.BENCH_KUBE_READY_ONLY === '1';
   const warmupRounds = quick ? 1 : 3;
   const rounds = quick ? 5 : 20;
   // BENCH_KUBE_CPU_PROF=DIR: endpointd children write a V8 CPU profile there when they exit.
@@ -213,6 +216,22 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
       rss.push(latestMemory?.rss ?? Number.NaN);
     }
     if (subject === undefined) throw new Error('no trial ran');
+    const readyRow = result('kube_ready_ms_10k_slices', median(readyMs), 'ms', {
+      name: 'raw_list_from_spawn_ms_10k_slices',
+      value: median(rawFromSpawn),
+    });
+    const listPhaseRow = result('kube_ready_list_phase_ms_10k_slices', median(listPhase), 'ms', {
+      name: 'raw_paged_list_ms_10k_slices',
+      value: median(rawList),
+    });
+    const rssRow = result('kube_rss_mb_10k_services', median(rss) / MB, 'MB', {
+      name: 'kube_rss_mb_idle',
+      value: idleRss / MB,
+    });
+    if (readyOnly) {
+      log('BENCH_KUBE_READY_ONLY=1: the propagation rounds are left out');
+      return [readyRow, listPhaseRow, rssRow];
+    }
 
     // ---- propagation: one slice change → 1,000 SSE subscribers of its service -------------------------------
     const watched = shape(WATCHED);
@@ -309,14 +328,8 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     await stop(floorServer);
 
     return [
-      result('kube_ready_ms_10k_slices', median(readyMs), 'ms', {
-        name: 'raw_list_from_spawn_ms_10k_slices',
-        value: median(rawFromSpawn),
-      }),
-      result('kube_ready_list_phase_ms_10k_slices', median(listPhase), 'ms', {
-        name: 'raw_paged_list_ms_10k_slices',
-        value: median(rawList),
-      }),
+      readyRow,
+      listPhaseRow,
       result('kube_propagation_p50_ms', percentile(kube.sse, 50), 'ms', {
         name: 'sse_fanout_floor_p50_ms',
         value: percentile(floor.sse, 50),
@@ -330,10 +343,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
         value: median(floor.lastOfRound),
       }),
       result('fake_watch_p50_ms', percentile([...kube.api, ...floor.api], 50), 'ms'),
-      result('kube_rss_mb_10k_services', median(rss) / MB, 'MB', {
-        name: 'kube_rss_mb_idle',
-        value: idleRss / MB,
-      }),
+      rssRow,
     ];
   } finally {
     await Promise.allSettled([...children].map((c) => c.stop()));
