@@ -427,7 +427,7 @@ export class FakeApiServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.#inFlight += 1;
     this.#peakInFlight = Math.max(this.#peakInFlight, this.#inFlight);
-    const use = this.#useOf(req.socket as Socket);
+    const use = this.#useOf(req.socket);
     use.open += 1;
     res.once('close', () => {
       this.#inFlight -= 1;
