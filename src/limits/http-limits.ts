@@ -1,7 +1,7 @@
 // The REST server's defences against slow and broken clients, as Node's HTTP server enforces them: a bound on
 // header bytes, a deadline for the headers (slow-loris) and for the whole request, a keep-alive idle bound, and a
 // socket idle timeout that a stalled reader hits but a healthy stream never does (watch streams heartbeat).
-import type { ServerOptions, Server } from 'node:http';
+import type { ServerOptions, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Refusals } from './refusals.ts';
 
@@ -39,6 +39,12 @@ export function httpServerOptions(limits: HttpLimits): ServerOptions {
   };
 }
 
+const CURRENT_RESPONSE = Symbol('endpointd.currentResponse');
+
+interface TrackedSocket extends Socket {
+  [CURRENT_RESPONSE]?: ServerResponse;
+}
+
 const CLIENT_ERRORS: Record<string, { status: number; title: string; reason: string }> = {
   HPE_HEADER_OVERFLOW: { status: 431, title: 'Request Header Fields Too Large', reason: 'header_too_large' },
   ERR_HTTP_REQUEST_TIMEOUT: { status: 408, title: 'Request Timeout', reason: 'request_timeout' },
@@ -49,11 +55,16 @@ const CLIENT_ERRORS: Record<string, { status: number; title: string; reason: str
  * closing a connection idle past `idleTimeoutMs` mid-request; each counted and logged through `refusals`.
  */
 export function guardHttpServer(server: Server, limits: HttpLimits, refusals: Refusals): void {
-  const busy = new WeakSet<Socket>();
+  // The answer each connection is writing, or wrote last: the connection is busy while that one is unfinished.
+  // One property write a request, where a set of busy sockets and a 'close' listener cost a request an entry in a
+  // weak set (work for every scavenge) and two listener changes.
   server.on('request', (req, res) => {
-    busy.add(req.socket);
-    res.once('close', () => busy.delete(req.socket));
+    (req.socket as TrackedSocket)[CURRENT_RESPONSE] = res;
   });
+  const busy = (socket: Socket): boolean => {
+    const current = (socket as TrackedSocket)[CURRENT_RESPONSE];
+    return current !== undefined && !current.writableFinished && !current.destroyed;
+  };
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     const client = socket.remoteAddress ?? 'unknown';
     if (error.code === 'ECONNRESET' || !socket.writable) {
@@ -91,7 +102,7 @@ export function guardHttpServer(server: Server, limits: HttpLimits, refusals: Re
   if (limits.idleTimeoutMs > 0) {
     server.setTimeout(limits.idleTimeoutMs, (socket: Socket) => {
       // Node also reports kept-alive connections that sat idle between requests here: those just close.
-      if (busy.has(socket)) {
+      if (busy(socket)) {
         refusals.record({
           door: 'rest',
           reason: 'idle_timeout',
