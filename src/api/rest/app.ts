@@ -234,7 +234,17 @@ export function createRestApi(options: RestApiOptions): RestApi {
     // First: a repeated lookup passes the same checks without express (see lookup.ts), whose router and request
     // objects cost about as much again as everything the lookup itself does (bench/README.md, "rest-lookup").
     listener: (req, res) => {
-      if (!lookup.fastPath(req, res)) app(req, res);
+      let answered = false;
+      try {
+        answered = lookup.fastPath(req, res);
+      } catch (error) {
+        // Our bug, which must not take the process down (a throw here is no request's: node would let it escape):
+        // logged, and the routed way answers, or the connection is cut when the head has gone already.
+        logger.error({ err: error, url: req.url }, 'the fast path of a repeated lookup failed');
+        answered = res.headersSent;
+        if (answered) res.destroy();
+      }
+      if (!answered) app(req, res);
     },
     closeStreams: () => {
       for (const stream of [...streams]) stream.end();
