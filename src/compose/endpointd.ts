@@ -112,6 +112,7 @@ export async function startEndpointd(config: Config, logger: Logger): Promise<En
     ],
     guards: [guards.restAuthenticate],
     limits: guards.restLimits,
+    admitRepeat: guards.restAdmitRepeat,
     cors: config.cors,
     publicRouters: [createDashboardRouter()],
   });

@@ -39,8 +39,10 @@ export class RateLimiter {
 
   /** Takes one token for `client`: 0 when allowed, else the ms until one will be there (nothing is taken then). */
   take(client: string): number {
-    const bucket = this.#refill(client);
-    this.#buckets.set(client, bucket);
+    const known = this.#buckets.get(client);
+    const bucket = this.#refill(known);
+    // A known bucket was made the most recent by get(): only a new one is stored.
+    if (known === undefined) this.#buckets.set(client, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return 0;
@@ -50,13 +52,15 @@ export class RateLimiter {
 
   /** Like `take`, but takes nothing: 0 when a token is there, else the ms until one will be. */
   peek(client: string): number {
-    const bucket = this.#refill(client);
+    const known = this.#buckets.get(client);
+    // A client never seen has a full bucket, and a burst is at least 1.
+    if (known === undefined) return 0;
+    const bucket = this.#refill(known);
     return bucket.tokens >= 1 ? 0 : this.#waitMs(bucket);
   }
 
   /** The client's bucket brought up to now (a full one, not yet stored, for a client never seen). */
-  #refill(client: string): Bucket {
-    const bucket = this.#buckets.get(client);
+  #refill(bucket: Bucket | undefined): Bucket {
     if (bucket === undefined) return { tokens: this.limit.burst, at: this.#now() };
     const now = this.#now();
     bucket.tokens = Math.min(

@@ -85,6 +85,27 @@ export class Authenticator {
    * that a request does not wait for a turn of the event loop it has no need of.
    */
   authenticate(presented: PresentedCredentials): Authentication | Promise<Authentication> {
+    const decided = this.#atOnce(presented);
+    const counted = (outcome: Authentication): Authentication => {
+      if (!outcome.ok && outcome.reason === 'invalid_token') this.#failures.take(presented.address);
+      return outcome;
+    };
+    if ('reviewer' in decided) return review(decided.reviewer, decided.token).then(counted);
+    return counted(decided);
+  }
+
+  /**
+   * Who `authenticate` would accept at once, without a TokenReview; undefined when it would refuse or ask the API
+   * server. It changes nothing (a refusal is not counted against the address): for a caller that then takes the
+   * request the whole way through `authenticate` whenever this says undefined (the REST door's repeated lookups).
+   */
+  identify(presented: PresentedCredentials): ClientIdentity | undefined {
+    const decided = this.#atOnce(presented);
+    return 'reviewer' in decided || !decided.ok ? undefined : decided.identity;
+  }
+
+  /** The decision that needs no TokenReview, without counting a failure; else the TokenReview that decides. */
+  #atOnce(presented: PresentedCredentials): Authentication | ReviewNeeded {
     const certificate = presented.verifiedCertificate;
     if (this.#certificates && certificate !== undefined) {
       const cn = certificate.subject?.CN;
@@ -111,16 +132,7 @@ export class Authenticator {
     }
     const name = this.#tokens?.lookup(token);
     if (name !== undefined) return { ok: true, identity: { name, method: 'token' } };
-    if (this.#reviewer === undefined) return this.#invalid(presented.address);
-    return review(this.#reviewer, token).then((outcome) => {
-      if (!outcome.ok && outcome.reason === 'invalid_token') this.#failures.take(presented.address);
-      return outcome;
-    });
-  }
-
-  /** A token no way of authenticating accepts: counted against its address. */
-  #invalid(address: string): Authentication {
-    this.#failures.take(address);
+    if (this.#reviewer !== undefined) return { reviewer: this.#reviewer, token };
     return { ok: false, reason: 'invalid_token', detail: 'the bearer token is not valid' };
   }
 
@@ -133,6 +145,12 @@ export class Authenticator {
     ];
     return `authentication required: present ${ways.join(' or ')}`;
   }
+}
+
+/** A token the tokens file does not hold, which the API server is to judge. */
+interface ReviewNeeded {
+  readonly reviewer: TokenReviewer;
+  readonly token: string;
 }
 
 /** The token of an `Authorization: Bearer <token>` header value. */

@@ -5,6 +5,7 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import { ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
 import type { RequestHandler } from 'express';
+import type { RepeatAdmission } from '../api/rest/lookup.ts';
 import type { RouteLimits } from '../limits/route-limits.ts';
 import type { Logger } from 'pino';
 import { guardHttpServer, httpServerOptions, type HttpLimits } from '../limits/http-limits.ts';
@@ -68,6 +69,8 @@ export interface Guards {
   readonly restAuthenticate: RequestHandler;
   /** What each REST handler asks for its kind: rate limit, stream slots. */
   readonly restLimits: RouteLimits;
+  /** Both of the above for a repeated lookup answered before express's router. */
+  readonly restAdmitRepeat: RepeatAdmission;
   /** Where every door records a refusal (counted and logged, throttled). */
   readonly refusals: Refusals;
   readonly grpcInterceptor: ServerInterceptor;
@@ -157,6 +160,7 @@ export async function createGuards(options: GuardsOptions): Promise<Guards> {
   return {
     restAuthenticate: rest.authenticate,
     restLimits: rest.limits,
+    restAdmitRepeat: rest.admitRepeat,
     refusals,
     grpcInterceptor: grpcGate({
       authenticator,

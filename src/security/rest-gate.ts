@@ -4,6 +4,7 @@
 // with Retry-After) when the handler starts, a stream slot (429) when it starts holding the request open. So the
 // limits follow the route the router chose and the query express parsed, never a reading of the raw URL.
 import type { Request, RequestHandler, Response } from 'express';
+import type { Socket } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { MAX_WAIT_MS } from '../api/rest/params.ts';
 import { HttpProblem, sendProblem } from '../api/rest/problem.ts';
@@ -11,6 +12,7 @@ import type { RateLimiter } from '../limits/rate-limiter.ts';
 import type { Refusals } from '../limits/refusals.ts';
 import { RATE_LIMITED_KINDS, type RouteLimits } from '../limits/route-limits.ts';
 import type { StreamSlots } from '../limits/stream-slots.ts';
+import type { RepeatAdmission } from '../api/rest/lookup.ts';
 import { bearerToken, type Authentication, type Authenticator } from './authenticator.ts';
 
 export interface RestGateOptions {
@@ -31,6 +33,8 @@ export interface RestGate {
   readonly authenticate: RequestHandler;
   /** What the handlers ask for their kind. */
   readonly limits: RouteLimits;
+  /** The same two for a repeated lookup answered before express (src/api/rest/lookup.ts). */
+  readonly admitRepeat: RepeatAdmission;
 }
 
 /** Seconds a client refused for a stream cap is told to wait: streams end rarely, so not at once. */
@@ -106,9 +110,7 @@ export function restGate(options: RestGateOptions): RestGate {
       return;
     }
     const address = addressOf(req);
-    const socket = req.socket as Partial<TLSSocket>;
-    const verified: PeerCertificate | undefined =
-      socket.authorized === true ? socket.getPeerCertificate?.() : undefined;
+    const verified = verifiedCertificate(req.socket);
     const bearer = bearerToken(req.get('Authorization'));
     const decide = (outcome: Authentication): void => {
       if (outcome.ok) {
@@ -136,5 +138,30 @@ export function restGate(options: RestGateOptions): RestGate {
     else decide(outcome);
   };
 
-  return { authenticate, limits };
+  // What `authenticate` and then `limits.request('lookup')` decide, for a request that has not been through
+  // express: true when authentication accepts it at once and the rate limit took its token. Anything else takes
+  // nothing and counts nothing — the request then goes the routed way, where the same checks run again, count
+  // what they refuse and answer it.
+  const admitRepeat: RepeatAdmission = (req, path) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    let client = address;
+    if (authenticator.enabled && !openPaths.has(path)) {
+      const identity = authenticator.identify({
+        bearer: bearerToken(req.headers.authorization),
+        verifiedCertificate: verifiedCertificate(req.socket),
+        address,
+      });
+      if (identity === undefined) return false;
+      client = identity.name;
+    }
+    return rateLimiter === undefined || !RATE_LIMITED_KINDS.has('lookup') || rateLimiter.take(client) === 0;
+  };
+
+  return { authenticate, limits, admitRepeat };
+}
+
+/** The client certificate, when the TLS layer verified it against the client CA. */
+function verifiedCertificate(socket: Socket): PeerCertificate | undefined {
+  const tls = socket as Partial<TLSSocket>;
+  return tls.authorized === true ? tls.getPeerCertificate?.() : undefined;
 }

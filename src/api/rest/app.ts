@@ -14,7 +14,7 @@ import { ParamReader, requireKnownCluster } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
 import { cachedViewVersion } from '../../views/cached-view-version.ts';
 import { clusterSummaries, type ViewOptions } from '../../views/service-view.ts';
-import { createLookup, LOOKUP_ROUTE, servicePath } from './lookup.ts';
+import { createLookup, LOOKUP_ROUTE, servicePath, type RepeatAdmission } from './lookup.ts';
 import { requestMetrics } from './request-metrics.ts';
 import { openWatchStream, type OpenStream } from './watch-stream.ts';
 import type { ServiceListBody } from './wire.ts';
@@ -42,6 +42,11 @@ export interface RestApiOptions {
   readonly publicRouters?: readonly express.Router[];
   /** The limits (rate, stream slots), asked by each handler for its own kind; default: none. */
   readonly limits?: RouteLimits;
+  /**
+   * What `guards` and `limits` decide of a repeated lookup, answered before express (src/api/rest/lookup.ts).
+   * Without it, repeats are answered that way only when there are neither guards nor limits.
+   */
+  readonly admitRepeat?: RepeatAdmission;
 }
 
 /** A GET route of another door, with the kind its limits are decided by. */
@@ -108,11 +113,10 @@ export function createRestApi(options: RestApiOptions): RestApi {
     readiness,
     limits,
     metrics,
-    guards,
+    admitRepeat:
+      options.admitRepeat ?? (guards.length === 0 && options.limits === undefined ? () => true : undefined),
     held: streams,
     onHeldChange: trackStreams,
-    answerError,
-    app,
   });
   if (metrics !== undefined) app.use(requestMetrics(metrics));
   // Before the guards: browsers send preflights without credentials, and the dashboard's files are public.
@@ -227,10 +231,20 @@ export function createRestApi(options: RestApiOptions): RestApi {
 
   return {
     app,
-    // First: a repeated lookup passes the same checks without express's router (see lookup.ts), which costs about
-    // as much again as everything the lookup itself does (bench/README.md, "rest-lookup").
+    // First: a repeated lookup passes the same checks without express (see lookup.ts), whose router and request
+    // objects cost about as much again as everything the lookup itself does (bench/README.md, "rest-lookup").
     listener: (req, res) => {
-      if (!lookup.fastPath(req, res)) app(req, res);
+      let answered = false;
+      try {
+        answered = lookup.fastPath(req, res);
+      } catch (error) {
+        // Our bug, which must not take the process down (a throw here is no request's: node would let it escape):
+        // logged, and the routed way answers, or the connection is cut when the head has gone already.
+        logger.error({ err: error, url: req.url }, 'the fast path of a repeated lookup failed');
+        answered = res.headersSent;
+        if (answered) res.destroy();
+      }
+      if (!answered) app(req, res);
     },
     closeStreams: () => {
       for (const stream of [...streams]) stream.end();

@@ -1,10 +1,12 @@
 // `GET /v1/namespaces/{ns}/services/{name}`: one Service in the view asked for, its long-poll, and the fast path
 // for the lookup every client repeats. A lookup URL says everything its answer depends on besides the store (the
 // Service, the view; that it does not wait): once a URL has been parsed and validated, the same string means the
-// same request, so a repeat is answered without express's router, the query parser or the validation again — but
-// with every check that depends on the request or the moment (readiness, authentication, rate limits, metrics).
+// same request, so a repeat is answered without express, the query parser or the validation again — but with
+// every check that depends on the request or the moment (readiness, authentication, rate limits, metrics). The
+// fast path only ever gives the answer a lookup is for (200 or 304, its head written as the routed handler writes
+// it); any other outcome, a refusal included, is left to the routed way, where every check runs and answers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { ServiceKey, ServiceSnapshot } from '../../model.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Readiness } from '../../observability/readiness.ts';
@@ -16,7 +18,6 @@ import { unknownPortDetail, type ViewOptions } from '../../views/service-view.ts
 import { ParamReader, requireKnownCluster } from './params.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
 import { encodedServiceBody } from './representation.ts';
-import { observeWhenFinished } from './request-metrics.ts';
 import type { OpenStream } from './watch-stream.ts';
 
 /** The route pattern, as the router and the metrics name it. */
@@ -31,6 +32,7 @@ const LOOKUP_PARAMS: ReadonlySet<string> = new Set([
   'version',
 ]);
 const JSON_TYPE = 'application/json; charset=utf-8';
+const EMPTY = Buffer.alloc(0);
 /** Lookup URLs remembered for the fast path; past that the memory starts again (clients repeat a few URLs). */
 const MAX_KNOWN_URLS = 1024;
 
@@ -39,30 +41,43 @@ export interface LookupOptions {
   readonly readiness: Readiness;
   readonly limits: RouteLimits;
   readonly metrics: Metrics | undefined;
-  /** The door's guards (authentication), which a fast-path request passes as a routed one does. */
-  readonly guards: readonly RequestHandler[];
+  /**
+   * What the door's guards and the lookup's limits decide of a repeat (undefined: no fast path, every request is
+   * routed).
+   */
+  readonly admitRepeat: RepeatAdmission | undefined;
   /** Long-polls waiting, counted with the door's streams (closed on shutdown). */
   readonly held: Set<OpenStream>;
   readonly onHeldChange: () => void;
-  /** How a guard's failure is answered (the door's error handler). */
-  readonly answerError: (error: unknown, req: Request, res: Response) => void;
-  /** The door's express app, whose request and response prototypes a fast-path request is given. */
-  readonly app: Pick<Express, 'request' | 'response'>;
 }
+
+/**
+ * Whether a repeated lookup passes the door's guards and the lookup's limits at once, with what that takes (a rate
+ * token) taken: `path` is the URL's path as the router saw it. False must have changed nothing: the request then
+ * goes the routed way, which decides, counts and answers.
+ */
+export type RepeatAdmission = (req: IncomingMessage, path: string) => boolean;
 
 interface KnownLookup {
   readonly key: ServiceKey;
   readonly view: ViewOptions;
+  /** The URL's path as the router had it (`req.path`), which the guards decide open paths by. */
+  readonly path: string;
   /**
-   * The version last answered and whether its ports lacked the one asked for (a pure function of the content).
-   * The version, not the snapshot: a remembered URL must not keep an old state alive.
+   * The answer of the version last seen. The version, not the snapshot: a remembered URL must not keep an old state
+   * alive (nor its body: that is only weakly held, the encoded-form cache holds it).
    */
-  answered?: {
-    readonly version: string;
-    readonly unknownPort: string | undefined;
-    /** The ETag of that answer (the caller's view version, quoted), so that a repeat does not build it again. */
-    readonly etag: string;
-  };
+  answered?: PreparedAnswer;
+}
+
+/** A lookup's answer to one version, ready to be written: what the routed handler would set, computed once. */
+interface PreparedAnswer {
+  readonly version: string;
+  /** unknownPortDetail of that version: the answer is a 404 then, which the fast path leaves to the router. */
+  readonly unknownPort: string | undefined;
+  /** The ETag (the caller's view version, quoted). */
+  readonly etag: string;
+  body: WeakRef<Buffer>;
 }
 
 export interface Lookup {
@@ -72,13 +87,14 @@ export interface Lookup {
    * Asked before express (the server's request listener): answers a repeated lookup URL and says true, or says
    * false and leaves the request untouched. It only takes requests the app would hand to the lookup handler
    * unchanged: GET, no Origin (CORS has nothing to add), synced, a URL the handler already parsed and validated,
-   * and no wait.
+   * and no wait; and it only answers a 200 or 304 that every check let through, on node's own objects (express's
+   * are not made): the head is what the routed handler sets, byte for byte (test/rest-fast-path.test.ts).
    */
   readonly fastPath: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export function createLookup(options: LookupOptions): Lookup {
-  const { store, readiness, limits, metrics, guards } = options;
+  const { store, readiness, limits, metrics, admitRepeat } = options;
   let known = new Map<string, KnownLookup>();
   const observe = metrics?.httpRecorder(LOOKUP_ROUTE, 'GET');
 
@@ -97,7 +113,8 @@ export function createLookup(options: LookupOptions): Lookup {
     const current = snapshot === undefined ? undefined : cachedViewVersion(store.encoded, snapshot, view);
     // HEAD asks what a GET would answer now: it never waits.
     if (wait === undefined || req.method === 'HEAD' || current !== version || portUnknown) {
-      if (wait === undefined && req.method === 'GET') remember(req.originalUrl, { key, view });
+      if (wait === undefined && req.method === 'GET')
+        remember(req.originalUrl, { key, view, path: req.path });
       answerLookup(req, res, key, snapshot, view, unknownPort);
       return;
     }
@@ -111,73 +128,54 @@ export function createLookup(options: LookupOptions): Lookup {
     known.set(url, lookup);
   };
 
-  const fastPath = (incoming: IncomingMessage, outgoing: ServerResponse): boolean => {
-    if (incoming.method !== 'GET' || incoming.headers.origin !== undefined || !readiness.synced) return false;
-    const lookup = known.get(incoming.url ?? '');
+  /** The answer of `snapshot` to `lookup`, made when the version moved (once per version, not per request). */
+  const prepared = (lookup: KnownLookup, snapshot: ServiceSnapshot): PreparedAnswer => {
+    const known = lookup.answered;
+    if (known !== undefined && known.version === snapshot.version) return known;
+    const unknownPort = unknownPortDetail(snapshot, lookup.view);
+    const etag = `"${cachedViewVersion(store.encoded, snapshot, lookup.view)}"`;
+    const body = unknownPort === undefined ? encodedServiceBody(store.encoded, snapshot, lookup.view) : EMPTY;
+    const answer: PreparedAnswer = {
+      version: snapshot.version,
+      unknownPort,
+      etag,
+      body: new WeakRef(body),
+    };
+    lookup.answered = answer;
+    return answer;
+  };
+
+  const fastPath = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (admitRepeat === undefined || req.method !== 'GET') return false;
+    if (req.headers.origin !== undefined || !readiness.synced) return false;
+    const lookup = known.get(req.url ?? '');
     if (lookup === undefined) return false;
-    const [req, res] = asExpress(options.app, incoming, outgoing);
     const started = observe === undefined ? 0 : performance.now();
-    let recorded = false;
-    /** Past the guards, the request is the lookup route's, as the router would have made it. */
-    let routed = false;
-    const route = (): string | undefined => (routed ? LOOKUP_ROUTE : undefined);
-    /** An answer other than the lookup's own is counted when it is written, as a routed one is. */
-    const observeOther = (): void => {
-      if (!recorded && metrics !== undefined) observeWhenFinished(metrics, req, res, started, route);
-      recorded = true;
-    };
-    /** What express's router does with a handler that throws: the error handler answers. */
-    const guarded = (step: () => void): void => {
-      try {
-        step();
-      } catch (error) {
-        observeOther();
-        options.answerError(error, req, res);
-      }
-    };
-    const answer = (): void => {
-      routed = true;
-      if (!limits.request('lookup', req, res)) return observeOther();
-      const snapshot = store.get(lookup.key);
-      if (snapshot !== undefined && lookup.answered?.version !== snapshot.version) {
-        lookup.answered = {
-          version: snapshot.version,
-          unknownPort: unknownPortDetail(snapshot, lookup.view),
-          etag: `"${cachedViewVersion(store.encoded, snapshot, lookup.view)}"`,
-        };
-      }
-      answerLookup(
-        req,
-        res,
-        lookup.key,
-        snapshot,
-        lookup.view,
-        lookup.answered?.unknownPort,
-        lookup.answered?.etag,
-      );
-      if (!recorded) observe?.(res.statusCode, (performance.now() - started) / 1000);
-      recorded = true;
-    };
-    let guard = 0;
-    const nextGuard = (error?: unknown): void => {
-      if (error !== undefined) {
-        observeOther();
-        options.answerError(error, req, res);
-        return;
-      }
-      const current = guards[guard];
-      guard += 1;
-      if (current === undefined) return answer();
-      let passed = false;
-      current(req, res, ((error?: unknown) => {
-        passed = true;
-        guarded(() => nextGuard(error));
-      }) as NextFunction);
-      // Refused, or deciding later (a token check is asynchronous): the answer is counted when it is written, as
-      // a routed one is — by the lookup route once past the guards, a guard's refusal as `unmatched`.
-      if (!passed) observeOther();
-    };
-    guarded(nextGuard);
+    const snapshot = store.get(lookup.key);
+    // A Service or port that is not there is a 404 problem: the routed way writes it.
+    if (snapshot === undefined) return false;
+    const answer = prepared(lookup, snapshot);
+    if (answer.unknownPort !== undefined) return false;
+    let body = answer.body.deref();
+    if (body === undefined) {
+      // The cache let the body go: the same bytes again, from the cache (made anew when it has none).
+      body = encodedServiceBody(store.encoded, snapshot, lookup.view);
+      answer.body = new WeakRef(body);
+    }
+    // Past this point the request is answered here: the admission has taken its rate token.
+    if (!admitRepeat(req, lookup.path)) return false;
+    // The head answerLookup sets, in its order; node adds the rest as for any answer (Content-Length from end()).
+    res.setHeader('ETag', answer.etag);
+    res.setHeader('Cache-Control', 'no-cache');
+    const code = etagMatches(req.headers['if-none-match'], answer.etag) ? 304 : 200;
+    if (code === 304) {
+      res.statusCode = 304;
+      res.end();
+    } else {
+      res.setHeader('Content-Type', JSON_TYPE);
+      res.end(body);
+    }
+    observe?.(code, (performance.now() - started) / 1000);
     return true;
   };
 
@@ -260,27 +258,6 @@ export function createLookup(options: LookupOptions): Lookup {
   }
 
   return { handler, fastPath };
-}
-
-/**
- * The request and response as express's app hands them to its router (src: express/lib/application.js, and the
- * router's `originalUrl` and `baseUrl`), so that guards, limits and the error handler see what they always see.
- */
-function asExpress(
-  app: Pick<Express, 'request' | 'response'>,
-  incoming: IncomingMessage,
-  outgoing: ServerResponse,
-): [Request, Response] {
-  Object.setPrototypeOf(incoming, app.request);
-  Object.setPrototypeOf(outgoing, app.response);
-  const req = incoming as Request;
-  const res = outgoing as Response;
-  req.res = res;
-  res.req = req;
-  res.locals = Object.create(null) as Response['locals'];
-  req.originalUrl = req.url;
-  req.baseUrl = '';
-  return [req, res];
 }
 
 /** The `:namespace` and `:name` of a service route. */
