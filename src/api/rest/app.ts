@@ -234,7 +234,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
     // First: a repeated lookup passes the same checks without express (see lookup.ts), whose router and request
     // objects cost about as much again as everything the lookup itself does (bench/README.md, "rest-lookup").
     listener: (req, res) => {
-      let answered = false;
+      let answered: boolean;
       try {
         answered = lookup.fastPath(req, res);
       } catch (error) {
