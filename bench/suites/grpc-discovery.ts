@@ -27,6 +27,8 @@ import {
   watchedService,
   type WatchProtocol,
 } from '../support/grpc-bench.ts';
+import { ChangeTrace } from '../support/grpc-fanout-change-trace.ts';
+import { TRACE_FILE } from '../support/grpc-fanout-trace.ts';
 import { CpuWindow } from '../support/grpc-process-cpu.ts';
 import { findH2load, runGrpcLoad, type GrpcLoadResult } from '../support/h2load.ts';
 import type { PeerAvailability } from '../support/peers.ts';
@@ -172,12 +174,14 @@ async function unaryOnce(target: string, path: string, request: Buffer): Promise
 // ---- Watch fan-out ----
 
 /** What a fan-out run needs of its server side: where the streams connect and how, and how to make a change. */
-interface FanOutTarget {
+export interface FanOutTarget {
   readonly target: string;
   readonly protocol: WatchProtocol;
   readonly writer: Role;
   /** The process that fans the change out (endpointd's server, etcd), whose CPU time per change is measured. */
   readonly serverPid: number;
+  /** Where "changed" comes from and a child that reports a trace (grpc-fanout-trace.ts): the subject, etcd's writer. */
+  readonly label: string;
   /** Checks one stream's message about change `variant` (its content, not only that it carried the marker). */
   check(sample: Buffer, variant: 0 | 1, revision: number): void;
   stop(): Promise<void>;
@@ -369,6 +373,8 @@ class OpenFanOut {
     // Tell the clients what to wait for before the change exists, then change.
     await this.#clients.ask({ type: 'expect', marker: Buffer.from(expected) }, 'expecting');
     const cpu = new CpuWindow([this.#target.serverPid, this.#clients.pid]);
+    const trace = TRACE_FILE === undefined ? undefined : new ChangeTrace(this.#target, this.#clients);
+    await trace?.start();
     await cpu.start();
     const received = this.#clients.next('received', 60_000);
     const changed = await this.#target.writer.ask({ type: 'change' }, 'changed');
@@ -378,6 +384,7 @@ class OpenFanOut {
     // The write callbacks and what they free run after the last receipt; the next change waits for them too.
     await new Promise((resolve) => setTimeout(resolve, 100));
     const [serverMs, clientsMs] = await cpu.stop();
+    await trace?.stop(TRACE_FILE as string, { measured, changedAt: changed.at, receipts: at });
     if (!measured) return;
     const samples = this.#samples;
     let first = Number.POSITIVE_INFINITY;
@@ -409,6 +416,7 @@ async function endpointdTarget(tree?: string): Promise<FanOutTarget> {
       protocol: { kind: 'endpointd' },
       writer: server,
       serverPid: server.pid,
+      label: tree === undefined ? 'endpointd' : `endpointd(${tree})`,
       // The clients matched the new version's string in the message; that is the content check for endpointd.
       check: () => undefined,
       stop: () => server.stop(),
@@ -438,6 +446,7 @@ async function etcdTarget(binary: string, captured: CapturedWatch): Promise<FanO
       protocol: { kind: 'etcd', key: WATCH_KEY },
       writer,
       serverPid: peer.pid,
+      label: 'etcd',
       check: (sample, variant, revision) => {
         const event = decodeWatchResponse(sample).events[0];
         if (event === undefined || event.type !== 0 || event.kv.key.toString() !== WATCH_KEY)

@@ -20,6 +20,7 @@ import {
   encodeWatchRequest,
 } from './etcd-wire.ts';
 import { endpointSlices } from './fixtures.ts';
+import { ChildTraceCollector, TRACE_FILE } from './grpc-fanout-trace.ts';
 import {
   FANOUT_CONNECTIONS,
   LOOKED_UP,
@@ -78,7 +79,9 @@ async function subjectChild(post: Post): Promise<void> {
   // With BENCH_GRPC_CPU_PROF, when each change was made on the CPU profile's clock (V8's ticks are the monotonic
   // clock of process.hrtime, in µs), so that grpc-profile-report.ts can cut the profile into one window a change.
   const changesAtUs: number[] = [];
+  const tracer = TRACE_FILE === undefined ? undefined : new ChildTraceCollector(true);
   process.on('message', (message: ToChild) => {
+    if (message.type === 'trace' && tracer !== undefined) post({ type: 'trace', trace: tracer.report() });
     if (message.type !== 'change') return;
     // The first `change` only asks where we listen.
     if (!announced) {
@@ -144,7 +147,9 @@ function clientsChild(post: Post): void {
   let receipts: number[] = [];
   let sample: Buffer | undefined;
   let total = 0;
+  const tracer = TRACE_FILE === undefined ? undefined : new ChildTraceCollector(false);
   process.on('message', (message: ToChild) => {
+    if (message.type === 'trace' && tracer !== undefined) post({ type: 'trace', trace: tracer.report() });
     if (message.type === 'expect') {
       expected = Buffer.from(message.marker);
       receipts = [];
@@ -238,7 +243,9 @@ function etcdWriterChild(post: Post): void {
         );
       });
     let variant: 0 | 1 = 0;
+    const tracer = TRACE_FILE === undefined ? undefined : new ChildTraceCollector(false);
     process.on('message', (message: ToChild) => {
+      if (message.type === 'trace' && tracer !== undefined) post({ type: 'trace', trace: tracer.report() });
       if (message.type !== 'change') return;
       variant = variant === 0 ? 1 : 0;
       const marker = setup.markers[variant];
