@@ -214,7 +214,7 @@ async function watchFanOut({ quick, log }: SuiteContext, etcd: PeerAvailability)
     // The p99 of all receipts is set by the few slowest changes: over 20 changes, the top 1% of receipts were all
     // one change's (a change whose server waited for a CPU held by other work on the machine, BENCH_GRPC_TRACE),
     // so one such change of either side decided the row. More changes, so that the top 1% is more than one
-    // change's receipts: 60 at 100 streams (~0.15 s each), 40 at 1,000. At 10,000 streams the top 1% lies within
+    // change's receipts: 60 at 100 streams (~0.15 s each), 40 at 1,000. At 10,000 streams the top 1% can lie within
     // the slowest change's receipts for any number of changes up to 100, so 10 (~1 s each) rather than 8. The p99
     // is still that of every receipt.
     const changes = quick ? 2 : streams >= 10_000 ? 10 : streams >= 1000 ? 40 : 60;
