@@ -8,7 +8,12 @@
 // --no-etcd leaves etcd out (a profiling run of endpointd's side alone, BENCH_GRPC_CPU_PROF).
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { captureWatchMessages, measureFanOuts, type FanOutSide } from './suites/grpc-discovery.ts';
+import {
+  captureWatchMessages,
+  measureFanOuts,
+  WARM_UP_MS,
+  type FanOutSide,
+} from './suites/grpc-discovery.ts';
 import { findEtcd } from './support/etcd.ts';
 
 const { values } = parseArgs({
@@ -40,6 +45,7 @@ for (const streams of sizes) {
     captured,
     streams,
     changes,
+    WARM_UP_MS,
   );
   const after = loadavg()[0] ?? 0;
   const line = sides

@@ -4,6 +4,7 @@
 // imported.
 import { Client, credentials, Server, ServerCredentials, type MethodDefinition } from '@grpc/grpc-js';
 import { writeFileSync } from 'node:fs';
+import type { ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createGrpcServer } from '../../src/api/grpc/index.ts';
@@ -20,6 +21,8 @@ import {
   encodeWatchRequest,
 } from './etcd-wire.ts';
 import { endpointSlices } from './fixtures.ts';
+import { ChildTraceCollector, TRACE_FILE } from './grpc-fanout-trace.ts';
+import { rawCall, rawSession } from './grpc-raw-stream.ts';
 import {
   FANOUT_CONNECTIONS,
   LOOKED_UP,
@@ -78,7 +81,9 @@ async function subjectChild(post: Post): Promise<void> {
   // With BENCH_GRPC_CPU_PROF, when each change was made on the CPU profile's clock (V8's ticks are the monotonic
   // clock of process.hrtime, in µs), so that grpc-profile-report.ts can cut the profile into one window a change.
   const changesAtUs: number[] = [];
+  const tracer = TRACE_FILE === undefined ? undefined : new ChildTraceCollector(true);
   process.on('message', (message: ToChild) => {
+    if (message.type === 'trace' && tracer !== undefined) post({ type: 'trace', trace: tracer.report() });
     if (message.type !== 'change') return;
     // The first `change` only asks where we listen.
     if (!announced) {
@@ -135,7 +140,8 @@ function floorChild(post: Post): void {
 
 /**
  * `streams` Watch streams over FANOUT_CONNECTIONS connections, opened the same way for endpointd and etcd (one
- * grpc-js Client per connection, streams dealt round-robin, raw bytes, no decoding on the hot path); reports when
+ * bare HTTP/2 session per connection, grpc-raw-stream.ts; streams dealt round-robin, raw bytes, no decoding on the
+ * hot path); reports when
  * every stream is ready (endpointd: Synced; etcd: created), then, per change, each stream's receipt time of the
  * first message that contains the expected marker.
  */
@@ -144,7 +150,9 @@ function clientsChild(post: Post): void {
   let receipts: number[] = [];
   let sample: Buffer | undefined;
   let total = 0;
+  const tracer = TRACE_FILE === undefined ? undefined : new ChildTraceCollector(false);
   process.on('message', (message: ToChild) => {
+    if (message.type === 'trace' && tracer !== undefined) post({ type: 'trace', trace: tracer.report() });
     if (message.type === 'expect') {
       expected = Buffer.from(message.marker);
       receipts = [];
@@ -158,38 +166,70 @@ function clientsChild(post: Post): void {
     }
     if (message.type !== 'watch') return;
     total = message.streams;
-    const clients = Array.from(
-      { length: FANOUT_CONNECTIONS },
-      (_, i) => new Client(message.target, credentials.createInsecure(), { 'grpc.bench_channel': i }),
-    );
+    const protocol = message.protocol;
     let ready = 0;
+    const onMessage = (i: number, bytes: Buffer, state: { ready: boolean }): void => {
+      const at = now();
+      if (!state.ready) {
+        const verdict = isReady(protocol, bytes);
+        if (verdict === 'ready') {
+          state.ready = true;
+          ready += 1;
+          if (ready === total) post({ type: 'watching' });
+        } else if (verdict !== 'not-yet') {
+          post({ type: 'failed', error: `stream ${i}: ${verdict.failure}` });
+        }
+        return;
+      }
+      if (expected !== undefined && bytes.includes(expected)) {
+        receipts.push(at);
+        sample ??= Buffer.from(bytes);
+        if (receipts.length === total) post({ type: 'received', at: receipts, sample });
+      }
+    };
+    // A stream that fails would leave a change without all its receipts: say why rather than time out.
+    const onFailure = (i: number, reason: string): void =>
+      post({ type: 'failed', error: `stream ${i}: ${reason}` });
+    if (process.env.BENCH_GRPC_WATCH_CLIENT === 'grpc-js') {
+      watchWithGrpcJs(message.target, protocol, onMessage, onFailure);
+      return;
+    }
+    const sessions = Array.from({ length: FANOUT_CONNECTIONS }, () => rawSession(message.target));
+    const [path, request, endRequest] =
+      protocol.kind === 'endpointd'
+        ? [WATCH_PATH, WATCH_REQUEST, true]
+        : [
+            ETCD_WATCH_PATH,
+            encodeWatchRequest({ create_request: { key: Buffer.from(protocol.key) } }),
+            false,
+          ];
     for (let i = 0; i < total; i++) {
-      const client = clients[i % clients.length] as Client;
-      const call = openStream(client, message.protocol);
-      let seenReady = false;
-      call.on('data', (bytes: Buffer) => {
-        const at = now();
-        if (!seenReady) {
-          const verdict = isReady(message.protocol, bytes);
-          if (verdict === 'ready') {
-            seenReady = true;
-            ready += 1;
-            if (ready === total) post({ type: 'watching' });
-          } else if (verdict !== 'not-yet') {
-            post({ type: 'failed', error: `stream ${i}: ${verdict.failure}` });
-          }
-          return;
-        }
-        if (expected !== undefined && bytes.includes(expected)) {
-          receipts.push(at);
-          sample ??= bytes;
-          if (receipts.length === total) post({ type: 'received', at: receipts, sample });
-        }
+      const state = { ready: false };
+      rawCall(sessions[i % sessions.length] as ClientHttp2Session, path, request, endRequest, {
+        onMessage: (bytes) => onMessage(i, bytes, state),
+        onFailure: (reason) => onFailure(i, reason),
       });
-      // A stream that fails would leave a change without all its receipts: say why rather than time out.
-      call.on('error', (error: Error) => post({ type: 'failed', error: `stream ${i}: ${error.message}` }));
     }
   });
+
+  /** The harness as it was until 2026-12-01, grpc-js's client (BENCH_GRPC_WATCH_CLIENT=grpc-js), for A/B runs. */
+  function watchWithGrpcJs(
+    target: string,
+    protocol: WatchProtocol,
+    onMessage: (i: number, bytes: Buffer, state: { ready: boolean }) => void,
+    onFailure: (i: number, reason: string) => void,
+  ): void {
+    const clients = Array.from(
+      { length: FANOUT_CONNECTIONS },
+      (_, i) => new Client(target, credentials.createInsecure(), { 'grpc.bench_channel': i }),
+    );
+    for (let i = 0; i < total; i++) {
+      const call = openStream(clients[i % clients.length] as Client, protocol);
+      const state = { ready: false };
+      call.on('data', (bytes: Buffer) => onMessage(i, bytes, state));
+      call.on('error', (error: Error) => onFailure(i, error.message));
+    }
+  }
 }
 
 interface RawStream {
@@ -238,7 +278,9 @@ function etcdWriterChild(post: Post): void {
         );
       });
     let variant: 0 | 1 = 0;
+    const tracer = TRACE_FILE === undefined ? undefined : new ChildTraceCollector(false);
     process.on('message', (message: ToChild) => {
+      if (message.type === 'trace' && tracer !== undefined) post({ type: 'trace', trace: tracer.report() });
       if (message.type !== 'change') return;
       variant = variant === 0 ? 1 : 0;
       const marker = setup.markers[variant];

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { ServiceEndpoints, ServiceKey } from '../../src/model.ts';
 import { mergeEndpointSlices } from '../../src/kube/convert.ts';
 import { endpointSlices } from './fixtures.ts';
+import type { ChildTrace } from './grpc-fanout-trace.ts';
 import { productionNodeFlags } from './node-flags.ts';
 
 export const RESOLVE_PATH = '/endpointd.v1.Discovery/Resolve';
@@ -45,6 +46,8 @@ export type ToChild =
       readonly protocol: WatchProtocol;
     }
   | { readonly type: 'expect'; readonly marker: Uint8Array }
+  /** With BENCH_GRPC_TRACE (grpc-fanout-trace.ts): what the child collected since the last ask. */
+  | { readonly type: 'trace' }
   /** etcd writer: put `values[0]` now; each later `change` puts the other value and answers with its marker. */
   | {
       readonly type: 'etcd-writer';
@@ -71,6 +74,7 @@ export type FromChild =
   | { readonly type: 'expecting' }
   /** When each stream received the expected change, and the first message carrying it (to check its content). */
   | { readonly type: 'received'; readonly at: readonly number[]; readonly sample: Uint8Array }
+  | { readonly type: 'trace'; readonly trace: ChildTrace }
   | { readonly type: 'failed'; readonly error: string };
 
 export type RoleName = 'subject' | 'floor' | 'clients' | 'etcd-writer';
