@@ -131,6 +131,25 @@ describe("a parse worker's hand-over", () => {
     assert.ok(seen.parsed >= 5 && seen.broken >= 5, JSON.stringify(seen));
   });
 
+  it('keeps the documents after one so large that the worker lets its buffer go', async () => {
+    // A Service with a 5 MB annotation (one plain line), then a slice: the worker sends the Service ahead, then
+    // trades its grown buffer for a small one, and the slice written after must still reach the main thread.
+    const path = join(dir, 'huge.yaml');
+    const huge = service(7).replace(
+      '  namespace: handover\n',
+      `  namespace: handover\n  annotations:\n    note: ${'a'.repeat(5 * 2 ** 20)}\n`,
+    );
+    await writeFile(path, [huge, slice(7), slice(8)].join('---\n'));
+    const task: ReadTask = { path, maxBytes: 1 << 24, request: { format: 'yaml' } };
+    const [read] = await pool.run([task]);
+    assert.ok(read?.kind === 'parsed' && read.result.kind === 'parsed', 'served');
+    assert.deepEqual(
+      read.result.pieces.map((p) => p.content?.objects.map((o) => `${o.kind} ${o.object.metadata.name}`)),
+      [['Service web-7'], ['EndpointSlice web-7-abcde'], ['EndpointSlice web-8-abcde']],
+    );
+    assert.deepStrictEqual(untrusted(read), untrusted(readAndParse(task)));
+  });
+
   it("names a plain document's bad field with its document and field, found on the main thread", async () => {
     const path = join(dir, 'bad.yaml');
     await writeFile(path, [service(1), slice(1), slice(2, '10.0.0.999')].join('---\n'));

@@ -9,9 +9,17 @@ export class JsonBytes {
   /** The bytes written so far are bytes[0, length). */
   bytes: Buffer;
   length = 0;
+  readonly #initialBytes: number;
 
   constructor(initialBytes = INITIAL_BYTES) {
+    this.#initialBytes = initialBytes;
     this.bytes = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** Empties it; a buffer grown past `keepBytes` (for a large document) is let go for one of the initial size. */
+  clear(keepBytes: number): void {
+    this.length = 0;
+    if (this.bytes.length > keepBytes) this.bytes = Buffer.allocUnsafe(this.#initialBytes);
   }
 
   /** Room for `more` bytes past `length`. */

@@ -114,15 +114,14 @@ export async function readAndParseInSlices(task: ReadTask, pause: () => Promise<
 // die young instead of being held (and moved to the old generation) until the whole batch is done; its plain
 // documents are never objects here at all, only JSON written from their text (plain-yaml.ts).
 
-/** Where a file's plain documents are written, one file (or partial) at a time; let go after a large one. */
-let values = new JsonBytes();
+/** Where a file's plain documents are written, one file (or partial) at a time; its buffer let go after a large one. */
+const values = new JsonBytes();
 const KEEP_VALUES_BYTES = 4 * 2 ** 20;
 
-/** The values written so far as the text of a JSON array, and `values` emptied. */
+/** The values written so far as the text of a JSON array, and `values` emptied (the same object: parseFile holds it). */
 function takeValues(): string {
   const text = `[${values.text()}]`;
-  if (values.bytes.length > KEEP_VALUES_BYTES) values = new JsonBytes();
-  values.length = 0;
+  values.clear(KEEP_VALUES_BYTES);
   return text;
 }
 
