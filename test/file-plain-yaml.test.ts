@@ -202,7 +202,7 @@ describe('the plain YAML reader', () => {
     assert.ok(read >= 600, `read ${read} of 6000 changed documents itself`);
   });
 
-  it('gives the same values when a shape of mapping repeats (past the point where it is built by a made function)', () => {
+  it('gives the same values when a shape of mapping repeats (past the point where its keys are matched in place)', () => {
     fc.assert(
       fc.property(documentText, (source) => {
         // Each of the document's mappings is met 40 times: from the 16th on, its shape has a constructor of its own.

@@ -3,7 +3,8 @@
 // checkout's endpointd and for other checkouts' (`--tree DIR`, e.g. main: `git archive main | tar -x -C /tmp/base &&
 // ln -s $PWD/node_modules /tmp/base/`), their trials alternated so that a burst of other work lands on all of them.
 // `--kube` adds the Kubernetes source against the fake API server (the suite's baseline); `--cpu-prof DIR` makes
-// every child write a CPU profile there. Run it under the bench lock:
+// every child write a CPU profile there. Each trial also reports the child's RSS after GC once synced, as the suite
+// measures it. Run it under the bench lock:
 //   flock /work/coord/bench.lock node_modules/.bin/node bench/support/file-sync-ab.ts --layout yaml-per-service \
 //     --tree /tmp/base --trials 3 [--kube] [--cpu-prof /tmp/prof]
 import { execFile } from 'node:child_process';
@@ -48,7 +49,14 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function measure(tree: string, args: readonly string[]): Promise<{ sync: number; cpu: number }> {
+interface Measured {
+  readonly sync: number;
+  readonly cpu: number;
+  /** RSS after GC once synced (as the suite measures it), in MB. */
+  readonly rss: number;
+}
+
+async function measure(tree: string, args: readonly string[]): Promise<Measured> {
   const profile = values['cpu-prof'];
   const child = forkChild<ToEndpointdChild, FromEndpointdChild>(
     new URL(`file://${join(tree, 'bench/support/kube-endpointd-child.ts')}`),
@@ -66,7 +74,10 @@ async function measure(tree: string, args: readonly string[]): Promise<{ sync: n
     const before = cpuMs(child.pid);
     const synced = await child.next('synced', 120_000);
     const cpu = cpuMs(child.pid) - before;
-    return { sync: synced.at - listening.listening, cpu };
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.send({ type: 'memory' });
+    const memory = await child.next('memory');
+    return { sync: synced.at - listening.listening, cpu, rss: memory.rss / 2 ** 20 };
   } finally {
     await child.stop();
   }
@@ -99,7 +110,7 @@ try {
       });
     }
   }
-  const results = new Map(subjects.map((s) => [s.name, [] as { sync: number; cpu: number }[]]));
+  const results = new Map(subjects.map((s) => [s.name, [] as Measured[]]));
   console.log(
     `load ${loadavg()
       .map((l) => l.toFixed(2))
@@ -109,7 +120,9 @@ try {
     for (const subject of subjects) {
       const r = await measure(subject.tree, subject.args);
       results.get(subject.name)?.push(r);
-      console.log(`trial ${trial} ${subject.name}: sync ${r.sync.toFixed(0)} ms, CPU ${r.cpu.toFixed(0)} ms`);
+      console.log(
+        `trial ${trial} ${subject.name}: sync ${r.sync.toFixed(0)} ms, CPU ${r.cpu.toFixed(0)} ms, RSS ${r.rss.toFixed(1)} MB`,
+      );
     }
   }
   console.log(
@@ -120,7 +133,7 @@ try {
   for (const [name, rs] of results) {
     console.log(
       `${name}: median sync ${median(rs.map((r) => r.sync)).toFixed(0)} ms, CPU ${median(rs.map((r) => r.cpu)).toFixed(0)} ms` +
-        ` (CPU ${rs.map((r) => r.cpu.toFixed(0)).join(', ')})`,
+        ` (CPU ${rs.map((r) => r.cpu.toFixed(0)).join(', ')}), RSS ${median(rs.map((r) => r.rss)).toFixed(1)} MB`,
     );
   }
 } finally {

@@ -35,7 +35,7 @@ export function splitDocuments(text: string): TextPiece[] {
 
 /** The pieces of `text` as splitDocuments cuts them, one at a time (a caller may pause between them). */
 export function* documentPieces(text: string): Generator<TextPiece, void, undefined> {
-  if (/^%/m.test(text)) {
+  if (hasDirective(text)) {
     yield { text, lineOffset: 0 };
     return;
   }
@@ -51,6 +51,11 @@ export function* documentPieces(text: string): Generator<TextPiece, void, undefi
     start = match.index;
   }
   yield { text: text.slice(start), lineOffset };
+}
+
+/** Whether a line of `text` starts with `%` (a directive): two searches for a character, much faster than /^%/m. */
+function hasDirective(text: string): boolean {
+  return text.startsWith('%') || text.includes('\n%') || text.includes('\r%');
 }
 
 /** Parses one piece whose first document is number `before + 1` of the file. */

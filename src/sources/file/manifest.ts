@@ -76,6 +76,20 @@ export function parseJsonManifest(text: string): ParsedManifest | undefined {
   return out;
 }
 
+/**
+ * The objects of one document, given as the value JSON.parse made of the JSON a parse worker wrote for it
+ * (parse-file.ts RawPiece): what parsePiece gives for that document, skipped objects numbered from it (1), problems
+ * by `document`, its number in the file.
+ */
+export function parseDocumentValue(value: unknown, document: number): ParsedManifest {
+  const out: ParsedManifest = { objects: [], problems: [], skipped: [] };
+  collectDocument(value, 1, out);
+  if (out.problems.length > 0 && document !== 1) {
+    return { ...out, problems: out.problems.map((p) => ({ ...p, document })) };
+  }
+  return out;
+}
+
 /** The objects of one piece of YAML (see documents.ts) whose first document is number `before + 1`. */
 export function parsePiece(
   piece: TextPiece,

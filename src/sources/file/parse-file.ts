@@ -5,6 +5,8 @@
 import { hash } from 'node:crypto';
 import type { EndpointObject } from '../service-assembler.ts';
 import { documentPieces, splitDocuments, type TextPiece } from './documents.ts';
+import type { JsonBytes } from './json-bytes.ts';
+import { writePlainDocument } from './plain-yaml.ts';
 import {
   parseJsonManifest,
   parsePiece,
@@ -42,10 +44,22 @@ export interface ParsedPiece {
   readonly content: PieceContent | null;
 }
 
-export type ParseResult =
+/**
+ * A piece of one plain document that a parse worker wrote as JSON rather than parsed (see parseFile's `values`):
+ * `raw` is the position of its value among the values written; the thread that parses them is the one that makes
+ * its objects (rawContent).
+ */
+export interface RawPiece {
+  readonly digest: string;
+  readonly raw: number;
+  /** Its document's number in the file (1-based), for its problems. */
+  readonly document: number;
+}
+
+export type ParseResult<Piece = ParsedPiece> =
   | { readonly kind: 'unchanged' }
   | { readonly kind: 'unchanged-broken' }
-  | { readonly kind: 'parsed'; readonly digest: string; readonly pieces: readonly ParsedPiece[] }
+  | { readonly kind: 'parsed'; readonly digest: string; readonly pieces: readonly Piece[] }
   | { readonly kind: 'broken'; readonly digest: string; readonly problems: readonly DocumentProblem[] };
 
 /**
@@ -57,7 +71,28 @@ export function parseFile(
   bytes: Uint8Array,
   request: ParseRequest,
   onPartial?: (pieces: readonly ParsedPiece[]) => void,
-): ParseResult {
+): ParseResult;
+/**
+ * With `values`, a parse worker's: a piece of one plain document (nearly all of a large set) is not parsed but
+ * written as JSON into `values`, after a `,` if something is written there already, and given as a RawPiece; the
+ * others (js-yaml's) are parsed and checked here. `values` holds this file's values only: empty when called, and
+ * emptied by `onPartial` (given the pieces whose values it holds so far). Problems of the raw pieces are found where
+ * their values are parsed (rawContent); when another piece is refused, the file is parsed whole here instead, so
+ * that the result names every problem of the file, as without `values`.
+ */
+export function parseFile(
+  bytes: Uint8Array,
+  request: ParseRequest,
+  onPartial: ((pieces: readonly (ParsedPiece | RawPiece)[]) => void) | undefined,
+  values: JsonBytes,
+): ParseResult<ParsedPiece | RawPiece>;
+export function parseFile(
+  bytes: Uint8Array,
+  request: ParseRequest,
+  onPartial?:
+    ((pieces: readonly ParsedPiece[]) => void) | ((pieces: readonly (ParsedPiece | RawPiece)[]) => void),
+  values?: JsonBytes,
+): ParseResult<ParsedPiece | RawPiece> {
   const digest = hash('sha1', bytes, 'base64');
   if (digest === request.servedDigest) return { kind: 'unchanged' };
   if (digest === request.refusedDigest) return { kind: 'unchanged-broken' };
@@ -72,23 +107,42 @@ export function parseFile(
   }
   const served = new Map(request.servedPieces ?? []);
   const problems: DocumentProblem[] = [];
-  let pieces: ParsedPiece[] = [];
+  let pieces: Array<ParsedPiece | RawPiece> = [];
   let pendingBytes = 0;
   let before = 0;
+  let written = 0;
   for (const piece of splitDocuments(text)) {
-    const parsed = parsedPiece(piece, before, served);
-    before += parsed.documents;
-    problems.push(...parsed.problems);
-    if (problems.length > 0) continue; // the rest is parsed only for its problems
-    pieces.push(parsed.piece);
+    const pieceDigest = hash('sha1', piece.text, 'base64');
+    const raw =
+      values === undefined || problems.length > 0
+        ? undefined
+        : rawPiece(piece, pieceDigest, served, values, written, before + 1);
+    if (raw === undefined) {
+      const parsed = parsedPiece(piece, pieceDigest, before, served);
+      before += parsed.documents;
+      problems.push(...parsed.problems);
+      if (problems.length > 0) continue; // the rest is parsed only for its problems
+      pieces.push(parsed.piece);
+    } else {
+      before += 1;
+      pieces.push(raw);
+      written += 1;
+    }
     pendingBytes += piece.text.length;
     if (onPartial !== undefined && pendingBytes >= PARTIAL_BYTES && text.length > PARTIAL_BYTES) {
-      onPartial(pieces);
+      // Without `values`, every piece is a ParsedPiece.
+      (onPartial as (pieces: readonly (ParsedPiece | RawPiece)[]) => void)(pieces);
       pieces = [];
       pendingBytes = 0;
+      written = 0;
     }
   }
-  if (problems.length > 0) return { kind: 'broken', digest, problems };
+  if (problems.length > 0) {
+    if (values === undefined) return { kind: 'broken', digest, problems };
+    // Pieces were written rather than checked: the whole file again, without, for all its problems.
+    values.length = 0;
+    return parseFile(bytes, { ...request, servedDigest: undefined, refusedDigest: undefined });
+  }
   return { kind: 'parsed', digest, pieces };
 }
 
@@ -115,7 +169,7 @@ export async function parseFileInSlices(
   const pieces: ParsedPiece[] = [];
   let before = 0;
   for (const piece of documentPieces(text)) {
-    const parsed = parsedPiece(piece, before, served);
+    const parsed = parsedPiece(piece, hash('sha1', piece.text, 'base64'), before, served);
     before += parsed.documents;
     problems.push(...parsed.problems);
     if (problems.length === 0) pieces.push(parsed.piece);
@@ -125,8 +179,29 @@ export async function parseFileInSlices(
   return { kind: 'parsed', digest, pieces };
 }
 
+/**
+ * The piece as a RawPiece when it is one plain document not served already, its value written into `values` (the
+ * `written`th there); undefined for a piece to be parsed here (or found served) by parsedPiece.
+ */
+function rawPiece(
+  piece: TextPiece,
+  digest: string,
+  served: ReadonlyMap<string, number>,
+  values: JsonBytes,
+  written: number,
+  document: number,
+): RawPiece | undefined {
+  if (served.has(digest)) return undefined;
+  const mark = values.length;
+  if (written > 0) values.raw(',');
+  if (writePlainDocument(piece.text, values)) return { digest, raw: written, document };
+  values.length = mark;
+  return undefined;
+}
+
 function parsedPiece(
   piece: TextPiece,
+  digest: string,
   before: number,
   served: ReadonlyMap<string, number>,
 ): {
@@ -134,7 +209,6 @@ function parsedPiece(
   readonly documents: number;
   readonly problems: readonly DocumentProblem[];
 } {
-  const digest = hash('sha1', piece.text, 'base64');
   const known = served.get(digest);
   if (known !== undefined) return { piece: { digest, content: null }, documents: known, problems: [] };
   const parsed = parsePiece(piece, before);

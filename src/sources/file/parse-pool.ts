@@ -8,7 +8,6 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ParsedPiece } from './parse-file.ts';
 import {
   readAndParse,
   readAndParseInSlices,
@@ -18,7 +17,7 @@ import {
   type ToParseWorker,
   type WorkerRead,
 } from './parse-worker.ts';
-import { rebuiltPieces, rebuiltRead } from './rebuilt.ts';
+import { rebuildPieces, rebuiltRead, type Rebuilt } from './rebuilt.ts';
 import { yielder } from './yielder.ts';
 
 /** Same extension as this module: .ts when run from source, .js once built. */
@@ -52,8 +51,8 @@ const IN_FLIGHT_PER_WORKER = 2;
 interface Thread {
   readonly worker: Worker;
   readonly pending: Map<number, Waiter>;
-  /** Pieces sent ahead of their request's answer: request id → task index → pieces in order. */
-  readonly partials: Map<number, Map<number, ParsedPiece[]>>;
+  /** Pieces sent ahead of their request's answer, made (rebuilt.ts) as they came: request id → task index → pieces. */
+  readonly partials: Map<number, Map<number, Rebuilt>>;
 }
 
 export class ParsePool {
@@ -189,11 +188,9 @@ export class ParsePool {
     worker.on('message', (text: string) => {
       const reply = JSON.parse(text) as FromParseWorker;
       if ('partial' in reply) {
-        const byTask = thread.partials.get(reply.id) ?? new Map<number, ParsedPiece[]>();
+        const byTask = thread.partials.get(reply.id) ?? new Map<number, Rebuilt>();
         thread.partials.set(reply.id, byTask);
-        const pieces = byTask.get(reply.index) ?? [];
-        for (const piece of rebuiltPieces(reply.partial)) pieces.push(piece);
-        byTask.set(reply.index, pieces);
+        byTask.set(reply.index, rebuildPieces(reply.partial, reply.values, byTask.get(reply.index)));
         return;
       }
       const waiter = thread.pending.get(reply.id);
@@ -203,8 +200,9 @@ export class ParsePool {
       if ('error' in reply) waiter?.reject(new Error(reply.error));
       else {
         this.#answered.workers += 1;
-        const reads = reply.reads.map(rebuiltRead);
-        waiter?.resolve(partials === undefined ? reads : reads.map((r, i) => joined(r, partials.get(i))));
+        waiter?.resolve(
+          reply.reads.map((read, i) => rebuiltRead(read, reply.values[i] ?? [], partials?.get(i))),
+        );
       }
       this.#dispatch();
       if (!this.#busy()) this.#scheduleIdleEnd();
@@ -264,10 +262,4 @@ export class ParsePool {
       worker.postMessage({ end: true } satisfies ToParseWorker);
     });
   }
-}
-
-/** A read with the pieces its worker sent ahead put back in front, in order. */
-function joined(read: WorkerRead, ahead: readonly ParsedPiece[] | undefined): WorkerRead {
-  if (ahead === undefined || read.kind !== 'parsed' || read.result.kind !== 'parsed') return read;
-  return { ...read, result: { ...read.result, pieces: [...ahead, ...read.result.pieces] } };
 }

@@ -2,14 +2,16 @@
 // that neither reading nor parsing megabytes of YAML holds up the event loop that answers lookups.
 import { parentPort } from 'node:worker_threads';
 import { compactHeap } from '../../observability/heap-compaction.ts';
+import { JsonBytes } from './json-bytes.ts';
 import {
   parseFile,
   parseFileInSlices,
   type ParsedPiece,
   type ParseRequest,
   type ParseResult,
+  type RawPiece,
 } from './parse-file.ts';
-import { openManifest, readOpened, SCRATCH_BYTES } from './read-file.ts';
+import { openManifest, readOpened, SCRATCH_BYTES, type OpenedManifest } from './read-file.ts';
 
 export interface ReadTask {
   readonly path: string;
@@ -27,21 +29,36 @@ export interface ParseBatch {
 export type ToParseWorker = ParseBatch | { readonly end: true };
 
 /** What became of one file: gone, unusable (why), or read and parsed. */
-export type WorkerRead =
+export type WorkerRead<Piece = ParsedPiece> =
   | { readonly kind: 'gone' }
   | { readonly kind: 'unusable'; readonly message: string; readonly refusal?: string }
   | {
       readonly kind: 'parsed';
       readonly stamp: string;
       readonly trustStamp: boolean;
-      readonly result: ParseResult;
+      readonly result: ParseResult<Piece>;
     };
 
-/** A worker's answers, each sent as its JSON text (every value in them is plain JSON data). */
+/** A read as a worker sends it: its plain documents as RawPieces, their values beside it (rebuilt.ts). */
+export type SentRead = WorkerRead<ParsedPiece | RawPiece>;
+
+/**
+ * A worker's answers, each sent as its JSON text (every value in them is plain JSON data). `values` are the values
+ * of the RawPieces: of each read, in order (`values[i]` for `reads[i]`), or of the partial.
+ */
 export type FromParseWorker =
-  | { readonly id: number; readonly reads: readonly WorkerRead[] }
+  | {
+      readonly id: number;
+      readonly reads: readonly SentRead[];
+      readonly values: readonly (readonly unknown[])[];
+    }
   /** Pieces of task `index` ahead of its read (a large file, sent a part at a time to bound both heaps). */
-  | { readonly id: number; readonly index: number; readonly partial: readonly ParsedPiece[] }
+  | {
+      readonly id: number;
+      readonly index: number;
+      readonly partial: readonly (ParsedPiece | RawPiece)[];
+      readonly values: readonly unknown[];
+    }
   | { readonly id: number; readonly error: string };
 
 /** Opens, reads and parses one file: the same steps inline (small files) and in the worker. */
@@ -49,16 +66,31 @@ export function readAndParse(
   task: ReadTask,
   onPartial?: (pieces: readonly ParsedPiece[]) => void,
 ): WorkerRead {
+  return readTask(task, (bytes) => parseFile(bytes, task.request, onPartial));
+}
+
+/** readAndParse in a worker: its plain documents written into `values` as JSON (parse-file.ts RawPiece). */
+function readAndWrite(
+  task: ReadTask,
+  onPartial: (pieces: readonly (ParsedPiece | RawPiece)[]) => void,
+  values: JsonBytes,
+): SentRead {
+  return readTask(task, (bytes) => parseFile(bytes, task.request, onPartial, values));
+}
+
+function readTask<Piece>(task: ReadTask, parse: (bytes: Buffer) => ParseResult<Piece>): WorkerRead<Piece> {
   const opened = openManifest(task.path, task.maxBytes);
   if (opened.kind !== 'open') return opened;
   const bytes = readOpened(opened, task.maxBytes);
   if (!Buffer.isBuffer(bytes)) return { kind: 'unusable', message: bytes.message };
-  return {
-    kind: 'parsed',
-    stamp: opened.stamp,
-    trustStamp: opened.trustStamp,
-    result: parseFile(bytes, task.request, onPartial),
-  };
+  return parsed(opened, parse(bytes));
+}
+
+function parsed<Piece>(
+  opened: Extract<OpenedManifest, { kind: 'open' }>,
+  result: ParseResult<Piece>,
+): WorkerRead<Piece> {
+  return { kind: 'parsed', stamp: opened.stamp, trustStamp: opened.trustStamp, result };
 }
 
 /**
@@ -73,19 +105,25 @@ export async function readAndParseInSlices(task: ReadTask, pause: () => Promise<
   await pause();
   // A small file's bytes are in the thread's scratch buffer, which another read may reuse while this one pauses.
   const own = opened.size < SCRATCH_BYTES ? Buffer.from(bytes) : bytes;
-  return {
-    kind: 'parsed',
-    stamp: opened.stamp,
-    trustStamp: opened.trustStamp,
-    result: await parseFileInSlices(own, task.request, pause),
-  };
+  return parsed(opened, await parseFileInSlices(own, task.request, pause));
 }
 
 // Answers go as JSON text, not as objects: the main thread's JSON.parse of it costs about half of what decoding the
 // structured clone of the same objects does (measured: 16 vs 27–40 ms per 1,000 Services), and the main thread
 // is the one that must stay free. Each file's read is turned into text as soon as it is parsed, so that its objects
-// die young instead of being held (and moved to the old generation) until the whole batch is done.
-const post = (reply: FromParseWorker): void => parentPort?.postMessage(JSON.stringify(reply));
+// die young instead of being held (and moved to the old generation) until the whole batch is done; its plain
+// documents are never objects here at all, only JSON written from their text (plain-yaml.ts).
+
+/** Where a file's plain documents are written, one file (or partial) at a time; its buffer let go after a large one. */
+const values = new JsonBytes();
+const KEEP_VALUES_BYTES = 4 * 2 ** 20;
+
+/** The values written so far as the text of a JSON array, and `values` emptied (the same object: parseFile holds it). */
+function takeValues(): string {
+  const text = `[${values.text()}]`;
+  values.clear(KEEP_VALUES_BYTES);
+  return text;
+}
 
 /**
  * Ends this worker with its heap given back first. The pages of an isolate that ends go to V8's page pool, shared by
@@ -111,10 +149,22 @@ parentPort?.on('message', (message: ToParseWorker) => {
   const { id } = message;
   let text: string;
   try {
-    const reads = message.tasks.map((task, index) =>
-      JSON.stringify(readAndParse(task, (partial) => post({ id, index, partial }))),
-    );
-    text = `{"id":${id},"reads":[${reads.join(',')}]}`;
+    const reads: string[] = [];
+    const written: string[] = [];
+    for (const [index, task] of message.tasks.entries()) {
+      values.length = 0;
+      const read = readAndWrite(
+        task,
+        (partial) =>
+          parentPort?.postMessage(
+            `{"id":${id},"index":${index},"partial":${JSON.stringify(partial)},"values":${takeValues()}}`,
+          ),
+        values,
+      );
+      reads.push(JSON.stringify(read));
+      written.push(takeValues());
+    }
+    text = `{"id":${id},"reads":[${reads.join(',')}],"values":[${written.join(',')}]}`;
   } catch (error) {
     text = JSON.stringify({ id, error: error instanceof Error ? error.message : String(error) });
   }

@@ -3,28 +3,26 @@
 // js-yaml, and declines everything else: the caller then parses the document with js-yaml, which stays the one
 // authority on YAML. So this reader is never the one to report an error, and it need not know YAML's corners: at
 // the first thing outside its subset (a comment, a tab, an anchor, a tag, a block or multi-line scalar, a flow
-// collection that is not empty, a quoted or non-string key, an escape, a duplicate key, a non-ASCII character...)
-// it answers undefined. Plain scalars are typed by js-yaml's own schema (the one loadAll uses), so a value cannot be
-// typed differently on the two paths. test/file-plain-yaml.test.ts holds the two equal on generated documents.
-import { isMainThread } from 'node:worker_threads';
+// collection that is not empty, a quoted or non-string key, an escape, a duplicate key, a non-ASCII character, a
+// number JSON cannot hold...) it answers undefined. Plain scalars are typed by js-yaml's own schema (the one loadAll
+// uses), so a value cannot be typed differently on the two paths. test/file-plain-yaml.test.ts holds the two equal
+// on generated documents.
+//
+// It does not build the document's objects: it writes the document as JSON text (bytes, json-bytes.ts), which
+// JSON.parse turns into objects several times faster than objects can be built key by key in JavaScript, with flat
+// strings of their own. A parse worker writes the documents of a whole batch into the one text it hands over, so
+// that the main thread's JSON.parse of it is the only time the objects are built (parse-worker.ts).
 import { CORE_SCHEMA } from 'js-yaml';
 import { flatString } from './flat-string.ts';
+import { JsonBytes } from './json-bytes.ts';
 
-/**
- * Strings from this length on are, in V8, slices of the text they were cut from (SlicedString::kMinLength): one
- * kept in a served object keeps the whole file's text alive with it. On the main thread, where the values are
- * kept, such strings are copied (ownString), and a text met again is shared (the scalar table, plainScalar); a
- * worker turns its values into JSON text at once, which copies them.
- */
-const SLICED_FROM = 13;
-const OWN_STRINGS = isMainThread;
 /** Deeper documents are left to js-yaml (it refuses beyond 100 levels). */
 const MAX_DEPTH = 64;
 /** YAML bounds an implicit key to 1024 characters; longer ones are left to js-yaml to refuse. */
 const MAX_KEY = 1000;
 /**
  * Anything but printable ASCII and line feeds (tabs, CR, control and non-ASCII characters), and `#` (a comment), is
- * left to js-yaml. One class, not an alternation: several times faster over a document.
+ * left to js-yaml. One class, not an alternation: several times faster over a document. So what is written is ASCII.
  */
 const OUTSIDE_SUBSET = /[^\n\x20-\x22\x24-\x7e]/;
 /** Characters that cannot start a plain scalar here (YAML's indicators; `-` is checked apart), by char code. */
@@ -50,37 +48,93 @@ let starts = new Int32Array(INITIAL_LINES);
 let ends = new Int32Array(INITIAL_LINES);
 let indents = new Int32Array(INITIAL_LINES);
 
-/**
- * The values of the mappings being read, from the outermost to the innermost: a mapping pushes its values above
- * those of the mappings it is in, builds itself from them and takes them off, so no mapping needs an array of its own.
- * `top` is where the next value goes; what lies above it is stale, and cleared after each document.
- */
-const pending: unknown[] = [];
-let top = 0;
+/** Where the document being read is written: `out.bytes`, from `at`; taken from a JsonBytes and given back. */
+let out: Buffer = Buffer.alloc(0);
+let at = 0;
+
+/** What readPlainDocument writes into before parsing it. */
+const scratch = new JsonBytes();
 
 /**
  * The document held in `text` (at most one `---` line, before it), exactly as js-yaml's loadAll would give it;
  * undefined when the text is outside the plain subset (or holds no document), whatever js-yaml would make of it.
  */
 export function readPlainDocument(text: string): unknown {
-  if (OUTSIDE_SUBSET.test(text)) return undefined;
+  scratch.length = 0;
+  if (!writePlainDocument(text, scratch)) return undefined;
+  return JSON.parse(scratch.text());
+}
+
+/**
+ * Writes the document held in `text` as JSON (ASCII) at the end of `into`: the text whose JSON.parse is what
+ * readPlainDocument gives. False, and nothing written, where readPlainDocument is undefined.
+ */
+export function writePlainDocument(text: string, into: JsonBytes): boolean {
+  if (OUTSIDE_SUBSET.test(text)) return false;
   const count = documentLines(text);
-  if (count <= 0) return undefined;
-  const reader = new Reader(text, count);
+  if (count <= 0) return false;
+  const writer = new Writer(text, count);
+  // About as long as the text, in all (indentation and `- ` out, quotes and commas in); reserved as it is written.
+  out = into.reserve(text.length + 64);
+  at = into.length;
   try {
-    const value = reader.block(0, 0);
-    return reader.atEnd() ? value : undefined;
+    writer.block(0, 0);
+    if (!writer.atEnd()) return false;
+    into.bytes = out;
+    into.length = at;
+    return true;
   } catch (error) {
-    if (error === DECLINED) return undefined;
+    if (error === DECLINED) return false;
     throw error;
   } finally {
-    pending.fill(undefined);
-    top = 0;
+    // A grown buffer is kept by `into` even when declined (the bytes past its length are not its).
+    into.bytes = out;
+    out = EMPTY;
     if (starts.length > INITIAL_LINES) {
       starts = new Int32Array(INITIAL_LINES);
       ends = new Int32Array(INITIAL_LINES);
       indents = new Int32Array(INITIAL_LINES);
     }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+// ---- output -------------------------------------------------------------------------------------------------------
+
+/** Room for `more` bytes at `at`. */
+function room(more: number): void {
+  if (at + more <= out.length) return;
+  const grown = Buffer.allocUnsafe(Math.max(at + more, out.length * 2));
+  out.copy(grown, 0, 0, at);
+  out = grown;
+}
+
+function byte(code: number): void {
+  if (at === out.length) room(1);
+  out[at++] = code;
+}
+
+/** An ASCII string as it is. */
+function ascii(part: string): void {
+  const length = part.length;
+  room(length);
+  for (let i = 0; i < length; i++) out[at++] = part.charCodeAt(i);
+}
+
+/** A scalar's value as JSON; declined for the numbers JSON has no text for (NaN, the infinities, -0). */
+function jsonValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value) || Object.is(value, -0)) throw DECLINED;
+      return String(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      if (value === null) return 'null';
+      throw DECLINED;
   }
 }
 
@@ -136,7 +190,7 @@ function growLines(): void {
   indents = grown(indents);
 }
 
-class Reader {
+class Writer {
   readonly #text: string;
   readonly #count: number;
   #next = 0;
@@ -151,73 +205,75 @@ class Reader {
   }
 
   /** The node whose first line is the next one, at `indent` exactly. */
-  block(indent: number, depth: number): unknown {
+  block(indent: number, depth: number): void {
     if (depth > MAX_DEPTH) throw DECLINED;
     const line = this.#next;
     if (line >= this.#count || indents[line] !== indent) throw DECLINED;
-    return this.#isItem(starts[line] ?? 0, ends[line] ?? 0)
-      ? this.#sequence(indent, depth)
-      : this.#mapping(indent, depth);
+    if (this.#isItem(starts[line] ?? 0, ends[line] ?? 0)) this.#sequence(indent, depth);
+    else this.#mapping(indent, depth);
   }
 
-  #mapping(indent: number, depth: number): Record<string, unknown> {
+  #mapping(indent: number, depth: number): void {
     const text = this.#text;
-    const base = top;
     let shape = ROOT_SHAPE;
-    // Past MAX_SHAPE_KEYS keys, the keys in a list and duplicates looked for in a set (a large labels map).
-    let longKeys: string[] | undefined;
+    // Past MAX_SHAPE_KEYS keys, the keys in a set, to find duplicates (a large labels map).
     let seen: Set<string> | undefined;
+    let first = true;
+    byte(0x7b /* { */);
     for (let line = this.#next; line < this.#count; line = this.#next) {
       const lineIndent = indents[line] ?? 0;
       const start = starts[line] ?? 0;
       const end = ends[line] ?? 0;
       if (lineIndent < indent || (lineIndent === indent && this.#isItem(start, end))) break;
       if (lineIndent > indent) throw DECLINED;
+      if (!first) byte(0x2c /* , */);
+      first = false;
       let colon: number;
-      const likely = longKeys === undefined ? likelyAfter(shape, text, start, end) : undefined;
+      const likely = seen === undefined ? likelyAfter(shape, text, start, end) : undefined;
       if (likely !== undefined) {
         // A key that came next before when this shape was met, as plain text: valid, and not a duplicate of the
         // keys before it (the shape was made from them), so neither checked nor cut out of the text again.
         colon = start + likely.key.length;
         shape = likely;
+        ascii(likely.json);
       } else {
         colon = keyEnd(text, start, end);
         const plain = text.charCodeAt(start) !== 0x27 && text.charCodeAt(start) !== 0x22;
         const key = mappingKey(text, start, colon);
-        if (longKeys === undefined || seen === undefined) {
+        if (seen === undefined) {
           // A key given twice: js-yaml refuses the document, and says where.
           if (shape.keys.includes(key)) throw DECLINED;
           const next = shape.keys.length < MAX_SHAPE_KEYS ? shapeAfter(shape, key) : undefined;
           if (next === undefined) {
-            longKeys = [...shape.keys, key];
-            seen = new Set(longKeys);
+            seen = new Set([...shape.keys, key]);
+            ascii(keyJson(key));
           } else {
             if (plain && !shape.likely.includes(next)) {
               if (shape.likely.length === MAX_LIKELY) shape.likely.shift();
               shape.likely.push(next);
             }
             shape = next;
+            ascii(next.json);
           }
         } else {
           if (seen.has(key)) throw DECLINED;
           seen.add(key);
-          longKeys.push(key);
+          ascii(keyJson(key));
         }
       }
       this.#next++;
       let rest = colon + 1;
       while (rest < end && text.charCodeAt(rest) === 0x20) rest++;
-      const value = rest === end ? this.#nested(indent, depth, true) : this.#inline(rest, end, indent);
-      pending[top++] = value;
+      if (rest === end) this.#nested(indent, depth, true);
+      else this.#inline(rest, end, indent);
     }
-    const out = longKeys === undefined ? built(shape, base) : keyed(longKeys, base);
-    top = base;
-    return out;
+    byte(0x7d /* } */);
   }
 
-  #sequence(indent: number, depth: number): unknown[] {
+  #sequence(indent: number, depth: number): void {
     const text = this.#text;
-    const out: unknown[] = [];
+    let first = true;
+    byte(0x5b /* [ */);
     for (let line = this.#next; line < this.#count; line = this.#next) {
       const lineIndent = indents[line] ?? 0;
       const start = starts[line] ?? 0;
@@ -225,54 +281,66 @@ class Reader {
       if (lineIndent < indent) break;
       if (lineIndent > indent) throw DECLINED;
       if (!this.#isItem(start, end)) break;
+      if (!first) byte(0x2c /* , */);
+      first = false;
       let rest = start + 1;
       while (rest < end && text.charCodeAt(rest) === 0x20) rest++;
       if (rest === end) {
         this.#next++;
-        out.push(this.#nested(indent, depth, false));
+        this.#nested(indent, depth, false);
       } else if (this.#isItem(rest, end) || startsMapping(text, rest, end)) {
         // `- key: value` or `- - item`: a collection whose indentation is that of its first entry; read it as if
         // that entry were on a line of its own.
         indents[line] = indent + (rest - start);
         starts[line] = rest;
-        out.push(this.block(indent + (rest - start), depth + 1));
+        this.block(indent + (rest - start), depth + 1);
       } else {
         this.#next++;
-        out.push(this.#inline(rest, end, indent));
+        this.#inline(rest, end, indent);
       }
     }
-    return out;
+    byte(0x5d /* ] */);
   }
 
   /**
    * The value of a key or item with nothing after its indicator: the block on the next lines, more indented (a
    * mapping's value may also be a sequence at the key's own indentation, as kubectl writes it), or else null.
    */
-  #nested(indent: number, depth: number, inMapping: boolean): unknown {
+  #nested(indent: number, depth: number, inMapping: boolean): void {
     const next = this.#next;
     if (next < this.#count) {
       const nextIndent = indents[next] ?? 0;
-      if (nextIndent > indent) return this.block(nextIndent, depth + 1);
-      if (inMapping && nextIndent === indent && this.#isItem(starts[next] ?? 0, ends[next] ?? 0))
-        return this.#sequence(indent, depth + 1);
+      if (nextIndent > indent) {
+        this.block(nextIndent, depth + 1);
+        return;
+      }
+      if (inMapping && nextIndent === indent && this.#isItem(starts[next] ?? 0, ends[next] ?? 0)) {
+        this.#sequence(indent, depth + 1);
+        return;
+      }
     }
-    return EMPTY_SCALAR;
+    ascii(EMPTY_SCALAR);
   }
 
   /** The value at text[start, end) on its key's or item's line; the next line must not be more indented (that would continue it). */
-  #inline(start: number, end: number, indent: number): unknown {
+  #inline(start: number, end: number, indent: number): void {
     const next = this.#next;
     if (next < this.#count && (indents[next] ?? 0) > indent) throw DECLINED;
     const text = this.#text;
     const first = text.charCodeAt(start);
     if (end - start === 2) {
       const second = text.charCodeAt(start + 1);
-      if (first === 0x5b /* [ */ && second === 0x5d /* ] */) return [];
-      if (first === 0x7b /* { */ && second === 0x7d /* } */) return {};
+      if (
+        (first === 0x5b /* [ */ && second === 0x5d) /* ] */ ||
+        (first === 0x7b /* { */ && second === 0x7d)
+      ) {
+        byte(first);
+        byte(second);
+        return;
+      }
     }
-    if (first === 0x27 /* ' */) return singleQuoted(text.slice(start, end));
-    if (first === 0x22 /* " */) return doubleQuoted(text.slice(start, end));
-    return plainScalar(text, start, end);
+    if (first === 0x27 /* ' */ || first === 0x22 /* " */) quoted(text, start, end);
+    else plainScalar(text, start, end);
   }
 
   /** `- ` or a lone `-` at text[start, end): a sequence item. */
@@ -282,18 +350,15 @@ class Reader {
   }
 }
 
-/** null: what an empty plain scalar (`key:` with nothing under it) is to js-yaml's schema. */
-const EMPTY_SCALAR = CORE_SCHEMA.resolveImplicitScalarTag('').value;
+/** What an empty plain scalar (`key:` with nothing under it) is to js-yaml's schema (null), as JSON. */
+const EMPTY_SCALAR = jsonValue(CORE_SCHEMA.resolveImplicitScalarTag('').value);
 
 // ---- mappings: their shapes -------------------------------------------------------------------------------------
 
-/** Mappings with more keys are built a key at a time (a constructor per shape would not pay). */
+/** Mappings with more keys have their keys kept in a set instead (a large labels map). */
 const MAX_SHAPE_KEYS = 24;
-/** A shape (its keys in order) met this often gets a constructor of its own. */
-const SHAPE_COMPILE_AFTER = 16;
 /** Shapes remembered at most (the tree starts over when full). */
 const MAX_SHAPES = 2_000;
-type Construct = (values: readonly unknown[], base: number) => Record<string, unknown>;
 
 /**
  * A sequence of keys met at the start of a mapping, in a tree: each shape knows the shapes one key longer, and the
@@ -306,21 +371,21 @@ interface Shape {
   readonly likely: Shape[];
   /** The last of `keys`. */
   readonly key: string;
-  /** Mappings of exactly these keys met so far, until they get `construct`. */
-  met: number;
-  construct: Construct | undefined;
+  /** `key` as JSON, then `:`. */
+  readonly json: string;
 }
 
-const newShape = (keys: readonly string[]): Shape => ({
-  keys,
-  after: new Map(),
-  likely: [],
-  key: keys.at(-1) ?? '',
-  met: 0,
-  construct: undefined,
-});
+const newShape = (keys: readonly string[]): Shape => {
+  const key = keys.at(-1) ?? '';
+  return { keys, after: new Map(), likely: [], key, json: keyJson(key) };
+};
 let ROOT_SHAPE = newShape([]);
 let shapeCount = 0;
+
+/** A key as JSON, then `:`. */
+function keyJson(key: string): string {
+  return `${JSON.stringify(key)}:`;
+}
 
 /** The shape of `shape`'s keys then `key`, made if new (the tree starts over when full). */
 function shapeAfter(shape: Shape, key: string): Shape {
@@ -366,30 +431,6 @@ function sameAt(text: string, part: string, start: number): boolean {
   for (let i = part.length - 1; i >= 0; i--)
     if (text.charCodeAt(start + i) !== part.charCodeAt(i)) return false;
   return true;
-}
-
-/**
- * The mapping of `shape`'s keys to the values on `pending` from `base`, as assigning them one at a time in order
- * would make it. A shape met often (the keys of kubectl's endpoints, ports, conditions) is built by a function made
- * for it: an object literal, which V8 creates with its final layout at once, where keyed assignment of each key (a
- * megamorphic store) is several times slower. Keys are JSON strings in that literal; `__proto__`, which a literal
- * would take for the prototype, never reaches here (mappingKey declines it).
- */
-function built(shape: Shape, base: number): Record<string, unknown> {
-  if (shape.construct !== undefined) return shape.construct(pending, base);
-  if (++shape.met >= SHAPE_COMPILE_AFTER) {
-    const literal = shape.keys.map((key, i) => `${JSON.stringify(key)}: v[b + ${i}]`).join(', ');
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a literal of JSON-quoted keys, no input code
-    shape.construct = new Function('v', 'b', `return { ${literal} };`) as Construct;
-    return shape.construct(pending, base);
-  }
-  return keyed(shape.keys, base);
-}
-
-function keyed(keys: readonly string[], base: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < keys.length; i++) out[keys[i] ?? ''] = pending[base + i];
-  return out;
 }
 
 // ---- keys ---------------------------------------------------------------------------------------------------------
@@ -442,9 +483,9 @@ function mappingKey(text: string, start: number, colon: number): string {
   const first = text.charCodeAt(start);
   if (first === 0x27 || first === 0x22) {
     const raw = text.slice(start, colon);
-    const quoted = first === 0x27 ? singleQuoted(raw) : doubleQuoted(raw);
-    if (quoted === '__proto__') throw DECLINED;
-    return quoted;
+    const key = first === 0x27 ? singleQuotedText(raw) : doubleQuotedText(raw);
+    if (key === '__proto__') throw DECLINED;
+    return key;
   }
   if (!startsPlain(text, start, colon) || text.charCodeAt(colon - 1) === 0x20) throw DECLINED;
   const key = text.slice(start, colon);
@@ -466,39 +507,94 @@ function startsPlain(text: string, start: number, end: number): boolean {
 }
 
 /**
- * Plain scalars met lately (their text up to CACHED_LENGTH characters, and their value), in a table by a hash of
- * the text: the same text again (`TCP`, `true`, `8080`, a namespace, a zone) is found without being cut out of the
- * document, typed or copied again, and every value of that text is the same string, as JSON.parse shares its short
- * strings. A slot holds the last text that hashed to it; what is not found is read, and takes the slot.
+ * Plain scalars that the schema's tags may type (their first character says so: `true`, `8080`, `null`, also a
+ * `node-b-0`), met lately (their text up to CACHED_LENGTH characters, and their value as JSON), in a table by a hash
+ * of the text: the same text again is found without being cut out of the document or typed again. A slot holds the last text that hashed to it; what is not found is read, and
+ * takes the slot.
  */
 const CACHE_SLOTS = 8192;
 const CACHED_LENGTH = 64;
+/**
+ * Texts from this length on are, in V8, slices of the text they were cut from (SlicedString::kMinLength): the table
+ * keeps a flat copy of such a text, so as not to keep a whole file's text alive with it.
+ */
+const SLICED_FROM = 13;
 const cachedText: Array<string | undefined> = new Array<string | undefined>(CACHE_SLOTS);
-const cachedValue: unknown[] = new Array<unknown>(CACHE_SLOTS);
+const cachedJson: string[] = new Array<string>(CACHE_SLOTS);
 
 /** The plain scalar at text[start, end), typed as js-yaml types it (null, booleans, integers, floats, else a string). */
-function plainScalar(text: string, start: number, end: number): unknown {
+function plainScalar(text: string, start: number, end: number): void {
+  if (
+    (TYPED_FIRST !== undefined && TYPED_FIRST[text.charCodeAt(start)] !== 1) ||
+    surelyString(text, start, end)
+  ) {
+    // A string whatever its text (no tag of the schema may match it): checked as it is written, nothing cut out.
+    plainString(text, start, end);
+    return;
+  }
   const length = end - start;
-  if (length > CACHED_LENGTH) return ownString(typedScalar(checkedPlain(text, start, end)));
+  if (length > CACHED_LENGTH) {
+    checkPlain(text, start, end);
+    ascii(jsonValue(CORE_SCHEMA.resolveImplicitScalarTag(text.slice(start, end)).value));
+    return;
+  }
   // Found again: the same text was checked and typed when it took the slot.
   const slot = slotOf(text, start, end);
   const known = cachedText[slot];
-  if (known !== undefined && known.length === length && sameAt(text, known, start)) return cachedValue[slot];
-  const raw = checkedPlain(text, start, end);
-  const value = typedScalar(raw);
-  // What the table keeps is never a slice (it would keep the document's text alive); a worker, whose values are
-  // turned into JSON text at once, keeps its long strings out of it rather than copy each.
-  const long = length >= SLICED_FROM;
-  if (typeof value === 'string') {
-    if (long && !OWN_STRINGS) return value;
-    const own = long ? flatString(value) : value;
-    cachedText[slot] = own;
-    cachedValue[slot] = own;
-    return own;
+  if (known !== undefined && known.length === length && sameAt(text, known, start)) {
+    ascii(cachedJson[slot] ?? '');
+    return;
   }
-  cachedText[slot] = long ? flatString(raw) : raw;
-  cachedValue[slot] = value;
-  return value;
+  checkPlain(text, start, end);
+  const raw = text.slice(start, end);
+  const json = jsonValue(CORE_SCHEMA.resolveImplicitScalarTag(raw).value);
+  cachedText[slot] = length >= SLICED_FROM ? flatString(raw) : raw;
+  cachedJson[slot] = json;
+  ascii(json);
+}
+
+/**
+ * Whether text[start, end) cannot be typed by any tag of the schema though its first character may be: a second
+ * `.` (an IP address), or a `-` or `+` past the first character but not after an exponent's `e` (a UID, a name).
+ * None of YAML's null, bool, int or float forms has either.
+ */
+function surelyString(text: string, start: number, end: number): boolean {
+  let dots = 0;
+  for (let i = start + 1; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x2e /* . */) {
+      if (++dots === 2) return true;
+    } else if (code === 0x2d /* - */ || code === 0x2b /* + */) {
+      const before = text.charCodeAt(i - 1) | 0x20;
+      if (before !== 0x65 /* e */) return true;
+    }
+  }
+  return text.charCodeAt(start) === 0x2e && dots > 0;
+}
+
+/**
+ * text[start, end), a plain scalar that is a string, as a JSON string (`"` and `\` escaped); declined when it cannot
+ * be a plain scalar here (see checkPlain).
+ */
+function plainString(text: string, start: number, end: number): void {
+  const first = text.charCodeAt(start);
+  if (
+    INDICATOR[first] === 1 ||
+    (first === 0x2d /* - */ && (end - start === 1 || text.charCodeAt(start + 1) === 0x20))
+  )
+    throw DECLINED;
+  room(2 * (end - start) + 2);
+  const bytes = out;
+  let to = at;
+  bytes[to++] = 0x22;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x3a /* : */ && (i + 1 === end || text.charCodeAt(i + 1) === 0x20)) throw DECLINED;
+    if (code === 0x22 || code === 0x5c) bytes[to++] = 0x5c;
+    bytes[to++] = code;
+  }
+  bytes[to++] = 0x22;
+  at = to;
 }
 
 /**
@@ -519,26 +615,12 @@ function slotOf(text: string, start: number, end: number): number {
   return (hash ^ (hash >>> 16)) & (CACHE_SLOTS - 1);
 }
 
-/** text[start, end) if it may be a plain scalar here: declined when it starts with an indicator, or holds `: ` or ends with `:` (a mapping, which js-yaml refuses there). */
-function checkedPlain(text: string, start: number, end: number): string {
+/** Declines text[start, end) as a plain scalar here when it starts with an indicator, or holds `: ` or ends with `:` (a mapping, which js-yaml refuses there). */
+function checkPlain(text: string, start: number, end: number): void {
   if (!startsPlain(text, start, end)) throw DECLINED;
   for (let at = start; at < end; at++) {
     if (text.charCodeAt(at) === 0x3a && (at + 1 === end || text.charCodeAt(at + 1) === 0x20)) throw DECLINED;
   }
-  return text.slice(start, end);
-}
-
-/** A plain scalar's value by js-yaml's schema; only the first characters its implicit tags may match are looked up. */
-function typedScalar(text: string): unknown {
-  if (TYPED_FIRST !== undefined && TYPED_FIRST[text.charCodeAt(0)] !== 1) return text;
-  return CORE_SCHEMA.resolveImplicitScalarTag(text).value;
-}
-
-/** `text` in a string of its own rather than a slice of the document's text, where values are kept (see SLICED_FROM). */
-function ownString<T>(text: T): T {
-  if (!OWN_STRINGS || typeof text !== 'string' || text.length < SLICED_FROM) return text;
-  // A flat copy (measured: 3x faster than a JSON.parse round trip).
-  return flatString(text) as T;
 }
 
 function typedFirstCharacters(): Uint8Array | undefined {
@@ -563,18 +645,24 @@ function charTable(characters: string): Uint8Array {
 }
 
 /** `'…'` on one line, `''` standing for a quote; anything else (a quote inside, text after it) is declined. */
-function singleQuoted(text: string): string {
+function singleQuotedText(text: string): string {
   if (text.length < 2 || !text.endsWith("'")) throw DECLINED;
   const inner = text.slice(1, -1);
-  if (!inner.includes("'")) return ownString(inner);
+  if (!inner.includes("'")) return inner;
   if (inner.replaceAll("''", '').includes("'")) throw DECLINED;
-  return ownString(inner.replaceAll("''", "'"));
+  return inner.replaceAll("''", "'");
 }
 
 /** `"…"` on one line without escapes; with a backslash or a quote inside it is declined. */
-function doubleQuoted(text: string): string {
+function doubleQuotedText(text: string): string {
   if (text.length < 2 || !text.endsWith('"')) throw DECLINED;
   const inner = text.slice(1, -1);
   if (inner.includes('"') || inner.includes('\\')) throw DECLINED;
-  return ownString(inner);
+  return inner;
+}
+
+/** The quoted scalar at text[start, end), as a JSON string. */
+function quoted(text: string, start: number, end: number): void {
+  const raw = text.slice(start, end);
+  ascii(JSON.stringify(text.charCodeAt(start) === 0x27 ? singleQuotedText(raw) : doubleQuotedText(raw)));
 }
