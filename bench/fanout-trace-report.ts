@@ -6,23 +6,11 @@
 //
 //   node bench/fanout-trace-report.ts FILE
 import { readFileSync } from 'node:fs';
+import type { ChildTrace } from './support/grpc-fanout-trace.ts';
 import { median } from './support/stats.ts';
 
-interface Gc {
-  readonly at: number;
-  readonly ms: number;
-  readonly kind: number;
-}
-interface Seen {
-  readonly gc: readonly Gc[];
-  readonly loopMaxMs: number;
-  readonly writes?: {
-    readonly count: number;
-    readonly first: number;
-    readonly last: number;
-    readonly done: number;
-  };
-}
+/** What the server or the clients process saw during the change: the trace module's own record. */
+type Seen = ChildTrace;
 interface Line {
   readonly side: string;
   readonly streams: number;
