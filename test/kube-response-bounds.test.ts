@@ -1,7 +1,8 @@
 // What the API server (or a proxy in front of it) sends is bounded: one list page, one watch event, at most
 // --kube-max-response-size. A body past the bound fails its list or watch as soon as the bytes pass it (the
 // connection is closed, the rest never read), the source keeps serving what it had and says why in /readyz, and
-// retries with backoff. Below the bound nothing changes: however a watch stream is cut into chunks (inside a
+// retries with backoff. An error answer's body is read no further than the bound either; its status stands. Below
+// the bound nothing changes: however a watch stream is cut into chunks (inside a
 // multi-byte character, between \r and \n, blank lines), the client reads exactly the events that were sent.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -9,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, ResponseTooLargeError, type WatchEvent } from '../src/kube/kube-client.ts';
+import { KubeApiError, KubeClient, ResponseTooLargeError, type WatchEvent } from '../src/kube/kube-client.ts';
 import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
 import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
 import { eventually, get } from './support/http.ts';
@@ -35,10 +36,16 @@ async function rawServer(
 }
 
 /**
- * Writes `piece` again and again (respecting back-pressure) until `limitBytes` or until the client goes away;
+ * Writes `piece` again and again, after a `status` head, (respecting back-pressure) until `limitBytes` or until the client goes away;
  * resolves with the bytes written when the connection closed.
  */
-function endlessBody(res: ServerResponse, head: string, piece: string, limitBytes: number): Promise<number> {
+function endlessBody(
+  res: ServerResponse,
+  head: string,
+  piece: string,
+  limitBytes: number,
+  status = 200,
+): Promise<number> {
   return new Promise((resolve) => {
     let written = 0;
     const write = (): void => {
@@ -49,7 +56,7 @@ function endlessBody(res: ServerResponse, head: string, piece: string, limitByte
       res.end();
     };
     res.on('close', () => resolve(written));
-    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.writeHead(status, { 'Content-Type': 'application/json' });
     res.write(head);
     write();
   });
@@ -73,6 +80,9 @@ describe('answers from the API server are bounded in size', () => {
           res.write(pieces[i], () => setImmediate(() => next(i + 1)));
         };
         next(0);
+      } else if (query.get('labelSelector') === 'error') {
+        // An error whose body never ends.
+        lastWritten = endlessBody(res, '{"kind":"Status","message":"', 'e'.repeat(64 * 1024), 256 * MiB, 500);
       } else if (query.get('watch') === 'true') {
         // One event that never ends: no newline, ever.
         lastWritten = endlessBody(
@@ -135,6 +145,23 @@ describe('answers from the API server are bounded in size', () => {
       },
     );
     assert.deepEqual(events, []);
+    const written = await lastWritten;
+    assert.ok(
+      written < 32 * MiB,
+      `the server wrote ${(written / MiB).toFixed(1)} MiB before the client left`,
+    );
+  });
+
+  it('reads an error answer no further than the bound, and keeps its status', async () => {
+    const client = clientFor(url, 2 * MiB);
+    await assert.rejects(
+      client.list(SLICES, { labelSelector: 'error' }, AbortSignal.timeout(20_000)),
+      (error: Error) => {
+        assert.ok(error instanceof KubeApiError, String(error));
+        assert.equal(error.status, 500);
+        return true;
+      },
+    );
     const written = await lastWritten;
     assert.ok(
       written < 32 * MiB,

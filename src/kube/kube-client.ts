@@ -204,7 +204,7 @@ export class KubeClient {
       }
     }
     if (response.status === 200 || (method === HttpMethod.POST && response.status === 201)) return response;
-    throw await apiError(response);
+    throw await apiError(response, this.#tooLarge(`${method} ${path}: the error's body`));
   }
 }
 
@@ -287,8 +287,9 @@ function closedBeforeAnswer(error: unknown): boolean {
   return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
 }
 
-async function apiError(response: Response): Promise<KubeApiError> {
-  const text = await response.text().catch(() => '');
+/** The failure an answer that is not a success stands for; a body past `bound` is not read on (its status stays). */
+async function apiError(response: Response, bound: BodyBound): Promise<KubeApiError> {
+  const text = await bodyText(response, bound).catch(() => '');
   let message = text.slice(0, 500) || response.statusText;
   let reason: string | undefined;
   try {
