@@ -113,7 +113,7 @@ describe('answers from the API server are bounded in size', () => {
       assert.ok(error instanceof ResponseTooLargeError, String(error));
       assert.match(
         error.message,
-        /^list \/apis\/discovery\.k8s\.io\/v1\/endpointslices: the page is larger than 2 MiB/,
+        /^list \/apis\/discovery\.k8s\.io\/v1\/endpointslices: the page is larger than 2\.0 MiB/,
       );
       assert.match(error.message, /--kube-max-response-size/);
       return true;
@@ -139,7 +139,7 @@ describe('answers from the API server are bounded in size', () => {
         assert.ok(error instanceof ResponseTooLargeError, String(error));
         assert.match(
           error.message,
-          /^watch \/apis\/discovery\.k8s\.io\/v1\/endpointslices: an event is larger than 2 MiB/,
+          /^watch \/apis\/discovery\.k8s\.io\/v1\/endpointslices: an event is larger than 2\.0 MiB/,
         );
         return true;
       },
@@ -262,11 +262,11 @@ describe('a Kubernetes object larger than --kube-max-response-size', () => {
 
     const reason = await eventually(async () => {
       const readyz = (await get(`${t.url}/readyz`)).json<{ sources: Array<{ error: string | null }> }>();
-      return readyz.sources.map((s) => s.error ?? '').find((e) => e.includes('larger than 1 MiB'));
+      return readyz.sources.map((s) => s.error ?? '').find((e) => e.includes('larger than 1.0 MiB'));
     }, 10_000);
     assert.match(
       reason,
-      /watch \/apis\/discovery\.k8s\.io\/v1\/endpointslices: an event is larger than 1 MiB/,
+      /watch \/apis\/discovery\.k8s\.io\/v1\/endpointslices: an event is larger than 1\.0 MiB/,
     );
     assert.match(reason, /--kube-max-response-size/);
     // Still served as before, and still ready (stale beats nothing).

@@ -2,6 +2,7 @@
 // expected ("must be a port number from 0 to 65535"). zod schemas, so each states its output type, and the bounds
 // are zod's own checks; the message is that of the first check that fails.
 import { z } from 'zod';
+import { parseByteSize } from '../byte-size.ts';
 import { formatDuration, parseDuration } from '../duration.ts';
 import { namespaceNameProblem } from '../names.ts';
 import { parseLabelSelector, type LabelSelector } from '../policy/label-selector.ts';
@@ -60,25 +61,6 @@ export function duration(min: number, max: number): ValueParser<number> {
       return ms;
     })
     .pipe(z.number().min(min, bounds).max(max, bounds));
-}
-
-const BYTE_UNITS: Readonly<Record<string, number>> = {
-  '': 1,
-  b: 1,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-  kb: 1000,
-  mb: 1e6,
-  gb: 1e9,
-};
-
-/** Bytes of `512KiB`, `64MiB`, `1GB`, `4096`; undefined when it is not a size. */
-export function parseByteSize(text: string): number | undefined {
-  const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = BYTE_UNITS[(match?.[2] ?? '').toLowerCase()];
-  if (match === null || unit === undefined) return undefined;
-  return Number(match[1]) * unit;
 }
 
 /** A byte size from `min` to 2GiB (what one grpc-js message or one Node buffer may be). */

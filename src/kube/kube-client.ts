@@ -3,6 +3,7 @@
 // client-node's typed lists drop unknown fields and turn timestamps into Dates while its watch hands out plain JSON:
 // reading both raw gives one shape to validate and convert. The one client of the process: the Kubernetes source
 // lists and watches with it, the TokenReview authenticator creates reviews with it.
+import { formatBytes } from '../byte-size.ts';
 import { HttpMethod, RequestContext, type KubeConfig } from './client-node.ts';
 import { fetch, type Response } from 'undici';
 import { reuseDispatchers } from './dispatcher-reuse.ts';
@@ -158,7 +159,7 @@ export class KubeClient {
       max,
       error: () =>
         new ResponseTooLargeError(
-          `${what} is larger than ${mebibytes(max)}, the most accepted (--kube-max-response-size)`,
+          `${what} is larger than ${formatBytes(max)}, the most accepted (--kube-max-response-size)`,
         ),
     };
   }
@@ -270,11 +271,6 @@ async function* boundedLines(
   }
   const last = partial + decoder.decode();
   if (last !== '') yield last;
-}
-
-function mebibytes(bytes: number): string {
-  const mib = bytes / (1024 * 1024);
-  return Number.isInteger(mib) ? `${mib} MiB` : `${bytes} bytes`;
 }
 
 /** Resends of one request that may find a closed kept-alive connection before one answers (a pool holds several). */

@@ -3,6 +3,7 @@
 // file-handle bookkeeping). Opened non-blocking and checked to be a regular file under the size limit first, so that
 // a FIFO named like a manifest never hangs the read and an accident never fills the heap.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { formatBytes } from '../../byte-size.ts';
 import { flatString } from './flat-string.ts';
 
 /** A file unchanged this long before it was read may be trusted by its stat data later (the "racily clean" rule). */
@@ -100,10 +101,4 @@ export function readOpened(
   } finally {
     closeSync(opened.fd);
   }
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
 }
