@@ -10,7 +10,7 @@ import { MAX_WAIT_MS } from '../api/rest/params.ts';
 import { HttpProblem, sendProblem } from '../api/rest/problem.ts';
 import type { RateLimiter } from '../limits/rate-limiter.ts';
 import type { Refusals } from '../limits/refusals.ts';
-import { RATE_LIMITED_KINDS, type RouteLimits } from '../limits/route-limits.ts';
+import { RATE_LIMITED_KINDS, type RouteKind, type RouteLimits } from '../limits/route-limits.ts';
 import type { StreamSlots } from '../limits/stream-slots.ts';
 import type { RepeatAdmission } from '../api/rest/lookup.ts';
 import { bearerToken, type Authentication, type Authenticator } from './authenticator.ts';
@@ -44,7 +44,10 @@ export function restGate(options: RestGateOptions): RestGate {
   const { authenticator, openPaths, rateLimiter, streams, refusals } = options;
   /** Who each authenticated request is, for the rate limit (its identity; else its address). */
   const clients = new WeakMap<Request, string>();
-  const addressOf = (req: Request): string => req.socket.remoteAddress ?? 'unknown';
+  const addressOf = (req: { readonly socket: Socket }): string => req.socket.remoteAddress ?? 'unknown';
+  /** Whether requests of `kind` take a rate token (and the limiter, when they do). */
+  const rateLimited = (kind: RouteKind): RateLimiter | undefined =>
+    RATE_LIMITED_KINDS.has(kind) ? rateLimiter : undefined;
   const refuse = (
     res: Response,
     client: string,
@@ -59,11 +62,12 @@ export function restGate(options: RestGateOptions): RestGate {
 
   const limits: RouteLimits = {
     request: (kind, req, res) => {
-      if (rateLimiter === undefined || !RATE_LIMITED_KINDS.has(kind)) return true;
+      const limiter = rateLimited(kind);
+      if (limiter === undefined) return true;
       const client = clients.get(req) ?? addressOf(req);
-      const waitMs = rateLimiter.take(client);
+      const waitMs = limiter.take(client);
       if (waitMs === 0) return true;
-      const { perSecond, burst } = rateLimiter.limit;
+      const { perSecond, burst } = limiter.limit;
       refuse(
         res,
         client,
@@ -143,7 +147,7 @@ export function restGate(options: RestGateOptions): RestGate {
   // nothing and counts nothing — the request then goes the routed way, where the same checks run again, count
   // what they refuse and answer it.
   const admitRepeat: RepeatAdmission = (req, path) => {
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const address = addressOf(req);
     let client = address;
     if (authenticator.enabled && !openPaths.has(path)) {
       const identity = authenticator.identify({
@@ -154,7 +158,8 @@ export function restGate(options: RestGateOptions): RestGate {
       if (identity === undefined) return false;
       client = identity.name;
     }
-    return rateLimiter === undefined || !RATE_LIMITED_KINDS.has('lookup') || rateLimiter.take(client) === 0;
+    const limiter = rateLimited('lookup');
+    return limiter === undefined || limiter.take(client) === 0;
   };
 
   return { authenticate, limits, admitRepeat };

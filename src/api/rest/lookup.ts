@@ -130,8 +130,8 @@ export function createLookup(options: LookupOptions): Lookup {
 
   /** The answer of `snapshot` to `lookup`, made when the version moved (once per version, not per request). */
   const prepared = (lookup: KnownLookup, snapshot: ServiceSnapshot): PreparedAnswer => {
-    const known = lookup.answered;
-    if (known !== undefined && known.version === snapshot.version) return known;
+    const last = lookup.answered;
+    if (last !== undefined && last.version === snapshot.version) return last;
     const unknownPort = unknownPortDetail(snapshot, lookup.view);
     const etag = `"${cachedViewVersion(store.encoded, snapshot, lookup.view)}"`;
     const body = unknownPort === undefined ? encodedServiceBody(store.encoded, snapshot, lookup.view) : EMPTY;
