@@ -4,10 +4,9 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../src/kube/kube-client.ts';
 import { listAllPages } from '../src/sources/kubernetes/list-pager.ts';
-import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
+import { plainHttpKubeConfig } from './support/fake-apiserver/kubeconfig.ts';
 
 const PATH = '/apis/discovery.k8s.io/v1/endpointslices';
 
@@ -35,8 +34,7 @@ async function listServer(handler: Handler) {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = new KubeConfig();
-  config.loadFromString(kubeconfigYaml({ url, caPem: undefined, namespace: 'default' }, undefined));
+  const config = plainHttpKubeConfig(url);
   return {
     client: new KubeClient(config),
     close: () => {

@@ -13,7 +13,7 @@ import { KubeClient } from '../src/kube/kube-client.ts';
 import { TokenReviewer } from '../src/security/token-review.ts';
 import { listAllPages } from '../src/sources/kubernetes/list-pager.ts';
 import { endpointSlice, FakeApiServer } from './support/fake-apiserver/index.ts';
-import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
+import { plainHttpKubeConfig } from './support/fake-apiserver/kubeconfig.ts';
 
 const SLICES = '/apis/discovery.k8s.io/v1/endpointslices';
 const closers: Array<() => Promise<void> | void> = [];
@@ -102,8 +102,7 @@ async function oneRequestPerConnection(): Promise<{ url: string; connections: ()
 describe('Kubernetes client: a reused connection the server has closed', () => {
   it('a paged list completes when each connection is closed silently after one answer', async () => {
     const { url, connections } = await oneRequestPerConnection();
-    const config = new KubeConfig();
-    config.loadFromString(kubeconfigYaml({ url, caPem: undefined, namespace: 'default' }, undefined));
+    const config = plainHttpKubeConfig(url);
     const client = new KubeClient(config);
     for (let round = 0; round < 3; round++) {
       const listed = await listAllPages({
@@ -123,8 +122,7 @@ describe('Kubernetes client: a reused connection the server has closed', () => {
 describe('TokenReview: a reused connection the server has closed', () => {
   it('each review is answered when each connection is closed silently after one answer', async () => {
     const { url, reviews } = await reviewerOnePerConnection();
-    const config = new KubeConfig();
-    config.loadFromString(kubeconfigYaml({ url, caPem: undefined, namespace: 'default' }, undefined));
+    const config = plainHttpKubeConfig(url);
     const reviewer = new TokenReviewer({ config });
     for (let i = 0; i < 10; i++)
       assert.deepEqual(await reviewer.review(`t${i}`), { authenticated: true, username: `user-t${i}` });

@@ -10,10 +10,9 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../src/kube/kube-client.ts';
 import { listAllPages } from '../src/sources/kubernetes/list-pager.ts';
-import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
+import { plainHttpKubeConfig } from './support/fake-apiserver/kubeconfig.ts';
 
 /** Each run lists a collection of its own. */
 const pathOf = (n: number): string => `/apis/discovery.k8s.io/v1/namespaces/run-${n}/endpointslices`;
@@ -161,9 +160,7 @@ const planArbitrary = fc
 
 /** A KubeClient for the plain-HTTP server at `url`, as endpointd builds one from a kubeconfig. */
 function clientFor(url: string): KubeClient {
-  const config = new KubeConfig();
-  config.loadFromString(kubeconfigYaml({ url, caPem: undefined, namespace: 'default' }, undefined));
-  return new KubeClient(config);
+  return new KubeClient(plainHttpKubeConfig(url));
 }
 
 /** Listens on a free loopback port; resolves with the server's URL. */

@@ -9,10 +9,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, KubeClient, ResponseTooLargeError, type WatchEvent } from '../src/kube/kube-client.ts';
 import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
-import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
+import { plainHttpKubeConfig } from './support/fake-apiserver/kubeconfig.ts';
 import { eventually, get } from './support/http.ts';
 import { ips, startKubeEndpointd, type KubeTestEndpointd } from './support/kube-endpointd.ts';
 
@@ -21,9 +20,7 @@ const SLICES = '/apis/discovery.k8s.io/v1/endpointslices';
 
 /** A KubeClient for the plain-HTTP server at `url`, as endpointd builds one from a kubeconfig. */
 function clientFor(url: string, maxResponseBytes?: number): KubeClient {
-  const config = new KubeConfig();
-  config.loadFromString(kubeconfigYaml({ url, caPem: undefined, namespace: 'default' }, undefined));
-  return new KubeClient(config, { maxResponseBytes });
+  return new KubeClient(plainHttpKubeConfig(url), { maxResponseBytes });
 }
 
 /** A loopback server whose every answer `answer` writes; resolves with its URL. */

@@ -11,7 +11,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../src/kube/kube-client.ts';
 import { leadingListMetadata } from '../src/kube/list-metadata.ts';
 import { listAllPages } from '../src/sources/kubernetes/list-pager.ts';
-import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
+import { kubeconfigYaml, plainHttpKubeConfig } from './support/fake-apiserver/kubeconfig.ts';
 
 const PATH = '/apis/discovery.k8s.io/v1/endpointslices';
 
@@ -60,9 +60,7 @@ async function holdingServer(split: (body: string) => [string, string]) {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = new KubeConfig();
-  config.loadFromString(kubeconfigYaml({ url, caPem: undefined, namespace: 'default' }, undefined));
-  return { client: new KubeClient(config), early, close: () => server.close() };
+  return { client: new KubeClient(plainHttpKubeConfig(url)), early, close: () => server.close() };
 }
 
 const list = (client: KubeClient) =>

@@ -2,6 +2,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 
 export interface KubeconfigTarget {
   url: string;
@@ -40,6 +41,13 @@ export function kubeconfigYaml(target: KubeconfigTarget, token: string | undefin
     'preferences: {}',
     '',
   ].join('\n');
+}
+
+/** client-node's KubeConfig for a plain-HTTP server at `url` (a loopback stand-in for an API server), no token. */
+export function plainHttpKubeConfig(url: string): KubeConfig {
+  const config = new KubeConfig();
+  config.loadFromString(kubeconfigYaml({ url, caPem: undefined, namespace: 'default' }, undefined));
+  return config;
 }
 
 export interface InClusterEnv {
