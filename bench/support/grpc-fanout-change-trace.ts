@@ -5,7 +5,8 @@
 import { appendFile } from 'node:fs/promises';
 import type { FanOutTarget } from '../suites/grpc-discovery.ts';
 import type { Role } from './grpc-bench.ts';
-import { machineTimes, monotonicMs, schedstat, type ChildTrace } from './grpc-fanout-trace.ts';
+import { machineTimes, monotonicMs, type ChildTrace } from './grpc-fanout-trace.ts';
+import { schedstat } from './grpc-process-cpu.ts';
 import { percentile } from './stats.ts';
 
 type Sched = Awaited<ReturnType<typeof schedstat>>;

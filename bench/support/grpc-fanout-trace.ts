@@ -6,7 +6,7 @@
 // meanwhile (/proc/stat's busy and steal time, less the measured processes' own). Every time is on the monotonic
 // clock all processes share (CLOCK_MONOTONIC, process.hrtime), in ms. Nothing of this runs without the variable.
 import { createRequire } from 'node:module';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 /** The monotonic clock shared by every process of the machine, in ms. */
@@ -94,37 +94,6 @@ export class ChildTraceCollector {
       });
     };
   }
-}
-
-/** A process's CPU time and run-queue wait so far (ns, all threads), from /proc/PID/task/*\/schedstat. */
-export async function schedstat(
-  pid: number,
-): Promise<{ cpu: number; wait: number; mainCpu: number; mainWait: number } | undefined> {
-  let tasks: string[];
-  try {
-    tasks = await readdir(`/proc/${pid}/task`);
-  } catch {
-    return undefined;
-  }
-  let cpu = 0;
-  let wait = 0;
-  let mainCpu = 0;
-  let mainWait = 0;
-  for (const task of tasks) {
-    try {
-      const [run, delay] = (await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8')).split(' ');
-      cpu += Number(run);
-      wait += Number(delay);
-      // The main thread's task id is the process's: the event loop (Node), or Go's first thread.
-      if (task === String(pid)) {
-        mainCpu = Number(run);
-        mainWait = Number(delay);
-      }
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return { cpu, wait, mainCpu, mainWait };
 }
 
 /** The machine's busy and steal time so far (ms, all CPUs), from /proc/stat's first line. */

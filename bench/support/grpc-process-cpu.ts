@@ -6,22 +6,38 @@ import { readdir, readFile } from 'node:fs/promises';
 
 /** The process's CPU time so far in ns, or undefined where /proc does not say (not Linux, process gone). */
 export async function processCpuNs(pid: number): Promise<number | undefined> {
+  return (await schedstat(pid))?.cpu;
+}
+
+/** A process's CPU time and run-queue wait so far (ns, all threads), from /proc/PID/task/*\/schedstat. */
+export async function schedstat(
+  pid: number,
+): Promise<{ cpu: number; wait: number; mainCpu: number; mainWait: number } | undefined> {
   let tasks: string[];
   try {
     tasks = await readdir(`/proc/${pid}/task`);
   } catch {
     return undefined;
   }
-  let total = 0;
+  let cpu = 0;
+  let wait = 0;
+  let mainCpu = 0;
+  let mainWait = 0;
   for (const task of tasks) {
     try {
-      const schedstat = await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8');
-      total += Number(schedstat.slice(0, schedstat.indexOf(' ')));
+      const [run, delay] = (await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8')).split(' ');
+      cpu += Number(run);
+      wait += Number(delay);
+      // The main thread's task id is the process's: the event loop (Node), or Go's first thread.
+      if (task === String(pid)) {
+        mainCpu = Number(run);
+        mainWait = Number(delay);
+      }
     } catch {
-      // A thread that ended between the listing and the read: its time is not counted.
+      // a thread that ended meanwhile
     }
   }
-  return total;
+  return { cpu, wait, mainCpu, mainWait };
 }
 
 /** CPU time of several processes between two moments: start(), then stop() gives ms per process. */
