@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { connect as connectHttp2, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { loadSync, type ServiceDefinition } from '@grpc/proto-loader';
 import { Pool } from 'undici';
+import { percentile } from '../bench/support/stats.ts';
 import { LOADER_OPTIONS } from '../src/api/grpc/index.ts';
 import type { ServiceEndpoints } from '../src/model.ts';
 import { startTestEndpointd } from './support/endpointd.ts';
@@ -55,12 +56,6 @@ async function bestOf(
   }
   return best;
 }
-
-/** Nearest rank: the smallest value that at least p % of the values do not exceed. */
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-};
 
 describe('1,000 watch streams that never read, while services churn', () => {
   it('cost bounded memory and leave a reading client’s lookup and watch latency within 2× of before', async () => {
