@@ -215,13 +215,21 @@ function outcome(
         })),
       };
     case 'parsed': {
-      // A piece the worker left out is the served one with the same digest.
-      const served = new Map(state?.pieces.map((p) => [p.digest, p]));
+      // A piece the worker left out is the served one with the same digest: looked for where it was first, so that
+      // an edit of one document in thousands builds no index of them (one is built once a document has moved).
+      const servedPieces = state?.pieces ?? [];
+      let byDigest: Map<string, StoredPiece> | undefined;
+      const servedAs = (digest: string, index: number): StoredPiece | undefined => {
+        const there = servedPieces[index];
+        if (there?.digest === digest) return there;
+        byDigest ??= new Map(servedPieces.map((p) => [p.digest, p]));
+        return byDigest.get(digest);
+      };
       const pieces: StoredPiece[] = [];
-      for (const piece of result.pieces) {
+      for (const [index, piece] of result.pieces.entries()) {
         const stored =
           piece.content === null
-            ? served.get(piece.digest)
+            ? servedAs(piece.digest, index)
             : // A file of one piece: its digest is the file's (one string for both).
               storedPiece(piece.digest === result.digest ? result.digest : piece.digest, piece.content);
         if (stored === undefined) return broken(file.path, 'internal: lost a served document');

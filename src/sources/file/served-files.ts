@@ -7,7 +7,7 @@ import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { ExposurePolicy } from '../../policy/exposure.ts';
 import type { StoreWriter } from '../../store/faces.ts';
 import { publishServices, type PublishSummary } from '../publish.ts';
-import { ServiceAssembler, type EndpointObject } from '../service-assembler.ts';
+import { ServiceAssembler } from '../service-assembler.ts';
 import type { PieceContent } from './parse-file.ts';
 
 /** Services rebuilt between two yields to the event loop while a large change is applied. */
@@ -90,12 +90,9 @@ export class ServedFiles {
     };
     for (const [path, next] of changes) {
       const before = this.#files.get(path);
-      const nextObjects = objectsOf(next);
-      const beforeObjects = objectsOf(before);
-      const kept = new Set<EndpointObject>(nextObjects);
-      for (const old of beforeObjects) if (!kept.has(old)) note(this.#assembler.remove(path, old));
-      const had = new Set<EndpointObject>(beforeObjects);
-      for (const object of nextObjects) if (!had.has(object)) note(this.#assembler.put(path, object));
+      const { dropped, taken } = changedPieces(before?.pieces ?? [], next?.pieces ?? []);
+      for (const piece of dropped) for (const old of piece.objects) note(this.#assembler.remove(path, old));
+      for (const piece of taken) for (const object of piece.objects) note(this.#assembler.put(path, object));
       if (before !== undefined && this.#byRealPath.get(before.realPath) === path)
         this.#byRealPath.delete(before.realPath);
       if (next === undefined) this.#files.delete(path);
@@ -117,11 +114,50 @@ export class ServedFiles {
   }
 }
 
-/** The objects of every piece of a file, in file order (computed when needed: a list per file is not kept). */
-function objectsOf(state: FileState | undefined): readonly EndpointObject[] {
-  if (state === undefined) return [];
-  const [only] = state.pieces;
-  return state.pieces.length === 1 && only !== undefined
-    ? only.objects
-    : state.pieces.flatMap((p) => p.objects);
+/** Up to this many changed pieces are looked for in the unchanged runs one by one; more, through a set. */
+const FEW_PIECES = 16;
+
+/**
+ * The pieces `before` has and `next` has not (their objects are removed), and those `next` brings (put). Pieces
+ * are compared, not objects: a document that did not change is the very same piece in both (load-files.ts). The
+ * run both lists begin with and the run both end with are skipped unlooked-at, so that an edit of one document of
+ * thousands costs that document, not a set of thousands. Presence, not position, decides: a piece moved, or one
+ * of a document that a file holds twice, is neither dropped nor brought while either list still holds it.
+ */
+export function changedPieces(
+  before: readonly StoredPiece[],
+  next: readonly StoredPiece[],
+): { readonly dropped: readonly StoredPiece[]; readonly taken: readonly StoredPiece[] } {
+  let start = 0;
+  const shorter = Math.min(before.length, next.length);
+  while (start < shorter && before[start] === next[start]) start += 1;
+  let beforeEnd = before.length;
+  let nextEnd = next.length;
+  while (beforeEnd > start && nextEnd > start && before[beforeEnd - 1] === next[nextEnd - 1]) {
+    beforeEnd -= 1;
+    nextEnd -= 1;
+  }
+  if (beforeEnd === start && nextEnd === start) return { dropped: [], taken: [] };
+  const beforeMiddle = before.slice(start, beforeEnd);
+  const nextMiddle = next.slice(start, nextEnd);
+  // The unchanged runs are the same in both lists: a piece found there is in both, whichever it came from.
+  const unchanged = [...next.slice(0, start), ...next.slice(nextEnd)];
+  return {
+    dropped: absentFrom(beforeMiddle, nextMiddle, unchanged),
+    taken: absentFrom(nextMiddle, beforeMiddle, unchanged),
+  };
+}
+
+/** The pieces of `pieces` found neither in `other` nor in `unchanged`. */
+function absentFrom(
+  pieces: readonly StoredPiece[],
+  other: readonly StoredPiece[],
+  unchanged: readonly StoredPiece[],
+): StoredPiece[] {
+  const inOther = new Set(other);
+  const candidates = pieces.filter((p) => !inOther.has(p));
+  if (candidates.length === 0) return candidates;
+  if (candidates.length <= FEW_PIECES) return candidates.filter((p) => !unchanged.includes(p));
+  const inUnchanged = new Set(unchanged);
+  return candidates.filter((p) => !inUnchanged.has(p));
 }
