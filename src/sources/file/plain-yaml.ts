@@ -397,8 +397,11 @@ function shapeAfter(shape: Shape, key: string): Shape {
     shapeCount = 0;
   }
   shapeCount++;
-  const next = newShape([...shape.keys, key]);
-  shape.after.set(key, next);
+  // A key is cut from the text of the file it was first met in: kept as a slice, in this tree that outlives the
+  // read, it would hold that whole text (megabytes, for a large manifest) for as long as the tree stands.
+  const own = flatString(key);
+  const next = newShape([...shape.keys, own]);
+  shape.after.set(own, next);
   return next;
 }
 
