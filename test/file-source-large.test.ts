@@ -66,7 +66,8 @@ describe('file source, an 8 MB manifest', () => {
           });
         }
         if (answers.at(-2)?.first === '10.255.0.2') break;
-        assert.ok(performance.now() - started < 10_000, 'the edit was not applied within 10 s');
+        // Generous: timing is the benchmark's; this only keeps a lost edit from looping until the test's timeout.
+        assert.ok(performance.now() - started < 30_000, 'the edit was not applied within 30 s');
       }
       const applyMs = performance.now() - started;
       histogram.disable();
@@ -87,8 +88,8 @@ describe('file source, an 8 MB manifest', () => {
 
       // The marker: a second edit, of another Service. Anything the first edit sent wrongly arrives before it.
       await t.write('big.yaml', bigManifest({ 1000: '10.255.0.2', 1001: '10.255.0.3' }).text);
-      const events = await stream.until('MODIFIED', 10_000);
-      const more = await stream.until('MODIFIED', 10_000);
+      const events = await stream.until('MODIFIED', 30_000);
+      const more = await stream.until('MODIFIED', 30_000);
       const changes = [...events, ...more]
         .filter((e) => e.data.type !== 'HEARTBEAT')
         .map((e) => `${e.data.type} ${String(e.data.name)}`);
