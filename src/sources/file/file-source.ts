@@ -54,6 +54,8 @@ interface PassListing {
   readonly problems: TreeProblem[];
   /** Directories whose listing a concurrent change cut short (tree.ts Listing.unsettled). */
   readonly unsettled: string[];
+  /** Paths that could not be looked at (tree.ts Listing.kept): what is served below them stays. */
+  readonly kept: string[];
 }
 
 export class FileSource implements Source {
@@ -222,7 +224,13 @@ export class FileSource implements Source {
 
   /** Lists every base, watching the directories met. */
   async #list(bases: readonly string[]): Promise<PassListing> {
-    const out: PassListing = { files: new Map(), directories: new Set(), problems: [], unsettled: [] };
+    const out: PassListing = {
+      files: new Map(),
+      directories: new Set(),
+      problems: [],
+      unsettled: [],
+      kept: [],
+    };
     for (const base of bases) {
       const listing = await listTree(base, {
         root: base === this.#root,
@@ -241,6 +249,7 @@ export class FileSource implements Source {
       for (const file of listing.files) out.files.set(file.path, file);
       out.problems.push(...listing.problems);
       out.unsettled.push(...listing.unsettled);
+      out.kept.push(...listing.kept);
     }
     return out;
   }
@@ -267,7 +276,9 @@ export class FileSource implements Source {
       problems.set(problem.path, list);
     }
     // Gone: what a listing in scope did not find, unless the listing of its directory was cut short.
-    const unsettled = (path: string): boolean => listing.unsettled.some((dir) => within(dir, path));
+    // … nor removes what lies below a path it could not look at (an unreadable directory): its last good state stays.
+    const unsettled = (path: string): boolean =>
+      listing.unsettled.some((dir) => within(dir, path)) || listing.kept.some((dir) => within(dir, path));
     // A path this pass could not look at keeps the problems it had, as it keeps what it served.
     const keepProblems = (path: string): void => {
       const held = this.#problems.of(path);

@@ -45,6 +45,12 @@ export interface Listing {
    * read. What is not listed below them is not known to be gone; the next pass lists them again.
    */
   readonly unsettled: string[];
+  /**
+   * Paths that exist but could not be looked at (a directory that cannot be listed, a path that cannot be stat'ed:
+   * permissions, I/O errors). Each is reported as a problem; what was served below it is kept as it was, as a file
+   * that cannot be read keeps its last good state.
+   */
+  readonly kept: string[];
 }
 
 interface Walk extends Listing {
@@ -70,6 +76,7 @@ export async function listTree(path: string, options: ListOptions = {}): Promise
     directories: [],
     problems: [],
     unsettled: [],
+    kept: [],
     realFiles: new Set(),
     realDirectories: new Set(),
     countedElsewhere: options.countedElsewhere ?? (() => false),
@@ -80,6 +87,7 @@ export async function listTree(path: string, options: ListOptions = {}): Promise
     directories: walk.directories,
     problems: walk.problems,
     unsettled: walk.unsettled,
+    kept: walk.kept,
   };
 }
 
@@ -120,6 +128,7 @@ async function visit(
       walk.problems.push({ path, message: 'symlink loop: the link never resolves to a file' });
     } else if (code !== 'ENOENT') {
       walk.problems.push({ path, message: `cannot read: ${(error as Error).message}` });
+      walk.kept.push(path);
     }
     return;
   }
@@ -142,8 +151,10 @@ async function visit(
       entries = await readdir(path, { withFileTypes: true });
     } catch (error) {
       // Gone since it was looked at: nothing is there to list, and nothing to report.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
         walk.problems.push({ path, message: `cannot list directory: ${(error as Error).message}` });
+        walk.kept.push(path);
+      }
       return;
     }
     const kubelet = entries.some((e) => e.name === KUBELET_DATA_DIR);
@@ -176,8 +187,10 @@ async function realpathIfThere(walk: Walk, path: string): Promise<string | undef
   try {
     return await realpath(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       walk.problems.push({ path, message: `cannot resolve: ${(error as Error).message}` });
+      walk.kept.push(path);
+    }
     return undefined;
   }
 }
