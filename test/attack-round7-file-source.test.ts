@@ -2,13 +2,13 @@
 // directory changed under it as users and kubelet change theirs. Each case is a defect the earlier tests missed.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import type { ReadinessDetail } from '../src/observability/readiness.ts';
-import { sliceManifest } from './support/endpointd.ts';
+import { sliceManifest, startTestEndpointd } from './support/endpointd.ts';
 import { eventually, get } from './support/http.ts';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'main.ts');
@@ -105,6 +105,47 @@ describe('file source, a directory that cannot be listed', () => {
       await chmod(dir, 0o755).catch(() => undefined);
       await chmod(join(dir, 'sub'), 0o755).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('file source, a broken symlink whose target appears later', () => {
+  it('is looked at again within a second: served, and no longer listed as a problem', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'endpointd-attack7-outside-'));
+    const server = await startTestEndpointd({ 'web.yaml': slice('web', '10.0.0.1') });
+    const { dir, url } = server;
+    try {
+      // A link to a manifest in the tree, to a file named otherwise, to a file outside the tree, and a loop.
+      await symlink('later.yaml', join(dir, 'a-link.yaml'));
+      await symlink('data.txt', join(dir, 'b-link.yaml'));
+      await symlink(join(outside, 'ext.yaml'), join(dir, 'c-link.yaml'));
+      await symlink('e-loop.yaml', join(dir, 'd-loop.yaml'));
+      await symlink('d-loop.yaml', join(dir, 'e-loop.yaml'));
+      await eventually(async () => ((await fileSourceStatus(url)).problemCount === 5 ? true : undefined));
+
+      await writeFile(join(dir, 'later.yaml'), slice('later', '10.0.1.1'));
+      await writeFile(join(dir, 'data.txt'), slice('data', '10.0.1.2'));
+      await writeFile(join(outside, 'ext.yaml'), slice('ext', '10.0.1.3'));
+      await unlink(join(dir, 'e-loop.yaml'));
+      await writeFile(join(dir, 'e-loop.yaml'), slice('loop', '10.0.1.4'));
+      const fixed = Date.now();
+      const status = async (name: string): Promise<number> =>
+        (await get(`${url}/v1/namespaces/shop/services/${name}`)).status;
+      // Well before the 30 s rescan: within the second every change is promised to be applied in.
+      const source = await eventually(async () => {
+        const now = await fileSourceStatus(url);
+        const served = await Promise.all(['later', 'data', 'ext', 'loop'].map(status));
+        return now.problemCount === 0 && served.every((s) => s === 200) ? now : undefined;
+      }, 5000).catch(async (error: unknown) => {
+        const now = await fileSourceStatus(url);
+        const served = await Promise.all(['later', 'data', 'ext', 'loop'].map(status));
+        assert.fail(`${(error as Error).message}: ${JSON.stringify({ problems: now.problems, served })}`);
+      });
+      assert.equal(source.error, null);
+      assert.ok(Date.now() - fixed < 1500, `took ${Date.now() - fixed} ms`);
+    } finally {
+      await server.stop();
+      await rm(outside, { recursive: true, force: true });
     }
   });
 });

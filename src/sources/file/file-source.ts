@@ -70,6 +70,8 @@ export class FileSource implements Source {
   readonly #queue: PassQueue;
   readonly #watchers: TreeWatchers;
   readonly #kubeletDirs = new Set<string>();
+  /** Broken symlinks and loops, by their path: where each points (a file appearing there may fix it). */
+  readonly #brokenLinks = new Map<string, string>();
   #rootError: string | undefined;
   #rootIsFile = false;
   #rescanTimer: NodeJS.Timeout | undefined;
@@ -110,6 +112,7 @@ export class FileSource implements Source {
       rootIsFile: () => this.#rootIsFile,
       isKubeletDir: (dir) => this.#kubeletDirs.has(dir),
       servedPathOf: (real) => this.#served.pathOf(real),
+      brokenLinksTo: (path) => this.#brokenLinksTo(path),
       request: (path) => this.#queue.request(path),
     });
   }
@@ -205,6 +208,7 @@ export class FileSource implements Source {
     const { changes, problems, read, vanished } = this.#sort(files, outcomes, listing, inScope);
     const removed = [...changes].filter(([path, next]) => next === undefined && this.#served.has(path));
     this.#problems.replace(inScope, problems);
+    this.#noteBrokenLinks(listing.problems, inScope);
     const summary = await this.#served.apply(changes);
     for (const file of files) if (file.linked) this.#watchers.watchLinkTarget(dirname(file.realPath));
     this.#lastSyncAt = Date.now();
@@ -220,6 +224,26 @@ export class FileSource implements Source {
         !this.#synced,
       );
     }
+  }
+
+  /**
+   * Remembers where the broken symlinks and loops of this pass point, so that the appearance of their target (an
+   * event on that path, or on a directory above it) looks at them again; a target outside the tree has its
+   * directory watched, as a linked file's has.
+   */
+  #noteBrokenLinks(problems: readonly TreeProblem[], inScope: (path: string) => boolean): void {
+    for (const link of [...this.#brokenLinks.keys()]) if (inScope(link)) this.#brokenLinks.delete(link);
+    for (const { path, target } of problems) {
+      if (target === undefined) continue;
+      this.#brokenLinks.set(path, target);
+      if (!within(this.#root, target)) this.#watchers.watchLinkTarget(dirname(target));
+    }
+  }
+
+  #brokenLinksTo(path: string): string[] {
+    const links: string[] = [];
+    for (const [link, target] of this.#brokenLinks) if (within(path, target)) links.push(link);
+    return links;
   }
 
   /** Lists every base, watching the directories met. */
@@ -337,6 +361,7 @@ export class FileSource implements Source {
     if (this.#rootError === undefined) this.#logger.error({ path: this.#root, problem: reason }, error);
     this.#rootError = error;
     this.#problems.replace(() => true, new Map());
+    this.#brokenLinks.clear();
     const summary = await this.#served.apply(new Map(this.#served.paths().map((path) => [path, undefined])));
     if (summary.removed.length > 0)
       this.#logger.info({ services: describeServices(summary, 0) }, 'manifest path gone');

@@ -4,7 +4,7 @@
 // names symlinks into it) read through the one snapshot `..data` points at, under its visible names.
 import type { Dirent } from 'node:fs';
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { flatString } from './flat-string.ts';
 
 export const MANIFEST_FILE = /\.(ya?ml|json)$/i;
@@ -34,6 +34,8 @@ export interface ListedDirectory {
 export interface TreeProblem {
   readonly path: string;
   readonly message: string;
+  /** For a broken symlink or a loop: where the link points (absolute), whose appearance may fix it. */
+  readonly target?: string;
 }
 
 export interface Listing {
@@ -122,10 +124,19 @@ async function visit(
       const target = await readlink(path).catch(() => undefined);
       // Gone between listing and looking, or a link to nothing: only a manifest name is worth a report.
       if (target !== undefined && manifestName) {
-        walk.problems.push({ path, message: `broken symlink: its target ${target} does not exist` });
+        walk.problems.push({
+          path,
+          message: `broken symlink: its target ${target} does not exist`,
+          target: resolve(dirname(path), target),
+        });
       }
     } else if (code === 'ELOOP') {
-      walk.problems.push({ path, message: 'symlink loop: the link never resolves to a file' });
+      const target = await readlink(path).catch(() => undefined);
+      walk.problems.push({
+        path,
+        message: 'symlink loop: the link never resolves to a file',
+        ...(target === undefined ? {} : { target: resolve(dirname(path), target) }),
+      });
     } else if (code !== 'ENOENT') {
       walk.problems.push({ path, message: `cannot read: ${(error as Error).message}` });
       walk.kept.push(path);

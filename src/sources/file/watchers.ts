@@ -15,6 +15,8 @@ export interface WatchedTree {
   readonly isKubeletDir: (dir: string) => boolean;
   /** The served path of a real file, for events on the real directories of linked files. */
   readonly servedPathOf: (realPath: string) => string | undefined;
+  /** The broken symlinks (and loops) that point at `path` or below it: its appearance may fix them. */
+  readonly brokenLinksTo: (path: string) => readonly string[];
   /** Asks for a path (undefined: the whole tree) to be looked at again. */
   readonly request: (path: string | undefined) => void;
 }
@@ -75,8 +77,10 @@ export class TreeWatchers {
     try {
       const watcher = watch(realDir, (_event, filename) => {
         if (filename === null) return this.#tree.request(undefined);
-        const path = this.#tree.servedPathOf(join(realDir, filename.toString()));
+        const real = join(realDir, filename.toString());
+        const path = this.#tree.servedPathOf(real);
         if (path !== undefined) this.#tree.request(path);
+        for (const link of this.#tree.brokenLinksTo(real)) this.#tree.request(link);
       });
       watcher.on('error', () => {
         watcher.close();
@@ -110,6 +114,8 @@ export class TreeWatchers {
   #onEvent(dir: string, filename: string | undefined): void {
     const { root, request } = this.#tree;
     if (filename === undefined) return request(undefined);
+    // A link that pointed at nothing may point at what just appeared: it is looked at again too.
+    for (const link of this.#tree.brokenLinksTo(join(dir, filename))) request(link);
     if (this.#tree.rootIsFile()) {
       if (filename === basename(root) || filename.startsWith('..')) request(root);
       return;
