@@ -149,3 +149,29 @@ describe('file source, a broken symlink whose target appears later', () => {
     }
   });
 });
+
+describe('file source, a file one byte over --file-max-size', () => {
+  it('says by how much, not "1.0 KiB, over the limit of 1.0 KiB"; at the limit exactly it is served', async () => {
+    const limit = 2048;
+    const padded = (service: string, bytes: number): string => {
+      const text = `${slice(service, '10.0.0.1')}#`;
+      return `${text.padEnd(bytes - 1, 'x')}\n`;
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'endpointd-attack7-'));
+    await chmod(dir, 0o755);
+    await writeFile(join(dir, 'at.yaml'), padded('at', limit));
+    await writeFile(join(dir, 'over.yaml'), padded('over', limit + 1));
+    const real = await startServer(dir, [`--file-max-size=${limit}`]);
+    try {
+      assert.equal((await get(`${real.url}/v1/namespaces/shop/services/at`)).status, 200);
+      const source = await fileSourceStatus(real.url);
+      assert.deepEqual(
+        source.problems?.map((p) => p.message),
+        ['is 2049 bytes, over the limit of 2048 bytes (2.0 KiB) (--file-max-size): not read'],
+      );
+    } finally {
+      await real.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
