@@ -175,3 +175,30 @@ describe('file source, a file one byte over --file-max-size', () => {
     }
   });
 });
+
+describe('file source, problems quoting huge values', () => {
+  it('keeps /readyz small: its list is bounded in bytes, not only in count', async () => {
+    const huge = '9'.repeat(50_000);
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) {
+      files[`bad-${i}.yaml`] = sliceManifest('shop', `bad-${i}`, [huge]);
+      files[`api-${i}.yaml`] = slice(`api-${i}`, '10.0.0.1').replace(
+        'apiVersion: discovery.k8s.io/v1',
+        `apiVersion: "${huge}"`,
+      );
+    }
+    const server = await startTestEndpointd(files);
+    try {
+      const answer = await get(`${server.url}/readyz`);
+      const [source] = answer.json<ReadinessDetail>().sources;
+      assert.equal(source?.problemCount, 40);
+      const cut = `"${'9'.repeat(79)}… (50002 characters)`;
+      const messages = source?.problems?.map((p) => p.message) ?? [];
+      assert.ok(messages.includes(`${cut} is not an IPv4 address`), messages[0]?.slice(0, 200));
+      assert.ok(messages.includes(`must be "discovery.k8s.io/v1" for EndpointSlice, got ${cut}`));
+      assert.ok(answer.text.length < 64 * 1024, `/readyz is ${answer.text.length} bytes`);
+    } finally {
+      await server.stop();
+    }
+  });
+});
