@@ -7,9 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
+import type { ServiceBody } from '../src/api/rest/wire.ts';
 import type { ReadinessDetail } from '../src/observability/readiness.ts';
-import { sliceManifest, startTestEndpointd } from './support/endpointd.ts';
+import { startEndpointd } from '../src/main.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { sliceManifest, startTestEndpointd, TEST_CONFIG } from './support/endpointd.ts';
 import { eventually, get } from './support/http.ts';
+import { KubeletVolume } from './support/kubelet-volume.ts';
+import { LogLines } from './support/log-lines.ts';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'main.ts');
 const slice = (service: string, ip: string): string => sliceManifest('shop', service, [ip]);
@@ -201,4 +206,87 @@ describe('file source, problems quoting huge values', () => {
       await server.stop();
     }
   });
+});
+
+describe('file source, a file served under a symlink in the tree', () => {
+  it('applies an edit of the real file within a second, when the link sorts first or the file is no manifest', async () => {
+    const server = await startTestEndpointd({
+      'sub/x.yaml': slice('x', '10.0.0.1'),
+      'data/real.txt': slice('txt', '10.0.1.1'),
+    });
+    const { dir, url } = server;
+    try {
+      // Read once, under the first name in sorted order: the link.
+      await symlink(join('sub', 'x.yaml'), join(dir, 'a-alias.yaml'));
+      await symlink(join('data', 'real.txt'), join(dir, 'link.yaml'));
+      const address = async (name: string): Promise<string | undefined> => {
+        const answer = await get(`${url}/v1/namespaces/shop/services/${name}`);
+        return answer.status === 200 ? answer.json<ServiceBody>().endpoints[0]?.addresses[0] : undefined;
+      };
+      await eventually(async () => ((await address('txt')) === '10.0.1.1' ? true : undefined));
+      await eventually(async () =>
+        (await fileSourceStatus(url)).problemCount === 0 && (await address('x')) === '10.0.0.1'
+          ? true
+          : undefined,
+      );
+      // The link's first pass is over (its event and any rescan of it) before the edits.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await writeFile(join(dir, 'sub', 'x.yaml'), slice('x', '10.0.0.2'));
+      await writeFile(join(dir, 'data', 'real.txt'), slice('txt', '10.0.1.2'));
+      const edited = Date.now();
+      await eventually(
+        async () =>
+          (await address('x')) === '10.0.0.2' && (await address('txt')) === '10.0.1.2' ? true : undefined,
+        5000,
+      ).catch(async () => assert.fail(`after 5 s: x ${await address('x')}, txt ${await address('txt')}`));
+      assert.ok(Date.now() - edited < 1500, `took ${Date.now() - edited} ms`);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("file source, a kubelet volume's file also reached through a link elsewhere in the tree", () => {
+  for (const stepDelayMs of [0, 60]) {
+    it(`is counted once across kubelet's swaps (steps ${stepDelayMs} ms apart), and serves each update`, async () => {
+      const root = await mkdtemp(join(tmpdir(), 'endpointd-attack7-'));
+      const volume = new KubeletVolume(join(root, 'static'), { stepDelayMs });
+      await volume.write({ 'web.yaml': slice('web', '10.0.0.1') });
+      // Sorts before `static`: the file is served under the link's name.
+      await symlink(join('static', 'web.yaml'), join(root, 'alias.yaml'));
+      const logs = new LogLines();
+      const endpointd = await startEndpointd(
+        { ...TEST_CONFIG, sources: [{ kind: 'file', path: root }] },
+        createLogger('info', logs),
+      );
+      await endpointd.synced;
+      const url = `http://127.0.0.1:${endpointd.httpAddress.port}`;
+      try {
+        for (let i = 2; i <= 4; i++) {
+          await volume.write({ 'web.yaml': slice('web', `10.0.0.${i}`) });
+          await eventually(async () => {
+            const answer = await get(`${url}/v1/namespaces/shop/services/web`);
+            return answer.json<ServiceBody>().endpoints[0]?.addresses[0] === `10.0.0.${i}` ? true : undefined;
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.deepEqual(
+          logs.withMessage(/defined more than once/).map((l) => l.msg),
+          [],
+          'never counted twice',
+        );
+        const served = logs
+          .withMessage(/^manifests (loaded|changed)$/)
+          .map((l) => (l as { files?: { served?: number } }).files?.served);
+        assert.deepEqual(
+          served.filter((n) => n !== 1),
+          [],
+          `files served after each pass: ${served.join(', ')}`,
+        );
+      } finally {
+        await endpointd.stop();
+        await rm(root, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -189,7 +189,7 @@ export class FileSource implements Source {
       this.#logger.info({ path: this.#root }, 'manifest path is back: reading it again');
     }
     this.#watchers.watchParent();
-    const bases = full ? [this.#root] : outermost(paths.map((p) => this.#scanBase(p)));
+    const bases = full ? [this.#root] : this.#withLinksInto(outermost(paths.map((p) => this.#scanBase(p))));
     const listing = await this.#list(bases);
     const files = [...listing.files.values()];
     const outcomes = await this.#loader.readAll(
@@ -246,6 +246,23 @@ export class FileSource implements Source {
     return links;
   }
 
+  /**
+   * `bases`, and the served links elsewhere in the tree into the kubelet directories they hold: a swap there moves
+   * what such a link leads to, and the pass must look at the link too, or it would count the new snapshot's file a
+   * second time under its own name while the link kept serving the old one.
+   */
+  #withLinksInto(bases: readonly string[]): string[] {
+    const swapped = [...this.#kubeletDirs].filter((dir) => bases.some((base) => within(base, dir)));
+    if (swapped.length === 0) return [...bases];
+    const links: string[] = [];
+    for (const path of this.#served.paths()) {
+      const state = this.#served.get(path);
+      if (state?.linked !== true || bases.some((base) => within(base, path))) continue;
+      if (swapped.some((dir) => within(dir, state.realPath))) links.push(path);
+    }
+    return links.length === 0 ? [...bases] : outermost([...bases, ...links]);
+  }
+
   /** Lists every base, watching the directories met. */
   async #list(bases: readonly string[]): Promise<PassListing> {
     const out: PassListing = {
@@ -255,22 +272,34 @@ export class FileSource implements Source {
       unsettled: [],
       kept: [],
     };
+    const listedReal = new Set<string>();
     for (const base of bases) {
       const listing = await listTree(base, {
         root: base === this.#root,
         ancestors: await realAncestors(this.#root, base),
+        // Counted elsewhere: by a base this pass listed before (bases are sorted: the first name keeps it), or
+        // by a served file this pass does not look at again.
         countedElsewhere: (real, path) => {
+          if (listedReal.has(real)) return true;
           const owner = this.#served.pathOf(real);
-          return owner !== undefined && owner !== path && !within(base, owner) && this.#served.has(owner);
+          return (
+            owner !== undefined &&
+            owner !== path &&
+            !bases.some((other) => within(other, owner)) &&
+            this.#served.has(owner)
+          );
         },
       });
       for (const dir of listing.directories) {
         out.directories.add(dir.path);
-        this.#watchers.watchDirectory(dir.path, dir.ino);
+        this.#watchers.watchDirectory(dir.path, dir.ino, dir.realPath);
         if (dir.kubelet) this.#kubeletDirs.add(dir.path);
         else this.#kubeletDirs.delete(dir.path);
       }
-      for (const file of listing.files) out.files.set(file.path, file);
+      for (const file of listing.files) {
+        out.files.set(file.path, file);
+        listedReal.add(file.realPath);
+      }
       out.problems.push(...listing.problems);
       out.unsettled.push(...listing.unsettled);
       out.kept.push(...listing.kept);
@@ -319,8 +348,13 @@ export class FileSource implements Source {
       const outcome = outcomes[i] ?? { kind: 'gone' };
       switch (outcome.kind) {
         case 'same':
-          if (outcome.stamp !== undefined)
-            this.#served.restamp(file.path, file.readPath, outcome.stamp, outcome.trustStamp ?? false);
+          this.#served.restamp(
+            file.path,
+            file,
+            outcome.stamp === undefined
+              ? undefined
+              : { stamp: outcome.stamp, trustStamp: outcome.trustStamp ?? false },
+          );
           break;
         case 'same-broken':
           problems.set(file.path, [...this.#problems.of(file.path)]);

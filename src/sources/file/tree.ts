@@ -24,6 +24,8 @@ export interface ListedFile {
 
 export interface ListedDirectory {
   readonly path: string;
+  /** After every symlink: an event in it names a real file, which may be served under another name (a link). */
+  readonly realPath: string;
   /** Its inode: a directory deleted and made again under the same name needs a new watch. */
   readonly ino: number;
   /** Holds `..data`: every change there is a new snapshot, read whole. */
@@ -169,7 +171,7 @@ async function visit(
       return;
     }
     const kubelet = entries.some((e) => e.name === KUBELET_DATA_DIR);
-    walk.directories.push({ path, ino: info.ino, kubelet });
+    walk.directories.push({ path, realPath: real, ino: info.ino, kubelet });
     if (kubelet) {
       await visitSnapshot(walk, path);
       return;

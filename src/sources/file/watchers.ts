@@ -54,13 +54,13 @@ export class TreeWatchers {
     }
   }
 
-  /** Watches `dir` (again, if it is a new directory under the same name). */
-  watchDirectory(dir: string, ino: number): void {
+  /** Watches `dir` (again, if it is a new directory under the same name); `real` is where it is after symlinks. */
+  watchDirectory(dir: string, ino: number, real: string = dir): void {
     const known = this.#directories.get(dir);
     if (known?.ino === ino || this.#closed) return;
     known?.watcher.close();
     try {
-      const watcher = watch(dir, (_event, filename) => this.#onEvent(dir, filename?.toString()));
+      const watcher = watch(dir, (_event, filename) => this.#onEvent(dir, real, filename?.toString()));
       watcher.on('error', () => {
         watcher.close();
         if (this.#directories.get(dir)?.watcher === watcher) this.#directories.delete(dir);
@@ -111,9 +111,13 @@ export class TreeWatchers {
     this.#parent = undefined;
   }
 
-  #onEvent(dir: string, filename: string | undefined): void {
+  #onEvent(dir: string, real: string, filename: string | undefined): void {
     const { root, request } = this.#tree;
     if (filename === undefined) return request(undefined);
+    // A file of this directory served under another name (a link to it that sorts first, or one with a manifest's
+    // name to a file without one) is read under that name: look at it there.
+    const servedAs = this.#tree.servedPathOf(join(real, filename));
+    if (servedAs !== undefined && servedAs !== join(dir, filename)) request(servedAs);
     // A link that pointed at nothing may point at what just appeared: it is looked at again too.
     for (const link of this.#tree.brokenLinksTo(join(dir, filename))) request(link);
     if (this.#tree.rootIsFile()) {
