@@ -247,11 +247,18 @@ describe('file source, a file served under a symlink in the tree', () => {
 });
 
 describe("file source, a kubelet volume's file also reached through a link elsewhere in the tree", () => {
-  for (const stepDelayMs of [0, 60]) {
-    it(`is counted once across kubelet's swaps (steps ${stepDelayMs} ms apart), and serves each update`, async () => {
+  for (const [stepDelayMs, mounted] of [
+    [0, 'in the tree'],
+    [60, 'in the tree'],
+    [60, 'outside, the tree linking to it'],
+  ] as const) {
+    it(`is counted once across kubelet's swaps (steps ${stepDelayMs} ms apart, the volume ${mounted}), and serves each update`, async () => {
       const root = await mkdtemp(join(tmpdir(), 'endpointd-attack7-'));
-      const volume = new KubeletVolume(join(root, 'static'), { stepDelayMs });
+      const outside = await mkdtemp(join(tmpdir(), 'endpointd-attack7-volume-'));
+      const inTree = mounted === 'in the tree';
+      const volume = new KubeletVolume(join(inTree ? root : outside, 'static'), { stepDelayMs });
       await volume.write({ 'web.yaml': slice('web', '10.0.0.1') });
+      if (!inTree) await symlink(volume.dir, join(root, 'static'));
       // Sorts before `static`: the file is served under the link's name.
       await symlink(join('static', 'web.yaml'), join(root, 'alias.yaml'));
       const logs = new LogLines();
@@ -286,6 +293,7 @@ describe("file source, a kubelet volume's file also reached through a link elsew
       } finally {
         await endpointd.stop();
         await rm(root, { recursive: true, force: true });
+        await rm(outside, { recursive: true, force: true });
       }
     });
   }

@@ -69,7 +69,8 @@ export class FileSource implements Source {
   readonly #loader: FileLoader;
   readonly #queue: PassQueue;
   readonly #watchers: TreeWatchers;
-  readonly #kubeletDirs = new Set<string>();
+  /** The directories in kubelet's layout, by path: their real paths (what links into them resolve below). */
+  readonly #kubeletDirs = new Map<string, string>();
   /** Broken symlinks and loops, by their path: where each points (a file appearing there may fix it). */
   readonly #brokenLinks = new Map<string, string>();
   #rootError: string | undefined;
@@ -252,7 +253,9 @@ export class FileSource implements Source {
    * second time under its own name while the link kept serving the old one.
    */
   #withLinksInto(bases: readonly string[]): string[] {
-    const swapped = [...this.#kubeletDirs].filter((dir) => bases.some((base) => within(base, dir)));
+    const swapped = [...this.#kubeletDirs]
+      .filter(([dir]) => bases.some((base) => within(base, dir)))
+      .map(([, real]) => real);
     if (swapped.length === 0) return [...bases];
     const links: string[] = [];
     for (const path of this.#served.paths()) {
@@ -293,7 +296,7 @@ export class FileSource implements Source {
       for (const dir of listing.directories) {
         out.directories.add(dir.path);
         this.#watchers.watchDirectory(dir.path, dir.ino, dir.realPath);
-        if (dir.kubelet) this.#kubeletDirs.add(dir.path);
+        if (dir.kubelet) this.#kubeletDirs.set(dir.path, dir.realPath);
         else this.#kubeletDirs.delete(dir.path);
       }
       for (const file of listing.files) {
@@ -386,7 +389,7 @@ export class FileSource implements Source {
     if (this.#rootIsFile) return this.#root;
     const parent = dirname(path);
     if (this.#kubeletDirs.has(parent) || basename(path) === KUBELET_DATA_DIR) return parent;
-    for (const dir of this.#kubeletDirs) if (within(dir, path)) return dir;
+    for (const dir of this.#kubeletDirs.keys()) if (within(dir, path)) return dir;
     return path === this.#root || !within(this.#root, path) || isHidden(this.#root, path) ? this.#root : path;
   }
 
