@@ -21,7 +21,7 @@ import { ExposurePolicy } from '../../policy/exposure.ts';
 import type { Source, SourceProblem, SourceStatus } from '../source.ts';
 import { describeServices, logPass, logSkipped } from './change-log.ts';
 import { FileLoader, type LoadOutcome } from './load-files.ts';
-import { outermost, realAncestors, within } from './paths.ts';
+import { outermost, realAncestors, within, withinAny } from './paths.ts';
 import { PassQueue } from './pass-queue.ts';
 import { FileProblems } from './problems.ts';
 import { ServedFiles, type FileState } from './served-files.ts';
@@ -203,7 +203,7 @@ export class FileSource implements Source {
       !this.#synced,
     );
     this.#loader.release();
-    const inScope = (path: string): boolean => bases.some((base) => within(base, path));
+    const inScope = withinAny(bases);
     for (const dir of this.#watchers.unwatchDirectories((d) => inScope(d) && !listing.directories.has(d)))
       this.#kubeletDirs.delete(dir);
     const { changes, problems, read, vanished } = this.#sort(files, outcomes, listing, inScope);
@@ -253,14 +253,13 @@ export class FileSource implements Source {
    * second time under its own name while the link kept serving the old one.
    */
   #withLinksInto(bases: readonly string[]): string[] {
-    const swapped = [...this.#kubeletDirs]
-      .filter(([dir]) => bases.some((base) => within(base, dir)))
-      .map(([, real]) => real);
+    const inBases = withinAny(bases);
+    const swapped = [...this.#kubeletDirs].filter(([dir]) => inBases(dir)).map(([, real]) => real);
     if (swapped.length === 0) return [...bases];
     const links: string[] = [];
     for (const path of this.#served.paths()) {
       const state = this.#served.get(path);
-      if (state?.linked !== true || bases.some((base) => within(base, path))) continue;
+      if (state?.linked !== true || inBases(path)) continue;
       if (swapped.some((dir) => within(dir, state.realPath))) links.push(path);
     }
     return links.length === 0 ? [...bases] : outermost([...bases, ...links]);
@@ -276,6 +275,7 @@ export class FileSource implements Source {
       kept: [],
     };
     const listedReal = new Set<string>();
+    const inBases = withinAny(bases);
     for (const base of bases) {
       const listing = await listTree(base, {
         root: base === this.#root,
@@ -285,12 +285,7 @@ export class FileSource implements Source {
         countedElsewhere: (real, path) => {
           if (listedReal.has(real)) return true;
           const owner = this.#served.pathOf(real);
-          return (
-            owner !== undefined &&
-            owner !== path &&
-            !bases.some((other) => within(other, owner)) &&
-            this.#served.has(owner)
-          );
+          return owner !== undefined && owner !== path && !inBases(owner) && this.#served.has(owner);
         },
       });
       for (const dir of listing.directories) {
