@@ -336,3 +336,38 @@ describe('file source, thousands of files rewritten at once (an rsync, a git che
     }
   });
 });
+
+describe('file source, a directory link to a directory above the root', () => {
+  it('is a loop, reported at the link and not walked: nothing beside the root is read', async () => {
+    const top = await mkdtemp(join(tmpdir(), 'endpointd-attack7-'));
+    await mkdir(join(top, 'root'));
+    await mkdir(join(top, 'beside'));
+    await writeFile(join(top, 'root', 'web.yaml'), slice('web', '10.0.0.1'));
+    await writeFile(join(top, 'beside', 'other.yaml'), slice('other', '10.0.0.2'));
+    // `up -> ..` leads back to the directory that contains the root, and so the link itself.
+    await symlink('..', join(top, 'root', 'up'));
+    const logs = new LogLines();
+    const endpointd = await startEndpointd(
+      { ...TEST_CONFIG, sources: [{ kind: 'file', path: join(top, 'root') }] },
+      createLogger('info', logs),
+    );
+    await endpointd.synced;
+    const url = `http://127.0.0.1:${endpointd.httpAddress.port}`;
+    try {
+      const list = (await get(`${url}/v1/services?namespace=shop`)).json<{
+        services: Array<{ name: string }>;
+      }>();
+      assert.deepEqual(
+        list.services.map((s) => s.name),
+        ['web'],
+      );
+      const source = await fileSourceStatus(url);
+      assert.deepEqual(source.problems, [
+        { file: join(top, 'root', 'up'), message: `symlink loop: leads back to ${top}, which contains it` },
+      ]);
+    } finally {
+      await endpointd.stop();
+      await rm(top, { recursive: true, force: true });
+    }
+  });
+});

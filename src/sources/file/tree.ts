@@ -6,6 +6,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { flatString } from './flat-string.ts';
+import { within } from './paths.ts';
 
 export const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 /** kubelet's atomic writer: the symlink to the current snapshot of a ConfigMap, Secret or projected volume. */
@@ -152,7 +153,8 @@ async function visit(
     }
     const real = await realpathIfThere(walk, path);
     if (real === undefined) return;
-    if (ancestors.includes(real)) {
+    // A link to a directory on the way here, or to one above it (`up -> ..` in the root): walking it comes back.
+    if (ancestors.some((above) => within(real, above))) {
       walk.problems.push({ path, message: `symlink loop: leads back to ${real}, which contains it` });
       return;
     }
