@@ -371,3 +371,38 @@ describe('file source, a directory link to a directory above the root', () => {
     }
   });
 });
+
+describe('file source, the directory of a link target outside the tree deleted and made again', () => {
+  it('reads the link again once its target is back, and sees every later edit of it within a second', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'endpointd-attack7-outside-'));
+    const ext = join(outside, 'ext');
+    await mkdir(ext);
+    await writeFile(join(ext, 'e.yaml'), slice('ext', '10.0.1.1'));
+    const server = await startTestEndpointd({ 'web.yaml': slice('web', '10.0.0.1') });
+    const { dir, url } = server;
+    const address = async (): Promise<string | undefined> => {
+      const answer = await get(`${url}/v1/namespaces/shop/services/ext`);
+      return answer.status === 200 ? answer.json<ServiceBody>().endpoints[0]?.addresses[0] : undefined;
+    };
+    const served = (ip: string): Promise<true> =>
+      eventually(async () => ((await address()) === ip ? true : undefined), 1500).catch(
+        async (error: unknown) =>
+          assert.fail(`${(error as Error).message}: ext serves ${await address()}, not ${ip}`),
+      );
+    try {
+      await symlink(join(ext, 'e.yaml'), join(dir, 'e.yaml'));
+      await served('10.0.1.1');
+      await rm(ext, { recursive: true });
+      await eventually(async () => ((await fileSourceStatus(url)).problemCount === 1 ? true : undefined));
+      await mkdir(ext);
+      await writeFile(join(ext, 'e.yaml'), slice('ext', '10.0.1.2'));
+      await served('10.0.1.2');
+      assert.equal((await fileSourceStatus(url)).problemCount, 0);
+      await writeFile(join(ext, 'e.yaml'), slice('ext', '10.0.1.3'));
+      await served('10.0.1.3');
+    } finally {
+      await server.stop();
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+});

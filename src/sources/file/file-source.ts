@@ -13,6 +13,7 @@
 // periodic rescan catches anything the kernel's event queue lost; it trusts a file's stat data only when the file
 // had been quiet for a while when last read (the "racily clean" rule).
 import { SOURCE_OPTIONS } from '../../config/options/sources.ts';
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -237,7 +238,7 @@ export class FileSource implements Source {
     for (const { path, target } of problems) {
       if (target === undefined) continue;
       this.#brokenLinks.set(path, target);
-      if (!within(this.#root, target)) this.#watchers.watchLinkTarget(dirname(target));
+      if (!within(this.#root, target)) this.#watchers.watchLinkTarget(nearestDirectory(dirname(target)));
     }
   }
 
@@ -403,5 +404,12 @@ export class FileSource implements Source {
       this.#missingTimer = setInterval(() => this.#queue.request(undefined), this.#missingPollMs);
       this.#missingTimer.unref();
     }
+  }
+}
+
+/** `dir`, or the nearest directory above it that exists: where the appearance of what is below would be seen. */
+function nearestDirectory(dir: string): string {
+  for (let at = dir; ; at = dirname(at)) {
+    if (statSync(at, { throwIfNoEntry: false })?.isDirectory() === true || dirname(at) === at) return at;
   }
 }

@@ -2,7 +2,7 @@
 // (the root deleted, created or replaced: a ConfigMap mount, a `mv new static`), and one on the real directory of
 // each file linked in from outside the tree. An event only says "look at this path again" (undefined: everything);
 // what changed is decided by content, in the next pass.
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 
@@ -75,17 +75,27 @@ export class TreeWatchers {
   watchLinkTarget(realDir: string): void {
     if (this.#linkTargets.has(realDir) || this.#directories.has(realDir) || this.#closed) return;
     try {
+      const ino = statSync(realDir).ino;
+      const drop = (): void => {
+        watcher.close();
+        if (this.#linkTargets.get(realDir) === watcher) this.#linkTargets.delete(realDir);
+      };
       const watcher = watch(realDir, (_event, filename) => {
         if (filename === null) return this.#tree.request(undefined);
-        const real = join(realDir, filename.toString());
+        const name = filename.toString();
+        // The directory itself deleted or replaced: this watch sees nothing more, the next look at a link makes a new
+        // one (on the directory made again, or on the nearest one above a broken link's target).
+        if (name === basename(realDir) && statSync(realDir, { throwIfNoEntry: false })?.ino !== ino) {
+          drop();
+          for (const link of this.#tree.brokenLinksTo(realDir)) this.#tree.request(link);
+          return;
+        }
+        const real = join(realDir, name);
         const path = this.#tree.servedPathOf(real);
         if (path !== undefined) this.#tree.request(path);
         for (const link of this.#tree.brokenLinksTo(real)) this.#tree.request(link);
       });
-      watcher.on('error', () => {
-        watcher.close();
-        this.#linkTargets.delete(realDir);
-      });
+      watcher.on('error', drop);
       this.#linkTargets.set(realDir, watcher);
     } catch {
       // The periodic rescan still reads it.
