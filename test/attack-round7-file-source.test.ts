@@ -13,7 +13,7 @@ import type { ReadinessDetail } from '../src/observability/readiness.ts';
 import { startEndpointd } from '../src/main.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG } from './support/endpointd.ts';
-import { eventually, get } from './support/http.ts';
+import { EventStream, eventually, get } from './support/http.ts';
 import { KubeletVolume } from './support/kubelet-volume.ts';
 import { LogLines } from './support/log-lines.ts';
 
@@ -405,4 +405,64 @@ describe('file source, the directory of a link target outside the tree deleted a
       await rm(outside, { recursive: true, force: true });
     }
   });
+});
+
+describe('file source, a link that served a file of the tree removed', () => {
+  for (const [kind, link, target] of [
+    ['a directory link', 'a-link', 'z-real'],
+    ['a file link', 'a-alias.yaml', join('z-real', 'x.yaml')],
+  ] as const) {
+    it(`${kind}: the file is served under its own name in the same step, never DELETED, never a 404`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'endpointd-attack7-'));
+      await mkdir(join(dir, 'z-real'));
+      await writeFile(join(dir, 'z-real', 'x.yaml'), slice('zz', '10.0.0.1'));
+      // Read at start under the link's name: it sorts first.
+      await symlink(target, join(dir, link));
+      const logs = new LogLines();
+      const endpointd = await startEndpointd(
+        { ...TEST_CONFIG, sources: [{ kind: 'file', path: dir }] },
+        createLogger('info', logs),
+      );
+      await endpointd.synced;
+      const url = `http://127.0.0.1:${endpointd.httpAddress.port}`;
+      try {
+        const loaded = logs.withMessage('manifests loaded')[0] as
+          { files?: { readNames?: string[] } } | undefined;
+        assert.deepEqual(loaded?.files?.readNames, [
+          join(dir, link, ...(kind === 'a directory link' ? ['x.yaml'] : [])),
+        ]);
+        const stream = await EventStream.open(`${url}/v1/watch?namespace=shop`);
+        try {
+          await stream.until('SYNCED');
+          const statuses: number[] = [];
+          let polling = true;
+          const poller = (async () => {
+            while (polling) statuses.push((await get(`${url}/v1/namespaces/shop/services/zz`)).status);
+          })();
+          await rm(join(dir, link));
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          polling = false;
+          await poller;
+          await writeFile(join(dir, 'marker.yaml'), slice('marker', '10.0.9.1'));
+          const events = await stream.until('ADDED', 3000);
+          assert.deepEqual(
+            events
+              .filter((e) => e.data.type !== 'HEARTBEAT')
+              .map((e) => `${e.data.type} ${String(e.data.name)}`),
+            ['ADDED marker'],
+          );
+          assert.deepEqual(
+            statuses.filter((s) => s !== 200),
+            [],
+            `${statuses.length} lookups`,
+          );
+        } finally {
+          stream.close();
+        }
+      } finally {
+        await endpointd.stop();
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -14,8 +14,8 @@
 // had been quiet for a while when last read (the "racily clean" rule).
 import { SOURCE_OPTIONS } from '../../config/options/sources.ts';
 import { statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { StoreWriter } from '../../store/faces.ts';
 import { ExposurePolicy } from '../../policy/exposure.ts';
@@ -191,7 +191,12 @@ export class FileSource implements Source {
       this.#logger.info({ path: this.#root }, 'manifest path is back: reading it again');
     }
     this.#watchers.watchParent();
-    const bases = full ? [this.#root] : this.#withLinksInto(outermost(paths.map((p) => this.#scanBase(p))));
+    const bases = full
+      ? [this.#root]
+      : this.#withRelated(
+          outermost(paths.map((p) => this.#scanBase(p))),
+          await realpath(this.#root).catch(() => this.#root),
+        );
     const listing = await this.#list(bases);
     const files = [...listing.files.values()];
     const outcomes = await this.#loader.readAll(
@@ -251,19 +256,24 @@ export class FileSource implements Source {
   /**
    * `bases`, and the served links elsewhere in the tree into the kubelet directories they hold: a swap there moves
    * what such a link leads to, and the pass must look at the link too, or it would count the new snapshot's file a
-   * second time under its own name while the link kept serving the old one.
+   * second time under its own name while the link kept serving the old one. And the tree's own names of the files
+   * below `bases` served under a link's name (a-link -> z-real, a-alias.yaml -> sub/x.yaml): if the link is gone,
+   * the file is served under its own name in the same pass, instead of being removed until the rescan lists it.
    */
-  #withLinksInto(bases: readonly string[]): string[] {
+  #withRelated(bases: readonly string[], realRoot: string): string[] {
     const inBases = withinAny(bases);
     const swapped = [...this.#kubeletDirs].filter(([dir]) => inBases(dir)).map(([, real]) => real);
-    if (swapped.length === 0) return [...bases];
-    const links: string[] = [];
+    const related: string[] = [];
     for (const path of this.#served.paths()) {
       const state = this.#served.get(path);
-      if (state?.linked !== true || inBases(path)) continue;
-      if (swapped.some((dir) => within(dir, state.realPath))) links.push(path);
+      if (state === undefined) continue;
+      if (inBases(path)) {
+        if (state.realPath === path || !within(realRoot, state.realPath)) continue;
+        const own = join(this.#root, relative(realRoot, state.realPath));
+        if (!inBases(own) && !isHidden(this.#root, own)) related.push(own);
+      } else if (state.linked && swapped.some((dir) => within(dir, state.realPath))) related.push(path);
     }
-    return links.length === 0 ? [...bases] : outermost([...bases, ...links]);
+    return related.length === 0 ? [...bases] : outermost([...bases, ...related]);
   }
 
   /** Lists every base, watching the directories met. */
