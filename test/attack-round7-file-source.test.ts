@@ -2,7 +2,7 @@
 // directory changed under it as users and kubelet change theirs. Each case is a defect the earlier tests missed.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readlink, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -110,6 +110,48 @@ describe('file source, a directory that cannot be listed', () => {
       await server.stop();
       await chmod(dir, 0o755).catch(() => undefined);
       await chmod(join(dir, 'sub'), 0o755).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('file source, a kubelet snapshot that cannot be listed', () => {
+  it('is a problem listed in /readyz, not a pass after pass with nothing served and nothing said', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'endpointd-attack7-'));
+    await chmod(dir, 0o755);
+    const volume = new KubeletVolume(join(dir, 'static'));
+    await volume.write({ 'web.yaml': slice('web', '10.0.0.1') });
+    // MkdirTemp's 0700 (kubelet then opens it up: it does not here), with the server as another user, or 000.
+    const snapshot = join(volume.dir, await readlink(join(volume.dir, '..data')));
+    await chmod(snapshot, 0o000);
+    const server = await startServer(volume.dir);
+    try {
+      const listed = await eventually(async () => {
+        const source = await fileSourceStatus(server.url);
+        return (source.problemCount ?? 0) > 0 ? source : undefined;
+      });
+      assert.deepEqual(
+        listed.problems?.map((p) => [p.file, p.message.replace(/,.*/, '')]),
+        [[volume.dir, 'cannot list directory: EACCES: permission denied']],
+      );
+      const before = listed.lastSyncAt;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(
+        (await fileSourceStatus(server.url)).lastSyncAt,
+        before,
+        'no pass after pass while nothing changes',
+      );
+
+      // Opened up, and the next swap's events: served.
+      await chmod(snapshot, 0o755);
+      await writeFile(join(volume.dir, '..touch'), '');
+      await eventually(async () =>
+        (await get(`${server.url}/v1/namespaces/shop/services/web`)).status === 200 ? true : undefined,
+      );
+      assert.equal((await fileSourceStatus(server.url)).problemCount, 0);
+    } finally {
+      await server.stop();
+      await chmod(snapshot, 0o755).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -227,11 +227,19 @@ async function visitSnapshot(walk: Walk, dir: string): Promise<void> {
     let entries: Dirent[];
     try {
       entries = await readdir(join(snapshot, relativeDir), { withFileTypes: true });
-    } catch {
+    } catch (error) {
       // The snapshot went away under us (kubelet swapped in a newer one and deleted this one): what is not listed
       // yet is not gone, and the pass that follows the swap reads the new snapshot.
-      walk.unsettled.push(dir);
-      return;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        walk.unsettled.push(dir);
+        return;
+      }
+      // It is there but cannot be listed (permissions, I/O): that is its problem, and what it served stays. Not
+      // unsettled: looking again at once would find the same, pass after pass.
+      const path = join(dir, relativeDir);
+      walk.problems.push({ path, message: `cannot list directory: ${(error as Error).message}` });
+      walk.kept.push(path);
+      continue;
     }
     for (const entry of entries) {
       // Inside a snapshot only kubelet's own names are hidden: a key may well start with one dot.
