@@ -195,15 +195,26 @@ function toParsed<T>(result: z.ZodSafeParseResult<T>): Parsed<T> {
   };
 }
 
+/** Longest value quoted whole in a problem's message: a longer one is cut, so that /readyz and log lines stay small. */
+const QUOTED_CHARS = 80;
+
+/** `value` as JSON, for a problem's message; cut (saying its length) when long. */
+export function quoted(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= QUOTED_CHARS ? text : `${text.slice(0, QUOTED_CHARS)}… (${text.length} characters)`;
+}
+
 function addressProblem(type: 'IPv4' | 'IPv6' | 'FQDN', address: string): string | undefined {
   switch (type) {
     case 'IPv4':
-      return isIPv4(address) ? undefined : `"${address}" is not an IPv4 address`;
+      return isIPv4(address) ? undefined : `${quoted(address)} is not an IPv4 address`;
     case 'IPv6':
-      return isIPv6(address) && !address.includes('%') ? undefined : `"${address}" is not an IPv6 address`;
+      return isIPv6(address) && !address.includes('%')
+        ? undefined
+        : `${quoted(address)} is not an IPv6 address`;
     case 'FQDN': {
       const problem = objectNameProblem(address);
-      return problem === undefined ? undefined : `"${address}" is not a DNS name: ${problem}`;
+      return problem === undefined ? undefined : `${quoted(address)} is not a DNS name: ${problem}`;
     }
   }
 }

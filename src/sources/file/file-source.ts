@@ -13,15 +13,16 @@
 // periodic rescan catches anything the kernel's event queue lost; it trusts a file's stat data only when the file
 // had been quiet for a while when last read (the "racily clean" rule).
 import { SOURCE_OPTIONS } from '../../config/options/sources.ts';
-import { stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { StoreWriter } from '../../store/faces.ts';
 import { ExposurePolicy } from '../../policy/exposure.ts';
 import type { Source, SourceProblem, SourceStatus } from '../source.ts';
 import { describeServices, logPass, logSkipped } from './change-log.ts';
 import { FileLoader, type LoadOutcome } from './load-files.ts';
-import { outermost, realAncestors, within } from './paths.ts';
+import { outermost, realAncestors, within, withinAny } from './paths.ts';
 import { PassQueue } from './pass-queue.ts';
 import { FileProblems } from './problems.ts';
 import { ServedFiles, type FileState } from './served-files.ts';
@@ -54,6 +55,8 @@ interface PassListing {
   readonly problems: TreeProblem[];
   /** Directories whose listing a concurrent change cut short (tree.ts Listing.unsettled). */
   readonly unsettled: string[];
+  /** Paths that could not be looked at (tree.ts Listing.kept): what is served below them stays. */
+  readonly kept: string[];
 }
 
 export class FileSource implements Source {
@@ -67,7 +70,10 @@ export class FileSource implements Source {
   readonly #loader: FileLoader;
   readonly #queue: PassQueue;
   readonly #watchers: TreeWatchers;
-  readonly #kubeletDirs = new Set<string>();
+  /** The directories in kubelet's layout, by path: their real paths (what links into them resolve below). */
+  readonly #kubeletDirs = new Map<string, string>();
+  /** Broken symlinks and loops, by their path: where each points (a file appearing there may fix it). */
+  readonly #brokenLinks = new Map<string, string>();
   #rootError: string | undefined;
   #rootIsFile = false;
   #rescanTimer: NodeJS.Timeout | undefined;
@@ -108,6 +114,7 @@ export class FileSource implements Source {
       rootIsFile: () => this.#rootIsFile,
       isKubeletDir: (dir) => this.#kubeletDirs.has(dir),
       servedPathOf: (real) => this.#served.pathOf(real),
+      brokenLinksTo: (path) => this.#brokenLinksTo(path),
       request: (path) => this.#queue.request(path),
     });
   }
@@ -184,7 +191,12 @@ export class FileSource implements Source {
       this.#logger.info({ path: this.#root }, 'manifest path is back: reading it again');
     }
     this.#watchers.watchParent();
-    const bases = full ? [this.#root] : outermost(paths.map((p) => this.#scanBase(p)));
+    const bases = full
+      ? [this.#root]
+      : this.#withRelated(
+          outermost(paths.map((p) => this.#scanBase(p))),
+          await realpath(this.#root).catch(() => this.#root),
+        );
     const listing = await this.#list(bases);
     const files = [...listing.files.values()];
     const outcomes = await this.#loader.readAll(
@@ -197,12 +209,13 @@ export class FileSource implements Source {
       !this.#synced,
     );
     this.#loader.release();
-    const inScope = (path: string): boolean => bases.some((base) => within(base, path));
+    const inScope = withinAny(bases);
     for (const dir of this.#watchers.unwatchDirectories((d) => inScope(d) && !listing.directories.has(d)))
       this.#kubeletDirs.delete(dir);
     const { changes, problems, read, vanished } = this.#sort(files, outcomes, listing, inScope);
     const removed = [...changes].filter(([path, next]) => next === undefined && this.#served.has(path));
     this.#problems.replace(inScope, problems);
+    this.#noteBrokenLinks(listing.problems, inScope);
     const summary = await this.#served.apply(changes);
     for (const file of files) if (file.linked) this.#watchers.watchLinkTarget(dirname(file.realPath));
     this.#lastSyncAt = Date.now();
@@ -220,27 +233,85 @@ export class FileSource implements Source {
     }
   }
 
+  /**
+   * Remembers where the broken symlinks and loops of this pass point, so that the appearance of their target (an
+   * event on that path, or on a directory above it) looks at them again; a target outside the tree has its
+   * directory watched, as a linked file's has.
+   */
+  #noteBrokenLinks(problems: readonly TreeProblem[], inScope: (path: string) => boolean): void {
+    for (const link of [...this.#brokenLinks.keys()]) if (inScope(link)) this.#brokenLinks.delete(link);
+    for (const { path, target } of problems) {
+      if (target === undefined) continue;
+      this.#brokenLinks.set(path, target);
+      if (!within(this.#root, target)) this.#watchers.watchLinkTarget(nearestDirectory(dirname(target)));
+    }
+  }
+
+  #brokenLinksTo(path: string): string[] {
+    const links: string[] = [];
+    for (const [link, target] of this.#brokenLinks) if (within(path, target)) links.push(link);
+    return links;
+  }
+
+  /**
+   * `bases`, and the served links elsewhere in the tree into the kubelet directories they hold: a swap there moves
+   * what such a link leads to, and the pass must look at the link too, or it would count the new snapshot's file a
+   * second time under its own name while the link kept serving the old one. And the tree's own names of the files
+   * below `bases` served under a link's name (a-link -> z-real, a-alias.yaml -> sub/x.yaml): if the link is gone,
+   * the file is served under its own name in the same pass, instead of being removed until the rescan lists it.
+   */
+  #withRelated(bases: readonly string[], realRoot: string): string[] {
+    const inBases = withinAny(bases);
+    const swapped = [...this.#kubeletDirs].filter(([dir]) => inBases(dir)).map(([, real]) => real);
+    const related: string[] = [];
+    for (const path of this.#served.paths()) {
+      const state = this.#served.get(path);
+      if (state === undefined) continue;
+      if (inBases(path)) {
+        if (state.realPath === path || !within(realRoot, state.realPath)) continue;
+        const own = join(this.#root, relative(realRoot, state.realPath));
+        if (!inBases(own) && !isHidden(this.#root, own)) related.push(own);
+      } else if (state.linked && swapped.some((dir) => within(dir, state.realPath))) related.push(path);
+    }
+    return related.length === 0 ? [...bases] : outermost([...bases, ...related]);
+  }
+
   /** Lists every base, watching the directories met. */
   async #list(bases: readonly string[]): Promise<PassListing> {
-    const out: PassListing = { files: new Map(), directories: new Set(), problems: [], unsettled: [] };
+    const out: PassListing = {
+      files: new Map(),
+      directories: new Set(),
+      problems: [],
+      unsettled: [],
+      kept: [],
+    };
+    const listedReal = new Set<string>();
+    const inBases = withinAny(bases);
     for (const base of bases) {
       const listing = await listTree(base, {
         root: base === this.#root,
         ancestors: await realAncestors(this.#root, base),
+        // Counted elsewhere: by a base this pass listed before (bases are sorted: the first name keeps it), or
+        // by a served file this pass does not look at again.
         countedElsewhere: (real, path) => {
+          if (listedReal.has(real)) return true;
           const owner = this.#served.pathOf(real);
-          return owner !== undefined && owner !== path && !within(base, owner) && this.#served.has(owner);
+          return owner !== undefined && owner !== path && !inBases(owner) && this.#served.has(owner);
         },
       });
       for (const dir of listing.directories) {
         out.directories.add(dir.path);
-        this.#watchers.watchDirectory(dir.path, dir.ino);
-        if (dir.kubelet) this.#kubeletDirs.add(dir.path);
+        this.#watchers.watchDirectory(dir.path, dir.ino, dir.realPath);
+        if (dir.kubelet) this.#kubeletDirs.set(dir.path, dir.realPath);
         else this.#kubeletDirs.delete(dir.path);
       }
-      for (const file of listing.files) out.files.set(file.path, file);
+      for (const file of listing.files) {
+        out.files.set(file.path, file);
+        listedReal.add(file.realPath);
+      }
       out.problems.push(...listing.problems);
       out.unsettled.push(...listing.unsettled);
+      out.kept.push(...listing.kept);
     }
     return out;
   }
@@ -267,7 +338,9 @@ export class FileSource implements Source {
       problems.set(problem.path, list);
     }
     // Gone: what a listing in scope did not find, unless the listing of its directory was cut short.
-    const unsettled = (path: string): boolean => listing.unsettled.some((dir) => within(dir, path));
+    // … nor removes what lies below a path it could not look at (an unreadable directory): its last good state stays.
+    const unsettled = (path: string): boolean =>
+      listing.unsettled.some((dir) => within(dir, path)) || listing.kept.some((dir) => within(dir, path));
     // A path this pass could not look at keeps the problems it had, as it keeps what it served.
     const keepProblems = (path: string): void => {
       const held = this.#problems.of(path);
@@ -284,8 +357,13 @@ export class FileSource implements Source {
       const outcome = outcomes[i] ?? { kind: 'gone' };
       switch (outcome.kind) {
         case 'same':
-          if (outcome.stamp !== undefined)
-            this.#served.restamp(file.path, file.readPath, outcome.stamp, outcome.trustStamp ?? false);
+          this.#served.restamp(
+            file.path,
+            file,
+            outcome.stamp === undefined
+              ? undefined
+              : { stamp: outcome.stamp, trustStamp: outcome.trustStamp ?? false },
+          );
           break;
         case 'same-broken':
           problems.set(file.path, [...this.#problems.of(file.path)]);
@@ -317,7 +395,7 @@ export class FileSource implements Source {
     if (this.#rootIsFile) return this.#root;
     const parent = dirname(path);
     if (this.#kubeletDirs.has(parent) || basename(path) === KUBELET_DATA_DIR) return parent;
-    for (const dir of this.#kubeletDirs) if (within(dir, path)) return dir;
+    for (const dir of this.#kubeletDirs.keys()) if (within(dir, path)) return dir;
     return path === this.#root || !within(this.#root, path) || isHidden(this.#root, path) ? this.#root : path;
   }
 
@@ -326,6 +404,7 @@ export class FileSource implements Source {
     if (this.#rootError === undefined) this.#logger.error({ path: this.#root, problem: reason }, error);
     this.#rootError = error;
     this.#problems.replace(() => true, new Map());
+    this.#brokenLinks.clear();
     const summary = await this.#served.apply(new Map(this.#served.paths().map((path) => [path, undefined])));
     if (summary.removed.length > 0)
       this.#logger.info({ services: describeServices(summary, 0) }, 'manifest path gone');
@@ -335,5 +414,12 @@ export class FileSource implements Source {
       this.#missingTimer = setInterval(() => this.#queue.request(undefined), this.#missingPollMs);
       this.#missingTimer.unref();
     }
+  }
+}
+
+/** `dir`, or the nearest directory above it that exists: where the appearance of what is below would be seen. */
+function nearestDirectory(dir: string): string {
+  for (let at = dir; ; at = dirname(at)) {
+    if (statSync(at, { throwIfNoEntry: false })?.isDirectory() === true || dirname(at) === at) return at;
   }
 }

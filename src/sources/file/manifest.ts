@@ -7,6 +7,7 @@ import {
   parseEndpointSlice,
   parseEndpoints,
   parseService,
+  quoted,
   sliceServiceName,
   type FieldProblem,
   type Parsed,
@@ -145,7 +146,7 @@ function collect(value: unknown, prefix: string, impliedKind: string | undefined
   }
   const apiVersion = API_VERSIONS[kind];
   if (value.apiVersion !== undefined && value.apiVersion !== apiVersion) {
-    report('apiVersion', `must be "${apiVersion}" for ${kind}, got ${JSON.stringify(value.apiVersion)}`);
+    report('apiVersion', `must be "${apiVersion}" for ${kind}, got ${quoted(value.apiVersion)}`);
     return;
   }
   const entry = validate(kind, value);

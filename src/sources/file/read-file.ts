@@ -47,7 +47,7 @@ export function openManifest(path: string, maxBytes: number): OpenedManifest {
       closeSync(fd);
       return {
         kind: 'unusable',
-        message: `is ${formatBytes(info.size)}, over the limit of ${formatBytes(maxBytes)} (--file-max-size): not read`,
+        message: `is ${overLimit(info.size, maxBytes)} (--file-max-size): not read`,
         refusal: `size:${stamp}`,
       };
     }
@@ -57,6 +57,14 @@ export function openManifest(path: string, maxBytes: number): OpenedManifest {
     closeSync(fd);
     return { kind: 'unusable', message: `cannot read: ${(error as Error).message}` };
   }
+}
+
+/** "SIZE, over the limit of LIMIT": in exact bytes when the rounded figures would read the same (one byte over). */
+function overLimit(size: number, maxBytes: number): string {
+  const [shown, limit] = [formatBytes(size), formatBytes(maxBytes)];
+  return shown === limit
+    ? `${size} bytes, over the limit of ${maxBytes} bytes (${limit})`
+    : `${shown}, over the limit of ${limit}`;
 }
 
 /**

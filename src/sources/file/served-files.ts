@@ -76,10 +76,23 @@ export class ServedFiles {
     return this.#byRealPath.get(realPath);
   }
 
-  /** The same content read again: only where it was read from and its stat data are new. */
-  restamp(path: string, readPath: string, stamp: string, trustStamp: boolean): void {
+  /**
+   * The same content found again: only where it is (after a kubelet swap, the new snapshot; after a link changed,
+   * its new target) and its stat data (when it was read again) are new.
+   */
+  restamp(
+    path: string,
+    where: { readonly readPath: string; readonly realPath: string },
+    stamp?: { readonly stamp: string; readonly trustStamp: boolean },
+  ): void {
     const known = this.#files.get(path);
-    if (known !== undefined) this.#files.set(path, { ...known, readPath, stamp, trustStamp });
+    if (known === undefined) return;
+    if (known.readPath === where.readPath && known.realPath === where.realPath && stamp === undefined) return;
+    this.#files.set(path, { ...known, readPath: where.readPath, realPath: where.realPath, ...stamp });
+    if (known.realPath !== where.realPath) {
+      if (this.#byRealPath.get(known.realPath) === path) this.#byRealPath.delete(known.realPath);
+      this.#byRealPath.set(where.realPath, path);
+    }
   }
 
   /** Applies every file's new state (undefined: gone) as one diff, and publishes the Services it touched. */

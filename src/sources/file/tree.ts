@@ -4,8 +4,9 @@
 // names symlinks into it) read through the one snapshot `..data` points at, under its visible names.
 import type { Dirent } from 'node:fs';
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { flatString } from './flat-string.ts';
+import { within } from './paths.ts';
 
 export const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 /** kubelet's atomic writer: the symlink to the current snapshot of a ConfigMap, Secret or projected volume. */
@@ -24,6 +25,8 @@ export interface ListedFile {
 
 export interface ListedDirectory {
   readonly path: string;
+  /** After every symlink: an event in it names a real file, which may be served under another name (a link). */
+  readonly realPath: string;
   /** Its inode: a directory deleted and made again under the same name needs a new watch. */
   readonly ino: number;
   /** Holds `..data`: every change there is a new snapshot, read whole. */
@@ -34,6 +37,8 @@ export interface ListedDirectory {
 export interface TreeProblem {
   readonly path: string;
   readonly message: string;
+  /** For a broken symlink or a loop: where the link points (absolute), whose appearance may fix it. */
+  readonly target?: string;
 }
 
 export interface Listing {
@@ -45,6 +50,12 @@ export interface Listing {
    * read. What is not listed below them is not known to be gone; the next pass lists them again.
    */
   readonly unsettled: string[];
+  /**
+   * Paths that exist but could not be looked at (a directory that cannot be listed, a path that cannot be stat'ed:
+   * permissions, I/O errors). Each is reported as a problem; what was served below it is kept as it was, as a file
+   * that cannot be read keeps its last good state.
+   */
+  readonly kept: string[];
 }
 
 interface Walk extends Listing {
@@ -70,6 +81,7 @@ export async function listTree(path: string, options: ListOptions = {}): Promise
     directories: [],
     problems: [],
     unsettled: [],
+    kept: [],
     realFiles: new Set(),
     realDirectories: new Set(),
     countedElsewhere: options.countedElsewhere ?? (() => false),
@@ -80,6 +92,7 @@ export async function listTree(path: string, options: ListOptions = {}): Promise
     directories: walk.directories,
     problems: walk.problems,
     unsettled: walk.unsettled,
+    kept: walk.kept,
   };
 }
 
@@ -114,12 +127,22 @@ async function visit(
       const target = await readlink(path).catch(() => undefined);
       // Gone between listing and looking, or a link to nothing: only a manifest name is worth a report.
       if (target !== undefined && manifestName) {
-        walk.problems.push({ path, message: `broken symlink: its target ${target} does not exist` });
+        walk.problems.push({
+          path,
+          message: `broken symlink: its target ${target} does not exist`,
+          target: resolve(dirname(path), target),
+        });
       }
     } else if (code === 'ELOOP') {
-      walk.problems.push({ path, message: 'symlink loop: the link never resolves to a file' });
+      const target = await readlink(path).catch(() => undefined);
+      walk.problems.push({
+        path,
+        message: 'symlink loop: the link never resolves to a file',
+        ...(target === undefined ? {} : { target: resolve(dirname(path), target) }),
+      });
     } else if (code !== 'ENOENT') {
       walk.problems.push({ path, message: `cannot read: ${(error as Error).message}` });
+      walk.kept.push(path);
     }
     return;
   }
@@ -130,7 +153,8 @@ async function visit(
     }
     const real = await realpathIfThere(walk, path);
     if (real === undefined) return;
-    if (ancestors.includes(real)) {
+    // A link to a directory on the way here, or to one above it (`up -> ..` in the root): walking it comes back.
+    if (ancestors.some((above) => within(real, above))) {
       walk.problems.push({ path, message: `symlink loop: leads back to ${real}, which contains it` });
       return;
     }
@@ -142,12 +166,14 @@ async function visit(
       entries = await readdir(path, { withFileTypes: true });
     } catch (error) {
       // Gone since it was looked at: nothing is there to list, and nothing to report.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
         walk.problems.push({ path, message: `cannot list directory: ${(error as Error).message}` });
+        walk.kept.push(path);
+      }
       return;
     }
     const kubelet = entries.some((e) => e.name === KUBELET_DATA_DIR);
-    walk.directories.push({ path, ino: info.ino, kubelet });
+    walk.directories.push({ path, realPath: real, ino: info.ino, kubelet });
     if (kubelet) {
       await visitSnapshot(walk, path);
       return;
@@ -176,8 +202,10 @@ async function realpathIfThere(walk: Walk, path: string): Promise<string | undef
   try {
     return await realpath(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       walk.problems.push({ path, message: `cannot resolve: ${(error as Error).message}` });
+      walk.kept.push(path);
+    }
     return undefined;
   }
 }
@@ -199,11 +227,19 @@ async function visitSnapshot(walk: Walk, dir: string): Promise<void> {
     let entries: Dirent[];
     try {
       entries = await readdir(join(snapshot, relativeDir), { withFileTypes: true });
-    } catch {
+    } catch (error) {
       // The snapshot went away under us (kubelet swapped in a newer one and deleted this one): what is not listed
       // yet is not gone, and the pass that follows the swap reads the new snapshot.
-      walk.unsettled.push(dir);
-      return;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        walk.unsettled.push(dir);
+        return;
+      }
+      // It is there but cannot be listed (permissions, I/O): that is its problem, and what it served stays. Not
+      // unsettled: looking again at once would find the same, pass after pass.
+      const path = join(dir, relativeDir);
+      walk.problems.push({ path, message: `cannot list directory: ${(error as Error).message}` });
+      walk.kept.push(path);
+      continue;
     }
     for (const entry of entries) {
       // Inside a snapshot only kubelet's own names are hidden: a key may well start with one dot.

@@ -2,7 +2,7 @@
 // (the root deleted, created or replaced: a ConfigMap mount, a `mv new static`), and one on the real directory of
 // each file linked in from outside the tree. An event only says "look at this path again" (undefined: everything);
 // what changed is decided by content, in the next pass.
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 
@@ -15,6 +15,8 @@ export interface WatchedTree {
   readonly isKubeletDir: (dir: string) => boolean;
   /** The served path of a real file, for events on the real directories of linked files. */
   readonly servedPathOf: (realPath: string) => string | undefined;
+  /** The broken symlinks (and loops) that point at `path` or below it: its appearance may fix them. */
+  readonly brokenLinksTo: (path: string) => readonly string[];
   /** Asks for a path (undefined: the whole tree) to be looked at again. */
   readonly request: (path: string | undefined) => void;
 }
@@ -52,13 +54,13 @@ export class TreeWatchers {
     }
   }
 
-  /** Watches `dir` (again, if it is a new directory under the same name). */
-  watchDirectory(dir: string, ino: number): void {
+  /** Watches `dir` (again, if it is a new directory under the same name); `real` is where it is after symlinks. */
+  watchDirectory(dir: string, ino: number, real: string = dir): void {
     const known = this.#directories.get(dir);
     if (known?.ino === ino || this.#closed) return;
     known?.watcher.close();
     try {
-      const watcher = watch(dir, (_event, filename) => this.#onEvent(dir, filename?.toString()));
+      const watcher = watch(dir, (_event, filename) => this.#onEvent(dir, real, filename?.toString()));
       watcher.on('error', () => {
         watcher.close();
         if (this.#directories.get(dir)?.watcher === watcher) this.#directories.delete(dir);
@@ -73,15 +75,27 @@ export class TreeWatchers {
   watchLinkTarget(realDir: string): void {
     if (this.#linkTargets.has(realDir) || this.#directories.has(realDir) || this.#closed) return;
     try {
+      const ino = statSync(realDir).ino;
+      const drop = (): void => {
+        watcher.close();
+        if (this.#linkTargets.get(realDir) === watcher) this.#linkTargets.delete(realDir);
+      };
       const watcher = watch(realDir, (_event, filename) => {
         if (filename === null) return this.#tree.request(undefined);
-        const path = this.#tree.servedPathOf(join(realDir, filename.toString()));
+        const name = filename.toString();
+        // The directory itself deleted or replaced: this watch sees nothing more, the next look at a link makes a new
+        // one (on the directory made again, or on the nearest one above a broken link's target).
+        if (name === basename(realDir) && statSync(realDir, { throwIfNoEntry: false })?.ino !== ino) {
+          drop();
+          for (const link of this.#tree.brokenLinksTo(realDir)) this.#tree.request(link);
+          return;
+        }
+        const real = join(realDir, name);
+        const path = this.#tree.servedPathOf(real);
         if (path !== undefined) this.#tree.request(path);
+        for (const link of this.#tree.brokenLinksTo(real)) this.#tree.request(link);
       });
-      watcher.on('error', () => {
-        watcher.close();
-        this.#linkTargets.delete(realDir);
-      });
+      watcher.on('error', drop);
       this.#linkTargets.set(realDir, watcher);
     } catch {
       // The periodic rescan still reads it.
@@ -107,9 +121,15 @@ export class TreeWatchers {
     this.#parent = undefined;
   }
 
-  #onEvent(dir: string, filename: string | undefined): void {
+  #onEvent(dir: string, real: string, filename: string | undefined): void {
     const { root, request } = this.#tree;
     if (filename === undefined) return request(undefined);
+    // A file of this directory served under another name (a link to it that sorts first, or one with a manifest's
+    // name to a file without one) is read under that name: look at it there.
+    const servedAs = this.#tree.servedPathOf(join(real, filename));
+    if (servedAs !== undefined && servedAs !== join(dir, filename)) request(servedAs);
+    // A link that pointed at nothing may point at what just appeared: it is looked at again too.
+    for (const link of this.#tree.brokenLinksTo(join(dir, filename))) request(link);
     if (this.#tree.rootIsFile()) {
       if (filename === basename(root) || filename.startsWith('..')) request(root);
       return;
