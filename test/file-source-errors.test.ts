@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { createLogger } from '../src/observability/logger.ts';
 import { FileSource } from '../src/sources/file/file-source.ts';
 import type { SourceProblem } from '../src/sources/source.ts';
+import { LOGGED_PROBLEMS_PER_FILE } from '../src/sources/file/problems.ts';
 import { EndpointStore } from '../src/store/endpoint-store.ts';
 import { sliceManifest } from './support/endpointd.ts';
 import { eventually } from './support/http.ts';
@@ -200,6 +201,48 @@ describe('file source, one bad file', () => {
         ),
       );
       assert.match(status.error ?? '', /^60 problem\(s\) in 60 file\(s\)/);
+    } finally {
+      await source.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs a file with thousands of bad documents in a bounded number of lines, every bad file still named', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'endpointd-flood-'));
+    const documents = 2_000;
+    const badSlices = Array.from({ length: documents }, (_, i) => slice(`svc-${i}`, `10.0.${i}.999`));
+    await writeFile(join(dir, 'generated.yaml'), badSlices.join('---\n'));
+    await writeFile(join(dir, 'typo.yaml'), 'kind: [');
+    await writeFile(join(dir, 'good.yaml'), slice('good', '10.1.0.1'));
+    const logs = new LogLines();
+    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
+    const source = new FileSource({
+      path: dir,
+      store,
+      logger: createLogger('info', logs),
+      rescanMs: 100,
+    });
+    try {
+      await source.start();
+      assert.equal(source.status().problemCount, documents + 1);
+      assert.equal(store.get({ namespace: 'shop', name: 'good' })?.endpoints.length, 1);
+      const problemLines = (file: string) =>
+        logs
+          .withMessage('invalid manifest: keeping the last good state of this file')
+          .filter((l) => l['file'] === join(dir, file));
+      const generated = problemLines('generated.yaml');
+      assert.equal(generated.length, LOGGED_PROBLEMS_PER_FILE);
+      assert.ok(generated.every((l) => /is not an IPv4 address/.test(String(l['problem']))));
+      const more = logs.withMessage('invalid manifest: more problems in this file, not logged one by one');
+      assert.deepEqual(
+        more.map((l) => [l['file'], l['more'], l['problems']]),
+        [[join(dir, 'generated.yaml'), documents - LOGGED_PROBLEMS_PER_FILE, documents]],
+      );
+      assert.equal(problemLines('typo.yaml').length, 1, 'another bad file is logged as ever');
+      // Rescans find the same problems: nothing is logged again.
+      const logged = logs.lines.length;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(logs.lines.length, logged);
     } finally {
       await source.stop();
       await rm(dir, { recursive: true, force: true });

@@ -6,6 +6,11 @@ import type { SourceProblem } from '../source.ts';
 
 /** How many problems status() lists; problemCount says how many there are in all. */
 const LISTED_PROBLEMS = 50;
+/**
+ * How many of one file's problems are logged, one line each, when they appear or change; the rest are counted in one
+ * line more. A generated file with thousands of bad documents must not flood the log (status() is bounded too).
+ */
+export const LOGGED_PROBLEMS_PER_FILE = 10;
 
 export class FileProblems {
   readonly #logger: Logger;
@@ -46,7 +51,7 @@ export class FileProblems {
       const before = JSON.stringify(this.#byPath.get(path));
       this.#byPath.set(path, problems);
       if (before === JSON.stringify(problems)) continue;
-      for (const problem of problems) {
+      for (const problem of problems.slice(0, LOGGED_PROBLEMS_PER_FILE)) {
         this.#logger.error(
           {
             file: problem.file,
@@ -57,6 +62,12 @@ export class FileProblems {
             problem: problem.message,
           },
           'invalid manifest: keeping the last good state of this file',
+        );
+      }
+      if (problems.length > LOGGED_PROBLEMS_PER_FILE) {
+        this.#logger.error(
+          { file: path, more: problems.length - LOGGED_PROBLEMS_PER_FILE, problems: problems.length },
+          'invalid manifest: more problems in this file, not logged one by one',
         );
       }
     }
