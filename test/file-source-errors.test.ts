@@ -207,6 +207,34 @@ describe('file source, one bad file', () => {
     }
   });
 
+  it('names a file whose name is not UTF-8 (readdir cannot give a path that opens it) instead of skipping it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'endpointd-latin1-'));
+    // "café.yaml" in Latin-1: one byte 0xE9, which is no UTF-8.
+    const latin1 = Buffer.concat([Buffer.from(`${dir}/caf`), Buffer.from([0xe9]), Buffer.from('.yaml')]);
+    await writeFile(latin1, slice('cafe', '10.3.0.1'));
+    await mkdir(Buffer.concat([Buffer.from(`${dir}/d`), Buffer.from([0xff])]));
+    await writeFile(join(dir, 'good.yaml'), slice('good', '10.3.0.2'));
+    const logs = new LogLines();
+    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
+    const source = new FileSource({ path: dir, store, logger: createLogger('info', logs) });
+    try {
+      await source.start();
+      assert.equal(store.get({ namespace: 'shop', name: 'good' })?.endpoints.length, 1);
+      const problems = source.status().problems ?? [];
+      assert.deepEqual(problems.map((p) => [p.file, p.message]).sort(), [
+        [join(dir, 'caf\uFFFD.yaml'), 'its name is not valid UTF-8: not read (rename it)'],
+        [join(dir, 'd\uFFFD'), 'its name is not valid UTF-8: not read (rename it)'],
+      ]);
+      assert.equal(logs.withMessage('invalid manifest: keeping the last good state of this file').length, 2);
+      // A name that really holds U+FFFD is an ordinary name.
+      await writeFile(join(dir, 'odd-\uFFFD.yaml'), slice('odd', '10.3.0.3'));
+      await eventually(() => store.get({ namespace: 'shop', name: 'odd' }), 5000);
+    } finally {
+      await source.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('logs a file with thousands of bad documents in a bounded number of lines, every bad file still named', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'endpointd-flood-'));
     const documents = 2_000;

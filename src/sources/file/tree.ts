@@ -3,7 +3,7 @@
 // directory in kubelet's atomic-writer layout (a `..data` symlink to a `..<timestamp>` directory, the visible
 // names symlinks into it) read through the one snapshot `..data` points at, under its visible names.
 import type { Dirent } from 'node:fs';
-import { readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { flatString } from './flat-string.ts';
 import { within } from './paths.ts';
@@ -113,6 +113,18 @@ async function visit(
   const name = basename(path);
   const manifestName = MANIFEST_FILE.test(name);
   const linked = entry === undefined || entry.isSymbolicLink();
+  if (entry !== undefined && name.includes('\uFFFD') && (manifestName || entry.isDirectory())) {
+    // readdir gives names as UTF-8: bytes that are not become U+FFFD, and the path written with it names nothing.
+    // Such a file would otherwise be skipped without a word (a name really holding U+FFFD is still found).
+    const there = await lstat(path).then(
+      () => true,
+      () => false,
+    );
+    if (!there) {
+      walk.problems.push({ path, message: 'its name is not valid UTF-8: not read (rename it)' });
+      return;
+    }
+  }
   // A plain file met while listing its directory needs no stat of its own: this keeps a 10,000-file scan cheap.
   if (entry?.isFile() === true) {
     if (manifestName) addFile(walk, path, path, join(ancestors.at(-1) ?? dirname(path), name), false);
