@@ -207,6 +207,23 @@ describe('file source, one bad file', () => {
     }
   });
 
+  it('names the syntax error of a .json file as JSON, with its line and column', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'endpointd-bad-json-'));
+    await writeFile(join(dir, 'bad.json'), '{"kind": "EndpointSlice",\n  "metadata": {"name": "x"\n}');
+    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
+    const source = new FileSource({ path: dir, store, logger: createLogger('silent') });
+    try {
+      await source.start();
+      const [problem] = source.status().problems ?? [];
+      assert.equal(problem?.file, join(dir, 'bad.json'));
+      assert.match(problem?.message ?? '', /^invalid JSON at line 3, column 2: /);
+      assert.deepEqual([problem?.line, problem?.column], [3, 2]);
+    } finally {
+      await source.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names a file whose name is not UTF-8 (readdir cannot give a path that opens it) instead of skipping it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'endpointd-latin1-'));
     // "café.yaml" in Latin-1: one byte 0xE9, which is no UTF-8.

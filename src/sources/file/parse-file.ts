@@ -138,7 +138,11 @@ export function parseFile(
     }
   }
   if (problems.length > 0) {
-    if (values === undefined) return { kind: 'broken', digest, problems };
+    if (values === undefined) {
+      // A .json file JSON.parse refused was read as YAML (JSON is YAML) for js-yaml's line and column.
+      const named = request.format === 'json' ? problems.map(asJsonProblem) : problems;
+      return { kind: 'broken', digest, problems: named };
+    }
     // Pieces were written rather than checked: the whole file again, without, for all its problems.
     values.length = 0;
     return parseFile(bytes, { ...request, servedDigest: undefined, refusedDigest: undefined });
@@ -218,6 +222,13 @@ function parsedPiece(
     documents: parsed.documents,
     problems: parsed.problems,
   };
+}
+
+/** A syntax problem of a `.json` file, named as JSON's (the position is js-yaml's, which read it). */
+function asJsonProblem(problem: DocumentProblem): DocumentProblem {
+  return problem.message.startsWith('invalid YAML')
+    ? { ...problem, message: `invalid JSON${problem.message.slice('invalid YAML'.length)}` }
+    : problem;
 }
 
 function stripByteOrderMark(text: string): string {
