@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger } from '../src/observability/logger.ts';
-import { FileSource } from '../src/sources/file/file-source.ts';
+import { FileSource, type FileSourceOptions } from '../src/sources/file/file-source.ts';
 import type { SourceProblem } from '../src/sources/source.ts';
 import { LOGGED_PROBLEMS_PER_FILE } from '../src/sources/file/problems.ts';
 import { EndpointStore } from '../src/store/endpoint-store.ts';
@@ -25,6 +25,17 @@ const oversized = (service: string): string =>
     service,
     Array.from({ length: 60 }, (_, i) => `10.9.${Math.floor(i / 200)}.${(i % 200) + 1}`),
   );
+
+/** A FileSource on `dir` with a store of its own, logging at info into `logs`. */
+function sourceOn(
+  dir: string,
+  options: Partial<FileSourceOptions> = {},
+): { logs: LogLines; store: EndpointStore; source: FileSource } {
+  const logs = new LogLines();
+  const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
+  const source = new FileSource({ path: dir, store, logger: createLogger('info', logs), ...options });
+  return { logs, store, source };
+}
 
 /** Ways to make `path` unusable that work as root too. */
 const BREAKERS: Record<string, (path: string) => Promise<void>> = {
@@ -68,14 +79,7 @@ describe('file source, one bad file', () => {
     await writeFile(join(dir, 'a-good.yaml'), slice('good-a', '10.0.0.1'));
     await writeFile(join(dir, 'z-good.yaml'), slice('good-z', '10.0.0.2'));
     for (const [i, name] of names.entries()) await BREAKERS[name]?.(fileOf(dir, i));
-    const logs = new LogLines();
-    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
-    const source = new FileSource({
-      path: dir,
-      store,
-      logger: createLogger('info', logs),
-      maxFileBytes: LIMIT,
-    });
+    const { logs, store, source } = sourceOn(dir, { maxFileBytes: LIMIT });
     try {
       await source.start();
       assert.deepEqual(
@@ -113,15 +117,7 @@ describe('file source, one bad file', () => {
     const dir = await mkdtemp(join(tmpdir(), 'endpointd-bad-later-'));
     for (const i of names.keys()) await writeFile(fileOf(dir, i), slice(`svc-${i}`, `10.0.1.${i + 1}`));
     await writeFile(join(dir, 'other.yaml'), slice('other', '10.0.2.1'));
-    const logs = new LogLines();
-    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
-    const source = new FileSource({
-      path: dir,
-      store,
-      logger: createLogger('info', logs),
-      maxFileBytes: LIMIT,
-      rescanMs: 150,
-    });
+    const { logs, store, source } = sourceOn(dir, { maxFileBytes: LIMIT, rescanMs: 150 });
     try {
       await source.start();
       assert.equal(store.list().length, names.length + 1);
@@ -188,8 +184,7 @@ describe('file source, one bad file', () => {
     const dir = await mkdtemp(join(tmpdir(), 'endpointd-many-bad-'));
     for (let i = 0; i < 60; i++)
       await writeFile(join(dir, `bad-${String(i).padStart(2, '0')}.yaml`), 'kind: [');
-    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
-    const source = new FileSource({ path: dir, store, logger: createLogger('silent') });
+    const { source } = sourceOn(dir);
     try {
       await source.start();
       const status = source.status();
@@ -210,8 +205,7 @@ describe('file source, one bad file', () => {
   it('names the syntax error of a .json file as JSON, with its line and column', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'endpointd-bad-json-'));
     await writeFile(join(dir, 'bad.json'), '{"kind": "EndpointSlice",\n  "metadata": {"name": "x"\n}');
-    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
-    const source = new FileSource({ path: dir, store, logger: createLogger('silent') });
+    const { source } = sourceOn(dir);
     try {
       await source.start();
       const [problem] = source.status().problems ?? [];
@@ -231,9 +225,7 @@ describe('file source, one bad file', () => {
     await writeFile(latin1, slice('cafe', '10.3.0.1'));
     await mkdir(Buffer.concat([Buffer.from(`${dir}/d`), Buffer.from([0xff])]));
     await writeFile(join(dir, 'good.yaml'), slice('good', '10.3.0.2'));
-    const logs = new LogLines();
-    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
-    const source = new FileSource({ path: dir, store, logger: createLogger('info', logs) });
+    const { logs, store, source } = sourceOn(dir);
     try {
       await source.start();
       assert.equal(store.get({ namespace: 'shop', name: 'good' })?.endpoints.length, 1);
@@ -259,14 +251,7 @@ describe('file source, one bad file', () => {
     await writeFile(join(dir, 'generated.yaml'), badSlices.join('---\n'));
     await writeFile(join(dir, 'typo.yaml'), 'kind: [');
     await writeFile(join(dir, 'good.yaml'), slice('good', '10.1.0.1'));
-    const logs = new LogLines();
-    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
-    const source = new FileSource({
-      path: dir,
-      store,
-      logger: createLogger('info', logs),
-      rescanMs: 100,
-    });
+    const { logs, store, source } = sourceOn(dir, { rescanMs: 100 });
     try {
       await source.start();
       assert.equal(source.status().problemCount, documents + 1);
@@ -299,9 +284,7 @@ describe('file source, what changed', () => {
   it('logs at info, for every read that changes something, the files read and the Services added, changed, removed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'endpointd-changes-'));
     await writeFile(join(dir, 'a.yaml'), slice('alpha', '10.0.0.1'));
-    const logs = new LogLines();
-    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
-    const source = new FileSource({ path: dir, store, logger: createLogger('info', logs) });
+    const { logs, source } = sourceOn(dir);
     type Changed = {
       files: { read: number; removed: number; readNames?: string[]; removedNames?: string[] };
     } & {
