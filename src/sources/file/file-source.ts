@@ -264,9 +264,10 @@ export class FileSource implements Source {
     const inBases = withinAny(bases);
     const swapped = [...this.#kubeletDirs].filter(([dir]) => inBases(dir)).map(([, real]) => real);
     const related: string[] = [];
-    for (const path of this.#served.paths()) {
-      const state = this.#served.get(path);
-      if (state === undefined) continue;
+    for (const [path, state] of this.#served.entries()) {
+      // A file served under its own name and not through a link is neither (nearly all of a large tree): skipped
+      // before anything costs a walk up its directories, as this runs on every pass.
+      if (state.realPath === path && !state.linked) continue;
       if (inBases(path)) {
         if (state.realPath === path || !within(realRoot, state.realPath)) continue;
         const own = join(this.#root, relative(realRoot, state.realPath));

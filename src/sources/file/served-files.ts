@@ -62,6 +62,11 @@ export class ServedFiles {
     return [...this.#files.keys()];
   }
 
+  /** Each served path with its state (a live view: not to be held across changes). */
+  entries(): MapIterator<[string, FileState]> {
+    return this.#files.entries();
+  }
+
   get size(): number {
     return this.#files.size;
   }
