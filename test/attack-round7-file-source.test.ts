@@ -13,7 +13,7 @@ import type { ReadinessDetail } from '../src/observability/readiness.ts';
 import { startEndpointd } from '../src/main.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG } from './support/endpointd.ts';
-import { EventStream, eventually, get } from './support/http.ts';
+import { EventStream, eventually, get, listedServiceNames } from './support/http.ts';
 import { KubeletVolume } from './support/kubelet-volume.ts';
 import { LogLines } from './support/log-lines.ts';
 
@@ -396,13 +396,7 @@ describe('file source, a directory link to a directory above the root', () => {
     await endpointd.synced;
     const url = `http://127.0.0.1:${endpointd.httpAddress.port}`;
     try {
-      const list = (await get(`${url}/v1/services?namespace=shop`)).json<{
-        services: Array<{ name: string }>;
-      }>();
-      assert.deepEqual(
-        list.services.map((s) => s.name),
-        ['web'],
-      );
+      assert.deepEqual(await listedServiceNames(url, 'shop'), ['web']);
       const source = await fileSourceStatus(url);
       assert.deepEqual(source.problems, [
         { file: join(top, 'root', 'up'), message: `symlink loop: leads back to ${top}, which contains it` },

@@ -20,6 +20,14 @@ export async function get(url: string, headers: Record<string, string> = {}): Pr
   };
 }
 
+/** The names of the Services `GET /v1/services?namespace=…` lists, sorted. */
+export async function listedServiceNames(baseUrl: string, namespace: string): Promise<string[]> {
+  const list = (await get(`${baseUrl}/v1/services?namespace=${namespace}`)).json<{
+    services: Array<{ name: string }>;
+  }>();
+  return list.services.map((s) => s.name).sort();
+}
+
 /** One event of a stream: for SSE the `id` (undefined when the event had none) and the parsed `data`. */
 export interface StreamEvent {
   readonly id: string | undefined;
