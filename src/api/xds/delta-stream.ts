@@ -44,6 +44,8 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
       }
     }
     let state = this.types.get(request.type_url);
+    // The type's first request on this stream: its initial_resource_versions say what the client holds.
+    const firstOfType = state === undefined;
     if (state === undefined) {
       const initial = Object.entries(request.initial_resource_versions);
       if (this.refuseOverBound(this.heldNames() + initial.length)) return;
@@ -69,12 +71,23 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
       if (name === '*') {
         state.wildcard = true;
         state.allDirty = true;
-      } else if (!state.names.has(name)) {
-        // Checked name by name: an oversized request is refused after at most the bound's worth of work.
-        if (this.refuseOverBound((held += 1))) return;
-        state.names.add(name);
+      } else {
+        if (!state.names.has(name)) {
+          // Checked name by name: an oversized request is refused after at most the bound's worth of work.
+          if (this.refuseOverBound((held += 1))) return;
+          state.names.add(name);
+          this.interest.add(state.typeUrl, name);
+        }
+        if (!firstOfType) {
+          // "The server must respond with all resources listed in resource_names_subscribe, even if it believes
+          // the client has the most recent version of them" (discovery.proto): a client that dropped a resource
+          // and wants it back before it unsubscribed (Envoy's RemoveThenAdd) asks again for a name it still
+          // holds, and waits for it. So forget what we think it holds: the resource (or its absence) is sent
+          // again. On the type's first request, initial_resource_versions say what the client holds: kept.
+          state.known.delete(name);
+          state.reportedAbsent.delete(name);
+        }
         state.dirty.add(name);
-        this.interest.add(state.typeUrl, name);
       }
     }
     for (const name of request.resource_names_unsubscribe) {
