@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TYPE_URL } from '../src/api/xds/wire.ts';
+import { startTestGrpc, summarize, TestClient } from './support/grpc-discovery.ts';
+import { service as ipService } from './support/services.ts';
 import {
   deltaMarker,
   endpointAt,
@@ -59,6 +61,44 @@ describe('delta ADS: a name subscribed again while still subscribed', () => {
       await deltaMarker(ads, TYPE_URL.cluster, ['web.shop:grpc']);
     } finally {
       ads.close();
+    }
+  });
+});
+
+describe('gRPC Watch of named services', () => {
+  // WatchResponse: first `added` for each service the client does not hold, `absent` for each named service that
+  // does not exist, then `synced`. A service that existed at start but was deleted while the stream was still
+  // writing the state at start (a client reading slowly, many services) was reported neither way: its queued
+  // `added` merged with the deletion into nothing, and the client was told `synced` without a word of it.
+  it('reports a named service deleted before its state at start was written as absent, before synced', async () => {
+    const t = await startTestGrpc();
+    const client = new TestClient(t.address);
+    const names = Array.from({ length: 60 }, (_, i) => `svc${String(i).padStart(2, '0')}`);
+    // Large states (2,000 endpoints each), so that the stream stalls on HTTP/2 flow control while not read.
+    const ips = Array.from({ length: 2000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1`);
+    for (const name of names) t.store.upsert('test', ipService('shop', name, ips));
+    const stream = client.watch({ services: names.map((name) => ({ namespace: 'shop', name })) });
+    try {
+      stream.call.pause();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      t.store.delete('test', { namespace: 'shop', name: 'svc59' });
+      stream.call.resume();
+      const initial = (await stream.until((m) => m.event === 'synced', 10_000)).map(summarize);
+      assert.equal(initial.at(-1), 'synced');
+      const reported = new Set(initial.slice(0, -1).map((m) => m.split(' ')[1]));
+      assert.deepEqual(
+        names.filter((name) => !reported.has(name)),
+        [],
+        'every named service is reported before synced',
+      );
+      assert.ok(
+        initial.includes('absent svc59') || initial.includes('added svc59'),
+        `svc59: ${initial.filter((m) => m.endsWith('svc59')).join(', ')}`,
+      );
+    } finally {
+      stream.cancel();
+      client.close();
+      await t.stop();
     }
   });
 });

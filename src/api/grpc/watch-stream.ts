@@ -168,6 +168,12 @@ export class WatchStream {
   #inFlight = 0;
   /** What the client holds of each service's answer: a change its view does not show is not sent. */
   readonly #sent: SentViewVersions;
+  /**
+   * Named services (scope `services`) that existed at start, which the client did not hold, and of which nothing was
+   * written yet. If one is deleted before its turn, its queued change merges into nothing (the client never held
+   * it): without this it would be reported neither `added` nor `absent` before `synced`.
+   */
+  readonly #unreported = new Map<string, ServiceKey>();
 
   constructor(
     call: WatchCall,
@@ -264,6 +270,9 @@ export class WatchStream {
         ? undefined
         : cachedViewVersion(this.#context.store.encoded, current, this.#query.view);
     if (knownVersion !== undefined && knownVersion === currentVersion) return;
+    if (this.scope.kind === 'services' && knownVersion === undefined && current !== undefined) {
+      this.#unreported.set(id, key);
+    }
     subscription?.deliver({
       id,
       key: { namespace: key.namespace, name: key.name },
@@ -282,6 +291,10 @@ export class WatchStream {
       const change = this.#take();
       if (change === undefined) {
         if (!this.#synced) {
+          if (this.#unreported.size > 0) {
+            this.#reportVanished();
+            continue;
+          }
           this.#synced = true;
           this.#send(this.#context.codec.synced);
         }
@@ -307,14 +320,26 @@ export class WatchStream {
     return undefined;
   }
 
+  /** Before `synced`: `absent` for each named service that was deleted before its state at start was written. */
+  #reportVanished(): void {
+    const { store, codec } = this.#context;
+    for (const key of this.#unreported.values()) {
+      if (inClusterView(store.get(key), this.view.cluster) === undefined) this.#initial.push(codec.absent(key));
+    }
+    this.#unreported.clear();
+  }
+
   #writeChange(change: ServiceChange): void {
     const { codec } = this.#context;
     if (!this.#sent.isNews(change)) return;
     const { previous, current } = change;
     if (current === undefined) {
+      // Nothing to say of a service the client never held (e.g. it left the watched cluster before its turn):
+      // it stays unreported, and is reported absent before `synced`.
       if (previous !== undefined) this.#send(deletedEvent(codec, change.id, change.key));
       return;
     }
+    if (this.#unreported.size > 0) this.#unreported.delete(change.id);
     const kind = previous === undefined ? 'added' : 'modified';
     this.#send(stateEvent(codec, kind, current, this.#query.view, this.#viewForm));
   }
