@@ -47,7 +47,10 @@ describe('delta ADS: a name subscribed again while still subscribed', () => {
       assert.deepEqual(first.removed_resources, ['none.shop:grpc']);
       ads.send({ type_url: TYPE_URL.endpoint, response_nonce: first.nonce });
 
-      ads.send({ type_url: TYPE_URL.endpoint, resource_names_subscribe: ['web.shop:grpc', 'none.shop:grpc'] });
+      ads.send({
+        type_url: TYPE_URL.endpoint,
+        resource_names_subscribe: ['web.shop:grpc', 'none.shop:grpc'],
+      });
       const again = await ads.next();
       assert.equal(again.type_url, TYPE_URL.endpoint);
       assert.deepEqual(

@@ -324,7 +324,8 @@ export class WatchStream {
   #reportVanished(): void {
     const { store, codec } = this.#context;
     for (const key of this.#unreported.values()) {
-      if (inClusterView(store.get(key), this.view.cluster) === undefined) this.#initial.push(codec.absent(key));
+      if (inClusterView(store.get(key), this.view.cluster) === undefined)
+        this.#initial.push(codec.absent(key));
     }
     this.#unreported.clear();
   }
