@@ -206,8 +206,12 @@ describe('xDS: names per stream are bounded', () => {
               }
               for (const n of added) held.add(n);
               for (const n of request.unsubscribe) held.delete(n);
-              // Each name newly subscribed (and not dropped again) is reported absent, once; nothing else is.
-              const expected = added.filter((n) => held.has(n)).map((n) => `x${n}.nowhere:8080`);
+              // Each name subscribed (and not dropped again) is reported absent — once per request that names it,
+              // held already or not (the protocol: every name in resource_names_subscribe is answered); nothing
+              // else is.
+              const expected = [...new Set(request.subscribe)]
+                .filter((n) => held.has(n))
+                .map((n) => `x${n}.nowhere:8080`);
               if (expected.length === 0) continue;
               const response = await ads.next();
               assert.deepEqual([...response.removed_resources].sort(), expected.sort());
