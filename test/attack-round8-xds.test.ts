@@ -2,6 +2,7 @@
 // clients on loopback, each pinned by the observable property it broke.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ResourceCatalog } from '../src/api/xds/catalog.ts';
 import { TYPE_URL } from '../src/api/xds/wire.ts';
 import { startTestGrpc, summarize, TestClient } from './support/grpc-discovery.ts';
 import { service as ipService } from './support/services.ts';
@@ -103,5 +104,42 @@ describe('gRPC Watch of named services', () => {
       client.close();
       await t.stop();
     }
+  });
+});
+
+describe('xDS wildcard list cut at its bound', () => {
+  // The wildcard list is rebuilt after every change of the store: a cluster with more Service ports than the bound
+  // logged "list truncated" again at each of its changes, many a second.
+  it('is told once when the cut starts, not at every rebuild while it stays cut, and again after a recovery', () => {
+    const store = newStore();
+    const told: { total: number; served: number }[] = [];
+    const catalog = new ResourceCatalog({
+      store,
+      instanceId: 'r8-cut',
+      maxWildcardResources: 2,
+      onWildcardTruncated: (total, served) => told.push({ total, served }),
+    });
+    const rebuild = (): number => {
+      catalog.invalidateWildcard();
+      return catalog.wildcardNames('cluster').length;
+    };
+    store.upsert(SOURCE, service('shop', 'a', [endpointAt('10.0.0.1')]));
+    store.upsert(SOURCE, service('shop', 'b', [endpointAt('10.0.0.2')]));
+    assert.equal(rebuild(), 2);
+    assert.equal(told.length, 0, 'at the bound: nothing cut');
+    store.upsert(SOURCE, service('shop', 'c', [endpointAt('10.0.0.3')]));
+    for (let change = 0; change < 50; change++) {
+      store.upsert(SOURCE, service('shop', 'c', [endpointAt(`10.0.1.${change}`)]));
+      assert.equal(rebuild(), 2);
+    }
+    assert.deepEqual(told, [{ total: 3, served: 2 }]);
+    store.delete(SOURCE, { namespace: 'shop', name: 'c' });
+    assert.equal(rebuild(), 2);
+    store.upsert(SOURCE, service('shop', 'd', [endpointAt('10.0.0.4')]));
+    assert.equal(rebuild(), 2);
+    assert.deepEqual(told, [
+      { total: 3, served: 2 },
+      { total: 3, served: 2 },
+    ]);
   });
 });

@@ -43,6 +43,10 @@ export interface ResourceCatalogOptions {
   readonly instanceId: string;
   /** At most this many Clusters are listed to a wildcard subscriber (the first ones by namespace, name, port). */
   readonly maxWildcardResources: number;
+  /**
+   * Told when the wildcard list starts to be cut at `maxWildcardResources` (not again at each rebuild while it stays
+   * cut: the list is rebuilt after every change of the store, and a large cluster changes many times a second).
+   */
   readonly onWildcardTruncated?: (total: number, served: number) => void;
   /** Assignments' `policy.overprovisioning_factor` (percent; default: strict, src/config/options/xds.ts). */
   readonly overprovisioningFactor?: number;
@@ -52,6 +56,8 @@ export class ResourceCatalog {
   readonly #options: ResourceCatalogOptions;
   #wildcard: readonly string[] | undefined;
   #wildcardSet: ReadonlySet<string> | undefined;
+  /** The last wildcard list built was cut at the bound: a later cut one is not told again. */
+  #truncated = false;
 
   constructor(options: ResourceCatalogOptions) {
     this.#options = options;
@@ -158,8 +164,10 @@ export class ResourceCatalog {
     if (this.#wildcard === undefined) {
       const all = this.#options.store.list().flatMap(servicePortNames);
       const max = this.#options.maxWildcardResources;
-      if (all.length > max) this.#options.onWildcardTruncated?.(all.length, max);
-      this.#wildcard = all.length > max ? all.slice(0, max) : all;
+      const truncated = all.length > max;
+      if (truncated && !this.#truncated) this.#options.onWildcardTruncated?.(all.length, max);
+      this.#truncated = truncated;
+      this.#wildcard = truncated ? all.slice(0, max) : all;
     }
     return this.#wildcard;
   }
