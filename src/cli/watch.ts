@@ -91,6 +91,11 @@ export async function watch(client: ApiClient, args: ClientArgs, io: ClientIo): 
           printed.set(key, event.version);
         }
         if (!single && event.type === 'DELETED') printed.delete(`${event.namespace}/${event.name}`);
+        if (single && event.type === 'ABSENT' && version !== undefined) {
+          // Shown as present, now absent: it was deleted while the connection was down, and a resumed stream can
+          // only say it is absent now. The deletion is printed, as the many-service watch prints it.
+          emit({ type: 'DELETED', namespace: event.namespace, name: event.name });
+        }
         if (single && event.type !== 'SYNCED') {
           version = event.type === 'ADDED' || event.type === 'MODIFIED' ? event.version : undefined;
         }

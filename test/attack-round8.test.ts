@@ -1,0 +1,116 @@
+// Attack from outside (round 8): topology answers, named clusters, the command line and the REST seams, each case
+// against the real endpointd on loopback. Each case is a defect the earlier tests missed.
+import assert from 'node:assert/strict';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { runClient } from '../src/cli/index.ts';
+import { sliceManifest, startTestEndpointd } from './support/endpointd.ts';
+import { eventually, get } from './support/http.ts';
+
+/** A loopback TCP proxy that can cut its connections and refuse new ones for a while (a server out of reach). */
+async function startGate(targetPort: number): Promise<{
+  url: string;
+  /** Cuts every open connection and refuses new ones until open(). */
+  block(): void;
+  open(): void;
+  close(): Promise<void>;
+}> {
+  const sockets = new Set<Socket>();
+  let blocked = false;
+  const server: Server = createServer((client) => {
+    if (blocked) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    block: () => {
+      blocked = true;
+      for (const s of sockets) s.destroy();
+    },
+    open: () => {
+      blocked = false;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A client command run in this process against a real server, its output collected as it comes. */
+function startClient(
+  command: string,
+  argv: string[],
+): {
+  stdout: () => string;
+  stderr: () => string;
+  stop: () => Promise<number>;
+} {
+  let out = '';
+  let err = '';
+  const sink = (append: (text: string) => void): Writable =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        append(chunk.toString());
+        done();
+      },
+    });
+  const abort = new AbortController();
+  const running = runClient(command, argv, {
+    stdout: sink((t) => (out += t)),
+    stderr: sink((t) => (err += t)),
+    env: {},
+    signal: abort.signal,
+  });
+  return {
+    stdout: () => out,
+    stderr: () => err,
+    stop: async () => {
+      abort.abort();
+      return running;
+    },
+  };
+}
+
+describe('endpointd watch SERVICE across a lost connection', () => {
+  it('prints <deleted> for a service deleted while the server was out of reach', async () => {
+    const server = await startTestEndpointd({ 'web.yaml': sliceManifest('shop', 'web', ['10.0.0.1']) });
+    const gate = await startGate(Number(new URL(server.url).port));
+    const watch = startClient('watch', ['-s', gate.url, 'shop/web']);
+    try {
+      await eventually(() => (watch.stdout().includes('10.0.0.1:8080') ? true : undefined), 10_000);
+      gate.block();
+      await eventually(() => (watch.stderr().includes('reconnecting') ? true : undefined), 10_000);
+      await server.remove('web.yaml');
+      await eventually(
+        async () =>
+          (await get(`${server.url}/v1/namespaces/shop/services/web`)).status === 404 ? true : undefined,
+        10_000,
+      );
+      gate.open();
+      await eventually(() => (watch.stderr().includes('does not exist') ? true : undefined), 15_000);
+      const rows = watch.stdout().trim().split('\n');
+      assert.match(
+        rows.at(-1) ?? '',
+        /^web\s+<deleted>\s+0s$/,
+        `the table ends with the deletion:\n${watch.stdout()}`,
+      );
+    } finally {
+      assert.equal(await watch.stop(), 0);
+      await gate.close();
+      await server.stop();
+    }
+  });
+});
