@@ -5,6 +5,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { runClient } from '../src/cli/index.ts';
+import { UNLIMITED } from '../src/config/index.ts';
 import { sliceManifest, startTestEndpointd } from './support/endpointd.ts';
 import { eventually, get } from './support/http.ts';
 
@@ -109,6 +110,43 @@ describe('endpointd watch SERVICE across a lost connection', () => {
       );
     } finally {
       assert.equal(await watch.stop(), 0);
+      await gate.close();
+      await server.stop();
+    }
+  });
+});
+
+describe('endpointd watch refused for a while on reconnecting (429)', () => {
+  it('waits and reconnects instead of ending, as it does for any lost connection', async () => {
+    const server = await startTestEndpointd(
+      { 'web.yaml': sliceManifest('shop', 'web', ['10.0.0.1']) },
+      { limits: { ...UNLIMITED, restStreams: { total: 0, perClient: 2 } } },
+    );
+    const gate = await startGate(Number(new URL(server.url).port));
+    const watch = startClient('watch', ['-s', gate.url, 'shop/web']);
+    const held: AbortController[] = [];
+    try {
+      await eventually(() => (watch.stdout().includes('10.0.0.1:8080') ? true : undefined), 10_000);
+      gate.block();
+      await eventually(() => (watch.stderr().includes('reconnecting') ? true : undefined), 10_000);
+      // Every stream slot of this address taken by others while the watch is away: its reconnection gets 429.
+      await eventually(async () => {
+        const other = new AbortController();
+        const answer = await fetch(`${server.url}/v1/namespaces/shop/services/web/watch`, {
+          signal: other.signal,
+        });
+        if (answer.status === 200) held.push(other);
+        else other.abort();
+        return held.length === 2 ? true : undefined;
+      }, 10_000);
+      gate.open();
+      await eventually(() => (watch.stderr().includes('429') ? true : undefined), 15_000);
+      held.pop()?.abort();
+      await server.write('web.yaml', sliceManifest('shop', 'web', ['10.0.0.1', '10.0.0.2']));
+      await eventually(() => (watch.stdout().includes('10.0.0.2:8080') ? true : undefined), 20_000);
+    } finally {
+      for (const other of held) other.abort();
+      assert.equal(await watch.stop(), 0, `the watch ended by itself:\n${watch.stderr()}`);
       await gate.close();
       await server.stop();
     }

@@ -146,12 +146,30 @@ export class ApiClient {
         );
       case 404:
         throw new CliError(EXIT.notFound, detail === '' ? `not found: ${this.url(path)}` : detail);
+      case 429:
+        // The server's rate or stream limits: an answer to be had later, like a 503 (a watch rides it out).
+        throw new CliError(
+          EXIT.unavailable,
+          `${this.#base.origin} refused more requests for now: ${said}`,
+          retryAfterMs(answer.headers['retry-after']),
+        );
       case 503:
-        throw new CliError(EXIT.unavailable, `${this.#base.origin} is not ready: ${said}`);
+        throw new CliError(
+          EXIT.unavailable,
+          `${this.#base.origin} is not ready: ${said}`,
+          retryAfterMs(answer.headers['retry-after']),
+        );
       default:
         throw new CliError(EXIT.failed, `${this.url(path)} answered ${said}`);
     }
   }
+}
+
+/** A Retry-After header in delay-seconds (what endpointd sends), in ms; undefined when absent or not a number. */
+function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(header) ? header[0] : header;
+  if (text === undefined || !/^\d{1,6}$/.test(text.trim())) return undefined;
+  return Number(text.trim()) * 1000;
 }
 
 /** The most specific words an undici or TLS error has: its code and message, and its cause's. */

@@ -106,7 +106,9 @@ export async function watch(client: ApiClient, args: ClientArgs, io: ClientIo): 
       if (io.signal.aborted) return EXIT.ok;
       // A first connection that fails is an answer a script needs now; later ones are blips to ride out.
       if (!(error instanceof CliError) || !connected || error.code !== EXIT.unavailable) throw error;
-      const wait = RECONNECT_MS[Math.min(failures, RECONNECT_MS.length - 1)] ?? 5000;
+      const backoff = RECONNECT_MS[Math.min(failures, RECONNECT_MS.length - 1)] ?? 5000;
+      // A server that said when to come back (429, 503) is not asked again sooner: it would only refuse again.
+      const wait = Math.max(backoff, error.retryAfterMs ?? 0);
       failures++;
       io.stderr.write(`${error.message}; reconnecting in ${wait} ms\n`);
       await new Promise<void>((resolve) => {
