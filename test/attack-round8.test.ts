@@ -1,6 +1,7 @@
 // Attack from outside (round 8): topology answers, named clusters, the command line and the REST seams, each case
 // against the real endpointd on loopback. Each case is a defect the earlier tests missed.
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -57,6 +58,8 @@ function startClient(
 ): {
   stdout: () => string;
   stderr: () => string;
+  /** The exit code, once the command ends by itself. */
+  exit: Promise<number>;
   stop: () => Promise<number>;
 } {
   let out = '';
@@ -78,6 +81,7 @@ function startClient(
   return {
     stdout: () => out,
     stderr: () => err,
+    exit: running,
     stop: async () => {
       abort.abort();
       return running;
@@ -149,6 +153,35 @@ describe('endpointd watch refused for a while on reconnecting (429)', () => {
       assert.equal(await watch.stop(), 0, `the watch ended by itself:\n${watch.stderr()}`);
       await gate.close();
       await server.stop();
+    }
+  });
+});
+
+describe('endpointd get (every service) against a server that stalls mid-answer', () => {
+  it('gives up after --request-timeout, as for any answer', async () => {
+    // Answers the head of the watch stream the list is read from, then nothing (a stalled server, or a proxy
+    // that buffers the stream).
+    const stalled = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+      res.flushHeaders();
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    const { port } = stalled.address() as AddressInfo;
+    const started = performance.now();
+    const get = startClient('get', ['-s', `http://127.0.0.1:${port}`, '--request-timeout', '1s']);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const code = await Promise.race([
+        get.exit,
+        new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still running'), 10_000))),
+      ]);
+      assert.equal(code, 3, get.stderr());
+      assert.ok(performance.now() - started < 10_000);
+    } finally {
+      clearTimeout(timer);
+      await get.stop();
+      stalled.closeAllConnections();
+      await new Promise<void>((resolve) => stalled.close(() => resolve()));
     }
   });
 });
