@@ -1,13 +1,19 @@
 // Attack from outside (round 8): topology answers, named clusters, the command line and the REST seams, each case
 // against the real endpointd on loopback. Each case is a defect the earlier tests missed.
 import assert from 'node:assert/strict';
+import { Metadata } from '@grpc/grpc-js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { runClient } from '../src/cli/index.ts';
 import { UNLIMITED } from '../src/config/index.ts';
-import { sliceManifest, startTestEndpointd } from './support/endpointd.ts';
+import { sliceManifest, startTestEndpointd, TEST_CONFIG } from './support/endpointd.ts';
+import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
+import { StreamReader, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
 import { eventually, get } from './support/http.ts';
 
 /** A loopback TCP proxy that can cut its connections and refuse new ones for a while (a server out of reach). */
@@ -182,6 +188,83 @@ describe('endpointd get (every service) against a server that stalls mid-answer'
       await get.stop();
       stalled.closeAllConnections();
       await new Promise<void>((resolve) => stalled.close(() => resolve()));
+    }
+  });
+});
+
+describe('gRPC stream slots and a call cancelled while its token is reviewed', () => {
+  it('does not keep the slot of a call that ended before it was admitted', async () => {
+    // A TokenReview API that answers only when told (a slow API server): every token is a user's.
+    const pending: Array<() => void> = [];
+    const reviewApi = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        pending.push(() => {
+          const { spec } = JSON.parse(body) as { spec: { token: string } };
+          res.writeHead(201, { 'Content-Type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              apiVersion: 'authentication.k8s.io/v1',
+              kind: 'TokenReview',
+              status: { authenticated: true, user: { username: `user-${spec.token}`, groups: [] } },
+            }),
+          );
+        });
+      });
+    });
+    await new Promise<void>((resolve) => reviewApi.listen(0, '127.0.0.1', resolve));
+    const dir = await mkdtemp(join(tmpdir(), 'endpointd-round8-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    const apiUrl = `http://127.0.0.1:${(reviewApi.address() as AddressInfo).port}`;
+    await writeFile(
+      kubeconfig,
+      kubeconfigYaml({ url: apiUrl, caPem: undefined, namespace: 'default' }, 'reviewer'),
+    );
+    const server = await startTestEndpointd(
+      { 'web.yaml': sliceManifest('shop', 'web', ['10.0.0.1']) },
+      {
+        security: { ...TEST_CONFIG.security, auth: { ...TEST_CONFIG.security.auth, tokenReview: true } },
+        tokenReviewApi: { ...TEST_CONFIG.tokenReviewApi, kubeconfig },
+        limits: { ...UNLIMITED, grpcStreams: { total: 0, perClient: 2 } },
+      },
+    );
+    const client = new TestClient(`127.0.0.1:${server.endpointd.grpcPort}`);
+    const watchWith = (token: string): StreamReader<DecodedWatchResponse> => {
+      const metadata = new Metadata();
+      metadata.set('authorization', `Bearer ${token}`);
+      return client.watch({ services: [{ namespace: 'shop', name: 'web' }] }, metadata);
+    };
+    try {
+      // Two clients give up (cancel) while their new tokens are being reviewed; then the reviews answer.
+      for (const token of ['first', 'second']) {
+        const call = watchWith(token);
+        await eventually(() => (pending.length > 0 ? true : undefined), 10_000);
+        call.call.cancel();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        pending.shift()?.();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Nothing of theirs is open: this address's two slots are free for the next client.
+      const next = watchWith('third');
+      await eventually(() => (pending.length > 0 ? true : undefined), 10_000);
+      pending.shift()?.();
+      const answer = await Promise.race([
+        next.next().then(
+          (message) => `message ${JSON.stringify(message).slice(0, 40)}`,
+          (error: Error) => `error ${error.message}`,
+        ),
+        new Promise<string>((resolve) => setTimeout(() => resolve('nothing'), 10_000)),
+      ]);
+      assert.match(answer, /^message/);
+      next.call.cancel();
+    } finally {
+      for (const answer of pending) answer();
+      client.close();
+      await server.stop();
+      reviewApi.closeAllConnections();
+      await new Promise<void>((resolve) => reviewApi.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
