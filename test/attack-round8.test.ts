@@ -95,6 +95,51 @@ function startClient(
   };
 }
 
+/**
+ * A TokenReview API that answers each review only when the test says (a slow API server); it vouches for every
+ * token. `kubeconfig` is endpointd's way to it.
+ */
+async function startHeldTokenReviews(): Promise<{
+  kubeconfig: string;
+  /** The reviews asked and not answered yet: call one to answer it. */
+  pending: Array<() => void>;
+  close: () => Promise<void>;
+}> {
+  const pending: Array<() => void> = [];
+  const api = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      pending.push(() => {
+        const { spec } = JSON.parse(body) as { spec: { token: string } };
+        res.writeHead(201, { 'Content-Type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenReview',
+            status: { authenticated: true, user: { username: `user-${spec.token}`, groups: [] } },
+          }),
+        );
+      });
+    });
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const dir = await mkdtemp(join(tmpdir(), 'endpointd-round8-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  const url = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  await writeFile(kubeconfig, kubeconfigYaml({ url, caPem: undefined, namespace: 'default' }, 'reviewer'));
+  return {
+    kubeconfig,
+    pending,
+    close: async () => {
+      for (const answer of pending.splice(0)) answer();
+      api.closeAllConnections();
+      await new Promise<void>((resolve) => api.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('endpointd watch SERVICE across a lost connection', () => {
   it('prints <deleted> for a service deleted while the server was out of reach', async () => {
     const server = await startTestEndpointd({ 'web.yaml': sliceManifest('shop', 'web', ['10.0.0.1']) });
@@ -194,38 +239,12 @@ describe('endpointd get (every service) against a server that stalls mid-answer'
 
 describe('gRPC stream slots and a call cancelled while its token is reviewed', () => {
   it('does not keep the slot of a call that ended before it was admitted', async () => {
-    // A TokenReview API that answers only when told (a slow API server): every token is a user's.
-    const pending: Array<() => void> = [];
-    const reviewApi = createHttpServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      req.on('end', () => {
-        pending.push(() => {
-          const { spec } = JSON.parse(body) as { spec: { token: string } };
-          res.writeHead(201, { 'Content-Type': 'application/json' });
-          res.end(
-            JSON.stringify({
-              apiVersion: 'authentication.k8s.io/v1',
-              kind: 'TokenReview',
-              status: { authenticated: true, user: { username: `user-${spec.token}`, groups: [] } },
-            }),
-          );
-        });
-      });
-    });
-    await new Promise<void>((resolve) => reviewApi.listen(0, '127.0.0.1', resolve));
-    const dir = await mkdtemp(join(tmpdir(), 'endpointd-round8-'));
-    const kubeconfig = join(dir, 'kubeconfig');
-    const apiUrl = `http://127.0.0.1:${(reviewApi.address() as AddressInfo).port}`;
-    await writeFile(
-      kubeconfig,
-      kubeconfigYaml({ url: apiUrl, caPem: undefined, namespace: 'default' }, 'reviewer'),
-    );
+    const review = await startHeldTokenReviews();
     const server = await startTestEndpointd(
       { 'web.yaml': sliceManifest('shop', 'web', ['10.0.0.1']) },
       {
         security: { ...TEST_CONFIG.security, auth: { ...TEST_CONFIG.security.auth, tokenReview: true } },
-        tokenReviewApi: { ...TEST_CONFIG.tokenReviewApi, kubeconfig },
+        tokenReviewApi: { ...TEST_CONFIG.tokenReviewApi, kubeconfig: review.kubeconfig },
         limits: { ...UNLIMITED, grpcStreams: { total: 0, perClient: 2 } },
       },
     );
@@ -239,16 +258,16 @@ describe('gRPC stream slots and a call cancelled while its token is reviewed', (
       // Two clients give up (cancel) while their new tokens are being reviewed; then the reviews answer.
       for (const token of ['first', 'second']) {
         const call = watchWith(token);
-        await eventually(() => (pending.length > 0 ? true : undefined), 10_000);
+        await eventually(() => (review.pending.length > 0 ? true : undefined), 10_000);
         call.call.cancel();
         await new Promise((resolve) => setTimeout(resolve, 100));
-        pending.shift()?.();
+        review.pending.shift()?.();
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
       // Nothing of theirs is open: this address's two slots are free for the next client.
       const next = watchWith('third');
-      await eventually(() => (pending.length > 0 ? true : undefined), 10_000);
-      pending.shift()?.();
+      await eventually(() => (review.pending.length > 0 ? true : undefined), 10_000);
+      review.pending.shift()?.();
       const answer = await Promise.race([
         next.next().then(
           (message) => `message ${JSON.stringify(message).slice(0, 40)}`,
@@ -259,12 +278,50 @@ describe('gRPC stream slots and a call cancelled while its token is reviewed', (
       assert.match(answer, /^message/);
       next.call.cancel();
     } finally {
-      for (const answer of pending) answer();
       client.close();
       await server.stop();
-      reviewApi.closeAllConnections();
-      await new Promise<void>((resolve) => reviewApi.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
+      await review.close();
+    }
+  });
+});
+
+describe('REST stream slots and a watch whose client left while its token was reviewed', () => {
+  it('does not keep the slot (nor the stream) of a request whose client is gone', async () => {
+    const review = await startHeldTokenReviews();
+    const server = await startTestEndpointd(
+      { 'web.yaml': sliceManifest('shop', 'web', ['10.0.0.1']) },
+      {
+        security: { ...TEST_CONFIG.security, auth: { ...TEST_CONFIG.security.auth, tokenReview: true } },
+        tokenReviewApi: { ...TEST_CONFIG.tokenReviewApi, kubeconfig: review.kubeconfig },
+        limits: { ...UNLIMITED, restStreams: { total: 0, perClient: 2 } },
+      },
+    );
+    const watchUrl = `${server.url}/v1/namespaces/shop/services/web/watch`;
+    const watchWith = (token: string, signal: AbortSignal): Promise<Response> =>
+      fetch(watchUrl, { headers: { authorization: `Bearer ${token}` }, signal });
+    try {
+      // Two clients give up while their new tokens are being reviewed; then the reviews answer.
+      for (const token of ['first', 'second']) {
+        const gone = new AbortController();
+        const answer = watchWith(token, gone.signal).catch(() => undefined);
+        await eventually(() => (review.pending.length > 0 ? true : undefined), 10_000);
+        gone.abort();
+        await answer;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        review.pending.shift()?.();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Nothing of theirs is open: this address's two slots are free for the next client.
+      const next = new AbortController();
+      const answer = watchWith('third', next.signal);
+      await eventually(() => (review.pending.length > 0 ? true : undefined), 10_000);
+      review.pending.shift()?.();
+      const status = (await answer).status;
+      next.abort();
+      assert.equal(status, 200);
+    } finally {
+      await server.stop();
+      await review.close();
     }
   });
 });
