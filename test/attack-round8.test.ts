@@ -12,7 +12,10 @@ import { describe, it } from 'node:test';
 import { runClient } from '../src/cli/index.ts';
 import { UNLIMITED } from '../src/config/index.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG } from './support/endpointd.ts';
+import { endpointSlice } from './support/fake-apiserver/fixtures.ts';
+import { FakeApiServer } from './support/fake-apiserver/index.ts';
 import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
+import { startKubeEndpointd } from './support/kube-endpointd.ts';
 import { StreamReader, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
 import { eventually, get } from './support/http.ts';
 
@@ -322,6 +325,42 @@ describe('REST stream slots and a watch whose client left while its token was re
     } finally {
       await server.stop();
       await review.close();
+    }
+  });
+});
+
+describe('Kubernetes source: a slice whose service-name label is no Service name', () => {
+  it('is skipped, as the file source skips it: every Service listed can be looked up', async () => {
+    const api = await FakeApiServer.start();
+    // A label value the API server accepts (upper case, `_`, `.`) but no Service can be named: a hand-made slice.
+    api.create(
+      'endpointslices',
+      endpointSlice({ service: 'Manual_Backends.v2', namespace: 'shop', name: 'manual-1' }),
+    );
+    api.create('endpointslices', endpointSlice({ service: 'web', namespace: 'shop' }));
+    const t = await startKubeEndpointd(api);
+    try {
+      await t.until('shop', 'web', (b) => b !== undefined);
+      const listed = (await get(`${t.url}/v1/services?namespace=shop`)).json<{
+        services: Array<{ namespace: string; name: string }>;
+      }>().services;
+      for (const s of listed) {
+        const answer = await get(
+          `${t.url}/v1/namespaces/${s.namespace}/services/${encodeURIComponent(s.name)}`,
+        );
+        assert.equal(
+          answer.status,
+          200,
+          `listed ${s.namespace}/${s.name}, but its lookup says ${answer.text}`,
+        );
+      }
+      assert.deepEqual(
+        listed.map((s) => s.name),
+        ['web'],
+      );
+    } finally {
+      await t.stop();
+      await api.close();
     }
   });
 });
