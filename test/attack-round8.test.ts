@@ -364,3 +364,57 @@ describe('Kubernetes source: a slice whose service-name label is no Service name
     }
   });
 });
+
+describe('endpointd get and watch, and what a server sends them', () => {
+  it('never writes a control character the server sent to the terminal (a hostile server, a proxy in between)', async () => {
+    const evil = 'web\u001b]0;owned\u0007\u001b[2J';
+    const service = {
+      namespace: 'shop',
+      name: evil,
+      version: 'v1',
+      ports: [{ name: 'http\u001b[31m', port: 80, protocol: 'TCP' }],
+      endpoints: [
+        {
+          addresses: ['10.0.0.1\u001b[8m'],
+          addressType: 'IPv4',
+          ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+          ready: true,
+          serving: true,
+          terminating: false,
+          hostname: null,
+          nodeName: null,
+          zone: null,
+          targetRef: null,
+          hints: null,
+        },
+      ],
+      service: null,
+    };
+    const hostile = createHttpServer((req, res) => {
+      if (req.url?.startsWith('/v1/watch') === true) {
+        res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+        res.end(
+          `${JSON.stringify({ type: 'ADDED', namespace: 'shop', name: evil, version: 'v1', service })}\n${JSON.stringify({ type: 'SYNCED' })}\n`,
+        );
+        return;
+      }
+      res.writeHead(404, { 'Content-Type': 'application/problem+json' });
+      res.end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no ${evil}` }));
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    const server = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+    try {
+      for (const args of [['-o', 'wide'], ['shop/web']]) {
+        const run = startClient('get', ['-s', server, ...args]);
+        await run.exit;
+        const written = run.stdout() + run.stderr();
+        assert.ok(written.length > 0);
+        // eslint-disable-next-line no-control-regex
+        assert.doesNotMatch(written, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, JSON.stringify(written));
+      }
+    } finally {
+      hostile.closeAllConnections();
+      await new Promise<void>((resolve) => hostile.close(() => resolve()));
+    }
+  });
+});
