@@ -17,7 +17,8 @@ import { FakeApiServer } from './support/fake-apiserver/index.ts';
 import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
 import { startKubeEndpointd } from './support/kube-endpointd.ts';
 import { StreamReader, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
-import { eventually, get } from './support/http.ts';
+import { EventStream, eventually, get } from './support/http.ts';
+import { startMulticlusterEndpointd } from './support/multicluster-endpointd.ts';
 
 /** A loopback TCP proxy that can cut its connections and refuse new ones for a while (a server out of reach). */
 async function startGate(targetPort: number): Promise<{
@@ -415,6 +416,36 @@ describe('endpointd get and watch, and what a server sends them', () => {
     } finally {
       hostile.closeAllConnections();
       await new Promise<void>((resolve) => hostile.close(() => resolve()));
+    }
+  });
+});
+
+describe('a named cluster that joins after --cluster-ready-timeout', () => {
+  it('shows its Services current (stale: false) from the moment they appear, with no flip behind', async () => {
+    const api = await FakeApiServer.start();
+    api.create('endpointslices', endpointSlice({ service: 'web', namespace: 'shop', name: 'web-1' }));
+    // Its first list hangs: endpointd becomes ready without it, then it answers.
+    api.stall({ verb: 'list', resource: 'endpointslices', phase: 'before-headers' });
+    const t = await startMulticlusterEndpointd([{ name: 'east', api }], {
+      settings: { readyTimeoutMs: 200 },
+    });
+    const watch = await EventStream.open(`${t.url}/v1/namespaces/shop/services/web/watch?endpoints=all`);
+    try {
+      assert.equal((await watch.next()).data.type, 'ABSENT');
+      api.unstall();
+      const added = (await watch.until('ADDED', 10_000)).at(-1)?.data as
+        { service?: { clusters?: Array<{ name: string; stale: boolean }> } } | undefined;
+      assert.deepEqual(added?.service?.clusters, [{ name: 'east', stale: false }]);
+      // Nothing changed in the cluster: no second version of the Service follows.
+      const next = await watch.next(1500).then(
+        (event) => event.data,
+        () => undefined,
+      );
+      assert.ok(next === undefined || next.type === 'HEARTBEAT', JSON.stringify(next));
+    } finally {
+      watch.close();
+      await t.stop();
+      await api.close();
     }
   });
 });

@@ -323,6 +323,9 @@ export class KubernetesSource implements Source {
       this.#deferred.clear();
     }
     const cluster = this.#options.cluster;
+    // Staleness first: shares written by a (re)list that ended the cluster's trouble must not go out marked stale,
+    // only to be rewritten current by the next periodic look (two versions of every Service for one change).
+    if (touched.size > 0) this.#health?.check();
     if (cluster === undefined) {
       publishServices(
         { store: this.#options.store, source: this.name, policy: this.#policy, logger: this.#logger },
