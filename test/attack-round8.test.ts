@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { runClient } from '../src/cli/index.ts';
 import { UNLIMITED } from '../src/config/index.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG } from './support/endpointd.ts';
-import { endpointSlice } from './support/fake-apiserver/fixtures.ts';
+import { endpoints, endpointSlice, truncatedEndpoints } from './support/fake-apiserver/fixtures.ts';
 import { FakeApiServer } from './support/fake-apiserver/index.ts';
 import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
 import { startKubeEndpointd } from './support/kube-endpointd.ts';
@@ -446,6 +446,53 @@ describe('a named cluster that joins after --cluster-ready-timeout', () => {
       watch.close();
       await t.stop();
       await api.close();
+    }
+  });
+});
+
+describe("one cluster's share of a Service whose legacy Endpoints another cluster cut at 1,000", () => {
+  it('says truncated only for the cluster that was cut', async () => {
+    const [east, west] = await Promise.all([FakeApiServer.start(), FakeApiServer.start()]);
+    west.create('endpoints', truncatedEndpoints({ service: 'big', namespace: 'shop', total: 1500 }));
+    east.create('endpoints', endpoints({ service: 'big', namespace: 'shop', ready: [{ ip: '10.9.0.1' }] }));
+    const t = await startMulticlusterEndpointd(
+      [
+        { name: 'east', api: east },
+        { name: 'west', api: west },
+      ],
+      { kubernetes: { resource: 'endpoints' } },
+    );
+    try {
+      const merged = await t.until('shop', 'big', (b) => (b?.clusters?.length ?? 0) === 2);
+      assert.equal(merged?.truncated, true, 'the merged Service holds a cut part');
+      const eastShare = await t.lookup('shop', 'big', 'east');
+      assert.equal(eastShare?.endpoints.length, 1);
+      assert.equal(eastShare?.truncated, undefined, "east's Endpoints were not cut");
+      assert.equal((await t.lookup('shop', 'big', 'west'))?.truncated, true);
+      assert.deepEqual(
+        merged?.clusters?.map((c) => [c.name, c.truncated === true]),
+        [
+          ['east', false],
+          ['west', true],
+        ],
+      );
+      // gRPC says the same of each part.
+      const grpc = new TestClient(`127.0.0.1:${t.endpointd.grpcPort}`);
+      try {
+        const { service } = await grpc.resolve({ namespace: 'shop', name: 'big' });
+        assert.deepEqual(
+          service.clusters.map((c) => [c.name, c.truncated]),
+          [
+            ['east', false],
+            ['west', true],
+          ],
+        );
+      } finally {
+        grpc.close();
+      }
+    } finally {
+      await t.stop();
+      await Promise.all([east.close(), west.close()]);
     }
   });
 });

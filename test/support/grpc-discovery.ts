@@ -80,7 +80,7 @@ export interface DecodedService {
   truncated: boolean;
   /** Only when the request gave the caller's locality. */
   topology: DecodedTopology | null;
-  clusters: Array<{ name: string; region: string; stale: boolean }>;
+  clusters: Array<{ name: string; region: string; stale: boolean; truncated: boolean }>;
   conflicts: Array<{ field: string; servedFrom: string; ignored: string[] }>;
   serviceInfo: {
     type: string;
