@@ -17,6 +17,7 @@ import { FakeApiServer } from './support/fake-apiserver/index.ts';
 import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
 import { startKubeEndpointd } from './support/kube-endpointd.ts';
 import { StreamReader, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
+import { launchBrowser } from './support/browser.ts';
 import { EventStream, eventually, get } from './support/http.ts';
 import { startMulticlusterEndpointd } from './support/multicluster-endpointd.ts';
 
@@ -493,6 +494,39 @@ describe("one cluster's share of a Service whose legacy Endpoints another cluste
     } finally {
       await t.stop();
       await Promise.all([east.close(), west.close()]);
+    }
+  });
+});
+
+describe('the dashboard’s service page across a lost connection', () => {
+  it('says the service was deleted when it went away while the page was disconnected', async () => {
+    const server = await startTestEndpointd({ 'web.yaml': sliceManifest('shop', 'web', ['10.0.0.1']) });
+    const gate = await startGate(Number(new URL(server.url).port));
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${gate.url}/ui/#/services/shop/web`);
+      await page.waitForSelector('#endpoints tbody tr[data-address="10.0.0.1"]');
+      await page.waitForSelector('#detail-view[data-synced="true"]');
+      gate.block();
+      await page.waitForSelector('#detail-view[data-synced="false"]', { timeout: 10_000 });
+      await server.remove('web.yaml');
+      await eventually(
+        async () =>
+          (await get(`${server.url}/v1/namespaces/shop/services/web`)).status === 404 ? true : undefined,
+        10_000,
+      );
+      gate.open();
+      await page.waitForSelector('#detail-view[data-resumed="true"][data-synced="true"]', {
+        timeout: 15_000,
+      });
+      const status = await page.evaluate(() => document.getElementById('detail-status')?.textContent ?? '');
+      assert.match(status, /deleted/, 'it was shown, then deleted: not "no such service"');
+      assert.equal(await page.locator('#endpoints tbody tr').count(), 0);
+    } finally {
+      await browser.close();
+      await gate.close();
+      await server.stop();
     }
   });
 });
