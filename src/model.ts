@@ -111,6 +111,11 @@ export interface ClusterPart {
   readonly region?: string;
   /** The cluster's watches are failing: its endpoints are the last known ones. */
   readonly stale: boolean;
+  /**
+   * Only when true: this cluster's legacy Endpoints object was cut at 1,000 addresses (the merged Service's own
+   * `truncated` says only that some cluster's was), so that one cluster's share says it of itself alone.
+   */
+  readonly truncated?: true;
 }
 
 /** An immutable, versioned state of one Service as the store hands it out. */
@@ -196,7 +201,15 @@ export function contentVersion(service: ServiceEndpoints): string {
         ],
     ...(service.clusters === undefined
       ? []
-      : [service.clusters.map((c) => [c.name, c.region ?? null, c.stale])]),
+      : [
+          service.clusters.map((c) => [
+            c.name,
+            c.region ?? null,
+            c.stale,
+            // Appended only when set, so that the versions of Services no cluster cut stay as they were.
+            ...(c.truncated === true ? [true] : []),
+          ]),
+        ]),
     ...(service.conflicts === undefined
       ? []
       : [service.conflicts.map((c) => ['conflict', c.field, c.servedFrom, c.ignored])]),

@@ -87,8 +87,8 @@ describe('several clusters merged by namespace/name', () => {
       'west 10.2.0.1',
     ]);
     assert.deepEqual(answer.service.clusters, [
-      { name: 'east', region: 'us-east-1', stale: false },
-      { name: 'west', region: '', stale: false },
+      { name: 'east', region: 'us-east-1', stale: false, truncated: false },
+      { name: 'west', region: '', stale: false, truncated: false },
     ]);
     assert.equal(answer.service.version, body?.version, 'REST and gRPC carry the same version');
   });

@@ -16,7 +16,7 @@ export interface ClientOptions {
   /** PEM client certificate and key, for mTLS. */
   readonly certFile: string | undefined;
   readonly keyFile: string | undefined;
-  /** Bound on connecting and on waiting for an answer's headers, in ms. */
+  /** Bound on connecting and on waiting for an answer's headers (and for each part of a `get`'s answer), in ms. */
   readonly timeoutMs: number;
 }
 
@@ -31,6 +31,11 @@ export class ApiClient {
   readonly #token: string | undefined;
   readonly #agent: Agent;
   readonly #timeoutMs: number;
+
+  /** --request-timeout, in ms: what `get` allows each part of its answer. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
 
   constructor(options: ClientOptions) {
     this.#base = new URL(options.server.endsWith('/') ? options.server : `${options.server}/`);
@@ -75,10 +80,16 @@ export class ApiClient {
 
   /**
    * Opens a watch stream (NDJSON) and yields its events until it ends or `signal` aborts. Fails like getJson()
-   * when the stream cannot be opened; a stream cut later ends the iteration with a CliError(unavailable).
+   * when the stream cannot be opened; a stream cut later, or silent for `idleMs`, ends the iteration with a
+   * CliError(unavailable).
    */
-  async *watch(path: string, signal: AbortSignal): AsyncGenerator<WatchEventBody> {
-    const answer = await this.#get(path, 'application/x-ndjson', STREAM_IDLE_MS, signal);
+  async *watch(
+    path: string,
+    signal: AbortSignal,
+    /** Default: three missed heartbeats, for a stream followed for long; a stream read as one answer passes less. */
+    idleMs = STREAM_IDLE_MS,
+  ): AsyncGenerator<WatchEventBody> {
+    const answer = await this.#get(path, 'application/x-ndjson', idleMs, signal);
     let buffer = '';
     try {
       for await (const chunk of answer.body) {
@@ -146,12 +157,30 @@ export class ApiClient {
         );
       case 404:
         throw new CliError(EXIT.notFound, detail === '' ? `not found: ${this.url(path)}` : detail);
+      case 429:
+        // The server's rate or stream limits: an answer to be had later, like a 503 (a watch rides it out).
+        throw new CliError(
+          EXIT.unavailable,
+          `${this.#base.origin} refused more requests for now: ${said}`,
+          retryAfterMs(answer.headers['retry-after']),
+        );
       case 503:
-        throw new CliError(EXIT.unavailable, `${this.#base.origin} is not ready: ${said}`);
+        throw new CliError(
+          EXIT.unavailable,
+          `${this.#base.origin} is not ready: ${said}`,
+          retryAfterMs(answer.headers['retry-after']),
+        );
       default:
         throw new CliError(EXIT.failed, `${this.url(path)} answered ${said}`);
     }
   }
+}
+
+/** A Retry-After header in delay-seconds (what endpointd sends), in ms; undefined when absent or not a number. */
+function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(header) ? header[0] : header;
+  if (text === undefined || !/^\d{1,6}$/.test(text.trim())) return undefined;
+  return Number(text.trim()) * 1000;
 }
 
 /** The most specific words an undici or TLS error has: its code and message, and its cause's. */

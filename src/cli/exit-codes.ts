@@ -6,7 +6,10 @@ export const EXIT = {
   failed: 1,
   /** Bad usage: an unknown flag, a missing or invalid argument, or a request the server refused as invalid (400). */
   usage: 2,
-  /** No answer to be had now: the server could not be reached (connection, DNS, TLS, timeout) or is not ready (503). */
+  /**
+   * No answer to be had now: the server could not be reached (connection, DNS, TLS, timeout), is not ready (503), or
+   * refuses more from this client for a while (429: its rate or stream limits).
+   */
   unavailable: 3,
   /** The service (or the port asked for) is not known to the server (404). */
   notFound: 4,
@@ -20,9 +23,12 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export class CliError extends Error {
   override readonly name = 'CliError';
   readonly code: ExitCode;
+  /** The server's Retry-After, in ms, when it said one: `watch` waits at least this long before reconnecting. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ExitCode, message: string) {
+  constructor(code: ExitCode, message: string, retryAfterMs?: number) {
     super(message);
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 }

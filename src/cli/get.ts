@@ -37,7 +37,9 @@ export async function get(client: ApiClient, args: ClientArgs, io: ClientIo): Pr
     const done = new AbortController();
     bodies = [];
     const path = `/v1/watch?endpoints=all${namespace}${clusterQuery(args)}`;
-    for await (const event of client.watch(path, done.signal)) {
+    // One answer, though read from a stream: --request-timeout bounds its silences (not the watch's 45 s), so that a
+    // stalled server or a proxy buffering the stream fails `get` in the time the user gave.
+    for await (const event of client.watch(path, done.signal, client.timeoutMs)) {
       if (event.type === 'ADDED' || event.type === 'MODIFIED') bodies.push(event.service);
       if (event.type === 'SYNCED') {
         done.abort();

@@ -17,8 +17,8 @@ const SELECTION_HELP = `  -n, --namespace NS        the namespace (default: all 
       --port PORT           (get SERVICE) add the ready-to-dial targets of this port (name or number)
       --cluster NAME        only the endpoints of this named cluster (endpointd --cluster)`;
 
-const EXIT_HELP = `Exit codes: 0 done · 1 server error · 2 bad usage · 3 server unreachable or not ready · 4 service or port
-not found · 5 credentials refused.`;
+const EXIT_HELP = `Exit codes: 0 done · 1 server error · 2 bad usage · 3 server unreachable, not ready or limiting (429) · 4
+service or port not found · 5 credentials refused.`;
 
 export const HELP: Record<string, string> = {
   get: `Usage: endpointd get [-n NS] [SERVICE | NS/SERVICE] [options]

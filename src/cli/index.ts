@@ -7,6 +7,7 @@ export { CLIENT_COMMANDS } from './commands.ts';
 import { CliError, EXIT, type ExitCode } from './exit-codes.ts';
 import { get } from './get.ts';
 import { HELP } from './help.ts';
+import { printableStream } from './printable.ts';
 import { watch } from './watch.ts';
 
 /** Where the client writes; the process's streams, or a test's. */
@@ -19,7 +20,17 @@ export interface ClientIo {
 }
 
 /** Runs one client command; resolves with the process's exit code. Never throws. */
-export async function runClient(command: string, argv: readonly string[], io: ClientIo): Promise<ExitCode> {
+export async function runClient(
+  command: string,
+  argv: readonly string[],
+  terminal: ClientIo,
+): Promise<ExitCode> {
+  // Everything written passes through printable(): what the server sends is data, never terminal control.
+  const io: ClientIo = {
+    ...terminal,
+    stdout: printableStream(terminal.stdout),
+    stderr: printableStream(terminal.stderr),
+  };
   let client: ApiClient | undefined;
   try {
     const parsed = parseClientArgs(command, argv, io.env);

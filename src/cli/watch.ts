@@ -91,6 +91,11 @@ export async function watch(client: ApiClient, args: ClientArgs, io: ClientIo): 
           printed.set(key, event.version);
         }
         if (!single && event.type === 'DELETED') printed.delete(`${event.namespace}/${event.name}`);
+        if (single && event.type === 'ABSENT' && version !== undefined) {
+          // Shown as present, now absent: it was deleted while the connection was down, and a resumed stream can
+          // only say it is absent now. The deletion is printed, as the many-service watch prints it.
+          emit({ type: 'DELETED', namespace: event.namespace, name: event.name });
+        }
         if (single && event.type !== 'SYNCED') {
           version = event.type === 'ADDED' || event.type === 'MODIFIED' ? event.version : undefined;
         }
@@ -101,7 +106,9 @@ export async function watch(client: ApiClient, args: ClientArgs, io: ClientIo): 
       if (io.signal.aborted) return EXIT.ok;
       // A first connection that fails is an answer a script needs now; later ones are blips to ride out.
       if (!(error instanceof CliError) || !connected || error.code !== EXIT.unavailable) throw error;
-      const wait = RECONNECT_MS[Math.min(failures, RECONNECT_MS.length - 1)] ?? 5000;
+      const backoff = RECONNECT_MS[Math.min(failures, RECONNECT_MS.length - 1)] ?? 5000;
+      // A server that said when to come back (429, 503) is not asked again sooner: it would only refuse again.
+      const wait = Math.max(backoff, error.retryAfterMs ?? 0);
       failures++;
       io.stderr.write(`${error.message}; reconnecting in ${wait} ms\n`);
       await new Promise<void>((resolve) => {

@@ -44,6 +44,8 @@ export function grpcGate(options: GrpcGateOptions): ServerInterceptor {
     const streaming = method.requestStream || method.responseStream;
     const address = remoteAddress(call);
     let release: (() => void) | undefined;
+    /** The client cancelled (or the call ended): a slot taken after this would never be given back. */
+    let cancelled = false;
     const done = (): void => {
       release?.();
       release = undefined;
@@ -76,6 +78,9 @@ export function grpcGate(options: GrpcGateOptions): ServerInterceptor {
           return { code: status.RESOURCE_EXHAUSTED, details, retryAfterMs: waitMs };
         }
       }
+      // Authentication may have waited on a TokenReview, during which the client may have given up: its onCancel
+      // has run already, so a slot taken now would be held for ever.
+      if (cancelled) return { code: status.CANCELLED, details: 'cancelled before it was admitted' };
       if (streaming) {
         const admission = (anonymous ? options.unauthenticatedStreams : streams).acquire(address);
         if (!admission.admitted) {
@@ -96,6 +101,7 @@ export function grpcGate(options: GrpcGateOptions): ServerInterceptor {
           onReceiveMetadata: (metadata, forward) => {
             admit(metadata).then(
               (verdict) => {
+                if (cancelled) return; // nothing to answer: the call is gone
                 if (verdict === undefined) {
                   forward(metadata);
                   return;
@@ -115,7 +121,10 @@ export function grpcGate(options: GrpcGateOptions): ServerInterceptor {
               },
             );
           },
-          onCancel: done,
+          onCancel: () => {
+            cancelled = true;
+            done();
+          },
         });
       },
       sendStatus: (statusObject, next) => {

@@ -138,8 +138,26 @@ export function restGate(options: RestGateOptions): RestGate {
     };
     // Decided at once when no TokenReview is needed: the request goes on in this turn of the event loop.
     const outcome = authenticator.authenticate({ bearer, verifiedCertificate: verified, address });
-    if (outcome instanceof Promise) outcome.then(decide, next);
-    else decide(outcome);
+    if (!(outcome instanceof Promise)) {
+      decide(outcome);
+      return;
+    }
+    // A review takes the API server's time, and the client may leave meanwhile. Its response's `close` has then
+    // been emitted already: a handler going on would take a stream slot (and open a stream) that no `close` would
+    // ever give back. Such a request ends here (request metrics count it as the client's leaving).
+    let gone = false;
+    const leave = (): void => void (gone = true);
+    res.once('close', leave);
+    outcome.then(
+      (decided) => {
+        res.off('close', leave);
+        if (!gone) decide(decided);
+      },
+      (error: unknown) => {
+        res.off('close', leave);
+        if (!gone) next(error);
+      },
+    );
   };
 
   // What `authenticate` and then `limits.request('lookup')` decide, for a request that has not been through

@@ -49,11 +49,13 @@ export function serviceNotInClusterDetail(
 }
 
 /**
- * One cluster's share of a merged Service: its endpoints, the ports they have, its part only; conflicts and the
- * Service object as merged (the oldest cluster's). Without its version: see {@link clusterShare}.
+ * One cluster's share of a merged Service: its endpoints, the ports they have, its part only (and `truncated` as
+ * that part says); conflicts and the Service object as merged (the oldest cluster's). Without its version: see
+ * {@link clusterShare}.
  */
 export function clusterShareContent(snapshot: ServiceSnapshot, cluster: string): ServiceEndpoints {
   const endpoints = snapshot.endpoints.filter((e) => e.cluster === cluster);
+  const parts = (snapshot.clusters ?? []).filter((part) => part.name === cluster);
   const ports = new Map<string, EndpointPort>();
   for (const endpoint of endpoints) {
     for (const p of endpoint.ports) ports.set(`${p.name}|${p.port}|${p.protocol}|${p.appProtocol ?? ''}`, p);
@@ -61,12 +63,13 @@ export function clusterShareContent(snapshot: ServiceSnapshot, cluster: string):
   return {
     namespace: snapshot.namespace,
     name: snapshot.name,
-    ...(snapshot.truncated === undefined ? {} : { truncated: snapshot.truncated }),
+    // Cut or not, as this cluster's own Endpoints were: the merged flag says only that some cluster's were.
+    ...(parts.some((part) => part.truncated === true) ? { truncated: true } : {}),
     ...(snapshot.service === undefined ? {} : { service: snapshot.service }),
     ...(snapshot.conflicts === undefined ? {} : { conflicts: snapshot.conflicts }),
     endpoints,
     ports: [...ports.values()].sort(compareEndpointPorts),
-    clusters: (snapshot.clusters ?? []).filter((part) => part.name === cluster),
+    clusters: parts,
   };
 }
 

@@ -80,7 +80,7 @@ export interface DecodedService {
   truncated: boolean;
   /** Only when the request gave the caller's locality. */
   topology: DecodedTopology | null;
-  clusters: Array<{ name: string; region: string; stale: boolean }>;
+  clusters: Array<{ name: string; region: string; stale: boolean; truncated: boolean }>;
   conflicts: Array<{ field: string; servedFrom: string; ignored: string[] }>;
   serviceInfo: {
     type: string;
@@ -221,8 +221,8 @@ export class TestClient {
     return this.unary('endpointd.v1.Discovery', 'ListServices', { namespace, cluster });
   }
 
-  watch(request: WatchRequest): StreamReader<DecodedWatchResponse> {
-    return this.stream('endpointd.v1.Discovery', 'Watch', request);
+  watch(request: WatchRequest, metadata?: Metadata): StreamReader<DecodedWatchResponse> {
+    return this.stream('endpointd.v1.Discovery', 'Watch', request, metadata);
   }
 
   healthCheck(service: string): Promise<{ status: string }> {
@@ -250,10 +250,16 @@ export class TestClient {
     }
   }
 
-  stream<T>(service: string, name: string, request: object): StreamReader<T> {
+  stream<T>(service: string, name: string, request: object, metadata = new Metadata()): StreamReader<T> {
     const m = method(definitions, service, name);
     return new StreamReader<T>(
-      this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, request),
+      this.client.makeServerStreamRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        request,
+        metadata,
+      ),
     );
   }
 

@@ -148,15 +148,20 @@ export class ClusterMerge {
       endpoints,
       ...(shares.some(([, share]) => share.service.truncated === true) ? { truncated: true } : {}),
       ...(service === undefined ? {} : { service }),
-      clusters: shares.map(([name]) => this.#part(name)),
+      clusters: shares.map(([name, share]) => this.#part(name, share.service.truncated === true)),
       ...(conflicts.length > 0 ? { conflicts } : {}),
     };
     this.#options.store.upsert(this.#options.source, merged);
   }
 
-  #part(name: string): ClusterPart {
+  #part(name: string, truncated: boolean): ClusterPart {
     const region = this.#identities.get(name)?.region;
-    return { name, ...(region === undefined ? {} : { region }), stale: this.#stale.has(name) };
+    return {
+      name,
+      ...(region === undefined ? {} : { region }),
+      stale: this.#stale.has(name),
+      ...(truncated ? { truncated: true as const } : {}),
+    };
   }
 
   /** Logs and counts the conflicts that appeared, logs those that went away, and keeps the current totals. */

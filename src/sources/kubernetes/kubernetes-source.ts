@@ -6,6 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
+import { serviceNameProblem } from '../../names.ts';
 import type { StoreWriter } from '../../store/faces.ts';
 import { objectId, owningService, ServiceAssembler, type EndpointObject } from '../service-assembler.ts';
 import { ExposurePolicy } from '../../policy/exposure.ts';
@@ -322,6 +323,9 @@ export class KubernetesSource implements Source {
       this.#deferred.clear();
     }
     const cluster = this.#options.cluster;
+    // Staleness first: shares written by a (re)list that ended the cluster's trouble must not go out marked stale,
+    // only to be rewritten current by the next periodic look (two versions of every Service for one change).
+    if (touched.size > 0) this.#health?.check();
     if (cluster === undefined) {
       publishServices(
         { store: this.#options.store, source: this.name, policy: this.#policy, logger: this.#logger },
@@ -364,7 +368,20 @@ export class KubernetesSource implements Source {
     const entry = { kind, object: parsed.value } as EndpointObject;
     // Slices without the service-name label belong to no Service (e.g. created by hand): nothing to serve.
     if (entry.kind === 'EndpointSlice' && sliceServiceName(entry.object) === undefined) return undefined;
-    return owningService(entry) === undefined ? undefined : entry;
+    const key = owningService(entry);
+    if (key === undefined) return undefined;
+    // The API server checks a label value, not a Service name (`Manual_Backends.v2` passes), nor an Endpoints
+    // object's name as one (it may hold dots). Such a Service could be listed but never looked up (every door
+    // refuses the name) and would read as another name in xDS: skipped, as the file source skips it.
+    const problem = serviceNameProblem(key.name);
+    if (problem !== undefined) {
+      this.#logger.warn(
+        { kind, object: describeRaw(raw), service: key.name, problem },
+        'skipping an object whose Service name is not valid',
+      );
+      return undefined;
+    }
+    return entry;
   }
 }
 

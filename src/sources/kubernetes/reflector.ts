@@ -217,10 +217,13 @@ export class Reflector {
       timeout.cancel();
     }
     this.#resourceVersion = listed.resourceVersion;
-    this.#safely(() => this.#options.handler.replace(listed.items));
+    // Listed and no longer failing before the handler takes the items: what it decides from this reflector's
+    // status while it writes them (a named cluster's staleness) must see the list that succeeded, not the failure
+    // before it.
     this.#listed = true;
     this.#lastSyncAt = this.#clock.now();
     this.#error = undefined;
+    this.#safely(() => this.#options.handler.replace(listed.items));
     this.#failureLog.recovered(path); // before the first list is announced: a recovery is told before the sync
     this.#firstList.resolve();
   }

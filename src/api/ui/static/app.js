@@ -365,8 +365,13 @@ function showDetail(namespace, name) {
         state.body = undefined;
         state.gone = 'deleted: this service no longer exists; waiting for it to come back';
       } else if (event.type === 'ABSENT') {
+        // Shown a moment ago, absent now: it was deleted while the stream was down (a resumed stream can only say
+        // it is absent), which is what the page says.
+        state.gone =
+          state.body !== undefined || state.gone?.startsWith('deleted')
+            ? 'deleted: this service no longer exists; waiting for it to come back'
+            : 'not known: no such service (or it is hidden); waiting for it to appear';
         state.body = undefined;
-        state.gone = 'not known: no such service (or it is hidden); waiting for it to appear';
       } else if (event.type === 'SYNCED') {
         $('detail-view').dataset.synced = 'true';
       }
