@@ -2,13 +2,13 @@
 // credentials): list pages and Status bodies a real API server (or a proxy) compresses are asked for and decoded, the
 // bound on an answer counts its decoded bytes, and redirects are followed, the bearer token only to its own origin.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, KubeClient, ResponseTooLargeError } from '../src/kube/kube-client.ts';
 import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
+import { rawServer } from './support/http.ts';
 
 const SLICES = '/apis/discovery.k8s.io/v1/endpointslices';
 const TOKEN = 'transport-test-token';
@@ -24,12 +24,11 @@ after(() => {
   for (const server of servers) server.close();
 });
 
-/** A loopback server whose every answer `answer` writes; resolves with its URL. */
-async function rawServer(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  const server = createServer(answer);
+/** A loopback server of the test's (closed after it), with its URL. */
+async function serverAt(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const { url, server } = await rawServer(answer);
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return url;
 }
 
 function listBody(names: readonly string[]): string {
@@ -53,7 +52,7 @@ function gzipWhenAsked(req: IncomingMessage, res: ServerResponse, status: number
 describe('the Kubernetes client transport', () => {
   it('asks for gzip and reads a compressed list page', async () => {
     const encodings: (string | undefined)[] = [];
-    const url = await rawServer((req, res) => {
+    const url = await serverAt((req, res) => {
       encodings.push(req.headers['accept-encoding']);
       gzipWhenAsked(req, res, 200, listBody(['a', 'b', 'c']));
     });
@@ -67,7 +66,7 @@ describe('the Kubernetes client transport', () => {
   });
 
   it("reads a compressed error's Status: its message and reason reach the error", async () => {
-    const url = await rawServer((req, res) =>
+    const url = await serverAt((req, res) =>
       gzipWhenAsked(
         req,
         res,
@@ -98,7 +97,7 @@ describe('the Kubernetes client transport', () => {
     const huge = listBody(Array.from({ length: 200_000 }, (_, i) => `slice-${i}`));
     const compressed = gzipSync(huge);
     assert.ok(compressed.byteLength < 1024 * 1024, 'the page compresses below the bound');
-    const url = await rawServer((_req, res) => {
+    const url = await serverAt((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
       res.end(compressed);
     });
@@ -110,12 +109,12 @@ describe('the Kubernetes client transport', () => {
 
   it('follows a redirect on the same origin with the token, and to another origin without it', async () => {
     const seen: { where: string; authorization: string | undefined }[] = [];
-    const other = await rawServer((req, res) => {
+    const other = await serverAt((req, res) => {
       seen.push({ where: `other ${req.url ?? ''}`, authorization: req.headers.authorization });
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(listBody(['elsewhere']));
     });
-    const url = await rawServer((req, res) => {
+    const url = await serverAt((req, res) => {
       seen.push({ where: `first ${req.url ?? ''}`, authorization: req.headers.authorization });
       if (req.url?.startsWith('/moved') === true) {
         res.writeHead(307, { Location: `${other}/final` });

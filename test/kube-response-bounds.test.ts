@@ -5,14 +5,13 @@
 // the bound nothing changes: however a watch stream is cut into chunks (inside a
 // multi-byte character, between \r and \n, blank lines), the client reads exactly the events that were sent.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { KubeApiError, KubeClient, ResponseTooLargeError, type WatchEvent } from '../src/kube/kube-client.ts';
 import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
 import { plainHttpKubeConfig } from './support/fake-apiserver/kubeconfig.ts';
-import { eventually, get } from './support/http.ts';
+import { eventually, get, rawServer } from './support/http.ts';
 import { ips, startKubeEndpointd, type KubeTestEndpointd } from './support/kube-endpointd.ts';
 
 const MiB = 1024 * 1024;
@@ -21,15 +20,6 @@ const SLICES = '/apis/discovery.k8s.io/v1/endpointslices';
 /** A KubeClient for the plain-HTTP server at `url`, as endpointd builds one from a kubeconfig. */
 function clientFor(url: string, maxResponseBytes?: number): KubeClient {
   return new KubeClient(plainHttpKubeConfig(url), { maxResponseBytes });
-}
-
-/** A loopback server whose every answer `answer` writes; resolves with its URL. */
-async function rawServer(
-  answer: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<{ url: string; server: Server }> {
-  const server = createServer(answer);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
 /**

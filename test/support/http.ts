@@ -1,5 +1,13 @@
 // HTTP helpers for tests: plain requests with parsed bodies, and watch streams read event by event.
-import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import {
+  createServer,
+  request,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -7,6 +15,15 @@ export interface HttpAnswer {
   readonly text: string;
   /** The body parsed as JSON; throws when it is not JSON. */
   json<T = unknown>(): T;
+}
+
+/** A loopback server whose every answer `answer` writes (a stand-in for an API server or a proxy); with its URL. */
+export async function rawServer(
+  answer: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; server: Server }> {
+  const server = createServer(answer);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
 export async function get(url: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
