@@ -1,20 +1,26 @@
 // Authentication on both doors: bearer tokens from a file (reloaded), Kubernetes TokenReview against the fake
-// API server (cached), which routes stay open per flag, and UNAUTHENTICATED for every gRPC service but health.
+// API server (cached; an unreachable one is an outage to retry, not a refusal), which routes stay open per flag, and
+// UNAUTHENTICATED for every gRPC service but health.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { status } from '@grpc/grpc-js';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import type { ProblemBody } from '../src/api/rest/wire.ts';
 import { fetchWith, GrpcCaller } from './support/auth-clients.ts';
 import { eventually } from './support/http.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
 import { FakeApiServer, TOKEN_REVIEWS_PATH } from './support/fake-apiserver/index.ts';
+import { TOKEN_REVIEW_RETRY_AFTER_MS } from '../src/security/authenticator.ts';
 import type { AuthConfig } from '../src/security/guards.ts';
 import { startTokenReviewApi } from './support/token-review-api.ts';
 
 const WEB = sliceManifest('demo', 'web', ['10.0.0.1']);
+const CLI = fileURLToPath(new URL('../bin/endpointd.cjs', import.meta.url));
 
 function withAuth(auth: Partial<AuthConfig>): Partial<typeof TEST_CONFIG> {
   return {
@@ -195,16 +201,44 @@ describe('Kubernetes TokenReview', () => {
     assert.equal(reviews(), before + 1);
   });
 
-  it('refuses, saying why, when the API server cannot be asked, and keeps serving tokens it already knows', async () => {
+  it('answers an outage to retry (503, UNAVAILABLE, CLI exit 3) when the API server cannot be asked, and keeps serving tokens it already knows', async () => {
     const lookup = `${e.url}/v1/namespaces/demo/services/web`;
     await api.stopListening();
+    const caller = new GrpcCaller(e.endpointd.grpcPort, { token: 'fresh-grpc-token' });
     try {
+      // Not a 401: nothing is known against the token, and a client takes a 401 for bad credentials and gives up.
       const answer = await fetchWith(lookup, { token: 'fresh-token' });
-      assert.equal(answer.status, 401);
+      assert.equal(answer.status, 503);
+      assert.equal(answer.headers['retry-after'], String(TOKEN_REVIEW_RETRY_AFTER_MS / 1000));
+      assert.equal(answer.headers['www-authenticate'], undefined);
       assert.match((JSON.parse(answer.text) as ProblemBody).detail, /could not be verified now/);
+      await assert.rejects(caller.resolve('demo', 'web'), (error: ServiceError) => {
+        assert.equal(error.code, status.UNAVAILABLE);
+        assert.match(error.details, /could not be verified now/);
+        assert.equal(error.metadata.get('grpc-retry-pushback-ms')[0], String(TOKEN_REVIEW_RETRY_AFTER_MS));
+        return true;
+      });
+      // The command-line client tells a script "retry later" (3), not "credentials refused" (5).
+      // (Run asynchronously: this endpointd is in this process, and must answer it.)
+      const cli = await promisify(execFile)(
+        process.execPath,
+        [CLI, 'get', 'services', '-n', 'demo', '--server', e.url],
+        { env: { ...process.env, ENDPOINTD_TOKEN: 'fresh-cli-token' } },
+      ).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? '' }),
+      );
+      assert.equal(cli.code, 3, cli.stderr);
+      assert.match(cli.stderr, /could not be verified now/);
       assert.equal((await fetchWith(lookup, { token: 'sa-token' })).status, 200, 'cached answer');
     } finally {
+      caller.close();
       await api.resumeListening();
     }
+    // The outage's answer was not cached as the token's: once the API server answers, its review decides (it knows
+    // only 'sa-token').
+    const reviewed = await fetchWith(lookup, { token: 'fresh-token' });
+    assert.equal(reviewed.status, 401, 'reviewed once it can be asked');
+    assert.match((JSON.parse(reviewed.text) as ProblemBody).detail, /token was refused/);
   });
 });

@@ -37,7 +37,7 @@ export type Authentication =
       readonly ok: false;
       readonly reason: RefusalReason;
       readonly detail: string;
-      /** With too_many_failures: when the address may try again. */
+      /** With too_many_failures and token_review_failed: when the client may try again. */
       readonly retryAfterMs?: number;
     };
 
@@ -46,6 +46,13 @@ export const DEFAULT_FAILED_ATTEMPTS: RateLimit = {
   perSecond: LIMIT_OPTIONS.failedAuthPerSecond.defaultValue,
   burst: FAILED_AUTH_BURST,
 };
+
+/**
+ * How long a client whose token could not be reviewed (the API server unreachable or failing) is told to wait: the
+ * refusal says nothing about its token, so it is an outage to retry (503 / UNAVAILABLE), not a 401 that a client
+ * takes for bad credentials and gives up on.
+ */
+export const TOKEN_REVIEW_RETRY_AFTER_MS = 5_000;
 
 export interface AuthenticatorOptions {
   readonly tokens?: TokensFile | undefined;
@@ -175,6 +182,7 @@ async function review(reviewer: TokenReviewer, token: string): Promise<Authentic
       ok: false,
       reason: 'token_review_failed',
       detail: `the bearer token could not be verified now (${clip((error as Error).message)}); retry later`,
+      retryAfterMs: TOKEN_REVIEW_RETRY_AFTER_MS,
     };
   }
 }

@@ -1,9 +1,10 @@
 // The gRPC door's admission, as one grpc-js server interceptor in front of every service (Discovery, Health,
-// reflection, ADS): authentication (UNAUTHENTICATED; RESOURCE_EXHAUSTED after too many failures), then the lookup
-// rate limit per client on Discovery (RESOURCE_EXHAUSTED), then the caps on open streams (RESOURCE_EXHAUSTED). With
-// authentication on, streams of the open methods (health Watch) come out of a small budget of their own, so that
-// anonymous clients can never take the slots authenticated ones need. A refused call never reaches its handler;
-// an admitted stream holds its slot until its status is sent or it is cancelled.
+// reflection, ADS): authentication (UNAUTHENTICATED; RESOURCE_EXHAUSTED after too many failures; UNAVAILABLE when
+// the API server could not review the token), then the lookup rate limit per client on Discovery
+// (RESOURCE_EXHAUSTED), then the caps on open streams (RESOURCE_EXHAUSTED). With authentication on, streams of the
+// open methods (health Watch) come out of a small budget of their own, so that anonymous clients can never take the
+// slots authenticated ones need. A refused call never reaches its handler; an admitted stream holds its slot until
+// its status is sent or it is cancelled.
 import {
   Metadata,
   ServerInterceptingCall,
@@ -63,9 +64,13 @@ export function grpcGate(options: GrpcGateOptions): ServerInterceptor {
         });
         if (!outcome.ok) {
           refusals.record({ door: 'grpc', reason: outcome.reason, client: address, detail: outcome.detail });
-          return outcome.reason === 'too_many_failures'
-            ? { code: status.RESOURCE_EXHAUSTED, details: outcome.detail, retryAfterMs: outcome.retryAfterMs }
-            : { code: status.UNAUTHENTICATED, details: outcome.detail };
+          const code =
+            outcome.reason === 'too_many_failures'
+              ? status.RESOURCE_EXHAUSTED
+              : outcome.reason === 'token_review_failed'
+                ? status.UNAVAILABLE
+                : status.UNAUTHENTICATED;
+          return { code, details: outcome.detail, retryAfterMs: outcome.retryAfterMs };
         }
         client = outcome.identity.name;
       }

@@ -1,5 +1,6 @@
 // The REST door's admission. `authenticate` runs before every route: it answers 401 problem+json (with
-// `WWW-Authenticate: Bearer`) or 429 (too many failed attempts), and remembers who the client is. `limits` is
+// `WWW-Authenticate: Bearer`), 429 (too many failed attempts) or 503 (a token the API server could not be asked
+// about), and remembers who the client is. `limits` is
 // what each handler asks for its own kind (src/limits/route-limits.ts): the lookup rate limit per client (429
 // with Retry-After) when the handler starts, a stream slot (429) when it starts holding the request open. So the
 // limits follow the route the router chose and the query express parsed, never a reading of the raw URL.
@@ -122,10 +123,27 @@ export function restGate(options: RestGateOptions): RestGate {
         next();
         return;
       }
+      const retryAfter = {
+        'Retry-After': String(Math.max(1, Math.ceil((outcome.retryAfterMs ?? 1000) / 1000))),
+      };
       if (outcome.reason === 'too_many_failures') {
-        refuse(res, address, outcome.reason, new HttpProblem(429, 'Too Many Requests', outcome.detail), {
-          'Retry-After': String(Math.max(1, Math.ceil((outcome.retryAfterMs ?? 1000) / 1000))),
-        });
+        refuse(
+          res,
+          address,
+          outcome.reason,
+          new HttpProblem(429, 'Too Many Requests', outcome.detail),
+          retryAfter,
+        );
+        return;
+      }
+      if (outcome.reason === 'token_review_failed') {
+        refuse(
+          res,
+          address,
+          outcome.reason,
+          new HttpProblem(503, 'Service Unavailable', outcome.detail),
+          retryAfter,
+        );
         return;
       }
       const challenge =
