@@ -123,27 +123,18 @@ export function restGate(options: RestGateOptions): RestGate {
         next();
         return;
       }
-      const retryAfter = {
-        'Retry-After': String(Math.max(1, Math.ceil((outcome.retryAfterMs ?? 1000) / 1000))),
-      };
-      if (outcome.reason === 'too_many_failures') {
-        refuse(
-          res,
-          address,
-          outcome.reason,
-          new HttpProblem(429, 'Too Many Requests', outcome.detail),
-          retryAfter,
-        );
-        return;
-      }
-      if (outcome.reason === 'token_review_failed') {
-        refuse(
-          res,
-          address,
-          outcome.reason,
-          new HttpProblem(503, 'Service Unavailable', outcome.detail),
-          retryAfter,
-        );
+      // Refusals that say when to come back: too many failed attempts, and a token the API server could not be
+      // asked about (an outage, not bad credentials).
+      const retryable =
+        outcome.reason === 'too_many_failures'
+          ? new HttpProblem(429, 'Too Many Requests', outcome.detail)
+          : outcome.reason === 'token_review_failed'
+            ? new HttpProblem(503, 'Service Unavailable', outcome.detail)
+            : undefined;
+      if (retryable !== undefined) {
+        refuse(res, address, outcome.reason, retryable, {
+          'Retry-After': String(Math.max(1, Math.ceil((outcome.retryAfterMs ?? 1000) / 1000))),
+        });
         return;
       }
       const challenge =
