@@ -26,6 +26,29 @@ import {
 } from './objects.ts';
 
 /**
+ * One EndpointSlice's endpoints and ports as the model holds them, before they are merged with the Service's other
+ * slices: what the sources keep of a slice in place of its wire endpoints (src/sources/service-assembler.ts), so
+ * that each endpoint is held once — the object the store serves — and converted once, not on every change of its
+ * Service.
+ */
+export interface ConvertedSlice {
+  /** The slice's own name: slices merge in name order. */
+  readonly name: string;
+  readonly ports: readonly EndpointPort[];
+  /** In the slice's order; duplicates are resolved when merging. */
+  readonly endpoints: readonly Endpoint[];
+}
+
+export function convertSlice(slice: EndpointSliceObject): ConvertedSlice {
+  const ports = convertPorts(slice.ports);
+  return {
+    name: slice.metadata.name,
+    ports,
+    endpoints: (slice.endpoints ?? []).map((wire) => convertEndpoint(slice, wire, ports)),
+  };
+}
+
+/**
  * Merges every EndpointSlice of one Service. An address that sits in two slices at once (the controller moving it)
  * counts once per port set, and the non-terminating copy wins, as in kube-proxy.
  */
@@ -33,15 +56,18 @@ export function mergeEndpointSlices(
   key: ServiceKey,
   slices: readonly EndpointSliceObject[],
 ): ServiceEndpoints {
+  return mergeConvertedSlices(key, slices.map(convertSlice));
+}
+
+/** mergeEndpointSlices of slices converted before (convertSlice). */
+export function mergeConvertedSlices(key: ServiceKey, slices: readonly ConvertedSlice[]): ServiceEndpoints {
   // Slice order must not matter: walk them by name so that ties between duplicates resolve the same everywhere.
-  const ordered = [...slices].sort((a, b) => compareStrings(a.metadata.name, b.metadata.name));
+  const ordered = [...slices].sort((a, b) => compareStrings(a.name, b.name));
   const byIdentity = new Map<string, Endpoint>();
   const ports = new Map<string, EndpointPort>();
   for (const slice of ordered) {
-    const slicePorts = convertPorts(slice.ports);
-    for (const p of slicePorts) ports.set(portIdentity(p), p);
-    for (const wire of slice.endpoints ?? [])
-      keepPreferred(byIdentity, convertEndpoint(slice, wire, slicePorts));
+    for (const p of slice.ports) ports.set(portIdentity(p), p);
+    for (const endpoint of slice.endpoints) keepPreferred(byIdentity, endpoint);
   }
   return {
     namespace: key.namespace,

@@ -220,7 +220,7 @@ function addressProblem(type: 'IPv4' | 'IPv6' | 'FQDN', address: string): string
 }
 
 /** The Service an EndpointSlice belongs to, from its `kubernetes.io/service-name` label. */
-export function sliceServiceName(slice: EndpointSliceObject): string | undefined {
+export function sliceServiceName(slice: Pick<EndpointSliceObject, 'metadata'>): string | undefined {
   const name = slice.metadata.labels?.[SERVICE_NAME_LABEL];
   return name === undefined || name === '' ? undefined : name;
 }

@@ -8,7 +8,14 @@ import type { Logger } from 'pino';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import { serviceNameProblem } from '../../names.ts';
 import type { StoreWriter } from '../../store/faces.ts';
-import { objectId, owningService, ServiceAssembler, type EndpointObject } from '../service-assembler.ts';
+import {
+  filed,
+  objectId,
+  owningService,
+  ServiceAssembler,
+  type EndpointObject,
+  type FiledObject,
+} from '../service-assembler.ts';
 import { ExposurePolicy } from '../../policy/exposure.ts';
 import { publishServices, shownService } from '../publish.ts';
 import type { Source, SourceStatus } from '../source.ts';
@@ -88,11 +95,8 @@ export class KubernetesSource implements Source {
   readonly #options: KubernetesSourceOptions;
   readonly #logger: Logger;
   readonly #assembler = new ServiceAssembler();
-  /** The current objects of each reflector, by object id, as last validated. */
-  readonly #objects = new Map<
-    Reflector,
-    Map<string, { readonly uid: string | undefined; readonly entry: EndpointObject }>
-  >();
+  /** The current objects of each reflector, by object id, as last validated and filed (the assembler's copies). */
+  readonly #objects = new Map<Reflector, Map<string, FiledObject>>();
   readonly #reflectors: Reflector[] = [];
   /**
    * Until every collection has been listed once, changes only collect the Services they touch: publishing them as
@@ -255,7 +259,7 @@ export class KubernetesSource implements Source {
       this.#set(reflector, id, entry, touched);
     }
     for (const [id, old] of [...(current ?? [])]) {
-      if (!seen.has(id)) this.#remove(reflector, id, old.entry, touched);
+      if (!seen.has(id)) this.#remove(reflector, id, old, touched);
     }
     this.#notYetListed.delete(reflector);
     this.#publish(touched);
@@ -268,14 +272,14 @@ export class KubernetesSource implements Source {
       // An object that no longer belongs to a Service (e.g. a slice that lost its service-name label) stops counting.
       const id = `${kind} ${describeRaw(raw)}`;
       const known = this.#objects.get(reflector)?.get(id);
-      if (known !== undefined) this.#remove(reflector, id, known.entry, touched);
+      if (known !== undefined) this.#remove(reflector, id, known, touched);
       this.#publish(touched);
       return;
     }
     const id = objectId(entry);
     if (type === 'DELETED') {
       const known = this.#objects.get(reflector)?.get(id);
-      if (known !== undefined) this.#remove(reflector, id, known.entry, touched);
+      if (known !== undefined) this.#remove(reflector, id, known, touched);
     } else {
       if (this.#options.cluster !== undefined) this.#ages.note(entry, raw);
       this.#set(reflector, id, entry, touched);
@@ -283,30 +287,28 @@ export class KubernetesSource implements Source {
     this.#publish(touched);
   }
 
-  #set(reflector: Reflector, id: string, entry: EndpointObject, touched: Map<string, ServiceKey>): void {
+  #set(reflector: Reflector, id: string, entry: FiledObject, touched: Map<string, ServiceKey>): void {
     const objects = this.#objects.get(reflector);
     const known = objects?.get(id);
     const uid = entry.object.metadata.uid;
+    const knownUid = known?.object.metadata.uid;
     if (known !== undefined) {
       // A Service deleted and created again while we were not watching (seen on relist): tell clients it went away,
       // rather than pretending it is the same Service.
-      if (entry.kind === 'Service' && known.uid !== undefined && uid !== undefined && known.uid !== uid) {
-        this.#logger.info(
-          { object: id, oldUid: known.uid, newUid: uid },
-          'Service was deleted and recreated',
-        );
+      if (entry.kind === 'Service' && knownUid !== undefined && uid !== undefined && knownUid !== uid) {
+        this.#logger.info({ object: id, oldUid: knownUid, newUid: uid }, 'Service was deleted and recreated');
         const gone = new Map<string, ServiceKey>();
-        this.#remove(reflector, id, known.entry, gone);
+        this.#remove(reflector, id, known, gone);
         this.#publish(gone);
       } else {
-        noteKey(touched, this.#assembler.remove(ORIGIN, known.entry));
+        noteKey(touched, this.#assembler.remove(ORIGIN, known));
       }
     }
-    objects?.set(id, { uid, entry });
+    objects?.set(id, entry);
     noteKey(touched, this.#assembler.put(ORIGIN, entry));
   }
 
-  #remove(reflector: Reflector, id: string, entry: EndpointObject, touched: Map<string, ServiceKey>): void {
+  #remove(reflector: Reflector, id: string, entry: FiledObject, touched: Map<string, ServiceKey>): void {
     this.#objects.get(reflector)?.delete(id);
     this.#ages.forget(entry);
     noteKey(touched, this.#assembler.remove(ORIGIN, entry));
@@ -350,8 +352,11 @@ export class KubernetesSource implements Source {
     }
   }
 
-  /** Validates an object from the API server; one that does not validate is logged and skipped. */
-  #validate(kind: WatchedKind, raw: unknown): EndpointObject | undefined {
+  /**
+   * Validates an object from the API server, and files it (a slice's endpoints converted once, here, and kept in
+   * place of its wire ones); one that does not validate is logged and skipped.
+   */
+  #validate(kind: WatchedKind, raw: unknown): FiledObject | undefined {
     const parsed: Parsed<EndpointObject['object']> =
       kind === 'EndpointSlice'
         ? parseEndpointSlice(raw)
@@ -381,7 +386,7 @@ export class KubernetesSource implements Source {
       );
       return undefined;
     }
-    return entry;
+    return filed(entry);
   }
 }
 

@@ -3,7 +3,7 @@
 // endpointd serves, so the age is read off the raw object — for a listed one, by the list's transform, as each
 // item goes by, and taken when the list is handed over.
 import { serviceKeyString } from '../../model.ts';
-import type { EndpointObject } from '../service-assembler.ts';
+import type { IdentifiedObject } from '../service-assembler.ts';
 
 export class ServiceAges {
   /** creationTimestamp (ms since the epoch) by service id. */
@@ -21,7 +21,7 @@ export class ServiceAges {
   }
 
   /** A validated object and the raw one it came from: a Service's age is its own, or else the listed one. */
-  note(entry: EndpointObject, raw: unknown): void {
+  note(entry: IdentifiedObject, raw: unknown): void {
     if (entry.kind !== 'Service') return;
     const id = idOf(entry);
     const at = creationOf(raw) ?? this.#listed.get(id);
@@ -31,7 +31,7 @@ export class ServiceAges {
   }
 
   /** The object is gone. */
-  forget(entry: EndpointObject): void {
+  forget(entry: IdentifiedObject): void {
     if (entry.kind === 'Service') this.#createdAt.delete(idOf(entry));
   }
 
@@ -41,7 +41,7 @@ export class ServiceAges {
   }
 }
 
-function idOf(entry: EndpointObject): string {
+function idOf(entry: IdentifiedObject): string {
   return serviceKeyString({ namespace: entry.object.metadata.namespace, name: entry.object.metadata.name });
 }
 
