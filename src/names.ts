@@ -54,6 +54,17 @@ export function portNameProblem(value: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Why `value` cannot name the Kubernetes node a caller runs on (REST `node`, gRPC `caller.node`, xDS
+ * `Node.locality.sub_zone`), or undefined when it can. Kubernetes names Nodes with DNS-1123 subdomains of up to 253
+ * characters (ValidateNodeName), and PreferSameNode hints name them; label values, which these fields took before,
+ * stay accepted. The empty value is valid: it means "not said".
+ */
+export function nodeNameProblem(value: string): string | undefined {
+  if (labelValueProblem(value) === undefined) return undefined;
+  return dnsNameProblem(value, SUBDOMAIN_RULE);
+}
+
 function labelProblem(value: string): string | undefined {
   return dnsNameProblem(value, LABEL_RULE);
 }

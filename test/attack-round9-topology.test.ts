@@ -1,0 +1,139 @@
+// Round 9 of the attacks, on the seams of the caller-aware (topology) answers: what one door, cache or stream does
+// with a caller's locality that another does not, from outside, against the real endpointd on loopback (REST,
+// gRPC Discovery, the xDS bootstrap route and ADS streams). Each test was written to fail first; the fix it
+// shows is named in its comment.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Endpoint, ServiceEndpoints, ServiceInfo } from '../src/model.ts';
+import { TYPE_URL } from '../src/api/xds/wire.ts';
+import { TestClient } from './support/grpc-discovery.ts';
+import { startTestEndpointd, type TestEndpointd } from './support/endpointd.ts';
+import { get } from './support/http.ts';
+import { decodeAny, rawSotw, type RawAny } from './support/xds-harness.ts';
+
+const SOURCE = 'attack-round9';
+const HTTP = { name: 'http', port: 8080, protocol: 'TCP' } as const;
+
+function pod(
+  ip: string,
+  zone: string,
+  node: string,
+  hints: { zones?: string[]; nodes?: string[] },
+): Endpoint {
+  return {
+    addresses: [ip],
+    addressType: 'IPv4',
+    ports: [HTTP],
+    ready: true,
+    serving: true,
+    terminating: false,
+    zone,
+    nodeName: node,
+    ...(hints.zones === undefined ? {} : { hintsForZones: hints.zones }),
+    ...(hints.nodes === undefined ? {} : { hintsForNodes: hints.nodes }),
+  };
+}
+
+const info = (trafficDistribution: string): ServiceInfo => ({
+  type: 'ClusterIP',
+  headless: false,
+  ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+  trafficDistribution,
+});
+
+interface RestBody {
+  version: string;
+  endpoints: { addresses: string[] }[];
+  targets?: { address: string; port: number }[];
+  topology?: Record<string, string>;
+}
+
+const ipsOf = (body: { endpoints: readonly { addresses: readonly string[] }[] }): string[] =>
+  body.endpoints.map((e) => e.addresses[0] ?? '');
+
+/** Priority 0's addresses of an assignment. */
+function priorityZero(any: RawAny): string[] {
+  const cla = decodeAny(any) as {
+    endpoints?: {
+      priority?: number;
+      lb_endpoints?: { endpoint: { address: { socket_address: { address: string } } } }[];
+    }[];
+  };
+  return (cla.endpoints ?? [])
+    .filter((l) => (l.priority ?? 0) === 0)
+    .flatMap((l) => l.lb_endpoints ?? [])
+    .map((l) => l.endpoint.address.socket_address.address)
+    .sort();
+}
+
+describe('attack round 9: caller-aware answers at the seams', () => {
+  let t: TestEndpointd;
+  let grpc: TestClient;
+  const lookupUrl = (name: string, query: string): string =>
+    `${t.url}/v1/namespaces/shop/services/${name}${query}`;
+
+  before(async () => {
+    t = await startTestEndpointd({});
+    grpc = new TestClient(`127.0.0.1:${t.endpointd.grpcPort}`);
+  });
+  after(async () => {
+    grpc.client.close();
+    await t.stop();
+  });
+  const upsert = (service: ServiceEndpoints): void => {
+    t.endpointd.store.upsert(SOURCE, service);
+  };
+
+  // Kubernetes names Nodes with DNS-1123 subdomains of up to 253 characters (ValidateNodeName =
+  // NameIsDNSSubdomain), and PreferSameNode hints name them (hints.forNodes[].name). A caller on a node whose name
+  // is longer than a label value (63) was refused with a 400 on REST and the bootstrap route, INVALID_ARGUMENT on
+  // gRPC, and treated as "not said" on xDS: it never got its node's endpoints.
+  // Fix: the caller's node is checked as a node name (src/names.ts nodeNameProblem) on every door.
+  it('takes a node name longer than 63 characters (a DNS subdomain, as Kubernetes names nodes) on every door', async () => {
+    const longNode = 'worker-pool-1-abcdefgh.us-east-1.compute.internal.prod-cluster.corp.example.com';
+    assert.ok(longNode.length > 63);
+    upsert({
+      namespace: 'shop',
+      name: 'by-node',
+      ports: [HTTP],
+      endpoints: [
+        pod('10.9.0.1', 'zone-a', longNode, { zones: ['zone-a'], nodes: [longNode] }),
+        pod('10.9.0.2', 'zone-a', 'node-2', { zones: ['zone-a'], nodes: ['node-2'] }),
+      ],
+      service: info('PreferSameNode'),
+    });
+
+    const answer = await get(lookupUrl('by-node', `?node=${longNode}&port=http`));
+    assert.equal(answer.status, 200, answer.text);
+    const rest = answer.json<RestBody>();
+    assert.deepEqual(ipsOf(rest), ['10.9.0.1']);
+    assert.deepEqual(rest.topology, { rule: 'PreferSameNode', matched: 'node', node: longNode });
+
+    const resolved = await grpc.resolve({ namespace: 'shop', name: 'by-node', caller: { node: longNode } });
+    assert.deepEqual(ipsOf(resolved.service), ['10.9.0.1']);
+
+    const bootstrap = await get(`${t.url}/v1/xds/bootstrap?node=${longNode}`);
+    assert.equal(bootstrap.status, 200, bootstrap.text);
+    assert.deepEqual(bootstrap.json<{ node: { locality: object } }>().node.locality, { sub_zone: longNode });
+
+    const ads = rawSotw(t.endpointd.grpcPort);
+    try {
+      ads.send({
+        node: { id: 'round9', locality: { sub_zone: longNode } },
+        type_url: TYPE_URL.endpoint,
+        resource_names: ['by-node.shop:8080'],
+      });
+      const [resource] = (await ads.next()).resources;
+      assert.ok(resource !== undefined);
+      assert.deepEqual(priorityZero(resource), ['10.9.0.1']);
+    } finally {
+      ads.close();
+    }
+
+    // What no node can be named is still refused: past 253 characters, or not a DNS name.
+    for (const bad of [`${'a'.repeat(63)}.`.repeat(4) + 'b', 'node a', '-node']) {
+      const refused = await get(lookupUrl('by-node', `?node=${encodeURIComponent(bad)}`));
+      assert.equal(refused.status, 400, bad);
+    }
+  });
+});
