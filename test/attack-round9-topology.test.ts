@@ -8,7 +8,7 @@ import type { Endpoint, ServiceEndpoints, ServiceInfo } from '../src/model.ts';
 import { TYPE_URL } from '../src/api/xds/wire.ts';
 import { TestClient } from './support/grpc-discovery.ts';
 import { startTestEndpointd, type TestEndpointd } from './support/endpointd.ts';
-import { get } from './support/http.ts';
+import { get, metricValue } from './support/http.ts';
 import { decodeAny, rawSotw, type RawAny } from './support/xds-harness.ts';
 
 const SOURCE = 'attack-round9';
@@ -134,6 +134,42 @@ describe('attack round 9: caller-aware answers at the seams', () => {
     for (const bad of [`${'a'.repeat(63)}.`.repeat(4) + 'b', 'node a', '-node']) {
       const refused = await get(lookupUrl('by-node', `?node=${encodeURIComponent(bad)}`));
       assert.equal(refused.status, 400, bad);
+    }
+  });
+
+  // One encoding per (Service, version, view) on REST and gRPC, and a caller's node is part of the view: a client
+  // cycling through distinct node names makes new entries at every request. The cache stays within its bound
+  // (lru-cache evicts), but what it costs the other callers — their encodings evicted, made again — showed
+  // nowhere: the two gauges sit flat at the bound whether the cache serves or thrashes.
+  // Fix: endpointd_encoded_cache_hits_total and endpointd_encoded_cache_misses_total (src/observability/metrics.ts).
+  it('keeps the cache within its bound when a client cycles through distinct nodes, and counts the misses', async () => {
+    const bound = 64 * 1024;
+    const small = await startTestEndpointd({}, { encodedCacheBytes: bound });
+    try {
+      small.endpointd.store.upsert(SOURCE, {
+        namespace: 'shop',
+        name: 'by-node',
+        ports: [HTTP],
+        endpoints: [
+          pod('10.9.0.1', 'zone-a', 'node-1', { zones: ['zone-a'], nodes: ['node-1'] }),
+          pod('10.9.0.2', 'zone-a', 'node-2', { zones: ['zone-a'], nodes: ['node-2'] }),
+        ],
+        service: info('PreferSameNode'),
+      });
+      const misses = async (): Promise<number | undefined> =>
+        metricValue(small.url, 'endpointd_encoded_cache_misses_total');
+      const before = await misses();
+      assert.ok(before !== undefined, 'endpointd_encoded_cache_misses_total is exported');
+      const callers = 1000;
+      for (let i = 0; i < callers; i++) {
+        const answer = await get(`${small.url}/v1/namespaces/shop/services/by-node?node=node-x${i}`);
+        assert.equal(answer.status, 200);
+      }
+      assert.ok(((await misses()) ?? 0) - before >= callers, 'every new caller is a miss');
+      assert.ok(((await metricValue(small.url, 'endpointd_encoded_cache_hits_total')) ?? -1) >= 0);
+      assert.ok(((await metricValue(small.url, 'endpointd_encoded_cache_bytes')) ?? Infinity) <= bound);
+    } finally {
+      await small.stop();
     }
   });
 });
