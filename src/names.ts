@@ -34,8 +34,8 @@ export function isVersionLike(value: string): boolean {
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /**
- * Why `value` is not a valid label value (as the zone and node names callers give: `topology.kubernetes.io/zone`
- * values, node names), or undefined. The empty value is valid: it means "not said".
+ * Why `value` is not a valid label value (as the zones and regions callers give: `topology.kubernetes.io/zone`
+ * values; their nodes: {@link nodeNameProblem}), or undefined. The empty value is valid: it means "not said".
  */
 export function labelValueProblem(value: string): string | undefined {
   if (value.length > 63) return 'must be no more than 63 characters';
