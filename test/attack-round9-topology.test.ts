@@ -9,6 +9,7 @@ import { TYPE_URL } from '../src/api/xds/wire.ts';
 import { TestClient } from './support/grpc-discovery.ts';
 import { startTestEndpointd, type TestEndpointd } from './support/endpointd.ts';
 import { get, metricValue } from './support/http.ts';
+import { retainedBytes } from './support/memory.ts';
 import { decodeAny, rawSotw, type RawAny } from './support/xds-harness.ts';
 
 const SOURCE = 'attack-round9';
@@ -168,6 +169,43 @@ describe('attack round 9: caller-aware answers at the seams', () => {
       assert.ok(((await misses()) ?? 0) - before >= callers, 'every new caller is a miss');
       assert.ok(((await metricValue(small.url, 'endpointd_encoded_cache_hits_total')) ?? -1) >= 0);
       assert.ok(((await metricValue(small.url, 'endpointd_encoded_cache_bytes')) ?? Infinity) <= bound);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  // A caller's version is cached per (Service, version, view) as its own small entry, counted as the 16 bytes of
+  // the version while its key (the view names the node) and the cache's bookkeeping keep ~400 bytes alive. A
+  // client that sends `If-None-Match: *` with a new node each time is answered 304 from that entry alone (no body
+  // is encoded), so the cache filled with such entries and held ~25 times --encoded-cache-size: ~1.6 GB behind
+  // the default 64 MiB.
+  // Fix: a version entry counts its key and that overhead (src/views/cached-view-version.ts).
+  it('keeps the memory of callers cycling through nodes near --encoded-cache-size, even when only versions are cached', async () => {
+    const bound = 256 * 1024;
+    const small = await startTestEndpointd({}, { encodedCacheBytes: bound });
+    try {
+      small.endpointd.store.upsert(SOURCE, {
+        namespace: 'shop',
+        name: 'by-node',
+        ports: [HTTP],
+        endpoints: [pod('10.9.0.1', 'zone-a', 'node-1', { zones: ['zone-a'], nodes: ['node-1'] })],
+        service: info('PreferSameNode'),
+      });
+      const ask = async (node: string): Promise<void> => {
+        const answer = await get(`${small.url}/v1/namespaces/shop/services/by-node?node=${node}`, {
+          'If-None-Match': '*',
+        });
+        assert.equal(answer.status, 304);
+      };
+      for (let i = 0; i < 1000; i++) await ask(`warm-${i}`);
+      const before = retainedBytes();
+      for (let i = 0; i < 20_000; i++) await ask(`node-${i}`);
+      const grown = retainedBytes() - before;
+      const entries = (await metricValue(small.url, 'endpointd_encoded_cache_entries')) ?? 0;
+      assert.ok(
+        grown < 2 * 1024 * 1024,
+        `${grown} bytes retained for ${entries} entries under a ${bound}-byte bound`,
+      );
     } finally {
       await small.stop();
     }
