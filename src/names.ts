@@ -34,8 +34,8 @@ export function isVersionLike(value: string): boolean {
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /**
- * Why `value` is not a valid label value (as the zone and node names callers give: `topology.kubernetes.io/zone`
- * values, node names), or undefined. The empty value is valid: it means "not said".
+ * Why `value` is not a valid label value (as the zones and regions callers give: `topology.kubernetes.io/zone`
+ * values; their nodes: {@link nodeNameProblem}), or undefined. The empty value is valid: it means "not said".
  */
 export function labelValueProblem(value: string): string | undefined {
   if (value.length > 63) return 'must be no more than 63 characters';
@@ -52,6 +52,17 @@ export function portNameProblem(value: string): string | undefined {
     return "must contain only lower case alphanumeric characters and single '-', start and end with an alphanumeric character, and contain at least one letter";
   }
   return undefined;
+}
+
+/**
+ * Why `value` cannot name the Kubernetes node a caller runs on (REST `node`, gRPC `caller.node`, xDS
+ * `Node.locality.sub_zone`), or undefined when it can. Kubernetes names Nodes with DNS-1123 subdomains of up to 253
+ * characters (ValidateNodeName), and PreferSameNode hints name them; label values, which these fields took before,
+ * stay accepted. The empty value is valid: it means "not said".
+ */
+export function nodeNameProblem(value: string): string | undefined {
+  if (labelValueProblem(value) === undefined) return undefined;
+  return dnsNameProblem(value, SUBDOMAIN_RULE);
 }
 
 function labelProblem(value: string): string | undefined {

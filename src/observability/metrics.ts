@@ -226,6 +226,20 @@ export class Metrics {
       'Encoded answers held by the cache (REST, gRPC and xDS forms together).',
       () => store.encoded.stats().entries,
     );
+    // Misses growing while bytes and entries sit at the bound: the cache thrashes (e.g. a client cycling through
+    // distinct caller nodes or zones, each its own view on REST and gRPC), and encodings are made again.
+    totalOf(
+      registry,
+      'endpointd_encoded_cache_hits_total',
+      'Encoded answers served from the cache (REST, gRPC and xDS forms together).',
+      () => store.encoded.stats().hits,
+    );
+    totalOf(
+      registry,
+      'endpointd_encoded_cache_misses_total',
+      'Encoded answers not in the cache, made anew (a new state or view, or one the bound evicted).',
+      () => store.encoded.stats().misses,
+    );
   }
 
   /** Counts one REST request and, unless it was a stream, its duration. */

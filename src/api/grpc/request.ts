@@ -7,6 +7,7 @@ import {
   isVersionLike,
   labelValueProblem,
   namespaceNameProblem,
+  nodeNameProblem,
   portNameProblem,
   serviceNameProblem,
 } from '../../names.ts';
@@ -178,10 +179,10 @@ function withCluster(
   return view;
 }
 
-/** A caller's zone or node: a label value; empty means "not said". */
+/** A caller's zone (a label value) or node (a node name: src/names.ts nodeNameProblem); empty means "not said". */
 function locality(field: string, value: string, problems: ProblemList<FieldProblem>): string | undefined {
   if (value === '') return undefined;
-  const problem = labelValueProblem(value);
+  const problem = field === 'caller.node' ? nodeNameProblem(value) : labelValueProblem(value);
   if (problem === undefined) return value;
   problems.push({ field, reason: `${quote(value)} is not a valid ${field.slice(7)} name: it ${problem}` });
   return undefined;

@@ -9,6 +9,7 @@ import {
   isVersionLike,
   labelValueProblem,
   namespaceNameProblem,
+  nodeNameProblem,
   portNameProblem,
   serviceNameProblem,
 } from '../../names.ts';
@@ -99,11 +100,11 @@ export class ParamReader {
     return value;
   }
 
-  /** `zone` or `node`: a label value; empty means "not said". */
+  /** `zone`: a label value; `node`: a node name (src/names.ts nodeNameProblem); empty means "not said". */
   #locality(name: 'zone' | 'node'): string | undefined {
     const value = this.text(name);
     if (value === undefined || value === '') return undefined;
-    const problem = labelValueProblem(value);
+    const problem = name === 'node' ? nodeNameProblem(value) : labelValueProblem(value);
     if (problem !== undefined) {
       this.problems.push({ name, reason: `${quote(value)} is not a valid ${name} name: it ${problem}` });
       return undefined;

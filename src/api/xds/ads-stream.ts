@@ -134,7 +134,7 @@ export abstract class AdsStream<
       if (problems.length > 0) {
         deps.logger.warn(
           { stream: deps.streamId, client: deps.client, node: this.node, problems },
-          'xDS node locality ignored: not a label value (the caller is answered as if it had not said it)',
+          'xDS node locality ignored: not a label value (nor, for sub_zone, a node name): answered as if not said',
         );
       }
     }

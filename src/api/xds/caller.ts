@@ -1,9 +1,9 @@
 // Where an xDS client is, as its stream's first request says (`Node.locality`: zone; sub_zone = the Kubernetes node;
-// region), checked as REST checks ?zone=&node= (label values). The caller-aware assignments of catalog.ts are built
-// from it. A value that is no label value cannot match any zone, node, region or cluster name: it counts as not
+// region), checked as REST checks ?zone=&node= (label values; the node a node name). The caller-aware assignments of
+// catalog.ts are built from it. A value that is neither cannot match any zone, node, region or cluster name: it counts as not
 // said, and the stream is told why (xDS has no per-request refusal), so a typo shows in the log, not as a silent
 // "everything".
-import { labelValueProblem } from '../../names.ts';
+import { labelValueProblem, nodeNameProblem } from '../../names.ts';
 import type { Node } from './wire.ts';
 
 /** Where a caller is; each field absent when not said (or not valid). */
@@ -27,15 +27,19 @@ export function callerOfNode(node: Node | undefined): CallerOfNode {
   const locality = node?.locality;
   if (locality === undefined) return { caller: undefined, problems: [] };
   const problems: { field: string; value: string; problem: string }[] = [];
-  const valid = (field: string, value: string | undefined): string | undefined => {
+  const valid = (
+    field: string,
+    value: string | undefined,
+    rule: (value: string) => string | undefined = labelValueProblem,
+  ): string | undefined => {
     if (value === undefined || value === '') return undefined;
-    const problem = labelValueProblem(value);
+    const problem = rule(value);
     if (problem === undefined) return value;
     problems.push({ field, value: value.slice(0, 100), problem });
     return undefined;
   };
   const zone = valid('locality.zone', locality.zone);
-  const node_ = valid('locality.sub_zone', locality.sub_zone);
+  const node_ = valid('locality.sub_zone', locality.sub_zone, nodeNameProblem);
   const region = valid('locality.region', locality.region);
   const caller: XdsCaller = {
     ...(zone === undefined ? {} : { zone }),
