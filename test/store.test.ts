@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { contentVersion } from '../src/model.ts';
 import { EndpointStore, type ConflictReport } from '../src/store/endpoint-store.ts';
+import { ENTRY_OVERHEAD_BYTES } from '../src/store/encoded-cache.ts';
 import type { ServiceChange, Subscription, SubscriptionScope } from '../src/store/subscription.ts';
 import { service } from './support/services.ts';
 
@@ -212,8 +213,12 @@ describe('EndpointStore', () => {
       assert.ok(snapshot);
       store.encoded.get(snapshot, 'big', () => Buffer.alloc(1000));
     }
-    assert.ok(store.encoded.stats().bytes <= 10_000);
-    assert.equal(store.encoded.stats().entries, 10);
+    // Each entry counts its 1,000 bytes and its key and bookkeeping: fewer than ten fit, and never more than the bound.
+    const { bytes, entries } = store.encoded.stats();
+    assert.ok(bytes <= 10_000, `${bytes} bytes counted`);
+    const perEntry = 1000 + ENTRY_OVERHEAD_BYTES;
+    assert.ok(entries <= Math.floor(10_000 / perEntry) && entries >= 6, `${entries} entries kept`);
+    assert.ok(bytes >= entries * perEntry, 'each entry counted with its overhead');
   });
 
   it('keeps the endpoint count in step with upserts and deletes', () => {

@@ -22,16 +22,27 @@ export interface EncodedState extends ServiceKey {
   readonly version: string;
 }
 
+/**
+ * What one entry keeps alive besides its value's bytes: its key string (built, then flattened when hashed: counted
+ * twice) and lru-cache's and its Map's slots, ~256 bytes measured on Node 24. Counted, so that the bound is one of
+ * memory: small forms (a caller's version, 16 characters; an xDS assignment of a few endpoints) would otherwise
+ * hold many times `--encoded-cache-size` (a client naming a new node at each request: ~25 times).
+ */
+export const ENTRY_OVERHEAD_BYTES = 256;
+
 export class EncodedCache {
   readonly #cache: LRUCache<string, EncodedForm>;
   #hits = 0;
   #misses = 0;
 
-  /** @param maxBytes upper bound of the cached bytes; an entry larger than that is encoded but not kept. */
+  /**
+   * @param maxBytes upper bound of the cached bytes, each entry counted with its key and bookkeeping; an entry
+   * larger than that is encoded but not kept.
+   */
   constructor(maxBytes: number) {
     this.#cache = new LRUCache<string, EncodedForm>({
       maxSize: maxBytes,
-      sizeCalculation: (value) => Math.max(1, value.byteLength),
+      sizeCalculation: (value, key) => value.byteLength + 2 * key.length + ENTRY_OVERHEAD_BYTES,
     });
   }
 
