@@ -6,6 +6,7 @@
 import { closeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { SourceProblem } from '../source.ts';
+import { filed } from '../service-assembler.ts';
 import type { SkippedObject } from './manifest.ts';
 import type { ParseResult, PieceContent } from './parse-file.ts';
 import { ParsePool, type MainThreadMay } from './parse-pool.ts';
@@ -263,7 +264,7 @@ const NOTHING_SKIPPED: readonly SkippedObject[] = Object.freeze([]);
 
 function storedPiece(digest: string, content: PieceContent): StoredPiece {
   const skipped = content.skipped.length === 0 ? NOTHING_SKIPPED : content.skipped;
-  return { digest, objects: content.objects, skipped, documents: content.documents };
+  return { digest, objects: content.objects.map(filed), skipped, documents: content.documents };
 }
 
 function broken(path: string, message: string, refusedDigest?: string): LoadOutcome {

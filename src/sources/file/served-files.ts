@@ -7,15 +7,19 @@ import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { ExposurePolicy } from '../../policy/exposure.ts';
 import type { StoreWriter } from '../../store/faces.ts';
 import { publishServices, type PublishSummary } from '../publish.ts';
-import { ServiceAssembler } from '../service-assembler.ts';
+import { ServiceAssembler, type FiledObject } from '../service-assembler.ts';
 import type { PieceContent } from './parse-file.ts';
 
 /** Services rebuilt between two yields to the event loop while a large change is applied. */
 const PUBLISH_CHUNK = 250;
 
-/** A piece (a YAML document) of a file as served, by the digest of its text. */
-export interface StoredPiece extends PieceContent {
+/**
+ * A piece (a YAML document) of a file as served, by the digest of its text; its objects filed (FiledObject: a
+ * slice's endpoints converted once, the very objects the store serves, not kept beside their parsed copy).
+ */
+export interface StoredPiece extends Omit<PieceContent, 'objects'> {
   readonly digest: string;
+  readonly objects: readonly FiledObject[];
 }
 
 /** What one file serves now. */
