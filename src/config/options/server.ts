@@ -70,7 +70,7 @@ export const SERVER_OPTIONS = {
     value: 'BYTES',
     default: '64MiB',
     parse: byteSize(1024, 'must be a size of at least 1KiB (e.g. 64MiB)', Number.MAX_SAFE_INTEGER),
-    help: 'bound of the cache of encoded responses (e.g. 64MiB, 512KiB)',
+    help: 'bound of the cache of encoded responses, each counted with its key and bookkeeping (~256 bytes) (e.g. 64MiB, 512KiB)',
   }),
   shutdownDelayMs: option({
     flag: 'shutdown-delay',
