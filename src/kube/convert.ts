@@ -39,12 +39,16 @@ export interface ConvertedSlice {
   readonly endpoints: readonly Endpoint[];
 }
 
-export function convertSlice(slice: EndpointSliceObject): ConvertedSlice {
+/**
+ * @param cluster the named cluster the slice comes from (`--cluster NAME=…`), written on each endpoint as the
+ * cross-cluster merge needs it, so that the merge keeps these objects rather than a copy of each.
+ */
+export function convertSlice(slice: EndpointSliceObject, cluster?: string): ConvertedSlice {
   const ports = convertPorts(slice.ports);
   return {
     name: slice.metadata.name,
     ports,
-    endpoints: (slice.endpoints ?? []).map((wire) => convertEndpoint(slice, wire, ports)),
+    endpoints: (slice.endpoints ?? []).map((wire) => convertEndpoint(slice, wire, ports, cluster)),
   };
 }
 
@@ -56,7 +60,10 @@ export function mergeEndpointSlices(
   key: ServiceKey,
   slices: readonly EndpointSliceObject[],
 ): ServiceEndpoints {
-  return mergeConvertedSlices(key, slices.map(convertSlice));
+  return mergeConvertedSlices(
+    key,
+    slices.map((slice) => convertSlice(slice)),
+  );
 }
 
 /** mergeEndpointSlices of slices converted before (convertSlice). */
@@ -90,6 +97,7 @@ function convertEndpoint(
   slice: EndpointSliceObject,
   wire: SliceEndpoint,
   ports: readonly EndpointPort[],
+  cluster: string | undefined,
 ): Endpoint {
   const ready = wire.conditions?.ready ?? true;
   const serving = wire.conditions?.serving ?? true;
@@ -97,6 +105,19 @@ function convertEndpoint(
   const targetRef = convertReference(wire.targetRef);
   const { hostname, nodeName, zone, hints } = wire;
   if (hostname == null && hints == null && nodeName != null && zone != null && targetRef !== undefined) {
+    if (cluster === undefined) {
+      return {
+        addresses: wire.addresses,
+        addressType: slice.addressType,
+        ports,
+        ready,
+        serving,
+        terminating,
+        nodeName,
+        zone,
+        targetRef,
+      };
+    }
     return {
       addresses: wire.addresses,
       addressType: slice.addressType,
@@ -107,6 +128,7 @@ function convertEndpoint(
       nodeName,
       zone,
       targetRef,
+      cluster,
     };
   }
   const endpoint: Writable<Endpoint> = {
@@ -123,6 +145,7 @@ function convertEndpoint(
   if (targetRef !== undefined) endpoint.targetRef = targetRef;
   if (hints?.forZones != null) endpoint.hintsForZones = hints.forZones.map((z) => z.name).sort();
   if (hints?.forNodes != null) endpoint.hintsForNodes = hints.forNodes.map((n) => n.name).sort();
+  if (cluster !== undefined) endpoint.cluster = cluster;
   return endpoint;
 }
 

@@ -55,12 +55,15 @@ export type FiledObject =
 /** What says which object it is and which Service it belongs to: its kind and metadata. */
 export type IdentifiedObject = EndpointObject | FiledObject;
 
-/** `entry` as it is kept (FiledObject); an entry filed before is given back as it is. */
-export function filed(entry: IdentifiedObject): FiledObject {
+/**
+ * `entry` as it is kept (FiledObject); an entry filed before is given back as it is. `cluster`: the named cluster
+ * it comes from, written on a slice's endpoints (convertSlice).
+ */
+export function filed(entry: IdentifiedObject, cluster?: string): FiledObject {
   if ('converted' in entry || 'info' in entry || entry.kind === 'Endpoints') return entry;
   const object = { metadata: entry.object.metadata };
   return entry.kind === 'EndpointSlice'
-    ? { kind: entry.kind, object, converted: convertSlice(entry.object) }
+    ? { kind: entry.kind, object, converted: convertSlice(entry.object, cluster) }
     : { kind: entry.kind, object, info: convertService(entry.object) };
 }
 

@@ -264,7 +264,12 @@ const NOTHING_SKIPPED: readonly SkippedObject[] = Object.freeze([]);
 
 function storedPiece(digest: string, content: PieceContent): StoredPiece {
   const skipped = content.skipped.length === 0 ? NOTHING_SKIPPED : content.skipped;
-  return { digest, objects: content.objects.map(filed), skipped, documents: content.documents };
+  return {
+    digest,
+    objects: content.objects.map((object) => filed(object)),
+    skipped,
+    documents: content.documents,
+  };
 }
 
 function broken(path: string, message: string, refusedDigest?: string): LoadOutcome {

@@ -103,7 +103,11 @@ export class ClusterMerge {
         this.#services.set(id, state);
         this.#keys.set(id, { namespace: key.namespace, name: key.name });
       }
-      const endpoints: Endpoint[] = share.service.endpoints.map((e) => ({ ...e, cluster }));
+      // Slices' endpoints come with their cluster written (the source files them so): kept as they are. Endpoints
+      // objects' are converted on each change, and copied with it.
+      const endpoints: Endpoint[] = share.service.endpoints.map((e) =>
+        e.cluster === cluster ? e : { ...e, cluster },
+      );
       state.shares.set(cluster, { ...share, service: { ...share.service, endpoints } });
     }
     this.#write(id, state);

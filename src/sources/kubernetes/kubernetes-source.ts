@@ -386,7 +386,7 @@ export class KubernetesSource implements Source {
       );
       return undefined;
     }
-    return filed(entry);
+    return filed(entry, this.#options.cluster?.name);
   }
 }
 
