@@ -180,7 +180,7 @@ describe('attack round 9: caller-aware answers at the seams', () => {
   // is encoded), so the cache filled with such entries and held ~25 times --encoded-cache-size: ~1.6 GB behind
   // the default 64 MiB (here 9.6 MB behind 512 KiB; 0.5–2.2 MB with the fix,
   // most of it what else the process keeps).
-  // Fix: a version entry counts its key and that overhead (src/views/cached-view-version.ts).
+  // Fix: every cache entry counts its key and the cache's bookkeeping (src/store/encoded-cache.ts).
   it('keeps the memory of callers cycling through nodes near --encoded-cache-size, even when only versions are cached', async () => {
     // Half a MiB: a bound that 16-byte entries would fill only after 32,768 of them (~13 MB).
     const bound = 512 * 1024;

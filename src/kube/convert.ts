@@ -105,6 +105,7 @@ function convertEndpoint(
   const targetRef = convertReference(wire.targetRef);
   const { hostname, nodeName, zone, hints } = wire;
   if (hostname == null && hints == null && nodeName != null && zone != null && targetRef !== undefined) {
+    // Two literals rather than a field added to one: each shape keeps all its fields inside the object.
     if (cluster === undefined) {
       return {
         addresses: wire.addresses,
