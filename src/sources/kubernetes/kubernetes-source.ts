@@ -253,10 +253,11 @@ export class KubernetesSource implements Source {
     for (const raw of items) {
       const entry = this.#validate(kind, withKind(raw, kind));
       if (entry === undefined) continue;
-      if (this.#options.cluster !== undefined) this.#ages.note(entry, raw);
       const id = objectId(entry);
       seen.add(id);
       this.#set(reflector, id, entry, touched);
+      // After #set: a Service found recreated (a new uid) is removed there first, and its age with it.
+      if (this.#options.cluster !== undefined) this.#ages.note(entry, raw);
     }
     for (const [id, old] of [...(current ?? [])]) {
       if (!seen.has(id)) this.#remove(reflector, id, old, touched);
@@ -281,8 +282,8 @@ export class KubernetesSource implements Source {
       const known = this.#objects.get(reflector)?.get(id);
       if (known !== undefined) this.#remove(reflector, id, known, touched);
     } else {
-      if (this.#options.cluster !== undefined) this.#ages.note(entry, raw);
       this.#set(reflector, id, entry, touched);
+      if (this.#options.cluster !== undefined) this.#ages.note(entry, raw);
     }
     this.#publish(touched);
   }
