@@ -34,10 +34,10 @@ describe('named clusters: a Service recreated between two watches', () => {
       east.create('services', aged('api', '2025-01-01T00:00:00Z', 'NodePort'));
       east.compact();
       east.unstall();
-      await t.until(NS, 'api', (b) => b?.service?.type === 'NodePort');
+      await t.until(NS, 'api', (b) => b?.service?.type === 'NodePort', { timeoutMs: 20_000 });
       // A younger Service of the same name in west, watched: east's (2025-01) is the older one and wins.
       west.create('services', aged('api', '2025-06-01T00:00:00Z'));
-      const body = await t.until(NS, 'api', (b) => b?.clusters?.length === 2);
+      const body = await t.until(NS, 'api', (b) => b?.clusters?.length === 2, { timeoutMs: 20_000 });
       assert.equal(body?.service?.type, 'NodePort', "east's recreated Service is the older one");
       assert.deepEqual(body?.conflicts, [{ field: 'type', servedFrom: 'east', ignored: ['west'] }]);
     } finally {
@@ -69,7 +69,10 @@ describe('file source: one file defining an object in two documents', () => {
     try {
       assert.deepEqual(await addresses(t.url, 'web'), ['10.0.0.2'], 'the last definition, as loaded');
       await t.write('web.yaml', `${first}---\n${marker}`);
-      await eventually(async () => ((await addresses(t.url, 'marker')) === undefined ? undefined : true));
+      await eventually(
+        async () => ((await addresses(t.url, 'marker')) === undefined ? undefined : true),
+        20_000,
+      );
       assert.deepEqual(await addresses(t.url, 'web'), ['10.0.0.1'], 'the file still defines it');
     } finally {
       await t.stop();
@@ -84,7 +87,10 @@ describe('file source: one file defining an object in two documents', () => {
     try {
       assert.deepEqual(await addresses(t.url, 'web'), ['10.0.0.2']);
       await t.write('web.yaml', `${first}---\n${marker}---\n${second}`);
-      await eventually(async () => ((await addresses(t.url, 'marker')) === undefined ? undefined : true));
+      await eventually(
+        async () => ((await addresses(t.url, 'marker')) === undefined ? undefined : true),
+        20_000,
+      );
       assert.deepEqual(await addresses(t.url, 'web'), ['10.0.0.2'], 'the later document wins, as on load');
     } finally {
       await t.stop();
