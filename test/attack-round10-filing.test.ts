@@ -3,7 +3,8 @@
 // from outside with real servers on loopback: fake kube-apiservers and the real client-node.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeApiServer, service } from './support/fake-apiserver/index.ts';
+import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
+import { startKubeEndpointd } from './support/kube-endpointd.ts';
 import { startMulticlusterEndpointd } from './support/multicluster-endpointd.ts';
 import { sliceManifest, startTestEndpointd } from './support/endpointd.ts';
 import { eventually, get } from './support/http.ts';
@@ -94,6 +95,66 @@ describe('file source: one file defining an object in two documents', () => {
       assert.deepEqual(await addresses(t.url, 'web'), ['10.0.0.2'], 'the later document wins, as on load');
     } finally {
       await t.stop();
+    }
+  });
+});
+
+describe('Kubernetes source: a Service with endpoints recreated between two watches', () => {
+  // Mutation: KubernetesSource#set publishing the removal of the old Service object through the assembler (which
+  // still holds its slices) rather than as the Service's deletion.
+  it('is reported as deleted, then added, as docs/kubernetes-source.md says', async () => {
+    const api = await FakeApiServer.start();
+    const slice = (name: string, ip: string, owner = 'web'): ReturnType<typeof endpointSlice> =>
+      endpointSlice({
+        service: owner,
+        namespace: NS,
+        name,
+        endpoints: [{ addresses: [ip] }],
+        ports: [{ name: 'http', port: 8080 }],
+      });
+    api.create('services', service({ name: 'web', namespace: NS }));
+    api.create('endpointslices', slice('web-a', '10.0.0.1'));
+    const t = await startKubeEndpointd(api);
+    const seen: string[] = [];
+    // An eager subscriber, taking each change as it comes (a slower one may see changes coalesced).
+    const subscription = t.endpointd.store.subscribe(
+      { kind: 'service', key: { namespace: NS, name: 'web' } },
+      () => {
+        for (let change = subscription.take(); change !== undefined; change = subscription.take()) {
+          seen.push(
+            change.current === undefined ? 'DELETED' : change.previous === undefined ? 'ADDED' : 'MODIFIED',
+          );
+        }
+      },
+    );
+    try {
+      await t.until(NS, 'web', (b) => b?.endpoints.length === 1);
+      // Deleted with its slice and created again with a new one while the watches are down: the relists see it.
+      api.stall({ verb: 'watch', resource: 'services', phase: 'before-headers' });
+      api.stall({ verb: 'watch', resource: 'endpointslices', phase: 'before-headers' });
+      api.destroyWatchSockets();
+      api.delete('endpointslices', NS, 'web-a');
+      api.delete('services', NS, 'web');
+      api.create('services', service({ name: 'web', namespace: NS }));
+      api.create('endpointslices', slice('web-b', '10.0.0.2'));
+      api.compact();
+      api.unstall();
+      // The marker: a Service and its slice created after, served once both collections are relisted.
+      api.create('services', service({ name: 'marker', namespace: NS }));
+      api.create('endpointslices', slice('marker-a', '10.9.9.9', 'marker'));
+      await t.until(NS, 'marker', (b) => b?.service != null && b.endpoints.length === 1, 20_000);
+      const body = await t.lookup(NS, 'web');
+      assert.deepEqual(
+        body?.endpoints.map((e) => e.addresses[0]),
+        ['10.0.0.2'],
+      );
+      const deleted = seen.indexOf('DELETED');
+      assert.ok(deleted >= 0, `changes seen: ${seen.join(', ')}`);
+      assert.equal(seen[deleted + 1], 'ADDED', `changes seen: ${seen.join(', ')}`);
+    } finally {
+      subscription.close();
+      await t.stop();
+      await api.close();
     }
   });
 });
