@@ -123,6 +123,14 @@ export class ServiceAssembler {
     return place.key;
   }
 
+  /** Whether `origin` holds a copy of an object with the id of `entry` (of a Service). */
+  holds(origin: string, entry: IdentifiedObject): boolean {
+    const place = locate(entry);
+    if (place === undefined) return false;
+    const copies = this.#byService.get(place.serviceId)?.get(place.objectId);
+    return copies?.some((c) => c.origin === origin) === true;
+  }
+
   /** Removes `origin`'s copy of an object. Returns the Service it touched. */
   remove(origin: string, entry: IdentifiedObject): ServiceKey | undefined {
     const place = locate(entry);

@@ -7,7 +7,7 @@ import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { ExposurePolicy } from '../../policy/exposure.ts';
 import type { StoreWriter } from '../../store/faces.ts';
 import { publishServices, type PublishSummary } from '../publish.ts';
-import { ServiceAssembler, type FiledObject } from '../service-assembler.ts';
+import { objectId, ServiceAssembler, type FiledObject } from '../service-assembler.ts';
 import type { PieceContent } from './parse-file.ts';
 
 /** Services rebuilt between two yields to the event loop while a large change is applied. */
@@ -49,6 +49,11 @@ export class ServedFiles {
   readonly #files = new Map<string, FileState>();
   /** Which served path each real file is counted under (a file reached through two names counts once). */
   readonly #byRealPath = new Map<string, string>();
+  /**
+   * Served paths that have defined an object in two of their documents: the file holds one copy of it (the last
+   * document's), so an edit of such a file puts the last definition of each object it touched again.
+   */
+  readonly #repeating = new Set<string>();
 
   constructor(target: PublishTo) {
     this.#target = target;
@@ -114,7 +119,23 @@ export class ServedFiles {
       const before = this.#files.get(path);
       const { dropped, taken } = changedPieces(before?.pieces ?? [], next?.pieces ?? []);
       for (const piece of dropped) for (const old of piece.objects) note(this.#assembler.remove(path, old));
-      for (const piece of taken) for (const object of piece.objects) note(this.#assembler.put(path, object));
+      for (const piece of taken) {
+        for (const object of piece.objects) {
+          // Still held after the removals: another document of the file defines it too.
+          if (this.#assembler.holds(path, object)) this.#repeating.add(path);
+          note(this.#assembler.put(path, object));
+        }
+      }
+      if (next === undefined) this.#repeating.delete(path);
+      else if (this.#repeating.has(path) && dropped.length + taken.length > 0) {
+        // Removing one document's copy removed the file's copy, and a new document's replaced a later one's: the
+        // last definition in the file is served, as when it is loaded afresh.
+        const ids = new Set([...dropped, ...taken].flatMap((p) => p.objects.map((o) => objectId(o))));
+        for (const piece of next.pieces) {
+          for (const object of piece.objects)
+            if (ids.has(objectId(object))) note(this.#assembler.put(path, object));
+        }
+      }
       if (before !== undefined && this.#byRealPath.get(before.realPath) === path)
         this.#byRealPath.delete(before.realPath);
       if (next === undefined) this.#files.delete(path);

@@ -28,7 +28,10 @@ export interface ClusterIdentity {
 
 /** One cluster's state of one Service. */
 export interface ClusterShare {
-  /** As the cluster's objects assemble it (no cluster tags yet). */
+  /**
+   * As the cluster's objects assemble it: a slice's endpoints carry the cluster already (the source writes it as it
+   * converts them), an Endpoints object's not yet.
+   */
   readonly service: ServiceEndpoints;
   /** The Service object's creationTimestamp (ms since the epoch); undefined without a Service object. */
   readonly createdAt: number | undefined;

@@ -253,10 +253,11 @@ export class KubernetesSource implements Source {
     for (const raw of items) {
       const entry = this.#validate(kind, withKind(raw, kind));
       if (entry === undefined) continue;
-      if (this.#options.cluster !== undefined) this.#ages.note(entry, raw);
       const id = objectId(entry);
       seen.add(id);
       this.#set(reflector, id, entry, touched);
+      // After #set: a Service found recreated (a new uid) is removed there first, and its age with it.
+      if (this.#options.cluster !== undefined) this.#ages.note(entry, raw);
     }
     for (const [id, old] of [...(current ?? [])]) {
       if (!seen.has(id)) this.#remove(reflector, id, old, touched);
@@ -281,8 +282,8 @@ export class KubernetesSource implements Source {
       const known = this.#objects.get(reflector)?.get(id);
       if (known !== undefined) this.#remove(reflector, id, known, touched);
     } else {
-      if (this.#options.cluster !== undefined) this.#ages.note(entry, raw);
       this.#set(reflector, id, entry, touched);
+      if (this.#options.cluster !== undefined) this.#ages.note(entry, raw);
     }
     this.#publish(touched);
   }
@@ -294,12 +295,13 @@ export class KubernetesSource implements Source {
     const knownUid = known?.object.metadata.uid;
     if (known !== undefined) {
       // A Service deleted and created again while we were not watching (seen on relist): tell clients it went away,
-      // rather than pretending it is the same Service.
+      // rather than pretending it is the same Service — deleted as a whole, though slices of it are still held (the
+      // old ones, or the new ones listed before): the next publish shows it again.
       if (entry.kind === 'Service' && knownUid !== undefined && uid !== undefined && knownUid !== uid) {
         this.#logger.info({ object: id, oldUid: knownUid, newUid: uid }, 'Service was deleted and recreated');
         const gone = new Map<string, ServiceKey>();
         this.#remove(reflector, id, known, gone);
-        this.#publish(gone);
+        this.#withdraw(gone);
       } else {
         noteKey(touched, this.#assembler.remove(ORIGIN, known));
       }
@@ -312,6 +314,20 @@ export class KubernetesSource implements Source {
     this.#objects.get(reflector)?.delete(id);
     this.#ages.forget(entry);
     noteKey(touched, this.#assembler.remove(ORIGIN, entry));
+  }
+
+  /** Deletes these Services from what the source shows (the store, or a named cluster's share in the merge). */
+  #withdraw(gone: Map<string, ServiceKey>): void {
+    // Nothing is shown before every collection is listed: they are published with the rest.
+    if (this.#notYetListed.size > 0) {
+      for (const [id, key] of gone) this.#deferred.set(id, key);
+      return;
+    }
+    const cluster = this.#options.cluster;
+    for (const key of gone.values()) {
+      if (cluster === undefined) this.#options.store.delete(this.name, key);
+      else cluster.merge.set(cluster.name, key, undefined);
+    }
   }
 
   #publish(touched: Map<string, ServiceKey>): void {
