@@ -65,6 +65,17 @@ export function nodeNameProblem(value: string): string | undefined {
   return dnsNameProblem(value, SUBDOMAIN_RULE);
 }
 
+/** Where a caller says it is: a zone and a region are label values, a node a node name. */
+export type CallerPlace = 'zone' | 'node' | 'region';
+
+/**
+ * Why `value` is not a valid `place` of a caller (REST `zone=` / `node=`, gRPC `caller`, the xDS bootstrap route and
+ * `Node.locality`), or undefined: the one rule every door checks a caller's place by.
+ */
+export function callerPlaceProblem(place: CallerPlace, value: string): string | undefined {
+  return place === 'node' ? nodeNameProblem(value) : labelValueProblem(value);
+}
+
 function labelProblem(value: string): string | undefined {
   return dnsNameProblem(value, LABEL_RULE);
 }

@@ -4,10 +4,9 @@
 import { GRPC_OPTIONS } from '../../config/options/grpc.ts';
 import type { PortSelector, ServiceKey } from '../../model.ts';
 import {
+  callerPlaceProblem,
   isVersionLike,
-  labelValueProblem,
   namespaceNameProblem,
-  nodeNameProblem,
   portNameProblem,
   serviceNameProblem,
 } from '../../names.ts';
@@ -154,8 +153,8 @@ function viewOptions(
     allEndpoints: endpoints === 'ENDPOINT_SET_ALL',
     port: portSelector(port, problems),
   };
-  const zone = locality('caller.zone', caller?.zone ?? '', problems);
-  const node = locality('caller.node', caller?.node ?? '', problems);
+  const zone = locality('zone', caller?.zone ?? '', problems);
+  const node = locality('node', caller?.node ?? '', problems);
   // No locality said: the very same view as without topology (answers byte for byte as before).
   return zone === undefined && node === undefined ? view : { ...view, caller: { zone, node } };
 }
@@ -179,12 +178,19 @@ function withCluster(
   return view;
 }
 
-/** A caller's zone (a label value) or node (a node name: src/names.ts nodeNameProblem); empty means "not said". */
-function locality(field: string, value: string, problems: ProblemList<FieldProblem>): string | undefined {
+/** A caller's zone or node (src/names.ts callerPlaceProblem); empty means "not said". */
+function locality(
+  place: 'zone' | 'node',
+  value: string,
+  problems: ProblemList<FieldProblem>,
+): string | undefined {
   if (value === '') return undefined;
-  const problem = field === 'caller.node' ? nodeNameProblem(value) : labelValueProblem(value);
+  const problem = callerPlaceProblem(place, value);
   if (problem === undefined) return value;
-  problems.push({ field, reason: `${quote(value)} is not a valid ${field.slice(7)} name: it ${problem}` });
+  problems.push({
+    field: `caller.${place}`,
+    reason: `${quote(value)} is not a valid ${place} name: it ${problem}`,
+  });
   return undefined;
 }
 

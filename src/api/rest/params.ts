@@ -6,10 +6,9 @@ import type { Request } from 'express';
 import { parseDuration } from '../../duration.ts';
 import type { PortSelector, ServiceKey } from '../../model.ts';
 import {
+  callerPlaceProblem,
   isVersionLike,
-  labelValueProblem,
   namespaceNameProblem,
-  nodeNameProblem,
   portNameProblem,
   serviceNameProblem,
 } from '../../names.ts';
@@ -100,11 +99,11 @@ export class ParamReader {
     return value;
   }
 
-  /** `zone`: a label value; `node`: a node name (src/names.ts nodeNameProblem); empty means "not said". */
+  /** `zone` or `node` (src/names.ts callerPlaceProblem); empty means "not said". */
   #locality(name: 'zone' | 'node'): string | undefined {
     const value = this.text(name);
     if (value === undefined || value === '') return undefined;
-    const problem = name === 'node' ? nodeNameProblem(value) : labelValueProblem(value);
+    const problem = callerPlaceProblem(name, value);
     if (problem !== undefined) {
       this.problems.push({ name, reason: `${quote(value)} is not a valid ${name} name: it ${problem}` });
       return undefined;

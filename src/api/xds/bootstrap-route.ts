@@ -5,7 +5,7 @@
 import express, { type Request, type RequestHandler, type Router } from 'express';
 import { isIP } from 'node:net';
 import { clip, ProblemList } from '../../limits/bounded-text.ts';
-import { labelValueProblem, nodeNameProblem } from '../../names.ts';
+import { callerPlaceProblem } from '../../names.ts';
 import { badRequest, sendProblem, type InvalidParam } from '../rest/problem.ts';
 
 export interface XdsBootstrapOptions {
@@ -107,7 +107,7 @@ export function xdsBootstrapHandler(options: XdsBootstrapOptions): RequestHandle
     const place = (name: 'zone' | 'node' | 'region'): string | undefined => {
       const value = text(name);
       if (value === undefined || value === '') return undefined;
-      const problem = name === 'node' ? nodeNameProblem(value) : labelValueProblem(value);
+      const problem = callerPlaceProblem(name, value);
       if (problem === undefined) return value;
       problems.push({
         name,

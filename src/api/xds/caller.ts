@@ -3,7 +3,7 @@
 // catalog.ts are built from it. A value that is neither cannot match any zone, node, region or cluster name: it counts as not
 // said, and the stream is told why (xDS has no per-request refusal), so a typo shows in the log, not as a silent
 // "everything".
-import { labelValueProblem, nodeNameProblem } from '../../names.ts';
+import { callerPlaceProblem, type CallerPlace } from '../../names.ts';
 import type { Node } from './wire.ts';
 
 /** Where a caller is; each field absent when not said (or not valid). */
@@ -27,20 +27,16 @@ export function callerOfNode(node: Node | undefined): CallerOfNode {
   const locality = node?.locality;
   if (locality === undefined) return { caller: undefined, problems: [] };
   const problems: { field: string; value: string; problem: string }[] = [];
-  const valid = (
-    field: string,
-    value: string | undefined,
-    rule: (value: string) => string | undefined = labelValueProblem,
-  ): string | undefined => {
+  const valid = (place: CallerPlace, field: string, value: string | undefined): string | undefined => {
     if (value === undefined || value === '') return undefined;
-    const problem = rule(value);
+    const problem = callerPlaceProblem(place, value);
     if (problem === undefined) return value;
     problems.push({ field, value: value.slice(0, 100), problem });
     return undefined;
   };
-  const zone = valid('locality.zone', locality.zone);
-  const node_ = valid('locality.sub_zone', locality.sub_zone, nodeNameProblem);
-  const region = valid('locality.region', locality.region);
+  const zone = valid('zone', 'locality.zone', locality.zone);
+  const node_ = valid('node', 'locality.sub_zone', locality.sub_zone);
+  const region = valid('region', 'locality.region', locality.region);
   const caller: XdsCaller = {
     ...(zone === undefined ? {} : { zone }),
     ...(node_ === undefined ? {} : { node: node_ }),
