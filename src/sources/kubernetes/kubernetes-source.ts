@@ -319,10 +319,7 @@ export class KubernetesSource implements Source {
   /** Deletes these Services from what the source shows (the store, or a named cluster's share in the merge). */
   #withdraw(gone: Map<string, ServiceKey>): void {
     // Nothing is shown before every collection is listed: they are published with the rest.
-    if (this.#notYetListed.size > 0) {
-      for (const [id, key] of gone) this.#deferred.set(id, key);
-      return;
-    }
+    if (this.#deferredUntilListed(gone)) return;
     const cluster = this.#options.cluster;
     for (const key of gone.values()) {
       if (cluster === undefined) this.#options.store.delete(this.name, key);
@@ -330,11 +327,15 @@ export class KubernetesSource implements Source {
     }
   }
 
+  /** Until every collection is listed, the Services touched are only noted (#deferred): true when they were. */
+  #deferredUntilListed(touched: Map<string, ServiceKey>): boolean {
+    if (this.#notYetListed.size === 0) return false;
+    for (const [id, key] of touched) this.#deferred.set(id, key);
+    return true;
+  }
+
   #publish(touched: Map<string, ServiceKey>): void {
-    if (this.#notYetListed.size > 0) {
-      for (const [id, key] of touched) this.#deferred.set(id, key);
-      return;
-    }
+    if (this.#deferredUntilListed(touched)) return;
     if (this.#deferred.size > 0) {
       for (const [id, key] of touched) this.#deferred.set(id, key);
       touched = new Map(this.#deferred);
