@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeApiServer, service, type KubeObject } from '../../test/support/fake-apiserver/index.ts';
 import { endpointSlices, type ServiceShape } from '../support/fixtures.ts';
+import { availableParallelism } from 'node:os';
+import { schedstat } from '../support/grpc-process-cpu.ts';
 import { forkChild, now, type Child } from '../support/kube-child.ts';
 import { productionNodeFlags } from '../support/node-flags.ts';
 import type { FromEndpointdChild, ToEndpointdChild } from '../support/kube-endpointd-child.ts';
@@ -108,8 +110,15 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
   /** endpointd from fork to /readyz 200, with where the time went. */
   const startSubject = async (
     expectServices: number,
-  ): Promise<{ child: EndpointdChild; port: number; readyMs: number; listPhaseMs: number }> => {
+  ): Promise<{
+    child: EndpointdChild;
+    port: number;
+    readyMs: number;
+    listPhaseMs: number;
+    cpu: StartCpu;
+  }> => {
     api.clearRequests();
+    const benchCpuAtFork = process.cpuUsage();
     const child = track(
       forkChild<ToEndpointdChild, FromEndpointdChild>(ENDPOINTD_CHILD, {
         execArgv,
@@ -120,6 +129,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     const listening = await child.next('listening', 60_000);
     const readyAt = await pollReady(agent, listening.port, 60_000);
     const synced = await child.next('synced');
+    const cpu = await startCpu(child.pid, benchCpuAtFork);
     const readyMs = readyAt - child.forkedAt;
     // The fake's request log: endpointd's first list request, and each collection's watch request, which the
     // reflector sends right after its list was parsed, converted and handed to the store.
@@ -139,10 +149,10 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
       `endpointd pid ${child.pid}: ready ${readyMs.toFixed(0)} ms after fork — node boot ${ms(listening.scriptStart - child.forkedAt)}, ` +
         `imports ${ms(listening.imported - listening.scriptStart)}, servers listening +${ms(listening.listening - listening.imported)}, ` +
         `first list request at ${ms(firstList - child.forkedAt)}, lists (${lists.length} pages) + conversion until the last watch ${listPhaseMs} ms, ` +
-        `synced at ${ms(synced.at - child.forkedAt)}, /readyz 200 seen at ${ms(readyMs)}; ` +
+        `synced at ${ms(synced.at - child.forkedAt)}, /readyz 200 seen at ${ms(readyMs)}; ${describeCpu(cpu)}; ` +
         `${memory.services} services, ${memory.endpoints} endpoints, RSS ${mb(memory.rss)} after GC (${mb(memory.rssBeforeGc)} before; ${memory.compacted ? 'after' : 'WITHOUT'} endpointd's post-sync compaction), heap ${mb(memory.heapUsed)} used of ${mb(memory.heapTotal)}, external ${mb(memory.external)}`,
     );
-    return { child, port: listening.port, readyMs, listPhaseMs };
+    return { child, port: listening.port, readyMs, listPhaseMs, cpu };
   };
   let latestMemory: MemoryReport | undefined;
   const measureMemory = async (child: EndpointdChild): Promise<MemoryReport> => {
@@ -199,9 +209,12 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     const readyMs: number[] = [];
     const listPhase: number[] = [];
     const rss: number[] = [];
+    const rawCpu: StartCpu[] = [];
+    const readyCpu: StartCpu[] = [];
     let subject: Awaited<ReturnType<typeof startSubject>> | undefined;
     for (let trial = 1; trial <= trials; trial++) {
       // With a compile cache as endpointd's children have, so that both pay the same to boot a TypeScript child.
+      const benchCpuAtFork = process.cpuUsage();
       const lister = track(
         forkChild<never, FromRawListChild>(RAW_LIST_CHILD, {
           args: [api.url],
@@ -210,6 +223,8 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
       );
       const listed = await lister.next('listed', 60_000);
       const listedAt = now();
+      const listerCpu = await startCpu(lister.pid, benchCpuAtFork);
+      rawCpu.push(listerCpu);
       await stop(lister);
       if (listed.slices !== SERVICES || listed.services !== SERVICES) {
         throw new Error(`raw list got ${listed.slices} slices and ${listed.services} services`);
@@ -218,12 +233,13 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
       rawList.push(listed.listEnd - listed.listStart);
       log(
         `trial ${trial}/${trials} raw lister: ${ms(listedAt - lister.forkedAt)} from fork (node boot ${ms(listed.scriptStart - lister.forkedAt)}, ` +
-          `${listed.pages} pages in ${ms(listed.listEnd - listed.listStart)})`,
+          `${listed.pages} pages in ${ms(listed.listEnd - listed.listStart)}); ${describeCpu(listerCpu)}`,
       );
       if (subject !== undefined) await stop(subject.child);
       subject = await startSubject(SERVICES);
       readyMs.push(subject.readyMs);
       listPhase.push(subject.listPhaseMs);
+      readyCpu.push(subject.cpu);
       rss.push(latestMemory?.rss ?? Number.NaN);
     }
     if (subject === undefined) throw new Error('no trial ran');
@@ -235,13 +251,28 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
       name: 'raw_paged_list_ms_10k_slices',
       value: median(rawList),
     });
+    // What the start costs the machine, against what the floor's costs it: CPU of every thread of the process until
+    // it is ready (the floor: until its last page is parsed). And the shortest ready that CPU allows here: the
+    // process's CPU and the fake API server's in the same window (this process: it serves every page), spread over
+    // every core as if nothing ever waited. A ready time under it needs less work, not more threads.
+    const cores = availableParallelism();
+    const cpuRow = result('kube_ready_cpu_ms_10k_slices', median(readyCpu.map((c) => c.processMs)), 'ms', {
+      name: 'raw_list_cpu_ms_10k_slices',
+      value: median(rawCpu.map((c) => c.processMs)),
+    });
+    const cpuBoundRow = result(
+      'kube_ready_cpu_bound_ms_10k_slices',
+      median(readyCpu.map((c) => (c.processMs + c.benchMs) / cores)),
+      'ms',
+      { name: 'raw_list_from_spawn_ms_10k_slices', value: median(rawFromSpawn) },
+    );
     const rssRow = result('kube_rss_mb_10k_services', median(rss) / MB, 'MB', {
       name: 'kube_rss_mb_idle',
       value: idleRss / MB,
     });
     if (readyOnly) {
       log('BENCH_KUBE_READY_ONLY=1: the propagation rounds are left out');
-      return [readyRow, listPhaseRow, rssRow];
+      return [readyRow, listPhaseRow, cpuRow, cpuBoundRow, rssRow];
     }
 
     // ---- propagation: one slice change → 1,000 SSE subscribers of its service -------------------------------
@@ -341,6 +372,8 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     return [
       readyRow,
       listPhaseRow,
+      cpuRow,
+      cpuBoundRow,
       result('kube_propagation_p50_ms', percentile(kube.sse, 50), 'ms', {
         name: 'sse_fanout_floor_p50_ms',
         value: percentile(floor.sse, 50),
@@ -422,6 +455,36 @@ async function getJson(agent: Agent, port: number, path: string): Promise<Served
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** CPU spent on one start, from its fork to the moment measured (ms). */
+interface StartCpu {
+  /** Every thread of the started process (V8's GC and compiler helpers too). */
+  readonly processMs: number;
+  /** Its main thread alone, and how long that thread was runnable but waited for a core. */
+  readonly mainMs: number;
+  readonly mainWaitMs: number;
+  /** This process's: the fake API server answering the lists (and, for endpointd, the /readyz polls). */
+  readonly benchMs: number;
+}
+
+async function startCpu(pid: number, benchAtFork: NodeJS.CpuUsage): Promise<StartCpu> {
+  const stat = await schedstat(pid);
+  if (stat === undefined) throw new Error(`no /proc/${pid}/task/*/schedstat: the CPU rows need Linux`);
+  const bench = process.cpuUsage(benchAtFork);
+  return {
+    processMs: stat.cpu / 1e6,
+    mainMs: stat.mainCpu / 1e6,
+    mainWaitMs: stat.mainWait / 1e6,
+    benchMs: (bench.user + bench.system) / 1000,
+  };
+}
+
+function describeCpu(cpu: StartCpu): string {
+  return (
+    `CPU ${ms(cpu.processMs)} (main thread ${ms(cpu.mainMs)}, which waited ${ms(cpu.mainWaitMs)} for a core), ` +
+    `the fake API server's ${ms(cpu.benchMs)}`
+  );
 }
 
 function ms(value: number): string {
