@@ -89,7 +89,7 @@ export interface ServiceEndpoints extends ServiceKey {
   /** The named clusters that define this Service, sorted by name; absent when no cluster is named. */
   readonly clusters?: readonly ClusterPart[];
   /**
-   * Where the named clusters' Service objects disagree (type, headless, ports), sorted by field: `service` is the
+   * Where the named clusters' Service objects disagree (type, headless, ports, topology), sorted by field: `service` is the
    * oldest one's (MCS's rule). Absent when they agree or no cluster is named.
    */
   readonly conflicts?: readonly ServiceConflict[];
@@ -97,7 +97,7 @@ export interface ServiceEndpoints extends ServiceKey {
 
 /** One property of the Service object that the named clusters define differently. */
 export interface ServiceConflict {
-  readonly field: 'type' | 'headless' | 'ports';
+  readonly field: 'headless' | 'ports' | 'topologyMode' | 'trafficDistribution' | 'type';
   /** The cluster whose Service is the oldest (creationTimestamp; then name): its value is served. */
   readonly servedFrom: string;
   /** The clusters whose value differs from it, sorted. */

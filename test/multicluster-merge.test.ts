@@ -312,6 +312,52 @@ describe('several clusters merged by namespace/name', () => {
     );
   });
 
+  it('reports clusters that disagree on the topology a caller gets, and serves the oldest Service’s', async () => {
+    const before =
+      (await metricValue(t.url, 'endpointd_cluster_conflicts_total{kind="trafficDistribution"}')) ?? 0;
+    const spec = { name: 'near', namespace: NS, ports: [{ name: 'http', port: 80, targetPort: 8080 }] };
+    west.create('services', {
+      ...service(spec),
+      metadata: {
+        name: 'near',
+        namespace: NS,
+        creationTimestamp: '2020-01-01T00:00:00Z',
+        annotations: { 'service.kubernetes.io/topology-mode': 'Auto' },
+      },
+      spec: { ...(service(spec).spec as Record<string, unknown>), trafficDistribution: 'PreferSameZone' },
+    });
+    east.create('services', {
+      ...service(spec),
+      metadata: { name: 'near', namespace: NS, creationTimestamp: '2024-01-01T00:00:00Z' },
+    });
+    west.create('endpointslices', slice('near', ['10.2.7.1']));
+    east.create('endpointslices', slice('near', ['10.1.7.1']));
+    const body = await t.until(NS, 'near', (b) => b?.conflicts?.length === 2 && b.endpoints.length === 2);
+    assert.deepEqual(body?.conflicts, [
+      { field: 'topologyMode', servedFrom: 'west', ignored: ['east'] },
+      { field: 'trafficDistribution', servedFrom: 'west', ignored: ['east'] },
+    ]);
+    assert.equal(body?.service?.trafficDistribution, 'PreferSameZone');
+    const viaGrpc = await grpc.resolve({ namespace: NS, name: 'near' });
+    assert.deepEqual(viaGrpc.service.conflicts, body?.conflicts);
+    assert.equal(
+      await metricValue(t.url, 'endpointd_cluster_conflicts_total{kind="trafficDistribution"}'),
+      before + 1,
+    );
+    // east says the same: nothing is reported any more.
+    east.update('services', {
+      ...service(spec),
+      metadata: {
+        name: 'near',
+        namespace: NS,
+        annotations: { 'service.kubernetes.io/topology-mode': 'Auto' },
+      },
+      spec: { ...(service(spec).spec as Record<string, unknown>), trafficDistribution: 'PreferSameZone' },
+    });
+    const agreed = await t.until(NS, 'near', (b) => b?.conflicts === undefined);
+    assert.equal(agreed?.service?.trafficDistribution, 'PreferSameZone');
+  });
+
   it('keeps a Service deleted in one cluster served from the other, and tells a cluster-scoped watch it is gone', async () => {
     east.create('services', service({ name: 'cart', namespace: NS }));
     west.create('services', service({ name: 'cart', namespace: NS }));

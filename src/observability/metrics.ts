@@ -40,7 +40,8 @@ export class Metrics {
   readonly watchEvents: Counter<'resource' | 'type' | 'cluster'>;
   /** Lists by resource and reason: initial, expired (410), retry (after a failed first list); and cluster. */
   readonly relists: Counter<'resource' | 'reason' | 'cluster'>;
-  /** Conflicts between named clusters as they appear: `address` (one IP in two clusters), type, headless, ports. */
+  /** Conflicts between named clusters as they appear: `address` (one IP in two clusters), type, headless, ports,
+   * topologyMode, trafficDistribution. */
   readonly clusterConflicts: Counter<'kind'>;
   /** Requests refused before any work, by door and reason (bad_request, not_ready, …). */
   readonly rejected: Counter<'door' | 'reason'>;
@@ -79,7 +80,7 @@ export class Metrics {
       Counter,
       registry,
       'endpointd_cluster_conflicts_total',
-      'Conflicts between --cluster clusters as they appeared: address (the same IP from two clusters, both served), type, headless, ports (oldest Service wins).',
+      'Conflicts between --cluster clusters as they appeared: address (the same IP from two clusters, both served), type, headless, ports, topologyMode, trafficDistribution (oldest Service wins).',
       ['kind'],
     );
     this.rejected = labelled(

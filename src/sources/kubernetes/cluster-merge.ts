@@ -251,6 +251,9 @@ export function resolveServiceObject(shares: ReadonlyArray<readonly [string, Clu
   const fields: ReadonlyArray<[ServiceConflict['field'], (info: ServiceInfo) => string]> = [
     ['headless', (info) => String(info.headless)],
     ['ports', (info) => JSON.stringify(info.ports.map((p) => [p.name, p.port, p.protocol]))],
+    // What decides a caller's answer (src/views/topology.ts): clusters that disagree get the oldest one's for all.
+    ['topologyMode', (info) => info.topologyMode ?? ''],
+    ['trafficDistribution', (info) => info.trafficDistribution ?? ''],
     ['type', (info) => info.type],
   ];
   const conflicts: ServiceConflict[] = [];
