@@ -179,6 +179,59 @@ describe('file source, errors', () => {
     }
   });
 
+  it('says which objects one file defines twice, serving the last definition, at load and when an edit adds one', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean))
+          lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const repeatedLines = (): Array<Record<string, unknown>> =>
+      lines.filter((l) => /defined in more than one document of this file/.test(String(l.msg)));
+    const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
+    const t = await startTestEndpointd({});
+    await t.write(
+      'twice.yaml',
+      [
+        sliceManifest('shop', 'cart', ['10.0.1.1']),
+        sliceManifest('shop', 'web', ['10.0.2.1']),
+        sliceManifest('shop', 'cart', ['10.0.1.2']),
+      ].join('---\n'),
+    );
+    await t.write('once.yaml', sliceManifest('shop', 'once', ['10.0.3.1']));
+    const source = new FileSource({ path: t.dir, store, logger: createLogger('info', sink) });
+    try {
+      await source.start();
+      assert.deepEqual(
+        store.get({ namespace: 'shop', name: 'cart' })?.endpoints.map((e) => e.addresses[0]),
+        ['10.0.1.2'],
+      );
+      const [atLoad, ...more] = repeatedLines();
+      assert.equal(more.length, 0, JSON.stringify(repeatedLines()));
+      assert.equal(atLoad?.level, 40);
+      assert.equal(atLoad?.file, join(t.dir, 'twice.yaml'));
+      assert.deepEqual(atLoad?.objects, ['EndpointSlice shop/cart-abcde']);
+      assert.equal(atLoad?.objectCount, 1);
+      // A file that defined each object once gets a second copy of one by an edit.
+      await t.write(
+        'once.yaml',
+        `${sliceManifest('shop', 'once', ['10.0.3.1'])}---\n${sliceManifest('shop', 'once', ['10.0.3.2'])}`,
+      );
+      // Seen by the watch (or the rescan): a line for the edited file.
+      await eventually(() => (repeatedLines().length === 2 ? true : undefined), 10_000);
+      assert.equal(repeatedLines()[1]?.file, join(t.dir, 'once.yaml'));
+      assert.deepEqual(
+        store.get({ namespace: 'shop', name: 'once' })?.endpoints.map((e) => e.addresses[0]),
+        ['10.0.3.2'],
+      );
+    } finally {
+      await source.stop();
+      await t.stop();
+    }
+  });
+
   it('fails to start on a path that is neither a file nor a directory, saying which', async () => {
     const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
     const source = new FileSource({ path: '/dev/null', store, logger: createLogger('silent') });

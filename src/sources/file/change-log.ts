@@ -1,5 +1,5 @@
 // The file source's info lines about what a pass changed: files read and removed, Services added, changed and
-// removed (names listed up to a bound), and the objects of kinds it skipped in a file.
+// removed (names listed up to a bound), the objects of kinds it skipped in a file, and those a file defines twice.
 import type { Logger } from 'pino';
 import { serviceKeyString, type ServiceKey } from '../../model.ts';
 import type { PublishSummary } from '../publish.ts';
@@ -52,5 +52,17 @@ export function logSkipped(logger: Logger, path: string, skipped: readonly Skipp
         .map((s) => ({ kind: s.kind, document: s.document, at: s.path })),
     },
     'skipping objects of kinds endpointd does not serve',
+  );
+}
+
+/**
+ * Objects that two documents of one file define: a file that was concatenated twice, or an object pasted again
+ * with changes. The last definition is served, as `kubectl apply -f` leaves the last one applied; said at warn,
+ * since the earlier one was probably meant.
+ */
+export function logRepeated(logger: Logger, path: string, objects: readonly string[]): void {
+  logger.warn(
+    { file: path, objectCount: objects.length, objects: objects.slice(0, LOGGED_NAMES) },
+    'objects defined in more than one document of this file: the last definition of each is served',
   );
 }

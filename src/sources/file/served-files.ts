@@ -9,6 +9,7 @@ import type { StoreWriter } from '../../store/faces.ts';
 import { publishServices, type PublishSummary } from '../publish.ts';
 import { objectId, ServiceAssembler, type FiledObject } from '../service-assembler.ts';
 import type { PieceContent } from './parse-file.ts';
+import { logRepeated } from './change-log.ts';
 
 /** Services rebuilt between two yields to the event loop while a large change is applied. */
 const PUBLISH_CHUNK = 250;
@@ -117,15 +118,20 @@ export class ServedFiles {
     };
     for (const [path, next] of changes) {
       const before = this.#files.get(path);
+      const repeated = new Set<string>();
       const { dropped, taken } = changedPieces(before?.pieces ?? [], next?.pieces ?? []);
       for (const piece of dropped) for (const old of piece.objects) note(this.#assembler.remove(path, old));
       for (const piece of taken) {
         for (const object of piece.objects) {
           // Still held after the removals: another document of the file defines it too.
-          if (this.#assembler.holds(path, object)) this.#repeating.add(path);
+          if (this.#assembler.holds(path, object)) {
+            this.#repeating.add(path);
+            repeated.add(objectId(object));
+          }
           note(this.#assembler.put(path, object));
         }
       }
+      if (repeated.size > 0) logRepeated(this.#target.logger, path, [...repeated].sort());
       if (next === undefined) this.#repeating.delete(path);
       else if (this.#repeating.has(path) && dropped.length + taken.length > 0) {
         // Removing one document's copy removed the file's copy, and a new document's replaced a later one's: the
