@@ -54,6 +54,31 @@ export function portNameProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** A Service port as a client names it: by number or by name (a port name always holds a letter). */
+export type PortText = { readonly number: number } | { readonly name: string } | { readonly problem: string };
+
+/**
+ * A port as clients write it (REST `port=`, an xDS resource name's `:port`): a number in its one decimal form, 1 to
+ * 65535 without a leading zero (`08080` would be a second name of 8080: another cache entry and subscription for
+ * one resource), or a port name; otherwise why not.
+ */
+export function parsePortText(text: string): PortText {
+  if (/^\d+$/.test(text)) {
+    const number = Number(text);
+    if (number < 1 || number > 65535)
+      return { problem: `a port number must be from 1 to 65535, got ${text.slice(0, 16)}` };
+    if (text !== String(number))
+      return {
+        problem: `a port number is written without leading zeros: ${number}, not ${text.slice(0, 16)}`,
+      };
+    return { number };
+  }
+  const problem = portNameProblem(text);
+  return problem === undefined
+    ? { name: text }
+    : { problem: `must be a port name or number: a port name ${problem}` };
+}
+
 /**
  * Why `value` cannot name the Kubernetes node a caller runs on (REST `node`, gRPC `caller.node`, xDS
  * `Node.locality.sub_zone`), or undefined when it can. Kubernetes names Nodes with DNS-1123 subdomains of up to 253

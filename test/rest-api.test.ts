@@ -197,6 +197,15 @@ describe('REST API', () => {
       for (const param of problem.invalidParams ?? []) assert.ok(param.reason.length > 10, param.name);
     });
 
+    it('takes a port number only in its decimal form, as the xDS names do', async () => {
+      const padded = await get(`${t.url}/v1/namespaces/shop/services/web?port=08080`);
+      assert.equal(padded.status, 400);
+      const [problem] = padded.json<ProblemBody>().invalidParams ?? [];
+      assert.equal(problem?.name, 'port');
+      assert.match(problem?.reason ?? '', /without leading zeros: 8080, not 08080/);
+      assert.notEqual((await get(`${t.url}/v1/namespaces/shop/services/web?port=8080`)).status, 400);
+    });
+
     it('refuses a parameter given twice, a wait over five minutes and an over-long name', async () => {
       const twice = await get(`${t.url}/v1/namespaces/shop/services/web?port=http&port=metrics`);
       assert.equal(twice.status, 400);

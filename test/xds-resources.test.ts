@@ -79,6 +79,18 @@ describe('resource names', () => {
     }
   });
 
+  it('give each Service port one name: a port number only in its decimal form, never zero-padded', () => {
+    // Every port number, written as formatResourceName writes it and padded with zeros up to 8 digits.
+    for (let port = 1; port <= 65535; port++) {
+      const name = formatResourceName({ namespace: 'shop', name: 'web' }, port);
+      assert.deepEqual(parseResourceName(name)?.port, { number: port }, name);
+      for (let padded = `0${port}`; padded.length <= 8; padded = `0${padded}`) {
+        assert.equal(parseResourceName(`web.shop:${padded}`), undefined, padded);
+        assert.equal(parseResourceName(`web.shop.east:${padded}`), undefined, padded);
+      }
+    }
+  });
+
   it('resolve a port-less name to the only TCP port, and to nothing when there are several', () => {
     const one = svc([endpoint('10.0.0.1', 8080), endpoint('10.0.0.2', 8081)]);
     assert.deepEqual(resolvePort(one, { only: true }), { name: 'grpc' });

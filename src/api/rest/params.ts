@@ -9,7 +9,7 @@ import {
   callerPlaceProblem,
   isVersionLike,
   namespaceNameProblem,
-  portNameProblem,
+  parsePortText,
   serviceNameProblem,
 } from '../../names.ts';
 import { clip, ProblemList, quote } from '../../limits/bounded-text.ts';
@@ -151,21 +151,12 @@ export class ParamReader {
   #port(): PortSelector | undefined {
     const text = this.text('port');
     if (text === undefined) return undefined;
-    if (/^\d+$/.test(text)) {
-      const number = Number(text);
-      if (number >= 1 && number <= 65535) return { number };
-      this.problems.push({
-        name: 'port',
-        reason: `a port number must be from 1 to 65535, got ${clip(text)}`,
-      });
+    const port = parsePortText(text);
+    if ('problem' in port) {
+      this.problems.push({ name: 'port', reason: port.problem });
       return undefined;
     }
-    const problem = portNameProblem(text);
-    if (problem !== undefined) {
-      this.problems.push({ name: 'port', reason: `must be a port name or number: a port name ${problem}` });
-      return undefined;
-    }
-    return { name: text };
+    return port;
   }
 
   #check(name: string, value: string, rule: (value: string) => string | undefined): void {

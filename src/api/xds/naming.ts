@@ -15,7 +15,7 @@
 // names are DNS labels, which cannot contain a dot, so no Kubernetes name has a third label: the two forms never
 // collide. A cluster name is a DNS-1123 label (as --cluster takes it); the name exists only while the Service has a
 // part in that cluster.
-import { namespaceNameProblem, portNameProblem, serviceNameProblem } from '../../names.ts';
+import { namespaceNameProblem, parsePortText, serviceNameProblem } from '../../names.ts';
 import { serviceKeyString, type PortSelector, type ServiceEndpoints, type ServiceKey } from '../../model.ts';
 
 /** A port as a resource name selects it: by number, by name, or "the only one". */
@@ -51,14 +51,9 @@ export function parseResourceName(name: string): XdsResourceName | undefined {
   const key = { namespace, name: service };
   const base = { key, serviceId: serviceKeyString(key), ...(cluster === undefined ? {} : { cluster }) };
   if (colon === name.length) return { ...base, port: { only: true } };
-  const port = name.slice(colon + 1);
-  if (/^\d{1,5}$/.test(port)) {
-    const number = Number(port);
-    if (number < 1 || number > 65535) return undefined;
-    return { ...base, port: { number } };
-  }
-  if (portNameProblem(port) !== undefined) return undefined;
-  return { ...base, port: { name: port } };
+  // One name per resource: `:08080` is no name of ours (REST and gRPC take ports by the same rule).
+  const port = parsePortText(name.slice(colon + 1));
+  return 'problem' in port ? undefined : { ...base, port };
 }
 
 /**
