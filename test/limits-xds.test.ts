@@ -106,6 +106,61 @@ describe('xDS: names per stream are bounded', () => {
     await honestClientServed(xds.port);
   });
 
+  it("counts a delta reconnect's initial versions only beyond its own names and its wildcard", async () => {
+    const many = newStore();
+    for (let i = 0; i < 8; i++)
+      many.upsert(SOURCE, service('shop', `s${i}`, [endpointAt(`10.0.1.${i + 1}`)]));
+    const tiny = await startXdsServer({ store: many, instanceId: 'tiny', maxNamesPerStream: 5 });
+    const versionsOf = (
+      resources: ReadonlyArray<{ name: string; version: string }>,
+    ): Record<string, string> => Object.fromEntries(resources.map((r) => [r.name, r.version]));
+    try {
+      // A wildcard CDS stream gets all 8 Clusters, more than 5 names: a wildcard is bounded by the catalog.
+      const first = rawDelta(tiny.port);
+      first.send({ node: NODE, type_url: TYPE_URL.cluster, resource_names_subscribe: [] });
+      const clusters = (await first.next()).resources;
+      assert.equal(clusters.length, 8);
+      first.close();
+      // Reconnecting, it says it holds them (as Envoy does): served, with nothing to send again.
+      const again = rawDelta(tiny.port);
+      again.send({
+        node: NODE,
+        type_url: TYPE_URL.cluster,
+        resource_names_subscribe: [],
+        initial_resource_versions: versionsOf(clusters),
+      });
+      assert.equal((await again.next()).resources.length, 0);
+      assert.equal(again.error, undefined, 'a wildcard reconnect is not refused');
+      again.close();
+      // Four names subscribed with a version each: four names held, not eight.
+      const four = clusters.slice(0, 4);
+      const named = rawDelta(tiny.port);
+      named.send({
+        node: NODE,
+        type_url: TYPE_URL.endpoint,
+        resource_names_subscribe: four.map((r) => r.name),
+        initial_resource_versions: versionsOf(four),
+      });
+      assert.equal((await named.next()).resources.length, 4);
+      assert.equal(named.error, undefined, 'names with their own versions count once');
+      named.close();
+      // Versions of names it neither subscribes to nor covers are held until answered: they count.
+      const stale = rawDelta(tiny.port);
+      stale.send({
+        node: NODE,
+        type_url: TYPE_URL.endpoint,
+        resource_names_subscribe: [four[0]?.name],
+        initial_resource_versions: Object.fromEntries(bogusNames(5).map((name) => [name, 'v1'])),
+      });
+      const error = await endedWith(stale);
+      stale.close();
+      assert.equal(error.code, grpc.status.RESOURCE_EXHAUSTED);
+      assert.match(error.details, /6 resource names, more than the 5 allowed/);
+    } finally {
+      await tiny.stop();
+    }
+  });
+
   it('serves a stream up to the bound, all types together, and refuses the request that crosses it', async () => {
     assert.equal(DEFAULT_MAX_NAMES_PER_STREAM, 10_000);
     for (const variant of ['sotw', 'delta'] as const) {

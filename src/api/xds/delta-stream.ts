@@ -46,9 +46,12 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     let state = this.types.get(request.type_url);
     // The type's first request on this stream: its initial_resource_versions say what the client holds.
     const firstOfType = state === undefined;
+    // Versions the client says it holds that the stream keeps beyond its names, until its first answer drops them.
+    let heldBeyondNames = 0;
     if (state === undefined) {
       const initial = Object.entries(request.initial_resource_versions);
-      if (this.refuseOverBound(this.heldNames() + initial.length)) return;
+      heldBeyondNames = this.#heldBeyond(kind, request, initial);
+      if (this.refuseOverBound(this.heldNames() + heldBeyondNames)) return;
       state = {
         kind,
         typeUrl: request.type_url,
@@ -66,7 +69,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     // A request costs what it changes: each name it (un)subscribes, never a walk of what the stream holds.
     // Names this request drops count as free (once each, however often the request repeats them).
     const dropping = new Set(request.resource_names_unsubscribe.filter((name) => state.names.has(name)));
-    let held = this.heldNames() - dropping.size;
+    let held = this.heldNames() - dropping.size + heldBeyondNames;
     for (const name of request.resource_names_subscribe) {
       if (name === '*') {
         state.wildcard = true;
@@ -104,6 +107,26 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     }
     this.interest.setWildcard(state.typeUrl, state.wildcard);
     this.pump.schedule();
+  }
+
+  /**
+   * How many of the versions a type's first request says the client holds the stream would keep beyond what the
+   * request itself subscribes to (counted name by name in onRequest) and what a wildcard covers (bounded by the
+   * catalog's own bound): an Envoy reconnecting to a wildcard CDS of more Clusters than the names allowed per stream
+   * holds no more than the wildcard gives it, and must not be refused for saying so.
+   */
+  #heldBeyond(
+    kind: ResourceKind,
+    request: DeltaDiscoveryRequest,
+    initial: ReadonlyArray<readonly [string, string]>,
+  ): number {
+    const subscribed = request.resource_names_subscribe;
+    const wildcard = subscribed.length === 0 || subscribed.includes('*');
+    const covered = wildcard ? this.deps.catalog.wildcardNameSet(kind) : EMPTY;
+    const named = new Set(subscribed);
+    let beyond = 0;
+    for (const [name] of initial) if (!covered.has(name) && !named.has(name)) beyond += 1;
+    return beyond;
   }
 
   /** Only what differs from what the client holds, and what is gone (or never existed) by name. */
