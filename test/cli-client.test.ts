@@ -15,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ServiceBody, WatchEventBody } from '../src/api/rest/wire.ts';
 import { MINIMUM_NODE, nodeVersionProblem } from '../src/node-version.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
-import { get } from './support/http.ts';
+import { eventually, get } from './support/http.ts';
 import { startTcpProxy } from './support/tcp-proxy.ts';
 import { generatePki, type TestPki } from './support/tls-pki.ts';
 
@@ -168,6 +168,9 @@ describe('endpointd get', () => {
       ['get', '--server', 'localhost:8080'],
       ['get', '--port', 'http'],
       ['get', 'x', 'y'],
+      ['get', 'shop/web', '--zone', 'Not a zone'],
+      ['watch', '--node=Bad_Node!'],
+      ['get', '--sub-zone', 'node-1'],
       ['bootstrap', 'extra'],
     ]) {
       // A server that does not exist: usage errors must be found before connecting.
@@ -175,7 +178,10 @@ describe('endpointd get', () => {
         args.includes('--server') ? args : [...args, '--server', 'http://127.0.0.1:1'],
       );
       assert.equal(ran.code, 2, `${args.join(' ')}: ${ran.stderr}`);
-      assert.match(ran.stderr, /^endpointd (get|bootstrap): usage: .*\nRun endpointd (get|bootstrap) --help/);
+      assert.match(
+        ran.stderr,
+        /^endpointd (get|watch|bootstrap): usage: .*\nRun endpointd (get|watch|bootstrap) --help/,
+      );
     }
     const unknown = await endpointd(['gett', 'web']);
     assert.equal(unknown.code, 2);
@@ -226,9 +232,106 @@ describe('endpointd get', () => {
     assert.match(bad.stderr, /zone/);
     assert.equal(bad.stdout, '');
 
-    const misplaced = await endpointd(['get', '--zone', 'zone-a'], { ENDPOINTD_SERVER: t.url });
+    // A region is a bootstrap's (a caller's cluster); get and watch take --zone and --node (below).
+    const misplaced = await endpointd(['get', '--region', 'east'], { ENDPOINTD_SERVER: t.url });
     assert.equal(misplaced.code, 2);
-    assert.match(misplaced.stderr, /--zone goes with bootstrap/);
+    assert.match(misplaced.stderr, /--region goes with bootstrap/);
+  });
+});
+
+/** A PreferSameZone Service of two zones, with the hints its slice controller writes (docs/topology.md). */
+const NEAR = `apiVersion: v1
+kind: Service
+metadata: {name: near, namespace: shop}
+spec:
+  trafficDistribution: PreferSameZone
+  ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: near-1
+  namespace: shop
+  labels: {kubernetes.io/service-name: near}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints:
+  - {addresses: [10.5.0.1], zone: zone-a, nodeName: node-a1, conditions: {ready: true}, hints: {forZones: [{name: zone-a}]}}
+  - {addresses: [10.5.0.2], zone: zone-a, nodeName: node-a2, conditions: {ready: true}, hints: {forZones: [{name: zone-a}]}}
+  - {addresses: [10.5.1.1], zone: zone-b, nodeName: node-b1, conditions: {ready: true}, hints: {forZones: [{name: zone-b}]}}
+`;
+
+describe('endpointd get and watch for a caller (--zone, --node)', () => {
+  let t: TestEndpointd;
+  before(async () => {
+    t = await startTestEndpointd({ 'near.yaml': NEAR });
+  });
+  after(() => t.stop());
+
+  it('get prints what the server answers a caller in that zone, in every format', async () => {
+    const rest = (await get(`${t.url}/v1/namespaces/shop/services/near?zone=zone-a`)).json<ServiceBody>();
+    assert.deepEqual(
+      rest.endpoints.map((e) => e.addresses[0]),
+      ['10.5.0.1', '10.5.0.2'],
+    );
+    const json = await endpointd(['get', 'shop/near', '--zone', 'zone-a', '-o', 'json', '--server', t.url]);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), rest);
+    // Every service as a table: the caller's endpoints; without --zone, every routable one.
+    const table = await endpointd(['get', '-n', 'shop', '--zone', 'zone-b', '--server', t.url]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.deepEqual(cells(table.stdout.trimEnd().split('\n')[1] ?? ''), [
+      'near',
+      '10.5.1.1:8080',
+      '<unknown>',
+    ]);
+    const anywhere = await endpointd(['get', '-n', 'shop', '--server', t.url]);
+    assert.match(anywhere.stdout, /near {3}10\.5\.0\.1:8080,10\.5\.0\.2:8080,10\.5\.1\.1:8080 /);
+    // --node alone: PreferSameZone has no node rule, so the answer is everyone's, as the server says.
+    const onNode = await endpointd([
+      'get',
+      'shop/near',
+      '--node',
+      'node-b1',
+      '-o',
+      'json',
+      '--server',
+      t.url,
+    ]);
+    const restOnNode = (
+      await get(`${t.url}/v1/namespaces/shop/services/near?node=node-b1`)
+    ).json<ServiceBody>();
+    assert.deepEqual(JSON.parse(onNode.stdout), restOnNode);
+  });
+
+  it("watch follows the caller's view: a change in its zone is a row, one in another zone is not", async () => {
+    const w = new Running(['watch', 'shop/near', '--zone', 'zone-a', '--server', t.url]);
+    try {
+      const start = await w.waitForLines(2);
+      assert.deepEqual(cells(start[1] ?? ''), ['near', '10.5.0.1:8080,10.5.0.2:8080', '<unknown>']);
+      // zone-b's endpoint goes: zone-a's caller receives nothing (its answer did not change).
+      await t.write('near.yaml', NEAR.replace(/ {2}- \{addresses: \[10\.5\.1\.1\].*\n/, ''));
+      await eventually(async () => {
+        const all = (await get(`${t.url}/v1/namespaces/shop/services/near`)).json<ServiceBody>();
+        return all.endpoints.length === 2 ? true : undefined;
+      }, 5000);
+      // zone-a loses one: a row.
+      await t.write(
+        'near.yaml',
+        NEAR.replace(/ {2}- \{addresses: \[10\.5\.1\.1\].*\n/, '').replace(
+          / {2}- \{addresses: \[10\.5\.0\.2\].*\n/,
+          '',
+        ),
+      );
+      const lines = await w.waitForLines(3);
+      assert.deepEqual(cells(lines[2] ?? ''), ['near', '10.5.0.1:8080', '0s']);
+      assert.equal(w.lines().length, 3, w.lines().join('\n'));
+      w.child.kill('SIGINT');
+      assert.equal(await w.exit, 0);
+    } finally {
+      w.child.kill('SIGKILL');
+      await t.write('near.yaml', NEAR);
+    }
   });
 });
 

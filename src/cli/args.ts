@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SERVER_OPTIONS } from '../config/options/server.ts';
 import { parseDuration } from '../duration.ts';
-import { namespaceNameProblem, serviceNameProblem } from '../names.ts';
+import { callerPlaceProblem, namespaceNameProblem, serviceNameProblem } from '../names.ts';
 import { clusterNameProblem } from '../views/clusters.ts';
 import type { ClientOptions } from './client.ts';
 import { CliError, EXIT } from './exit-codes.ts';
@@ -22,7 +22,10 @@ export interface ClientArgs {
   readonly format: OutputFormat;
   readonly allEndpoints: boolean;
   readonly port: string | undefined;
+  /** bootstrap: the node.id of the bootstrap. */
   readonly node: string | undefined;
+  /** get and watch: answer as for a caller in this zone and on this Kubernetes node (REST `zone=` / `node=`). */
+  readonly caller: { readonly zone?: string; readonly node?: string };
   /** bootstrap: where the client runs (the route's ?zone=&region=&node=, which fill node.locality). */
   readonly locality: { readonly zone?: string; readonly region?: string; readonly subZone?: string };
   /** One named cluster's endpoints only (`?cluster=`); undefined: every cluster's. */
@@ -141,8 +144,17 @@ export function parseClientArgs(
   if (values.port !== undefined && (command !== 'get' || service === undefined)) {
     throw usage('--port goes with get SERVICE');
   }
-  for (const flag of ['node', 'zone', 'region', 'sub-zone'] as const) {
+  for (const flag of ['region', 'sub-zone'] as const) {
     if (values[flag] !== undefined && command !== 'bootstrap') throw usage(`--${flag} goes with bootstrap`);
+  }
+  // get and watch take the caller's place by the rule every door checks it by (names.ts).
+  if (command !== 'bootstrap') {
+    for (const place of ['zone', 'node'] as const) {
+      const value = values[place];
+      const problem = value === undefined ? undefined : callerPlaceProblem(place, value);
+      if (problem !== undefined)
+        throw usage(`--${place} ${JSON.stringify(value)} is not a valid ${place} name: it ${problem}`);
+    }
   }
   if (values.cluster !== undefined) {
     if (command === 'bootstrap') throw usage('--cluster goes with get and watch');
@@ -165,12 +177,22 @@ export function parseClientArgs(
     format: outputText as OutputFormat,
     allEndpoints: values['all-endpoints'] === true,
     port: values.port,
-    node: values.node,
-    locality: {
-      ...(values.zone === undefined ? {} : { zone: values.zone }),
-      ...(values.region === undefined ? {} : { region: values.region }),
-      ...(values['sub-zone'] === undefined ? {} : { subZone: values['sub-zone'] }),
-    },
+    node: command === 'bootstrap' ? values.node : undefined,
+    caller:
+      command === 'bootstrap'
+        ? {}
+        : {
+            ...(values.zone === undefined || values.zone === '' ? {} : { zone: values.zone }),
+            ...(values.node === undefined || values.node === '' ? {} : { node: values.node }),
+          },
+    locality:
+      command !== 'bootstrap'
+        ? {}
+        : {
+            ...(values.zone === undefined ? {} : { zone: values.zone }),
+            ...(values.region === undefined ? {} : { region: values.region }),
+            ...(values['sub-zone'] === undefined ? {} : { subZone: values['sub-zone'] }),
+          },
     cluster: values.cluster,
   };
 }

@@ -6,7 +6,15 @@ import type { ClientArgs } from './args.ts';
 import type { ApiClient } from './client.ts';
 import { EXIT, type ExitCode } from './exit-codes.ts';
 import type { ClientIo } from './index.ts';
-import { clusterQuery, servicePath, serviceRow, shownBody } from './service-rows.ts';
+import {
+  allEndpointsQuery,
+  queryString,
+  rowsQuery,
+  servicePath,
+  serviceRow,
+  shownBody,
+  viewQuery,
+} from './service-rows.ts';
 import { columns, renderTable, rowCells, UNKNOWN_AGE } from './table.ts';
 
 export async function get(client: ApiClient, args: ClientArgs, io: ClientIo): Promise<ExitCode> {
@@ -14,14 +22,10 @@ export async function get(client: ApiClient, args: ClientArgs, io: ClientIo): Pr
   if (args.service !== undefined) {
     // The view asked for, as the server computes it (its targets follow the same endpoints); and for -o wide's
     // READY/TOTAL, every endpoint too.
-    const view = new URLSearchParams();
-    if (args.allEndpoints) view.set('endpoints', 'all');
-    if (args.port !== undefined) view.set('port', args.port);
-    if (args.cluster !== undefined) view.set('cluster', args.cluster);
-    const shown = await client.getJson<ServiceBody>(`${servicePath(args)}${view.size > 0 ? `?${view}` : ''}`);
+    const shown = await client.getJson<ServiceBody>(`${servicePath(args)}${queryString(viewQuery(args))}`);
     if (args.format === 'wide' && !args.allEndpoints) {
       const all = await client.getJson<ServiceBody>(
-        `${servicePath(args)}?endpoints=all${clusterQuery(args)}`,
+        `${servicePath(args)}${queryString(allEndpointsQuery(args))}`,
       );
       const row = { ...serviceRow(all, args, UNKNOWN_AGE), body: shown };
       io.stdout.write(
@@ -33,10 +37,11 @@ export async function get(client: ApiClient, args: ClientArgs, io: ClientIo): Pr
     bodies = [shown]; // serviceRow and shownBody leave a routable view as it is
   } else {
     // The state of every service in one answer: a watch stream's events up to SYNCED.
-    const namespace = args.namespace === undefined ? '' : `&namespace=${encodeURIComponent(args.namespace)}`;
+    const query = rowsQuery(args);
+    if (args.namespace !== undefined) query.set('namespace', args.namespace);
     const done = new AbortController();
     bodies = [];
-    const path = `/v1/watch?endpoints=all${namespace}${clusterQuery(args)}`;
+    const path = `/v1/watch${queryString(query)}`;
     // One answer, though read from a stream: --request-timeout bounds its silences (not the watch's 45 s), so that a
     // stalled server or a proxy buffering the stream fails `get` in the time the user gave.
     for await (const event of client.watch(path, done.signal, client.timeoutMs)) {

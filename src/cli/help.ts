@@ -15,7 +15,9 @@ const SELECTION_HELP = `  -n, --namespace NS        the namespace (default: all 
   -o, --output FORMAT       wide (adds READY, PORTS, VERSION), json or yaml
       --all-endpoints       every endpoint whatever its conditions, not only the routable ones
       --port PORT           (get SERVICE) add the ready-to-dial targets of this port (name or number)
-      --cluster NAME        only the endpoints of this named cluster (endpointd --cluster)`;
+      --cluster NAME        only the endpoints of this named cluster (endpointd --cluster)
+      --zone ZONE           answer as for a caller in this zone (trafficDistribution, hints: docs/topology.md)
+      --node NODE           answer as for a caller on this Kubernetes node (PreferSameNode)`;
 
 const EXIT_HELP = `Exit codes: 0 done · 1 server error · 2 bad usage · 3 server unreachable, not ready or limiting (429) · 4
 service or port not found · 5 credentials refused.`;

@@ -6,7 +6,7 @@ import type { ClientArgs } from './args.ts';
 import type { ApiClient } from './client.ts';
 import { CliError, EXIT, type ExitCode } from './exit-codes.ts';
 import type { ClientIo } from './index.ts';
-import { servicePath, serviceRow, shownBody } from './service-rows.ts';
+import { queryString, rowsQuery, servicePath, serviceRow, shownBody } from './service-rows.ts';
 import { columns, rowCells, UNKNOWN_AGE, type ServiceRow } from './table.ts';
 
 /** Backoff between reconnections of `watch`, in ms: quick at first, then at most every 5 s. */
@@ -63,11 +63,10 @@ export async function watch(client: ApiClient, args: ClientArgs, io: ClientIo): 
     }
   };
   for (;;) {
-    const query = new URLSearchParams({ endpoints: 'all' });
+    const query = rowsQuery(args);
     if (single && version !== undefined) query.set('version', version);
     if (!single && args.namespace !== undefined) query.set('namespace', args.namespace);
-    if (args.cluster !== undefined) query.set('cluster', args.cluster);
-    const path = single ? `${servicePath(args)}/watch?${query}` : `/v1/watch?${query}`;
+    const path = `${single ? `${servicePath(args)}/watch` : '/v1/watch'}${queryString(query)}`;
     try {
       connections++;
       seen.clear();
