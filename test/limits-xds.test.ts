@@ -374,4 +374,44 @@ describe('xDS: NACK floods', () => {
       await xds.stop();
     }
   });
+
+  it('warns of an unusable node locality once per client and node a period, not once a stream', async () => {
+    const store = newStore();
+    store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
+    let logged = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logged += chunk.toString();
+        done();
+      },
+    });
+    const xds = await startXdsServer({ store, instanceId: 'place', logger: pino({ level: 'warn' }, sink) });
+    const open = async (id: string): Promise<void> => {
+      const ads = rawSotw(xds.port);
+      ads.send({
+        node: { id, locality: { zone: 'Not A Zone!' } },
+        type_url: TYPE_URL.endpoint,
+        resource_names: ['web.shop:8080'],
+      });
+      // Answered as if no locality were said.
+      assert.equal((await ads.next(5000)).resources.length, 1);
+      ads.close();
+    };
+    try {
+      for (let i = 0; i < 20; i += 1) await open('looping');
+      await open('another-node');
+      const lines = logged
+        .split('\n')
+        .filter((l) => l.includes('xDS node locality ignored'))
+        .map((l) => JSON.parse(l) as { node: string; problems: unknown[] });
+      assert.deepEqual(
+        lines.map((l) => l.node),
+        ['looping', 'another-node'],
+        'one line per client and node within the period',
+      );
+      assert.ok(lines[0]?.problems.length === 1, JSON.stringify(lines[0]));
+    } finally {
+      await xds.stop();
+    }
+  });
 });

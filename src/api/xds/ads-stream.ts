@@ -131,9 +131,18 @@ export abstract class AdsStream<
       this.#firstRequest = false;
       const { caller, problems } = callerOfNode(request.node);
       this.caller = caller;
-      if (problems.length > 0) {
+      const admitted =
+        problems.length > 0 ? deps.localityLog.admit(`${deps.client} ${this.node ?? ''}`) : undefined;
+      if (admitted?.log === true) {
         deps.logger.warn(
-          { stream: deps.streamId, client: deps.client, node: this.node, problems },
+          {
+            stream: deps.streamId,
+            client: deps.client,
+            node: this.node,
+            problems,
+            // Streams of this client and node opened since the last line, with the same warning unlogged.
+            ...(admitted.notLogged > 0 ? { streamsNotLogged: admitted.notLogged } : {}),
+          },
           'xDS node locality ignored: not a label value (nor, for sub_zone, a node name): answered as if not said',
         );
       }

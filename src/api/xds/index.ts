@@ -10,6 +10,7 @@ import { ResourceCatalog } from './catalog.ts';
 import { DeltaStream } from './delta-stream.ts';
 import { adsServiceDefinition, PROTO_DIR, PROTO_FILES } from './encoding.ts';
 import { SotwStream } from './sotw-stream.ts';
+import { LogThrottle } from '../../observability/log-throttle.ts';
 import { emptyStats, NackLog, type StreamDeps, type XdsStats } from './stream-common.ts';
 import { ServiceWatchers } from './subscriptions.ts';
 import type {
@@ -127,6 +128,8 @@ export function addXdsService(server: grpc.Server, options: XdsOptions): XdsCont
   };
 
   const nackLog = new NackLog(logger, options.nackLogEveryMs ?? 10_000);
+  // A client reconnecting in a loop with the same unusable locality is told once a period, not once a stream.
+  const localityLog = new LogThrottle(options.nackLogEveryMs ?? 10_000);
   const deps = (call: grpc.ServerDuplexStream<unknown, unknown>): StreamDeps => {
     const streamId = (nextStreamId += 1);
     // getPeer() is "host:port" (IPv6 in brackets): the host is the client.
@@ -142,6 +145,7 @@ export function addXdsService(server: grpc.Server, options: XdsOptions): XdsCont
       maxNamesPerStream: options.maxNamesPerStream ?? DEFAULT_MAX_NAMES_PER_STREAM,
       client,
       nackLog,
+      localityLog,
       onRefused: (reason, details) => {
         if (options.onRefused !== undefined) options.onRefused({ reason, client, details });
         else logger.warn({ stream: streamId, reason, client, details }, 'xDS stream refused');

@@ -2,9 +2,9 @@
 // mapping of type URLs to resource kinds, and the pump that writes only when the client reads.
 import type * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { clip } from '../../limits/bounded-text.ts';
+import { LogThrottle } from '../../observability/log-throttle.ts';
 import type { ResourceCatalog } from './catalog.ts';
 import type { ServiceInterest, ServiceWatchers } from './subscriptions.ts';
 import { TYPE_URL, type ResourceKind, type Status } from './wire.ts';
@@ -51,6 +51,8 @@ export interface StreamDeps {
   readonly client: string;
   /** The server's NACK log (throttled per client and type). */
   readonly nackLog: NackLog;
+  /** Throttles the warning about a node locality that cannot be used, per client and node id. */
+  readonly localityLog: LogThrottle;
   /** Told when a stream is ended for breaking a limit (counted and logged as a refusal). */
   readonly onRefused: (reason: string, details: string) => void;
 }
@@ -88,25 +90,16 @@ export const MAX_LOGGED_NACK_CHARS = 512;
  */
 export class NackLog {
   readonly #logger: Logger;
-  readonly #everyMs: number;
-  readonly #now: () => number;
-  readonly #recent = new LRUCache<string, { lastAt: number; unlogged: number }>({ max: 10_000 });
+  readonly #throttle: LogThrottle;
 
   constructor(logger: Logger, everyMs = 10_000, now: () => number = Date.now) {
     this.#logger = logger;
-    this.#everyMs = everyMs;
-    this.#now = now;
+    this.#throttle = new LogThrottle(everyMs, 10_000, now);
   }
 
   log(client: string, fields: Readonly<Record<string, unknown>> & { typeUrl: string }, error: Status): void {
-    const now = this.#now();
-    const key = `${client} ${fields.typeUrl}`;
-    const recent = this.#recent.get(key);
-    if (recent !== undefined && now - recent.lastAt < this.#everyMs) {
-      recent.unlogged += 1;
-      return;
-    }
-    this.#recent.set(key, { lastAt: now, unlogged: 0 });
+    const { log, notLogged } = this.#throttle.admit(`${client} ${fields.typeUrl}`);
+    if (!log) return;
     this.#logger.warn(
       {
         client,
@@ -114,7 +107,7 @@ export class NackLog {
         errorCode: error.code,
         error: clip(error.message, MAX_LOGGED_NACK_CHARS),
         // NACKs of this client and type that the throttle kept out of the log since its previous line.
-        ...(recent !== undefined && recent.unlogged > 0 ? { nacksNotLogged: recent.unlogged } : {}),
+        ...(notLogged > 0 ? { nacksNotLogged: notLogged } : {}),
       },
       'xDS client rejected a response (NACK)',
     );
