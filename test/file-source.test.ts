@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { FileSource } from '../src/sources/file/file-source.ts';
 import { EndpointStore } from '../src/store/endpoint-store.ts';
 import { sliceManifest, startTestEndpointd, type TestEndpointd } from './support/endpointd.ts';
 import { eventually, get } from './support/http.ts';
+import { LogLines, type LogLine } from './support/log-lines.ts';
 
 const addresses = (body: ServiceBody): string[] => body.endpoints.map((e) => e.addresses[0] ?? '');
 
@@ -141,14 +141,8 @@ describe('file source, live', () => {
 
 describe('file source, errors', () => {
   it('reports each bad document with file, document and field, and serves the good files', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean))
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const sink = new LogLines();
+    const lines = sink.lines;
     const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
     const again = await startTestEndpointd({});
     await again.write('good.yaml', sliceManifest('shop', 'web', ['10.0.0.1']));
@@ -180,16 +174,8 @@ describe('file source, errors', () => {
   });
 
   it('says which objects one file defines twice, serving the last definition, at load and when an edit adds one', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean))
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    const repeatedLines = (): Array<Record<string, unknown>> =>
-      lines.filter((l) => /defined in more than one document of this file/.test(String(l.msg)));
+    const sink = new LogLines();
+    const repeatedLines = (): LogLine[] => sink.withMessage(/defined in more than one document of this file/);
     const store = new EndpointStore({ encodedCacheBytes: 1 << 20 });
     const t = await startTestEndpointd({});
     await t.write(

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { DEFAULT_MAX_NAMES_PER_STREAM } from '../src/api/xds/index.ts';
 import { VersionSet } from '../src/api/xds/version-set.ts';
 import { TYPE_URL } from '../src/api/xds/wire.ts';
+import { LogLines } from './support/log-lines.ts';
 import { retainedBytes } from './support/memory.ts';
 import {
   eventually,
@@ -378,13 +379,7 @@ describe('xDS: NACK floods', () => {
   it('warns of an unusable node locality once per client and node a period, not once a stream', async () => {
     const store = newStore();
     store.upsert(SOURCE, service('shop', 'web', [endpointAt('10.0.0.1')]));
-    let logged = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logged += chunk.toString();
-        done();
-      },
-    });
+    const sink = new LogLines();
     const xds = await startXdsServer({ store, instanceId: 'place', logger: pino({ level: 'warn' }, sink) });
     const open = async (id: string): Promise<void> => {
       const ads = rawSotw(xds.port);
@@ -400,16 +395,13 @@ describe('xDS: NACK floods', () => {
     try {
       for (let i = 0; i < 20; i += 1) await open('looping');
       await open('another-node');
-      const lines = logged
-        .split('\n')
-        .filter((l) => l.includes('xDS node locality ignored'))
-        .map((l) => JSON.parse(l) as { node: string; problems: unknown[] });
+      const lines = sink.withMessage(/^xDS node locality ignored/);
       assert.deepEqual(
         lines.map((l) => l.node),
         ['looping', 'another-node'],
         'one line per client and node within the period',
       );
-      assert.ok(lines[0]?.problems.length === 1, JSON.stringify(lines[0]));
+      assert.equal((lines[0]?.problems as unknown[] | undefined)?.length, 1, JSON.stringify(lines[0]));
     } finally {
       await xds.stop();
     }
