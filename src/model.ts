@@ -118,6 +118,24 @@ export interface ClusterPart {
   readonly truncated?: true;
 }
 
+/**
+ * What a Service's topology fields mean for its callers, as the rules read them: `hints` for a topology-mode
+ * annotation of Auto (either spelling, as the EndpointSlice controller takes it), else the trafficDistribution
+ * value the rules know, else none. Two Services with the same meaning answer every caller alike.
+ */
+export function topologyAsked(
+  policy: Pick<ServiceInfo, 'trafficDistribution' | 'topologyMode'>,
+): 'hints' | 'PreferSameNode' | 'PreferSameZone' | 'PreferClose' | 'none' {
+  if (policy.topologyMode === 'Auto' || policy.topologyMode === 'auto') return 'hints';
+  switch (policy.trafficDistribution) {
+    case 'PreferSameNode':
+    case 'PreferSameZone':
+    case 'PreferClose':
+      return policy.trafficDistribution;
+  }
+  return 'none';
+}
+
 /** An immutable, versioned state of one Service as the store hands it out. */
 export interface ServiceSnapshot extends ServiceEndpoints {
   /** Hash of the canonical content: equal content ⇒ equal version, on every replica and across restarts. */

@@ -8,6 +8,7 @@ import { EXIT, type ExitCode } from './exit-codes.ts';
 import type { ClientIo } from './index.ts';
 import {
   allEndpointsQuery,
+  asCaller,
   queryString,
   rowsQuery,
   servicePath,
@@ -21,9 +22,9 @@ export async function get(client: ApiClient, args: ClientArgs, io: ClientIo): Pr
   let bodies: ServiceBody[];
   if (args.service !== undefined) {
     // The view asked for, as the server computes it (its targets follow the same endpoints); and for -o wide's
-    // READY/TOTAL, every endpoint too.
+    // READY/TOTAL, every endpoint too, except for a caller, whose READY counts its answer (as a list's rows do).
     const shown = await client.getJson<ServiceBody>(`${servicePath(args)}${queryString(viewQuery(args))}`);
-    if (args.format === 'wide' && !args.allEndpoints) {
+    if (args.format === 'wide' && !args.allEndpoints && !asCaller(args)) {
       const all = await client.getJson<ServiceBody>(
         `${servicePath(args)}${queryString(allEndpointsQuery(args))}`,
       );

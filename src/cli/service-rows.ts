@@ -47,7 +47,8 @@ export function allEndpointsQuery(args: ClientArgs): URLSearchParams {
   return query;
 }
 
-function asCaller(args: ClientArgs): boolean {
+/** Whether the rows are a caller's answer (--zone / --node): READY/TOTAL then count that answer. */
+export function asCaller(args: ClientArgs): boolean {
   return args.caller.zone !== undefined || args.caller.node !== undefined;
 }
 

@@ -1,7 +1,7 @@
 // Which of a Service's routable endpoints a caller in a given zone, on a given node, should use: the rules
 // kube-proxy applies to pods (pkg/proxy/topology.go; notes/topology-facts.md), as a pure function of the Service's
 // endpoints, its declared policy and the caller's locality. The doors map their model onto these input types.
-import type { Endpoint } from '../model.ts';
+import { topologyAsked, type Endpoint } from '../model.ts';
 import { routableEndpoints } from './endpoint-sets.ts';
 
 /** What the rules read of an endpoint; a door's own endpoint type (with ports, zone, …) passes through unchanged. */
@@ -142,13 +142,8 @@ export function pickForCaller<E extends TopologyEndpoint>(
 }
 
 function ruleOf(policy: TopologyPolicy, routable: readonly TopologyEndpoint[]): TopologyRule {
-  if (policy.topologyMode === 'Auto' || policy.topologyMode === 'auto') return 'hints';
-  switch (policy.trafficDistribution) {
-    case 'PreferSameNode':
-    case 'PreferSameZone':
-    case 'PreferClose':
-      return policy.trafficDistribution;
-  }
+  const asked = topologyAsked(policy);
+  if (asked !== 'none') return asked;
   const hinted = routable.some(
     (e) => (e.hintsForZones?.length ?? 0) > 0 || (e.hintsForNodes?.length ?? 0) > 0,
   );

@@ -10,6 +10,7 @@ import {
   type DirtyTracking,
   type StreamDeps,
 } from './stream-common.ts';
+import { clip } from '../../limits/bounded-text.ts';
 import { callerOfNode, type XdsCaller } from './caller.ts';
 import { ServiceInterest, type ChangeListener } from './subscriptions.ts';
 import type { Node, ResourceKind } from './wire.ts';
@@ -131,16 +132,20 @@ export abstract class AdsStream<
       this.#firstRequest = false;
       const { caller, problems } = callerOfNode(request.node);
       this.caller = caller;
+      // Keyed by what the client cannot choose freely per stream (its address) and what is wrong (the fields), not
+      // by its node id, which a client reconnecting in a loop could change each time.
       const admitted =
-        problems.length > 0 ? deps.localityLog.admit(`${deps.client} ${this.node ?? ''}`) : undefined;
+        problems.length > 0
+          ? deps.localityLog.admit(`${deps.client} ${problems.map((p) => p.field).join(',')}`)
+          : undefined;
       if (admitted?.log === true) {
         deps.logger.warn(
           {
             stream: deps.streamId,
             client: deps.client,
-            node: this.node,
+            node: this.node === undefined ? undefined : clip(this.node),
             problems,
-            // Streams of this client and node opened since the last line, with the same warning unlogged.
+            // Streams of this client with the same fields wrong since the last line, not logged one by one.
             ...(admitted.notLogged > 0 ? { streamsNotLogged: admitted.notLogged } : {}),
           },
           'xDS node locality ignored: not a label value (nor, for sub_zone, a node name): answered as if not said',

@@ -20,6 +20,11 @@ interface TypeState extends TypeStateBase {
   mustAnswer: boolean;
   readonly dirty: Set<string>;
   allDirty: boolean;
+  /**
+   * Versions the type's first request said the client holds of names it neither subscribes to nor gets from its
+   * wildcard: held in `known` until the first answer drops them, so counted against the names bound until then.
+   */
+  heldBeyondNames: number;
 }
 
 export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse, TypeState> {
@@ -46,11 +51,9 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     let state = this.types.get(request.type_url);
     // The type's first request on this stream: its initial_resource_versions say what the client holds.
     const firstOfType = state === undefined;
-    // Versions the client says it holds that the stream keeps beyond its names, until its first answer drops them.
-    let heldBeyondNames = 0;
     if (state === undefined) {
       const initial = Object.entries(request.initial_resource_versions);
-      heldBeyondNames = this.#heldBeyond(kind, request, initial);
+      const heldBeyondNames = this.#heldBeyond(kind, request, initial);
       if (this.refuseOverBound(this.heldNames() + heldBeyondNames)) return;
       state = {
         kind,
@@ -63,13 +66,14 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
         mustAnswer: true,
         dirty: new Set(),
         allDirty: true,
+        heldBeyondNames,
       };
       this.types.set(request.type_url, state);
     }
     // A request costs what it changes: each name it (un)subscribes, never a walk of what the stream holds.
     // Names this request drops count as free (once each, however often the request repeats them).
     const dropping = new Set(request.resource_names_unsubscribe.filter((name) => state.names.has(name)));
-    let held = this.heldNames() - dropping.size + heldBeyondNames;
+    let held = this.heldNames() - dropping.size;
     for (const name of request.resource_names_subscribe) {
       if (name === '*') {
         state.wildcard = true;
@@ -109,6 +113,13 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     this.pump.schedule();
   }
 
+  /** Names subscribed to, and versions held beyond them until the first answer, all types together. */
+  protected override heldNames(): number {
+    let held = super.heldNames();
+    for (const state of this.types.values()) held += state.heldBeyondNames;
+    return held;
+  }
+
   /**
    * How many of the versions a type's first request says the client holds the stream would keep beyond what the
    * request itself subscribes to (counted name by name in onRequest) and what a wildcard covers (bounded by the
@@ -138,6 +149,8 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     const candidates = state.allDirty
       ? new Set([...state.names, ...wildcardNames, ...state.known.keys()])
       : state.dirty;
+    // This pass drops every version held beyond the names (they are no targets): they no longer count.
+    if (state.allDirty) state.heldBeyondNames = 0;
     const resources: DeltaResource[] = [];
     const removed: string[] = [];
     for (const name of candidates) {

@@ -51,7 +51,7 @@ export interface StreamDeps {
   readonly client: string;
   /** The server's NACK log (throttled per client and type). */
   readonly nackLog: NackLog;
-  /** Throttles the warning about a node locality that cannot be used, per client and node id. */
+  /** Throttles the warning about a node locality that cannot be used, per client and fields wrong. */
   readonly localityLog: LogThrottle;
   /** Told when a stream is ended for breaking a limit (counted and logged as a refusal). */
   readonly onRefused: (reason: string, details: string) => void;

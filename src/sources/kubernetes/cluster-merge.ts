@@ -9,6 +9,7 @@ import {
   compareEndpointPorts,
   compareStrings,
   serviceKeyString,
+  topologyAsked,
   type ClusterPart,
   type Endpoint,
   type EndpointPort,
@@ -251,9 +252,10 @@ export function resolveServiceObject(shares: ReadonlyArray<readonly [string, Clu
   const fields: ReadonlyArray<[ServiceConflict['field'], (info: ServiceInfo) => string]> = [
     ['headless', (info) => String(info.headless)],
     ['ports', (info) => JSON.stringify(info.ports.map((p) => [p.name, p.port, p.protocol]))],
-    // What decides a caller's answer (src/views/topology.ts): clusters that disagree get the oldest one's for all.
-    ['topologyMode', (info) => info.topologyMode ?? ''],
-    ['trafficDistribution', (info) => info.trafficDistribution ?? ''],
+    // What decides a caller's answer (src/views/topology.ts), as the rules read it: `auto` under the older
+    // annotation is Auto, an unknown trafficDistribution is none. Clusters that disagree get the oldest one's.
+    ['topologyMode', (info) => String(topologyAsked({ topologyMode: info.topologyMode }) === 'hints')],
+    ['trafficDistribution', (info) => topologyAsked({ trafficDistribution: info.trafficDistribution })],
     ['type', (info) => info.type],
   ];
   const conflicts: ServiceConflict[] = [];
