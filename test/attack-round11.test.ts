@@ -26,7 +26,14 @@ import { TYPE_URL } from '../src/api/xds/wire.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { FileSource } from '../src/sources/file/file-source.ts';
 import { EndpointStore } from '../src/store/endpoint-store.ts';
-import { sliceManifest, startTestEndpointd, type TestEndpointd } from './support/endpointd.ts';
+import {
+  sliceManifest,
+  startTestEndpointd,
+  preferSameZoneManifest,
+  TWO_ZONES,
+  type TestEndpointd,
+  type ZonedEndpoint,
+} from './support/endpointd.ts';
 import { endpointSlice, FakeApiServer, service as kubeService } from './support/fake-apiserver/index.ts';
 import { eventually, get } from './support/http.ts';
 import { KubeletVolume } from './support/kubelet-volume.ts';
@@ -397,27 +404,13 @@ describe("the throttle of the 'xDS node locality ignored' warning", () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 /** A PreferSameZone Service of two zones with its hints (as test/cli-client.test.ts's). */
-const NEAR = `apiVersion: v1
-kind: Service
-metadata: {name: near, namespace: shop}
-spec:
-  trafficDistribution: PreferSameZone
-  ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: near-1
-  namespace: shop
-  labels: {kubernetes.io/service-name: near}
-addressType: IPv4
-ports: [{name: http, port: 8080, protocol: TCP}]
-endpoints:
-  - {addresses: [10.5.0.1], zone: zone-a, nodeName: node-a1, conditions: {ready: true}, hints: {forZones: [{name: zone-a}]}}
-  - {addresses: [10.5.0.2], zone: zone-a, nodeName: node-a2, conditions: {ready: true}, hints: {forZones: [{name: zone-a}]}}
-  - {addresses: [10.5.1.1], zone: zone-b, nodeName: node-b1, conditions: {ready: true}, hints: {forZones: [{name: zone-b}]}}
-  - {addresses: [10.5.1.9], zone: zone-b, nodeName: node-b1, conditions: {ready: false}, hints: {forZones: [{name: zone-b}]}}
-`;
+/** With a not-ready endpoint in zone-b besides. */
+const NEAR_ENDPOINTS: readonly ZonedEndpoint[] = [
+  ...TWO_ZONES,
+  { ip: '10.5.1.9', zone: 'zone-b', node: 'node-b1', ready: false },
+];
+const near = (...without: string[]): string => preferSameZoneManifest(NEAR_ENDPOINTS, without);
+const NEAR = near();
 
 describe('CLI get / watch with --zone and --node', () => {
   let t: TestEndpointd;
@@ -510,7 +503,7 @@ describe('CLI get / watch with --zone and --node', () => {
       const version = added.type === 'ADDED' ? added.version : '';
       proxy.cutAll();
       // Meanwhile zone-b's ready endpoint goes: not zone-a's answer.
-      await t.write('near.yaml', NEAR.replace(/ {2}- \{addresses: \[10\.5\.1\.1\].*\n/, ''));
+      await t.write('near.yaml', near('10.5.1.1'));
       await waitFor(3);
       assert.deepEqual(JSON.parse(lines()[2] ?? ''), { type: 'SYNCED' }, lines().join('\n'));
       assert.ok(
@@ -518,13 +511,7 @@ describe('CLI get / watch with --zone and --node', () => {
         proxy.requests.join('\n'),
       );
       // zone-a loses one: the next line.
-      await t.write(
-        'near.yaml',
-        NEAR.replace(/ {2}- \{addresses: \[10\.5\.1\.1\].*\n/, '').replace(
-          / {2}- \{addresses: \[10\.5\.0\.2\].*\n/,
-          '',
-        ),
-      );
+      await t.write('near.yaml', near('10.5.1.1', '10.5.0.2'));
       await waitFor(4);
       const changed = JSON.parse(lines()[3] ?? '') as WatchEventBody;
       assert.equal(changed.type, 'MODIFIED');

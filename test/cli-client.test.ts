@@ -14,7 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { ServiceBody, WatchEventBody } from '../src/api/rest/wire.ts';
 import { MINIMUM_NODE, nodeVersionProblem } from '../src/node-version.ts';
-import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
+import {
+  sliceManifest,
+  startTestEndpointd,
+  TEST_CONFIG,
+  preferSameZoneManifest,
+  TWO_ZONES,
+  type TestEndpointd,
+} from './support/endpointd.ts';
 import { eventually, get } from './support/http.ts';
 import { startTcpProxy } from './support/tcp-proxy.ts';
 import { generatePki, type TestPki } from './support/tls-pki.ts';
@@ -240,26 +247,8 @@ describe('endpointd get', () => {
 });
 
 /** A PreferSameZone Service of two zones, with the hints its slice controller writes (docs/topology.md). */
-const NEAR = `apiVersion: v1
-kind: Service
-metadata: {name: near, namespace: shop}
-spec:
-  trafficDistribution: PreferSameZone
-  ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: near-1
-  namespace: shop
-  labels: {kubernetes.io/service-name: near}
-addressType: IPv4
-ports: [{name: http, port: 8080, protocol: TCP}]
-endpoints:
-  - {addresses: [10.5.0.1], zone: zone-a, nodeName: node-a1, conditions: {ready: true}, hints: {forZones: [{name: zone-a}]}}
-  - {addresses: [10.5.0.2], zone: zone-a, nodeName: node-a2, conditions: {ready: true}, hints: {forZones: [{name: zone-a}]}}
-  - {addresses: [10.5.1.1], zone: zone-b, nodeName: node-b1, conditions: {ready: true}, hints: {forZones: [{name: zone-b}]}}
-`;
+const near = (...without: string[]): string => preferSameZoneManifest(TWO_ZONES, without);
+const NEAR = near();
 
 describe('endpointd get and watch for a caller (--zone, --node)', () => {
   let t: TestEndpointd;
@@ -310,19 +299,13 @@ describe('endpointd get and watch for a caller (--zone, --node)', () => {
       const start = await w.waitForLines(2);
       assert.deepEqual(cells(start[1] ?? ''), ['near', '10.5.0.1:8080,10.5.0.2:8080', '<unknown>']);
       // zone-b's endpoint goes: zone-a's caller receives nothing (its answer did not change).
-      await t.write('near.yaml', NEAR.replace(/ {2}- \{addresses: \[10\.5\.1\.1\].*\n/, ''));
+      await t.write('near.yaml', near('10.5.1.1'));
       await eventually(async () => {
         const all = (await get(`${t.url}/v1/namespaces/shop/services/near`)).json<ServiceBody>();
         return all.endpoints.length === 2 ? true : undefined;
       }, 5000);
       // zone-a loses one: a row.
-      await t.write(
-        'near.yaml',
-        NEAR.replace(/ {2}- \{addresses: \[10\.5\.1\.1\].*\n/, '').replace(
-          / {2}- \{addresses: \[10\.5\.0\.2\].*\n/,
-          '',
-        ),
-      );
+      await t.write('near.yaml', near('10.5.1.1', '10.5.0.2'));
       const lines = await w.waitForLines(3);
       assert.deepEqual(cells(lines[2] ?? ''), ['near', '10.5.0.1:8080', '0s']);
       assert.equal(w.lines().length, 3, w.lines().join('\n'));

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type { Endpoint, ServiceEndpoints, ServiceInfo } from '../src/model.ts';
 import { statusOf, TestClient, type DecodedService } from './support/grpc-discovery.ts';
-import { startTestEndpointd, type TestEndpointd } from './support/endpointd.ts';
+import { startTestEndpointd, zonedServiceManifest, type TestEndpointd } from './support/endpointd.ts';
 import { EventStream, eventually, get, subscribersReach } from './support/http.ts';
 
 const SOURCE = 'topology-test';
@@ -332,29 +332,10 @@ describe('caller-aware answers (topology) on REST and gRPC', () => {
 describe('caller-aware answers from manifests (file source)', () => {
   let t: TestEndpointd;
   const files = (distribution: string, bZone: string): Record<string, string> => ({
-    'near.yaml': `apiVersion: v1
-kind: Service
-metadata: { name: near, namespace: shop }
-spec:
-  trafficDistribution: ${distribution}
-  ports: [{ name: http, port: 80, targetPort: 8080 }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: near-1
-  namespace: shop
-  labels: { kubernetes.io/service-name: near }
-addressType: IPv4
-ports: [{ name: http, port: 8080 }]
-endpoints:
-  - addresses: ["10.5.0.1"]
-    zone: zone-a
-    hints: { forZones: [{ name: zone-a }] }
-  - addresses: ["10.5.0.2"]
-    zone: ${bZone}
-    hints: { forZones: [{ name: ${bZone} }] }
-`,
+    'near.yaml': zonedServiceManifest(distribution, [
+      { ip: '10.5.0.1', zone: 'zone-a' },
+      { ip: '10.5.0.2', zone: bZone },
+    ]),
   });
   before(async () => {
     t = await startTestEndpointd(files('PreferSameZone', 'zone-b'));

@@ -60,6 +60,65 @@ export async function startTestEndpointd(
   };
 }
 
+/** One endpoint of {@link zonedServiceManifest}: its zone (and the zone hint the slice controller writes for it). */
+export interface ZonedEndpoint {
+  readonly ip: string;
+  readonly zone: string;
+  readonly node?: string;
+  /** Default true. */
+  readonly ready?: boolean;
+}
+
+/**
+ * A manifest of Service `shop/near` with `trafficDistribution` (http 80 → 8080) and its one EndpointSlice, each
+ * endpoint in its zone and hinted for it, as the EndpointSlice controller writes hints (docs/topology.md).
+ */
+export function zonedServiceManifest(
+  trafficDistribution: string,
+  endpoints: readonly ZonedEndpoint[],
+): string {
+  const lines = endpoints.map(
+    (e) =>
+      `  - addresses: ["${e.ip}"]\n    zone: ${e.zone}\n${e.node === undefined ? '' : `    nodeName: ${e.node}\n`}` +
+      `    conditions: { ready: ${e.ready ?? true} }\n    hints: { forZones: [{ name: ${e.zone} }] }\n`,
+  );
+  return `apiVersion: v1
+kind: Service
+metadata: { name: near, namespace: shop }
+spec:
+  trafficDistribution: ${trafficDistribution}
+  ports: [{ name: http, port: 80, targetPort: 8080, protocol: TCP }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: near-1
+  namespace: shop
+  labels: { kubernetes.io/service-name: near }
+addressType: IPv4
+ports: [{ name: http, port: 8080, protocol: TCP }]
+endpoints:
+${lines.join('')}`;
+}
+
+/** Two ready endpoints in zone-a and one in zone-b, each on a node of its own. */
+export const TWO_ZONES: readonly ZonedEndpoint[] = [
+  { ip: '10.5.0.1', zone: 'zone-a', node: 'node-a1' },
+  { ip: '10.5.0.2', zone: 'zone-a', node: 'node-a2' },
+  { ip: '10.5.1.1', zone: 'zone-b', node: 'node-b1' },
+];
+
+/** `shop/near` as PreferSameZone over `endpoints`, leaving out those whose IP is in `without`. */
+export function preferSameZoneManifest(
+  endpoints: readonly ZonedEndpoint[] = TWO_ZONES,
+  without: readonly string[] = [],
+): string {
+  return zonedServiceManifest(
+    'PreferSameZone',
+    endpoints.filter((e) => !without.includes(e.ip)),
+  );
+}
+
 /** A manifest of one EndpointSlice of Service `service` in `namespace`, every IP a ready endpoint on http:8080. */
 export function sliceManifest(
   namespace: string,
