@@ -1,4 +1,5 @@
 // Kubernetes name rules, so that a bad name is refused at the edge (400 / INVALID_ARGUMENT) and never looked up.
+import { clip } from './limits/bounded-text.ts';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -66,10 +67,10 @@ export function parsePortText(text: string): PortText {
   if (/^\d+$/.test(text)) {
     const number = Number(text);
     if (number < 1 || number > 65535)
-      return { problem: `a port number must be from 1 to 65535, got ${text.slice(0, 16)}` };
+      return { problem: `a port number must be from 1 to 65535, got ${clip(text)}` };
     if (text !== String(number))
       return {
-        problem: `a port number is written without leading zeros: ${number}, not ${text.slice(0, 16)}`,
+        problem: `a port number is written without leading zeros: ${number}, not ${clip(text)}`,
       };
     return { number };
   }
