@@ -56,8 +56,11 @@ export interface XdsOptions {
    * request that would go beyond ends its stream with RESOURCE_EXHAUSTED.
    */
   readonly maxNamesPerStream?: number;
-  /** At most one NACK log line per client and type in this period, in ms (default 10 s); all are counted. */
-  readonly nackLogEveryMs?: number;
+  /**
+   * At most one line of a repeated warning in this period, in ms (default 10 s): NACKs per client and type, an
+   * unusable node locality per client and fields wrong; NACKs are all counted.
+   */
+  readonly warnEveryMs?: number;
   /**
    * Assignments' `policy.overprovisioning_factor` in percent (--xds-overprovisioning-factor; default: strict, so
    * that Envoy stays in a caller's priority 0 while anything there is healthy, as gRPC does).
@@ -127,9 +130,10 @@ export function addXdsService(server: grpc.Server, options: XdsOptions): XdsCont
     syncTimer.unref();
   };
 
-  const nackLog = new NackLog(logger, options.nackLogEveryMs ?? 10_000);
+  const warnEveryMs = options.warnEveryMs ?? 10_000;
+  const nackLog = new NackLog(logger, warnEveryMs);
   // A client reconnecting in a loop with the same unusable locality is told once a period, not once a stream.
-  const localityLog = new LogThrottle(options.nackLogEveryMs ?? 10_000);
+  const localityLog = new LogThrottle(warnEveryMs);
   const deps = (call: grpc.ServerDuplexStream<unknown, unknown>): StreamDeps => {
     const streamId = (nextStreamId += 1);
     // getPeer() is "host:port" (IPv6 in brackets): the host is the client.
