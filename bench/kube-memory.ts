@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FakeApiServer, service, type KubeObject } from '../test/support/fake-apiserver/index.ts';
+import { FakeApiServer } from '../test/support/fake-apiserver/index.ts';
 import { ensureEndpointdBuilt } from './support/endpointd-build.ts';
-import { endpointSlices } from './support/fixtures.ts';
+import { populateKubeDataset } from './support/kube-dataset.ts';
 import { forkChild, type Child } from './support/kube-child.ts';
 import type { FromEndpointdChild, ToEndpointdChild } from './support/kube-endpointd-child.ts';
 import { productionNodeFlags } from './support/node-flags.ts';
@@ -77,28 +77,7 @@ const api = await FakeApiServer.start();
 const dir = await mkdtemp(join(tmpdir(), 'endpointd-kube-memory-'));
 let child: Child<ToEndpointdChild, FromEndpointdChild> | undefined;
 try {
-  for (let i = 0; i < services; i++) {
-    const shape = {
-      namespace: `team-${Math.floor(i / 100)}`,
-      name: `svc-${i}`,
-      slices: 1,
-      endpointsPerSlice: 10,
-      index: i,
-      variant: 0 as const,
-    };
-    api.create(
-      'services',
-      service({
-        name: shape.name,
-        namespace: shape.namespace,
-        ports: [
-          { name: 'http', port: 80, targetPort: 8080, appProtocol: 'http' },
-          { name: 'grpc', port: 9000, targetPort: 9000, appProtocol: 'kubernetes.io/h2c' },
-        ],
-      }),
-    );
-    for (const slice of endpointSlices(shape)) api.create('endpointslices', slice as unknown as KubeObject);
-  }
+  populateKubeDataset(api, services);
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, api.kubeconfigYaml());
   const execArgv = [

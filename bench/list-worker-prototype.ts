@@ -13,9 +13,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FakeApiServer, service, type KubeObject } from '../test/support/fake-apiserver/index.ts';
+import { FakeApiServer } from '../test/support/fake-apiserver/index.ts';
 import { ensureEndpointdBuilt } from './support/endpointd-build.ts';
-import { endpointSlices } from './support/fixtures.ts';
+import { populateKubeDataset } from './support/kube-dataset.ts';
 import { forkChild } from './support/kube-child.ts';
 import type { FromRawListChild } from './support/kube-raw-list-child.ts';
 import type { FromPrototypeChild } from './support/list-worker-prototype-child.ts';
@@ -38,28 +38,7 @@ await ensureEndpointdBuilt((line) => console.log(line));
 const api = await FakeApiServer.start();
 const cache = await mkdtemp(join(tmpdir(), 'endpointd-list-worker-prototype-cache-'));
 try {
-  for (let i = 0; i < services; i++) {
-    const shape = {
-      namespace: `team-${Math.floor(i / 100)}`,
-      name: `svc-${i}`,
-      slices: 1,
-      endpointsPerSlice: 10,
-      index: i,
-      variant: 0 as const,
-    };
-    api.create(
-      'services',
-      service({
-        name: shape.name,
-        namespace: shape.namespace,
-        ports: [
-          { name: 'http', port: 80, targetPort: 8080, appProtocol: 'http' },
-          { name: 'grpc', port: 9000, targetPort: 9000, appProtocol: 'kubernetes.io/h2c' },
-        ],
-      }),
-    );
-    for (const slice of endpointSlices(shape)) api.create('endpointslices', slice as unknown as KubeObject);
-  }
+  populateKubeDataset(api, services);
   const prototype = (): ReturnType<typeof forkChild<never, FromPrototypeChild>> =>
     forkChild<never, FromPrototypeChild>(
       new URL('./support/list-worker-prototype-child.ts', import.meta.url),

@@ -10,8 +10,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeApiServer, service, type KubeObject } from '../../test/support/fake-apiserver/index.ts';
-import { endpointSlices, type ServiceShape } from '../support/fixtures.ts';
+import { FakeApiServer } from '../../test/support/fake-apiserver/index.ts';
+import {
+  ENDPOINTS,
+  PER_NAMESPACE,
+  kubeServiceShape,
+  kubeSlice,
+  populateKubeDataset,
+} from '../support/kube-dataset.ts';
 import { availableParallelism } from 'node:os';
 import { schedstat } from '../support/grpc-process-cpu.ts';
 import { forkChild, now, type Child } from '../support/kube-child.ts';
@@ -29,8 +35,6 @@ export const description =
   'Kubernetes source vs the fake API server: ready with 10k slices, 1k-subscriber SSE propagation p50/p99, RSS';
 
 const SERVICES = 10_000;
-const PER_NAMESPACE = 100;
-const ENDPOINTS = 10;
 const SUBSCRIBERS = 1000;
 /** The service whose slice changes, in the middle of the data set; every subscriber watches it (the fan-out case). */
 const WATCHED = 4242;
@@ -53,23 +57,6 @@ interface Propagation {
   /** The first and the last subscriber's receipt, per change. */
   readonly firstOfRound: number[];
   readonly lastOfRound: number[];
-}
-
-function shape(i: number, variant: 0 | 1 = 0): ServiceShape {
-  return {
-    namespace: `team-${Math.floor(i / PER_NAMESPACE)}`,
-    name: `svc-${i}`,
-    slices: 1,
-    endpointsPerSlice: ENDPOINTS,
-    index: i,
-    variant,
-  };
-}
-
-function slice(i: number, variant: 0 | 1 = 0): KubeObject {
-  const [only] = endpointSlices(shape(i, variant));
-  if (only === undefined) throw new Error('no slice');
-  return only as unknown as KubeObject;
 }
 
 export async function run(context: SuiteContext): Promise<BenchResult[]> {
@@ -183,21 +170,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
 
     // ---- 10,000 Services with one 10-endpoint slice each -----------------------------------------------------
     const populateStart = now();
-    for (let i = 0; i < SERVICES; i++) {
-      const { namespace, name } = shape(i);
-      api.create(
-        'services',
-        service({
-          name,
-          namespace,
-          ports: [
-            { name: 'http', port: 80, targetPort: 8080, appProtocol: 'http' },
-            { name: 'grpc', port: 9000, targetPort: 9000, appProtocol: 'kubernetes.io/h2c' },
-          ],
-        }),
-      );
-      api.create('endpointslices', slice(i));
-    }
+    populateKubeDataset(api, SERVICES);
     log(
       `fake API server ${api.url}: ${SERVICES} Services and ${SERVICES} EndpointSlices of ${ENDPOINTS} endpoints in ` +
         `${Math.floor(SERVICES / PER_NAMESPACE)} namespaces (${ms(now() - populateStart)} to create)`,
@@ -276,11 +249,11 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
     }
 
     // ---- propagation: one slice change → 1,000 SSE subscribers of its service -------------------------------
-    const watched = shape(WATCHED);
+    const watched = kubeServiceShape(WATCHED);
     const servicePath = `/v1/namespaces/${watched.namespace}/services/${watched.name}`;
     const apiWatchPath =
       `/apis/discovery.k8s.io/v1/namespaces/${watched.namespace}/endpointslices?watch=true&` +
-      `fieldSelector=${encodeURIComponent(`metadata.name=${slice(WATCHED).metadata.name ?? ''}`)}`;
+      `fieldSelector=${encodeURIComponent(`metadata.name=${kubeSlice(WATCHED).metadata.name ?? ''}`)}`;
     let variant: 0 | 1 = 0;
     /** `rounds` changes (after warmups) seen by SUBSCRIBERS streams of `port`; checks each with `check`. */
     const propagate = async (
@@ -309,7 +282,7 @@ export async function run(context: SuiteContext): Promise<BenchResult[]> {
           clients.send({ type: 'arm' });
           await clients.next('armed');
           variant = variant === 0 ? 1 : 0;
-          const next = slice(WATCHED, variant);
+          const next = kubeSlice(WATCHED, variant);
           const emitted = now();
           const updated = api.update('endpointslices', next);
           const received = await clients.next('received', 15_000);

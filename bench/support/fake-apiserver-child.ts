@@ -3,8 +3,8 @@
 // several clusters are served by several processes, as several real API servers would be, rather than by one event
 // loop that would serialise their lists. argv: NAME_FROM COUNT INDEX_FROM — Services svc-NAME_FROM… (namespaces of
 // 100), addresses and pods numbered from INDEX_FROM (distinct across clusters unless asked otherwise).
-import { FakeApiServer, service, type KubeObject } from '../../test/support/fake-apiserver/index.ts';
-import { endpointSlices } from './fixtures.ts';
+import { FakeApiServer } from '../../test/support/fake-apiserver/index.ts';
+import { populateKubeDataset } from './kube-dataset.ts';
 import { childFailed, now, onParentMessage, toParent } from './kube-child.ts';
 
 export type FromFakeApiServerChild = {
@@ -14,38 +14,11 @@ export type FromFakeApiServerChild = {
   readonly createMs: number;
 };
 
-const PER_NAMESPACE = 100;
-const ENDPOINTS = 10;
-
 try {
   const [nameFrom = 0, count = 0, indexFrom = 0] = process.argv.slice(2).map(Number);
   const api = await FakeApiServer.start();
   const started = now();
-  for (let i = 0; i < count; i++) {
-    const n = nameFrom + i;
-    const namespace = `team-${Math.floor(n / PER_NAMESPACE)}`;
-    const name = `svc-${n}`;
-    api.create(
-      'services',
-      service({
-        name,
-        namespace,
-        ports: [
-          { name: 'http', port: 80, targetPort: 8080, appProtocol: 'http' },
-          { name: 'grpc', port: 9000, targetPort: 9000, appProtocol: 'kubernetes.io/h2c' },
-        ],
-      }),
-    );
-    const [slice] = endpointSlices({
-      namespace,
-      name,
-      slices: 1,
-      endpointsPerSlice: ENDPOINTS,
-      index: indexFrom + i,
-    });
-    if (slice === undefined) throw new Error('no slice');
-    api.create('endpointslices', slice as unknown as KubeObject);
-  }
+  populateKubeDataset(api, count, nameFrom, indexFrom);
   toParent({
     type: 'ready',
     kubeconfigYaml: api.kubeconfigYaml(),

@@ -2,7 +2,8 @@
 // endpointd's Kubernetes source does at start (EndpointSlices and Services, all namespaces, concurrently, 500 a page,
 // each page parsed with JSON.parse) with node:http on one keep-alive connection per collection. Only builtins, so
 // its start costs what a Node process costs. argv[2]: the API server's URL. Reports once and exits.
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
+import { getListPage } from './list-page.ts';
 import { childFailed, now } from './kube-child.ts';
 
 const scriptStart = now();
@@ -20,34 +21,6 @@ export type FromRawListChild = {
 
 const PAGE = 500;
 
-interface ListBody {
-  readonly items?: unknown[];
-  readonly metadata?: { readonly continue?: string };
-}
-
-function getJson(base: URL, path: string, agent: Agent): Promise<ListBody> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(path, base), { agent, headers: { Accept: 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => {
-        if (res.statusCode !== 200) {
-          reject(new Error(`GET ${path}: HTTP ${String(res.statusCode)}`));
-          return;
-        }
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ListBody);
-        } catch (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 async function listAll(base: URL, collection: string): Promise<{ items: number; pages: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   let items = 0;
@@ -57,7 +30,7 @@ async function listAll(base: URL, collection: string): Promise<{ items: number; 
     do {
       const query = new URLSearchParams({ limit: String(PAGE) });
       if (token !== undefined) query.set('continue', token);
-      const body = await getJson(base, `${collection}?${query.toString()}`, agent);
+      const body = await getListPage(base, `${collection}?${query.toString()}`, agent);
       items += body.items?.length ?? 0;
       pages += 1;
       token = body.metadata?.continue === '' ? undefined : body.metadata?.continue;

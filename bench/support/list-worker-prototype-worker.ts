@@ -5,7 +5,8 @@
 // a namespace assembles its Services, hashes each (its content version) and posts them to the main thread as
 // `[id, version, JSON text, …]`: strings only, so that the hand-over costs the main thread a copy, not a decoding.
 // workerData.mode: 'parse' drops every item after JSON.parse, 'accept' stops after the fast path, 'full' does it all.
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
+import { getListPage } from './list-page.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as FastAccept from '../../src/kube/fast-accept.ts';
 import type * as Model from '../../src/model.ts';
@@ -42,30 +43,7 @@ const started = performance.now();
 const port = parentPort;
 if (port === null) throw new Error('list-worker-prototype-worker.ts runs as a worker thread');
 
-interface ListBody {
-  readonly items?: unknown[];
-  readonly metadata?: { readonly continue?: string };
-}
-
 const base = new URL(server);
-function getJson(path: string, agent: Agent): Promise<ListBody> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(path, base), { agent, headers: { Accept: 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ListBody);
-        } catch (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 const assembler = new ServiceAssembler();
 /** Services put and not yet posted, by namespace (both collections come sorted by namespace, then name). */
@@ -124,7 +102,7 @@ async function listAll(collection: string, kind: 'EndpointSlice' | 'Service'): P
     do {
       const query = new URLSearchParams({ limit: '500' });
       if (token !== undefined) query.set('continue', token);
-      const body = await getJson(`${collection}?${query.toString()}`, agent);
+      const body = await getListPage(base, `${collection}?${query.toString()}`, agent);
       const items = body.items ?? [];
       if (mode !== 'parse') for (const raw of items) take(kind, raw);
       const last = items.at(-1) as { metadata?: { namespace?: string } } | undefined;
