@@ -10,7 +10,7 @@ import { fetchWith, GrpcCaller, servedCertificateCn } from './support/auth-clien
 import { eventually } from './support/http.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
 import { generatePki, type TestPki } from './support/tls-pki.ts';
-import type { TlsConfig } from '../src/security/tls.ts';
+import { tlsMaterialProblem, type TlsConfig } from '../src/security/tls.ts';
 
 const WEB = sliceManifest('demo', 'web', ['10.0.0.1']);
 
@@ -173,6 +173,47 @@ describe('client certificates (mTLS)', () => {
       });
     } finally {
       for (const c of [cert, token, neither]) c.close();
+    }
+  });
+});
+
+describe('TLS files read while they are being written', () => {
+  // Every prefix of a file a copy or an agent can leave behind when the reload reads it mid-write: an unfinished
+  // PEM block, or none, must never be applied (createSecureContext takes an empty or cut CA without complaint).
+  it('refuses every cut of the certificate chain or the client CA that leaves a block unfinished or none', () => {
+    const { cert, key } = pki.server1;
+    const bundle = Buffer.concat([pki.ca, pki.client.cert]);
+    assert.equal(tlsMaterialProblem({ cert, key, ca: bundle }), undefined, 'the whole files serve');
+    // A cut that leaves whole blocks and nothing of the next one is a shorter bundle, and does serve.
+    const END = '-----END CERTIFICATE-----';
+    const firstEnd = bundle.indexOf(END) + END.length;
+    const secondBegin = bundle.indexOf('-----BEGIN', firstEnd);
+    const secondEnd = bundle.indexOf(END, secondBegin) + END.length;
+    let refused = 0;
+    for (let cut = 0; cut < bundle.length; cut++) {
+      const problem = tlsMaterialProblem({ cert, key, ca: bundle.subarray(0, cut) });
+      if ((cut >= firstEnd && cut <= secondBegin) || cut >= secondEnd) {
+        assert.equal(
+          problem,
+          undefined,
+          `cut at ${String(cut)}: a whole bundle was refused: ${problem ?? ''}`,
+        );
+      } else {
+        assert.notEqual(
+          problem,
+          undefined,
+          `the client CA cut at ${String(cut)} of ${String(bundle.length)} was taken`,
+        );
+        refused += 1;
+      }
+    }
+    assert.ok(refused > bundle.length / 2);
+    for (let cut = 0; cut < cert.indexOf(END) + END.length; cut += 7) {
+      assert.notEqual(
+        tlsMaterialProblem({ cert: cert.subarray(0, cut), key, ca: undefined }),
+        undefined,
+        `cert cut at ${String(cut)}`,
+      );
     }
   });
 });

@@ -1,9 +1,11 @@
 // TLS for both front doors from cert/key (and optional client CA) files, reloaded when the files change: the
 // https server gets each new pair through setSecureContext, the gRPC server through a grpc-js CertificateProvider.
-// A new pair is applied only when it forms a valid context, so a half-written rotation (new cert, old key) keeps
-// the previous pair serving instead of refusing every new connection.
+// A new pair is applied only when it forms a valid context and every PEM file holds whole certificates, so a
+// half-written rotation (new cert, old key; a file read while it was being rewritten) keeps the previous pair
+// serving instead of refusing every new connection.
 import { readFileSync } from 'node:fs';
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -46,12 +48,41 @@ export function loadTlsMaterial(config: TlsConfig): TlsMaterial {
 
 /** Why the material cannot serve (e.g. the key does not match the certificate), or undefined when it can. */
 export function tlsMaterialProblem(material: TlsMaterial): string | undefined {
+  const problem =
+    certificatesProblem('the certificate file', material.cert) ??
+    (material.ca === undefined ? undefined : certificatesProblem('the client CA file', material.ca));
+  if (problem !== undefined) return problem;
   try {
     createSecureContext({ cert: material.cert, key: material.key, ca: material.ca });
     return undefined;
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
+
+/**
+ * Why a PEM file does not hold whole certificates. OpenSSL reads a bundle up to its first broken block and
+ * createSecureContext takes an empty or cut CA file without complaint — a client CA that then trusts nobody, or a
+ * chain without its intermediates — so a file caught half-written would be applied.
+ */
+function certificatesProblem(what: string, pem: Buffer): string | undefined {
+  const text = pem.toString('latin1');
+  const blocks = text.match(CERTIFICATE_BLOCK) ?? [];
+  if (blocks.length === 0) return `${what} holds no PEM certificate`;
+  // Text outside the blocks is allowed (bundles carry comments); a line there that starts with a dash is a PEM
+  // boundary line, whole or cut, of a block cut short.
+  if (/^-/m.test(text.replace(CERTIFICATE_BLOCK, '')))
+    return `${what} holds an unfinished PEM block (read while being written?)`;
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      return `${what}: certificate ${String(i + 1)} of ${String(blocks.length)} does not parse: ${(error as Error).message}`;
+    }
+  }
+  return undefined;
 }
 
 function filesOf(config: TlsConfig): string[] {
