@@ -59,6 +59,14 @@ export class RateLimiter {
     return bucket.tokens >= 1 ? 0 : this.#waitMs(bucket);
   }
 
+  /** Gives back a token taken for something that turned out not to count (never beyond the burst). */
+  giveBack(client: string): void {
+    const known = this.#buckets.get(client);
+    if (known === undefined) return;
+    const bucket = this.#refill(known);
+    bucket.tokens = Math.min(this.limit.burst, bucket.tokens + 1);
+  }
+
   /** The client's bucket brought up to now (a full one, not yet stored, for a client never seen). */
   #refill(bucket: Bucket | undefined): Bucket {
     if (bucket === undefined) return { tokens: this.limit.burst, at: this.#now() };

@@ -68,7 +68,10 @@ export class Authenticator {
   readonly #tokens: TokensFile | undefined;
   readonly #reviewer: TokenReviewer | undefined;
   readonly #certificates: boolean;
-  /** Per address, tokens for failed attempts: taken on each failure, checked before a token is looked at. */
+  /**
+   * Per address, tokens for failed attempts: taken on each failure (and for each TokenReview while it is asked),
+   * checked before a token is looked at.
+   */
   readonly #failures: RateLimiter;
 
   constructor(options: AuthenticatorOptions) {
@@ -93,12 +96,23 @@ export class Authenticator {
    */
   authenticate(presented: PresentedCredentials): Authentication | Promise<Authentication> {
     const decided = this.#atOnce(presented);
+    const { address } = presented;
     const counted = (outcome: Authentication): Authentication => {
-      if (!outcome.ok && outcome.reason === 'invalid_token') this.#failures.take(presented.address);
+      if (!outcome.ok && outcome.reason === 'invalid_token') this.#failures.take(address);
       return outcome;
     };
-    if ('reviewer' in decided) return review(decided.reviewer, decided.token).then(counted);
-    return counted(decided);
+    if (!('reviewer' in decided)) return counted(decided);
+    const { reviewer, token } = decided;
+    if (reviewer.answersAtOnce(token)) return review(reviewer, token).then(counted);
+    // A review the API server is to answer takes its failure now, before it is sent, and gives it back unless the
+    // token is refused: counted only when it comes back, every review already in flight from one address would
+    // get past the allowance (random tokens sent at once would cost the API server a review each).
+    const waitMs = this.#failures.take(address);
+    if (waitMs > 0) return this.#tooManyFailures(address, waitMs);
+    return review(reviewer, token).then((outcome) => {
+      if (outcome.ok || outcome.reason !== 'invalid_token') this.#failures.giveBack(address);
+      return outcome;
+    });
   }
 
   /**
@@ -128,19 +142,21 @@ export class Authenticator {
     // An address that keeps presenting bad tokens (guessing, or amplifying into TokenReviews) is refused before
     // its token is even looked at, so that it costs neither the API server nor a cache entry.
     const waitMs = this.#failures.peek(presented.address);
-    if (waitMs > 0) {
-      const { perSecond, burst } = this.#failures.limit;
-      return {
-        ok: false,
-        reason: 'too_many_failures',
-        detail: `too many failed authentication attempts from ${presented.address} (more than ${burst}, then ${perSecond} per second); retry in ${Math.ceil(waitMs / 1000)} s`,
-        retryAfterMs: waitMs,
-      };
-    }
+    if (waitMs > 0) return this.#tooManyFailures(presented.address, waitMs);
     const name = this.#tokens?.lookup(token);
     if (name !== undefined) return { ok: true, identity: { name, method: 'token' } };
     if (this.#reviewer !== undefined) return { reviewer: this.#reviewer, token };
     return { ok: false, reason: 'invalid_token', detail: 'the bearer token is not valid' };
+  }
+
+  #tooManyFailures(address: string, waitMs: number): Authentication {
+    const { perSecond, burst } = this.#failures.limit;
+    return {
+      ok: false,
+      reason: 'too_many_failures',
+      detail: `too many failed authentication attempts from ${address} (more than ${burst}, then ${perSecond} per second); retry in ${Math.ceil(waitMs / 1000)} s`,
+      retryAfterMs: waitMs,
+    };
   }
 
   #expected(): string {

@@ -49,9 +49,15 @@ export class TokenReviewer {
     });
   }
 
+  /** A review of `token` would be answered without asking the API server: cached, or already being asked. */
+  answersAtOnce(token: string): boolean {
+    const key = reviewKey(token);
+    return this.#cache.has(key) || this.#inflight.has(key);
+  }
+
   /** Who the token is; rejects when the API server cannot be asked (nothing is cached then). */
   async review(token: string): Promise<Review> {
-    const key = createHash('sha256').update(token).digest('base64');
+    const key = reviewKey(token);
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
     let pending = this.#inflight.get(key);
@@ -100,4 +106,9 @@ export class TokenReviewer {
         typeof status?.error === 'string' && status.error !== '' ? status.error : 'the token is not valid',
     };
   }
+}
+
+/** The cache's key of a token: its digest, so that the cache holds no token. */
+function reviewKey(token: string): string {
+  return createHash('sha256').update(token).digest('base64');
 }
