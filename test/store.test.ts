@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { contentVersion } from '../src/model.ts';
 import { EndpointStore, type ConflictReport } from '../src/store/endpoint-store.ts';
 import { ENTRY_OVERHEAD_BYTES } from '../src/store/encoded-cache.ts';
@@ -181,6 +182,48 @@ describe('EndpointStore', () => {
     assert.deepEqual(
       store.get({ namespace: 'shop', name: 'web' })?.endpoints.map((e) => e.addresses[0]),
       ['192.0.2.1'],
+    );
+  });
+
+  // Which source serves must not depend on which one finished reading first: with ranked sources, over any order
+  // of writes and removals, what is served (and what a subscriber last saw) is the best-ranked definition there is.
+  it('serves the best-ranked source of a service over any order of writes and removals', async () => {
+    const SOURCES = ['file:/a', 'file:/b', 'clusters'];
+    const op = fc.record({
+      source: fc.constantFrom(...SOURCES, 'unranked'),
+      address: fc.option(fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3'), { nil: undefined }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
+        const conflicts: ConflictReport[] = [];
+        const store = newStore((report) => conflicts.push(report));
+        store.rankSources(SOURCES);
+        const { changes, sub } = collect(store, { kind: 'service', key: { namespace: 'shop', name: 'web' } });
+        const held = new Map<string, string>();
+        for (const { source, address } of ops) {
+          if (address === undefined) {
+            store.delete(source, { namespace: 'shop', name: 'web' });
+            held.delete(source);
+          } else {
+            store.upsert(source, service('shop', 'web', [address]));
+            held.set(source, address);
+          }
+          const best = [...SOURCES, 'unranked'].find((s) => held.has(s));
+          const served = store.get({ namespace: 'shop', name: 'web' })?.endpoints.map((e) => e.addresses[0]);
+          assert.deepEqual(served, best === undefined ? undefined : [held.get(best)]);
+        }
+        await tick();
+        sub.close();
+        const last = changes.at(-1)?.current?.endpoints.map((e) => e.addresses[0]);
+        const best = [...SOURCES, 'unranked'].find((s) => held.has(s));
+        if (changes.length > 0) assert.deepEqual(last, best === undefined ? undefined : [held.get(best)]);
+        for (const c of conflicts) {
+          assert.ok(
+            [...SOURCES, 'unranked'].indexOf(c.servedFrom) < [...SOURCES, 'unranked'].indexOf(c.ignoredFrom),
+          );
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -43,6 +43,14 @@ export async function createSources(
         : await createKubernetesSource(s, context, merge),
     );
   }
+  // The first source serves a Service that several define, whichever finishes reading first; named clusters all
+  // write through the one merge, ranked where the first of them is.
+  store.rankSources(
+    sources.map((source, i) => {
+      const config = configs[i];
+      return config?.kind === 'kubernetes' && config.cluster ? MERGED_SOURCE : source.name;
+    }),
+  );
   return sources;
 }
 

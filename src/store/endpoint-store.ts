@@ -16,7 +16,10 @@ import { EncodedCache } from './encoded-cache.ts';
 import type { StoreReader, StoreWriter, UpsertResult } from './faces.ts';
 import { Subscription, type ServiceChange, type SubscriptionScope } from './subscription.ts';
 
-/** Told when two sources define the same Service: the first one keeps serving it, the other is ignored. */
+/**
+ * Told when two sources define the same Service: the first source (in the order of `rankSources`, else the one
+ * that wrote it first) serves it, the other is ignored.
+ */
 export interface ConflictReport {
   readonly key: ServiceKey;
   readonly servedFrom: string;
@@ -40,8 +43,13 @@ export interface StoreStats {
 export class EndpointStore implements StoreWriter, StoreReader {
   readonly encoded: EncodedCache;
   readonly #options: EndpointStoreOptions;
-  /** Per service, the definition of each source that has one, in the order they arrived; the first one is served. */
+  /**
+   * Per service, the definition of each source that has one, in the order they arrived; the one of the best-ranked
+   * source is served (the first to arrive among sources without a rank).
+   */
   readonly #definitions = new Map<string, Map<string, ServiceSnapshot>>();
+  /** The rank of each source that writes, by its name: the order of the command line's sources. */
+  readonly #ranks = new Map<string, number>();
   readonly #services = new Map<string, ServiceSnapshot>();
   readonly #ids = new WeakMap<ServiceKey, string>();
   readonly #serviceSubscribers = new Map<string, Set<Subscription>>();
@@ -54,6 +62,29 @@ export class EndpointStore implements StoreWriter, StoreReader {
   constructor(options: EndpointStoreOptions) {
     this.#options = options;
     this.encoded = new EncodedCache(options.encodedCacheBytes);
+  }
+
+  /**
+   * The order in which sources win a Service that several define: the first of `names` first. Given before the
+   * sources start, so that which one serves does not depend on which finishes reading first (the answer, and its
+   * version, would then differ between replicas and restarts). Sources not named rank after, in arrival order.
+   */
+  rankSources(names: readonly string[]): void {
+    for (const name of names) if (!this.#ranks.has(name)) this.#ranks.set(name, this.#ranks.size);
+  }
+
+  /** The source whose definition is served: the best-ranked, the first to arrive among equals. */
+  #servedSource(definitions: ReadonlyMap<string, ServiceSnapshot>): string | undefined {
+    let best: string | undefined;
+    let bestRank = Number.POSITIVE_INFINITY;
+    for (const source of definitions.keys()) {
+      const rank = this.#ranks.get(source) ?? Number.POSITIVE_INFINITY;
+      if (best === undefined || rank < bestRank) {
+        best = source;
+        bestRank = rank;
+      }
+    }
+    return best;
   }
 
   get(key: ServiceKey): ServiceSnapshot | undefined {
@@ -84,8 +115,8 @@ export class EndpointStore implements StoreWriter, StoreReader {
 
   /**
    * Sets `source`'s definition of a service. Returns 'unchanged' when the content (hence the version) is the one
-   * already held: nobody is notified. A service already defined by another source stays served from that source
-   * ('shadowed') and the conflict is reported.
+   * already held: nobody is notified. A service another source defines too is served from the better-ranked of
+   * the two (`rankSources`): the other's definition is kept, unserved ('shadowed'), and the conflict is reported.
    */
   upsert(source: string, service: ServiceEndpoints): UpsertResult {
     const id = serviceKeyString(service);
@@ -93,18 +124,21 @@ export class EndpointStore implements StoreWriter, StoreReader {
     const definitions = getOrCreate(this.#definitions, id, () => new Map<string, ServiceSnapshot>());
     const previousDefinition = definitions.get(source);
     if (previousDefinition?.version === snapshot.version) return 'unchanged';
+    const servedBefore = this.#servedSource(definitions);
     definitions.set(source, snapshot);
-    const [servedFrom] = definitions.keys();
+    const servedFrom = this.#servedSource(definitions);
+    const report = (served: string, ignored: string): void =>
+      this.#options.onConflict?.({
+        key: { namespace: service.namespace, name: service.name },
+        servedFrom: served,
+        ignoredFrom: ignored,
+      });
     if (servedFrom !== source) {
-      if (previousDefinition === undefined && servedFrom !== undefined) {
-        this.#options.onConflict?.({
-          key: { namespace: service.namespace, name: service.name },
-          servedFrom,
-          ignoredFrom: source,
-        });
-      }
+      if (previousDefinition === undefined && servedFrom !== undefined) report(servedFrom, source);
       return 'shadowed';
     }
+    // A better-ranked source that wrote later takes the service over.
+    if (previousDefinition === undefined && servedBefore !== undefined) report(source, servedBefore);
     const previous = this.#services.get(id);
     this.#publish(id, service, previous, snapshot);
     return previous === undefined ? 'created' : 'updated';
@@ -115,7 +149,8 @@ export class EndpointStore implements StoreWriter, StoreReader {
     const id = serviceKeyString(key);
     const definitions = this.#definitions.get(id);
     if (definitions?.delete(source) !== true) return false;
-    const [next] = definitions.values();
+    const nextSource = this.#servedSource(definitions);
+    const next = nextSource === undefined ? undefined : definitions.get(nextSource);
     if (next === undefined) this.#definitions.delete(id);
     const previous = this.#services.get(id);
     if (previous?.version !== next?.version) this.#publish(id, key, previous, next);
