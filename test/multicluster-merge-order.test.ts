@@ -143,6 +143,85 @@ describe('the cross-cluster merge', () => {
   });
 });
 
+describe('a cluster that comes back current with new shares', () => {
+  // What a subscriber of the store is told, synchronously at each write, as the gRPC fan-out's first turn writes
+  // it to the wire: the cluster's return, with the shares its relist found, written in one pass — never its old
+  // shares marked current, never its new shares still marked stale.
+  it('is written current with its new shares only, each Service once', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), shareArb, shareArb), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        (services) => {
+          const store = new EndpointStore({ encodedCacheBytes: 1024 * 1024 });
+          const merge = new ClusterMerge({
+            store,
+            source: 'clusters',
+            clusters: [{ name: 'a' }, { name: 'b' }],
+            logger: createLogger('silent'),
+          });
+          const keyOf = (n: number): { namespace: string; name: string } => ({
+            namespace: 'shop',
+            name: `s${n}`,
+          });
+          const toShare = (s: (typeof services)[number][1], n: number): ClusterShare | undefined =>
+            s === undefined
+              ? undefined
+              : {
+                  ...share(s.addresses, s.createdAt, s.type),
+                  service: { ...share(s.addresses, s.createdAt, s.type).service, ...keyOf(n) },
+                };
+          const before = new Map<number, ClusterShare | undefined>();
+          const after = new Map<number, ClusterShare | undefined>();
+          for (const [n, old, fresh] of services) {
+            before.set(n, toShare(old, n));
+            after.set(n, toShare(fresh, n));
+          }
+          merge.set('b', keyOf(99), share(['10.9.9.9'], 0, 'ClusterIP'));
+          for (const [n, old] of before) merge.set('a', keyOf(n), old);
+          merge.setStale('a', true);
+          const seen: Array<{ name: string; aCurrent: boolean; addresses: string[] }> = [];
+          const sub = store.subscribe({ kind: 'all' }, () => {
+            for (let c = sub.take(); c !== undefined; c = sub.take()) {
+              const current = c.current;
+              if (current === undefined) continue;
+              const a = current.clusters?.find((part) => part.name === 'a');
+              seen.push({
+                name: current.name,
+                aCurrent: a !== undefined && a.stale !== true,
+                addresses: current.endpoints
+                  .filter((e) => e.cluster === 'a')
+                  .map((e) => e.addresses[0] ?? ''),
+              });
+            }
+          });
+          merge.setShares(
+            'a',
+            [...after].map(([n, fresh]) => [keyOf(n), fresh] as const),
+            false,
+          );
+          sub.close();
+          for (const s of seen) {
+            if (!s.aCurrent) continue;
+            const n = Number(s.name.slice(1));
+            const fresh = after.get(n);
+            assert.deepEqual(
+              s.addresses,
+              [...new Set(fresh?.service.endpoints.map((e) => e.addresses[0] ?? '') ?? [])],
+              `${s.name} was told cluster a is current with shares other than those it came back with`,
+            );
+          }
+          assert.equal(new Set(seen.map((s) => s.name)).size, seen.length, 'each Service written once');
+          assert.equal(merge.isStale('a'), false);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('address conflicts between clusters', () => {
   it('are logged once per Service and change however many addresses overlap, and counted per address', async () => {
     const lines = new LogLines();

@@ -75,9 +75,10 @@ export class ClusterHealth {
 
   /**
    * A named cluster is stale while its watches have failed for staleAfterMs, or while it has never been listed
-   * past the ready wait. Tells the merge when that changes.
+   * past the ready wait. Tells the merge when that changes — or, with `write`, hands the staleness to it, to be
+   * written with the shares the caller is writing (ClusterMerge.setShares), each Service once.
    */
-  check(): void {
+  check(write?: (stale: boolean) => void): void {
     const cluster = this.#cluster;
     const now = this.#clock.now();
     const unlisted = !this.#reflectors.allListed();
@@ -91,8 +92,9 @@ export class ClusterHealth {
         { cluster: cluster.name, stale },
         stale ? 'cluster marked stale' : 'cluster current again',
       );
-      cluster.merge.setStale(cluster.name, stale);
+      if (write === undefined) cluster.merge.setStale(cluster.name, stale);
     }
+    write?.(stale);
   }
 
   /** The cluster's entry of the source's status (/readyz). */

@@ -96,35 +96,65 @@ export class ClusterMerge {
 
   /** Sets (or, with undefined, removes) `cluster`'s share of a Service and writes the merged state. */
   set(cluster: string, key: ServiceKey, share: ClusterShare | undefined): void {
+    this.setShares(cluster, [[key, share]]);
+  }
+
+  /**
+   * Sets several of `cluster`'s shares and, when `stale` is given, its staleness, writing each Service once: a
+   * cluster that comes back current with the state its relist found must not be written current with its old
+   * shares first (a watcher would be told its pre-outage endpoints are current), nor stale with the new ones.
+   */
+  setShares(
+    cluster: string,
+    changes: Iterable<readonly [ServiceKey, ClusterShare | undefined]>,
+    stale?: boolean,
+  ): void {
     if (!this.#identities.has(cluster)) throw new Error(`unknown cluster ${cluster}`);
-    const id = serviceKeyString(key);
-    let state = this.#services.get(id);
-    if (share === undefined) {
-      if (state?.shares.delete(cluster) !== true) return;
-    } else {
-      if (state === undefined) {
-        state = { shares: new Map(), addressConflicts: NO_CONFLICTS, serviceConflicts: NO_CONFLICTS };
-        this.#services.set(id, state);
-        this.#keys.set(id, { namespace: key.namespace, name: key.name });
-      }
-      // Slices' endpoints come with their cluster written (the source files them so): kept as they are. Endpoints
-      // objects' are converted on each change, and copied with it.
-      const endpoints: Endpoint[] = share.service.endpoints.map((e) =>
-        e.cluster === cluster ? e : { ...e, cluster },
-      );
-      state.shares.set(cluster, { ...share, service: { ...share.service, endpoints } });
+    const flipped = stale !== undefined && this.#stale.has(cluster) !== stale;
+    if (flipped) {
+      if (stale) this.#stale.add(cluster);
+      else this.#stale.delete(cluster);
     }
-    this.#write(id, state);
+    const written = new Set<string>();
+    for (const [key, share] of changes) {
+      const id = serviceKeyString(key);
+      const state = this.#setShare(cluster, id, key, share);
+      if (state === undefined) continue;
+      written.add(id);
+      this.#write(id, state);
+    }
+    if (!flipped) return;
+    for (const [id, state] of this.#services) {
+      if (!written.has(id) && state.shares.has(cluster)) this.#write(id, state);
+    }
+  }
+
+  /** The Service's state with `cluster`'s share set or removed; undefined when nothing changed. */
+  #setShare(
+    cluster: string,
+    id: string,
+    key: ServiceKey,
+    share: ClusterShare | undefined,
+  ): MergedState | undefined {
+    let state = this.#services.get(id);
+    if (share === undefined) return state?.shares.delete(cluster) === true ? state : undefined;
+    if (state === undefined) {
+      state = { shares: new Map(), addressConflicts: NO_CONFLICTS, serviceConflicts: NO_CONFLICTS };
+      this.#services.set(id, state);
+      this.#keys.set(id, { namespace: key.namespace, name: key.name });
+    }
+    // Slices' endpoints come with their cluster written (the source files them so): kept as they are. Endpoints
+    // objects' are converted on each change, and copied with it.
+    const endpoints: Endpoint[] = share.service.endpoints.map((e) =>
+      e.cluster === cluster ? e : { ...e, cluster },
+    );
+    state.shares.set(cluster, { ...share, service: { ...share.service, endpoints } });
+    return state;
   }
 
   /** Marks a cluster's shares as the last known ones (or current again); every Service it defines is rewritten. */
   setStale(cluster: string, stale: boolean): void {
-    if (this.#stale.has(cluster) === stale) return;
-    if (stale) this.#stale.add(cluster);
-    else this.#stale.delete(cluster);
-    for (const [id, state] of this.#services) {
-      if (state.shares.has(cluster)) this.#write(id, state);
-    }
+    this.setShares(cluster, [], stale);
   }
 
   isStale(cluster: string): boolean {

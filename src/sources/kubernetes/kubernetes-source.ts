@@ -24,7 +24,7 @@ import { SYSTEM_CLOCK, type Clock } from './clock.ts';
 import { ClusterHealth } from './cluster-health.ts';
 import { ServiceAges } from './service-ages.ts';
 import { ServiceExports } from './service-exports.ts';
-import type { ClusterIdentity, ClusterMerge } from './cluster-merge.ts';
+import type { ClusterIdentity, ClusterMerge, ClusterShare } from './cluster-merge.ts';
 import type { ExportRule } from '../../config/types.ts';
 import { FailureLog } from './failure-log.ts';
 import { KubeClient } from '../../kube/kube-client.ts';
@@ -36,7 +36,7 @@ import {
   type Parsed,
 } from '../../kube/objects.ts';
 import { listItemTransform } from './list-pager.ts';
-import { Reflector, type WatchEventType } from './reflector.ts';
+import { Reflector, type ReflectorOptions, type WatchEventType } from './reflector.ts';
 
 export type KubeResource = 'endpointslices' | 'endpoints';
 type WatchedKind = EndpointObject['kind'];
@@ -172,6 +172,7 @@ export class KubernetesSource implements Source {
             : {}),
           onWatchEvent: (type) => options.onWatchEvent?.(plural, type),
           onRelist: (reason) => options.onRelist?.(plural, reason),
+          ...this.#relistAfterOutage(),
         });
         this.#objects.set(reflector, new Map());
         this.#reflectors.push(reflector);
@@ -199,6 +200,7 @@ export class KubernetesSource implements Source {
           ...options.reflector,
           onWatchEvent: (type) => options.onWatchEvent?.('serviceexports', type),
           onRelist: (reason) => options.onRelist?.('serviceexports', reason),
+          ...this.#relistAfterOutage(),
         });
         this.#reflectors.push(reflector);
         this.#notYetListed.add(reflector);
@@ -334,6 +336,16 @@ export class KubernetesSource implements Source {
     return true;
   }
 
+  /**
+   * A named cluster marked stale relists when it answers again, rather than resuming its watches: it is current
+   * again only once every collection holds what the API server holds now (docs/multicluster.md).
+   */
+  #relistAfterOutage(): Pick<ReflectorOptions, 'relistAfterFailure'> {
+    const cluster = this.#options.cluster;
+    if (cluster === undefined) return {};
+    return { relistAfterFailure: () => cluster.merge.isStale(cluster.name) };
+  }
+
   #publish(touched: Map<string, ServiceKey>): void {
     if (this.#deferredUntilListed(touched)) return;
     if (this.#deferred.size > 0) {
@@ -342,9 +354,6 @@ export class KubernetesSource implements Source {
       this.#deferred.clear();
     }
     const cluster = this.#options.cluster;
-    // Staleness first: shares written by a (re)list that ended the cluster's trouble must not go out marked stale,
-    // only to be rewritten current by the next periodic look (two versions of every Service for one change).
-    if (touched.size > 0) this.#health?.check();
     if (cluster === undefined) {
       publishServices(
         { store: this.#options.store, source: this.name, policy: this.#policy, logger: this.#logger },
@@ -353,6 +362,7 @@ export class KubernetesSource implements Source {
       );
       return;
     }
+    const changes: Array<readonly [ServiceKey, ClusterShare | undefined]> = [];
     for (const [id, key] of touched) {
       const shown = shownService(this.#assembler, key, this.#policy, this.#logger);
       const exported =
@@ -361,12 +371,14 @@ export class KubernetesSource implements Source {
           (cluster.export.mode === 'serviceexport'
             ? this.#exports.has(id)
             : shown.metadata?.annotations[cluster.export.key] === cluster.export.value));
-      cluster.merge.set(
-        cluster.name,
-        key,
-        exported ? { service: shown.service, createdAt: this.#ages.get(id) } : undefined,
-      );
+      changes.push([key, exported ? { service: shown.service, createdAt: this.#ages.get(id) } : undefined]);
     }
+    // The staleness these shares go out with, decided now and written with them: shares of a (re)list that ended
+    // the cluster's trouble go out current, once (not stale, to be rewritten current by the next periodic look),
+    // and the cluster is never written current with the shares from before its outage.
+    const write = (stale?: boolean): void => cluster.merge.setShares(cluster.name, changes, stale);
+    if (this.#health === undefined || touched.size === 0) write();
+    else this.#health.check(write);
   }
 
   /**

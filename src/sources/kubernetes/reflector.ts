@@ -62,8 +62,18 @@ export interface ReflectorOptions {
   readonly failureLog?: FailureLog;
   /** Told of each event the watch delivers (for metrics). */
   readonly onWatchEvent?: (type: string) => void;
-  readonly onRelist?: (reason: 'initial' | 'expired' | 'retry') => void;
+  readonly onRelist?: (reason: RelistReason) => void;
+  /**
+   * Asked before each new attempt while the reflector is failing: true makes it relist instead of resuming its
+   * watch, and stay failing until that list is in. A named cluster marked stale relists so that it is current
+   * again only with the state the API server holds now: a resumed watch is open before the events it missed
+   * arrive, and marking the cluster current then would serve its pre-outage endpoints as current.
+   */
+  readonly relistAfterFailure?: () => boolean;
 }
+
+/** Why a list is made: the first one, after 410 Gone, after the first failed, after an outage (relistAfterFailure). */
+export type RelistReason = 'initial' | 'expired' | 'retry' | 'outage';
 
 export interface ReflectorStatus {
   /** The collection has been listed at least once. */
@@ -125,9 +135,17 @@ export class Reflector {
     const policies = this.#options.backoff ?? DEFAULT_BACKOFF;
     let failures = 0;
     let expiredInARow = 0;
-    let relistReason: 'initial' | 'expired' | 'retry' = 'initial';
+    let relistReason: RelistReason = 'initial';
     while (!this.#stop.signal.aborted) {
       const started = this.#clock.now();
+      if (
+        this.#error !== undefined &&
+        this.#resourceVersion !== undefined &&
+        this.#options.relistAfterFailure?.() === true
+      ) {
+        this.#resourceVersion = undefined;
+        relistReason = 'outage';
+      }
       try {
         if (this.#resourceVersion === undefined) {
           this.#options.onRelist?.(relistReason);
