@@ -1,0 +1,99 @@
+// Clients for test/attack-round13.test.ts: an HTTP GET from a chosen loopback address with a bearer token.
+import { request } from 'node:http';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+
+export interface Got {
+  readonly status: number;
+  readonly text: string;
+}
+
+/** GET `url` from `localAddress` with `token` on a connection of its own; bounded by `timeoutMs`. */
+export function getFrom(url: string, localAddress: string, token: string, timeoutMs = 10_000): Promise<Got> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { localAddress, agent: false, headers: { Authorization: `Bearer ${token}` } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timed out')));
+    req.end();
+  });
+}
+
+/**
+ * `count` GETs of `path` from `localAddress`, each on a connection of its own with its own token, all connections
+ * opened first and the requests then written in one turn of the event loop: they are in flight together. Resolves
+ * with each answer's status code; bounded by `timeoutMs`.
+ */
+export async function simultaneousGets(
+  port: number,
+  path: string,
+  localAddress: string,
+  tokens: readonly string[],
+  timeoutMs = 10_000,
+): Promise<number[]> {
+  const sockets = await Promise.all(
+    tokens.map(
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const socket = connect({ host: '127.0.0.1', port, localAddress }, () => resolve(socket));
+          socket.once('error', reject);
+        }),
+    ),
+  );
+  const answers = sockets.map(
+    (socket) =>
+      new Promise<number>((resolve, reject) => {
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+        socket.on('error', reject);
+        socket.setTimeout(timeoutMs, () => socket.destroy(new Error('timed out')));
+      }),
+  );
+  sockets.forEach((socket, i) =>
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${tokens[i]}\r\nConnection: close\r\n\r\n`,
+    ),
+  );
+  return Promise.all(answers);
+}
+
+/** A loopback TCP proxy to `targetPort` that holds every chunk of the answers `delayMs`: a slow API server. */
+export async function startSlowProxy(
+  targetPort: number,
+  delayMs: number,
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      setTimeout(() => {
+        if (!client.destroyed) client.write(chunk);
+      }, delayMs);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => setTimeout(() => client.destroy(), delayMs));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
