@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type { ServiceBody } from '../src/api/rest/wire.ts';
 import { fetchWith, GrpcCaller } from './support/auth-clients.ts';
-import { getFrom, simultaneousGets, startSlowProxy } from './support/attack13-clients.ts';
+import { getFrom, simultaneousGets } from './support/attack13-clients.ts';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
 import { endpointSlice, FakeApiServer } from './support/fake-apiserver/index.ts';
 import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
@@ -27,39 +28,53 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
+/** endpointd with --auth-token-review against a fake API server that answers reviews `delayMs` late. */
+interface SlowReviewDoor {
+  readonly e: TestEndpointd;
+  readonly reviews: () => number;
+  stop(): Promise<void>;
+}
+
+async function startSlowReviewDoor(delayMs: number, name: string): Promise<SlowReviewDoor> {
+  const { api, reviews } = await startTokenReviewApi(dir);
+  const slow: TcpProxy = await startTcpProxy(Number(new URL(api.url).port), { answerDelayMs: delayMs });
+  const kubeconfig = join(dir, `${name}-kubeconfig`);
+  await writeFile(
+    kubeconfig,
+    kubeconfigYaml(
+      { url: `http://127.0.0.1:${slow.port}`, caPem: undefined, namespace: 'default' },
+      'reviewer',
+    ),
+  );
+  const e = await startTestEndpointd(
+    { 'web.yaml': WEB },
+    {
+      security: { ...TEST_CONFIG.security, auth: { ...TEST_CONFIG.security.auth, tokenReview: true } },
+      // One failure every 100 s after a burst of 10: no refill blurs a count within a test.
+      limits: { ...TEST_CONFIG.limits, failedAuthRate: { perSecond: 0.01, burst: 10 } },
+      tokenReviewApi: { ...TEST_CONFIG.tokenReviewApi, kubeconfig },
+    },
+  );
+  return {
+    e,
+    reviews,
+    stop: async () => {
+      await e.stop();
+      await slow.close();
+      await api.close();
+    },
+  };
+}
+
 describe('round 13: random bearer tokens sent concurrently from one address', () => {
-  let api: FakeApiServer;
+  let door: SlowReviewDoor;
   let e: TestEndpointd;
   let reviews: () => number;
-  let slow: { port: number; close: () => Promise<void> };
   before(async () => {
-    const reviewApi = await startTokenReviewApi(dir);
-    ({ api, reviews } = reviewApi);
-    // The API server answers reviews in 300 ms, as a busy one does: reviews overlap.
-    slow = await startSlowProxy(Number(new URL(api.url).port), 300);
-    const kubeconfig = join(dir, 'slow-kubeconfig');
-    await writeFile(
-      kubeconfig,
-      kubeconfigYaml(
-        { url: `http://127.0.0.1:${slow.port}`, caPem: undefined, namespace: 'default' },
-        'reviewer',
-      ),
-    );
-    e = await startTestEndpointd(
-      { 'web.yaml': WEB },
-      {
-        security: { ...TEST_CONFIG.security, auth: { ...TEST_CONFIG.security.auth, tokenReview: true } },
-        // One failure every 100 s after a burst of 10: refills cannot blur the count within a test.
-        limits: { ...TEST_CONFIG.limits, failedAuthRate: { perSecond: 0.01, burst: 10 } },
-        tokenReviewApi: { ...TEST_CONFIG.tokenReviewApi, kubeconfig },
-      },
-    );
+    door = await startSlowReviewDoor(300, 'slow');
+    ({ e, reviews } = door);
   });
-  after(async () => {
-    await e.stop();
-    await slow.close();
-    await api.close();
-  });
+  after(() => door.stop());
 
   // docs/security.md: "a client sending random tokens costs the API server at most 10 reviews, then one per 2 s".
   it('REST: cost the API server at most the burst of TokenReviews, however many are in flight at once', async () => {
@@ -323,38 +338,14 @@ describe('round 13: a client CA file caught half-written by the reload', () => {
 });
 
 describe('round 13: a TokenReview that times out, on every door', () => {
-  let api: FakeApiServer;
+  let door: SlowReviewDoor;
   let e: TestEndpointd;
   let reviews: () => number;
-  let slow: { port: number; close: () => Promise<void> };
   before(async () => {
-    const reviewApi = await startTokenReviewApi(dir);
-    ({ api, reviews } = reviewApi);
-    // Answers arrive after 7 s: past the 5 s a review may take.
-    slow = await startSlowProxy(Number(new URL(api.url).port), 7000);
-    const kubeconfig = join(dir, 'hung-kubeconfig');
-    await writeFile(
-      kubeconfig,
-      kubeconfigYaml(
-        { url: `http://127.0.0.1:${slow.port}`, caPem: undefined, namespace: 'default' },
-        'reviewer',
-      ),
-    );
-    e = await startTestEndpointd(
-      { 'web.yaml': WEB },
-      {
-        security: { ...TEST_CONFIG.security, auth: { ...TEST_CONFIG.security.auth, tokenReview: true } },
-        // One failure every 100 s after a burst of 10: no refill can stand in for a slot given back.
-        limits: { ...TEST_CONFIG.limits, failedAuthRate: { perSecond: 0.01, burst: 10 } },
-        tokenReviewApi: { ...TEST_CONFIG.tokenReviewApi, kubeconfig },
-      },
-    );
+    door = await startSlowReviewDoor(7000, 'hung');
+    ({ e, reviews } = door);
   });
-  after(async () => {
-    await e.stop();
-    await slow.close();
-    await api.close();
-  });
+  after(() => door.stop());
 
   // docs/security.md: a token the API server cannot review now is an outage: REST 503 + Retry-After: 5, gRPC
   // UNAVAILABLE + grpc-retry-pushback-ms 5000 "on every service (Discovery, ADS, reflection)"; never cached.

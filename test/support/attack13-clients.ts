@@ -1,6 +1,6 @@
 // Clients for test/attack-round13.test.ts: an HTTP GET from a chosen loopback address with a bearer token.
 import { request } from 'node:http';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 
 export interface Got {
   readonly status: number;
@@ -64,36 +64,4 @@ export async function simultaneousGets(
     ),
   );
   return Promise.all(answers);
-}
-
-/** A loopback TCP proxy to `targetPort` that holds every chunk of the answers `delayMs`: a slow API server. */
-export async function startSlowProxy(
-  targetPort: number,
-  delayMs: number,
-): Promise<{ port: number; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    client.pipe(upstream);
-    upstream.on('data', (chunk: Buffer) => {
-      setTimeout(() => {
-        if (!client.destroyed) client.write(chunk);
-      }, delayMs);
-    });
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => setTimeout(() => client.destroy(), delayMs));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }

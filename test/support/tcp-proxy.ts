@@ -1,5 +1,6 @@
 // A loopback TCP proxy for tests: forwards to a target port, remembers the head of every HTTP request that passes
-// (to see what a browser really sent, e.g. Last-Event-ID), and can cut every open connection (a network blip).
+// (to see what a browser really sent, e.g. Last-Event-ID), can cut every open connection (a network blip), and can
+// hold every chunk of the answers for a while (a slow server).
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 
@@ -12,7 +13,13 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  /** Each chunk the target answers is passed on this much later (and its close too): a slow server. */
+  readonly answerDelayMs?: number;
+}
+
+export async function startTcpProxy(targetPort: number, options: TcpProxyOptions = {}): Promise<TcpProxy> {
+  const delayMs = options.answerDelayMs ?? 0;
   const requests: string[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -33,9 +40,19 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         end = head.indexOf('\r\n\r\n');
       }
     });
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    if (delayMs === 0) upstream.pipe(client);
+    else {
+      upstream.on('data', (chunk: Buffer) => {
+        setTimeout(() => {
+          if (!client.destroyed) client.write(chunk);
+        }, delayMs);
+      });
+    }
     client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    upstream.on('close', () =>
+      delayMs === 0 ? client.destroy() : setTimeout(() => client.destroy(), delayMs),
+    );
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
