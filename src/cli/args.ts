@@ -90,10 +90,15 @@ export function parseClientArgs(
   if (timeoutMs === undefined || timeoutMs < 1) {
     throw usage(`--request-timeout must be a duration such as 10s, got ${JSON.stringify(timeoutText)}`);
   }
-  const tokenFile = values['token-file'] ?? fromEnv('ENDPOINTD_TOKEN_FILE');
-  let token = values.token ?? fromEnv('ENDPOINTD_TOKEN');
+  if (values.token !== undefined && values['token-file'] !== undefined) {
+    throw usage('give --token or --token-file, not both');
+  }
+  // A flag wins over either variable (a --token for one call overrides a profile's ENDPOINTD_TOKEN_FILE); of the
+  // two variables, the file.
+  const fromFlags = values.token !== undefined || values['token-file'] !== undefined;
+  const tokenFile = fromFlags ? values['token-file'] : fromEnv('ENDPOINTD_TOKEN_FILE');
+  let token = fromFlags ? values.token : fromEnv('ENDPOINTD_TOKEN');
   if (tokenFile !== undefined) {
-    if (values.token !== undefined) throw usage('give --token or --token-file, not both');
     try {
       token = readFileSync(tokenFile, 'utf8').trim();
     } catch (error) {

@@ -10,11 +10,18 @@ const CONNECTION_HELP = `Connection (each also read from its environment variabl
       --key-file PATH       its PEM key [ENDPOINTD_KEY_FILE]
       --request-timeout D   bound on connecting and on each answer (default ${DEFAULT_REQUEST_TIMEOUT})`;
 
-const SELECTION_HELP = `  -n, --namespace NS        the namespace (default: all namespaces; for one SERVICE: default)
+/** The selection options of `get` and `watch`; `--port` is get's alone (watch refuses it). */
+const selectionHelp = (
+  command: 'get' | 'watch',
+): string => `  -n, --namespace NS        the namespace (default: all namespaces; for one SERVICE: default)
   -A, --all-namespaces      every namespace (the default without SERVICE)
   -o, --output FORMAT       wide (adds READY, PORTS, VERSION), json or yaml
-      --all-endpoints       every endpoint whatever its conditions, not only the routable ones
-      --port PORT           (get SERVICE) add the ready-to-dial targets of this port (name or number)
+      --all-endpoints       every endpoint whatever its conditions, not only the routable ones${
+        command === 'get'
+          ? `
+      --port PORT           (with SERVICE) add the ready-to-dial targets of this port (name or number)`
+          : ''
+      }
       --cluster NAME        only the endpoints of this named cluster (endpointd --cluster)
       --zone ZONE           answer as for a caller in this zone (trafficDistribution, hints: docs/topology.md)
       --node NODE           answer as for a caller on this Kubernetes node (PreferSameNode)`;
@@ -29,7 +36,7 @@ Prints services and their endpoints, as kubectl get endpoints does. Without SERV
 ENDPOINTS lists the routable endpoints' address:port (three, then how many more). AGE is <unknown>: the API
 carries content versions, not timestamps.
 
-${SELECTION_HELP}
+${selectionHelp('get')}
 
 ${CONNECTION_HELP}
 
@@ -41,7 +48,7 @@ kubectl get -w. With -o json, one event a line (ADDED, MODIFIED, DELETED, ABSENT
 when the connection is lost, resuming from the version it has; Ctrl-C ends it (exit 0). AGE is how long ago this
 client saw the change (<unknown> for the state found at the start).
 
-${SELECTION_HELP}
+${selectionHelp('watch')}
 
 ${CONNECTION_HELP}
 
