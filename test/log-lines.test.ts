@@ -125,6 +125,40 @@ describe('the logger', () => {
   });
 });
 
+describe('the logger, on errors with causes', () => {
+  it("writes each cause's message once: appended when the message lacks it, not again when it carries it", () => {
+    const lines: Array<{ err: { message: string; stack: string } }> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as (typeof lines)[number]);
+        done();
+      },
+    });
+    const logger = createLogger('info', sink);
+    const root = new Error('no such file');
+    const wrapped = new Error(`--kubeconfig /k: ${root.message}`, { cause: root });
+    const twice = new Error(`--cluster a: ${wrapped.message}`, { cause: wrapped });
+    const plain = new Error('could not start', { cause: new Error('port in use') });
+    const circular = new Error('loop');
+    (circular as { cause?: unknown }).cause = circular;
+    for (const err of [root, wrapped, twice, plain, circular]) logger.error({ err }, 'failed');
+    assert.deepEqual(
+      lines.map((l) => l.err.message),
+      [
+        'no such file',
+        '--kubeconfig /k: no such file',
+        '--cluster a: --kubeconfig /k: no such file',
+        'could not start: port in use',
+        'loop',
+      ],
+    );
+    assert.match(
+      lines[2]?.err.stack ?? '',
+      /caused by: Error: --kubeconfig \/k: no such file[^]*caused by: Error: no such file/,
+    );
+  });
+});
+
 describe('endpointd log lines', () => {
   it('logs an unreachable API server once with its retry schedule and "no state yet", and no "ready" on SIGTERM', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'endpointd-logs-'));

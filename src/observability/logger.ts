@@ -33,6 +33,7 @@ export function createLogger(level: LevelWithSilent, destination?: NodeJS.Writab
       level,
       base: APP_BINDING,
       timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: serializeError },
       hooks: {
         logMethod(args, method) {
           const fields = args[0];
@@ -46,6 +47,23 @@ export function createLogger(level: LevelWithSilent, destination?: NodeJS.Writab
     },
     destination ?? pino.destination({ dest: 1, sync: true }),
   );
+}
+
+/**
+ * pino's error serializer, with each cause's message appended only when the message does not already carry it:
+ * errors here are wrapped as `new Error(\`--flag FILE: ${cause.message}\`, { cause })`, and pino's own appends
+ * every cause again (`--kubeconfig F: no such file: --kubeconfig F: no such file`). The stack keeps every cause.
+ */
+function serializeError(error: unknown): unknown {
+  const serialized = pino.stdSerializers.err(error as Error);
+  if (!(error instanceof Error)) return serialized;
+  let message = error.message;
+  const seen = new Set<unknown>([error]);
+  for (let cause = error.cause; cause instanceof Error && !seen.has(cause); cause = cause.cause) {
+    seen.add(cause);
+    if (!message.includes(cause.message)) message += `: ${cause.message}`;
+  }
+  return { ...serialized, message };
 }
 
 /** A logger's bindings never change after it is made (no setBindings here): their keys are computed once. */
