@@ -38,7 +38,9 @@ describe('the configuration docs', () => {
     const lines = (parsed.kind === 'help' ? parsed.text : '').split('\n');
     assert.equal(parsed.kind === 'help' && parsed.text, usage());
     for (const option of OPTIONS) {
-      const line = lines.find((l) => l.startsWith(`  --${option.flag} ${option.valueName} `));
+      // A switch shows its value as optional: `--auth-token-review[=BOOL]`.
+      const value = option.bare === undefined ? ` ${option.valueName}` : `[=${option.valueName}]`;
+      const line = lines.find((l) => l.startsWith(`  --${option.flag}${value} `));
       assert.ok(line !== undefined, `--${option.flag} has a help line`);
       assert.ok(line.endsWith(`[${option.env}]`), line);
       const fallback = option.default ?? option.unset;

@@ -29,6 +29,30 @@ describe('option declarations', () => {
     }
   });
 
+  // The true/false flags read as switches, as users write them (`--auth-token-review`); they used to need a value,
+  // and `--auth-token-review --http-port 0` was refused as ambiguous. Whatever follows them keeps its meaning.
+  it('read every true/false flag given alone as true, and a following true or false as its value', () => {
+    const switches = OPTIONS.filter((o) => o.valueName === 'BOOL');
+    assert.ok(switches.length >= 5);
+    const defaults = defaultConfig();
+    for (const o of switches) {
+      assert.equal(o.bare, 'true', `--${o.flag} is a true/false flag: given alone it means true`);
+      const alone = run([`--${o.flag}`, '--http-port', '0']);
+      assert.deepEqual(alone, run([`--${o.flag}=true`, '--http-port=0']), `--${o.flag} alone`);
+      assert.equal(alone.httpPort, 0, `the flag after --${o.flag} is still read`);
+      assert.deepEqual(run([`--${o.flag}`]), run([`--${o.flag}=true`]), `--${o.flag} last`);
+      for (const value of ['false', 'FALSE', 'true', 'True']) {
+        assert.deepEqual(
+          run([`--${o.flag}`, value]),
+          run([`--${o.flag}=${value.toLowerCase()}`]),
+          `--${o.flag} ${value}`,
+        );
+      }
+      assert.deepEqual(run([`--${o.flag}`, o.default ?? '']), defaults);
+    }
+    for (const o of OPTIONS.filter((x) => x.valueName !== 'BOOL')) assert.equal(o.bare, undefined, o.flag);
+  });
+
   it('refuse a default outside the option’s own bounds when the module loads', () => {
     assert.throws(
       () => option({ flag: 'some-port', value: 'PORT', default: '70000', parse: port(), help: '' }),

@@ -26,6 +26,25 @@ import type { Config, ExportRule, KubernetesSourceConfig, ParsedCommandLine, Sou
 
 const ALL_OPTIONS = OPTION_SECTIONS.flatMap((section) => optionsOf(section.options));
 
+/** Flags that may be given alone, by their `--flag`, with what alone means (`--auth-token-review`: true). */
+const BARE_MEANING = new Map<string, string>(
+  ALL_OPTIONS.flatMap((option) =>
+    option.bare === undefined ? [] : [[`--${option.flag}`, option.bare] as const],
+  ),
+);
+
+/**
+ * The arguments with each switch given alone written out (`--auth-token-review` → `--auth-token-review=true`); a
+ * switch followed by true or false (any case) keeps that as its value, as `--flag=false` does.
+ */
+function withBareSwitches(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => {
+    const meaning = BARE_MEANING.get(arg);
+    if (meaning === undefined || /^(true|false)$/i.test(argv[i + 1] ?? '')) return arg;
+    return `${arg}=${meaning}`;
+  });
+}
+
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
   let flags: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
@@ -35,7 +54,12 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     };
     for (const option of ALL_OPTIONS)
       options[option.flag] = { type: 'string', multiple: option.list !== false };
-    ({ values: flags } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+    ({ values: flags } = parseArgs({
+      args: withBareSwitches(argv),
+      options,
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (error) {
     return { kind: 'invalid', problems: [(error as Error).message] };
   }

@@ -5,7 +5,10 @@ import { OPTION_SECTIONS } from './options/index.ts';
 
 /** The help line's text after the flag: its meaning, how it repeats, its default, its variable. */
 function helpText(option: Option<unknown>): string {
-  const repeat = option.list === false ? '' : `; repeatable (the variable: ${separated(option)})`;
+  const repeat =
+    option.list === false
+      ? ''
+      : `; repeatable${option.list.splitFlags ? ', or comma-separated' : ', one value a flag'} (the variable: ${separated(option)})`;
   const fallback = option.default ?? option.unset ?? '';
   const shown =
     option.default !== undefined
@@ -32,7 +35,8 @@ export function usage(): string {
   for (const section of OPTION_SECTIONS) {
     lines.push('', `${section.title}:`);
     for (const option of optionsOf(section.options)) {
-      lines.push(`  --${option.flag} ${option.valueName}`.padEnd(46) + `  ${helpText(option)}`);
+      const value = option.bare === undefined ? ` ${option.valueName}` : `[=${option.valueName}]`;
+      lines.push(`  --${option.flag}${value}`.padEnd(46) + `  ${helpText(option)}`);
     }
   }
   lines.push(
@@ -59,7 +63,12 @@ export function optionsTable(): string {
     for (const option of optionsOf(section.options)) {
       const variable =
         option.list === false ? `\`${option.env}\`` : `\`${option.env}\` (${separated(option)})`;
-      const flag = option.list === false ? `\`--${option.flag}\`` : `\`--${option.flag}\` (repeatable)`;
+      const flag =
+        option.list !== false
+          ? `\`--${option.flag}\` (repeatable${option.list.splitFlags ? ', or comma-separated' : ', one value a flag'})`
+          : option.bare === undefined
+            ? `\`--${option.flag}\``
+            : `\`--${option.flag}\` (alone: ${option.bare})`;
       const fallback = option.default === undefined ? markdown(option.unset ?? '') : `\`${option.default}\``;
       rows.push(`| ${flag} | ${variable} | ${fallback} | ${markdown(option.help)} |`);
     }

@@ -1,7 +1,7 @@
 // What one option is: its flag, its environment variable, its value's parser (with its bounds), its default and
 // its help line. Options are grouped in trees shaped like the Config sections they land in (src/config/options/),
 // so an option's place in its tree is where its value lands; readOptions() turns a tree into the value tree.
-import type { ValueParser } from './values.ts';
+import { bool, type ValueParser } from './values.ts';
 
 /** What the command line and the environment hold for one option. */
 export interface RawInput {
@@ -24,6 +24,8 @@ interface OptionSpec<T> {
   readonly value: string;
   readonly help: string;
   readonly parse: ValueParser<T>;
+  /** What the flag given alone (no value) means; undefined: the flag needs a value. */
+  readonly bare?: string;
 }
 
 /**
@@ -38,6 +40,8 @@ export class Option<T> {
   /** The default as text; undefined: the option is unset by default (then `unset` says what that means). */
   readonly default: string | undefined;
   readonly unset: string | undefined;
+  /** What the flag given alone means (a switch: `true`); undefined: the flag needs a value. */
+  readonly bare: string | undefined;
   /**
    * Repeatable; the variable takes a list separated by `separator` (a comma unless the values hold commas).
    * `splitFlags`: each flag's text is split too.
@@ -61,6 +65,7 @@ export class Option<T> {
     this.help = spec.help;
     this.default = spec.default;
     this.unset = spec.unset;
+    this.bare = spec.bare;
     this.list = spec.list;
     this.#read = (input) => spec.read(input, this);
     const { value, problems } = this.read({ flag: undefined, env: undefined });
@@ -95,6 +100,15 @@ export function option<T>(spec: OptionSpec<T> & { readonly default: string }): O
     list: false,
     read: (input, self) => parseText(spec.parse, givenText(input) ?? self.default ?? ''),
   });
+}
+
+/** A true/false option whose flag alone means true (`--flag=false` or `--flag false` turns it off). */
+export function switchOption(spec: {
+  readonly flag: string;
+  readonly default: 'true' | 'false';
+  readonly help: string;
+}): Option<boolean> {
+  return option({ ...spec, value: 'BOOL', parse: bool(), bare: 'true' });
 }
 
 /** An option without a default: its value is undefined unless given; `unset` says what that means (for --help). */

@@ -1,8 +1,8 @@
 // The options of which Services clients may see (the rules themselves: src/policy/exposure.ts).
 import { z } from 'zod';
 import { SYSTEM_NAMESPACES } from '../../policy/exposure.ts';
-import { list, optional, option } from '../option.ts';
-import { bool, keyValue, labelSelector, namespaceName, type ValueParser } from '../values.ts';
+import { list, optional, switchOption } from '../option.ts';
+import { keyValue, labelSelector, namespaceName, type ValueParser } from '../values.ts';
 
 /** "kube-system, kube-public and kube-node-lease": the namespaces hidden unless told otherwise. */
 const SYSTEM = `${SYSTEM_NAMESPACES.slice(0, -1).join(', ')} and ${SYSTEM_NAMESPACES.at(-1) ?? ''}`;
@@ -33,11 +33,9 @@ export const EXPOSURE_OPTIONS = {
     unset: 'none besides the default ones',
     help: `never show the Services of these namespaces, in addition to ${SYSTEM} (always hidden unless --hide-default-namespaces=false)`,
   }),
-  hideDefaultNamespaces: option({
+  hideDefaultNamespaces: switchOption({
     flag: 'hide-default-namespaces',
-    value: 'BOOL',
     default: 'true',
-    parse: bool(),
     help: `hide ${SYSTEM}; false leaves only the --hide-namespace list hidden`,
   }),
   selector: optional({

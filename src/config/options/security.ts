@@ -2,8 +2,8 @@
 // SecurityConfig (src/security/guards.ts) before the TLS files are checked to go together (src/config/assemble.ts).
 import { formatDuration } from '../../duration.ts';
 import { TOKEN_REVIEW_DEFAULTS } from '../../security/token-review-defaults.ts';
-import { optional, option } from '../option.ts';
-import { bool, duration, HOUR, oneOf, text } from '../values.ts';
+import { optional, option, switchOption } from '../option.ts';
+import { duration, HOUR, oneOf, text } from '../values.ts';
 
 export const SECURITY_OPTIONS = {
   tls: {
@@ -43,27 +43,21 @@ export const SECURITY_OPTIONS = {
       unset: 'no static tokens',
       help: 'require authentication; accept the bearer tokens of this file (one per line, "token" or "token,name"; # comments), re-read when it changes',
     }),
-    tokenReview: option({
+    tokenReview: switchOption({
       flag: 'auth-token-review',
-      value: 'BOOL',
       default: 'false',
-      parse: bool(),
       help:
         'require authentication; accept bearer tokens the Kubernetes API server vouches for (TokenReview, with --kubeconfig/--context credentials; needs RBAC create tokenreviews). Answers cached ' +
         `${formatDuration(TOKEN_REVIEW_DEFAULTS.acceptedTtlMs)} (accepted) / ${formatDuration(TOKEN_REVIEW_DEFAULTS.refusedTtlMs)} (refused)`,
     }),
-    openHealth: option({
+    openHealth: switchOption({
       flag: 'auth-open-health',
-      value: 'BOOL',
       default: 'true',
-      parse: bool(),
       help: 'with authentication on, leave /healthz, /readyz and grpc.health.v1.Health open',
     }),
-    openMetrics: option({
+    openMetrics: switchOption({
       flag: 'auth-open-metrics',
-      value: 'BOOL',
       default: 'false',
-      parse: bool(),
       help: 'with authentication on, leave /metrics open',
     }),
   },

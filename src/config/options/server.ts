@@ -2,8 +2,8 @@
 // shutdown and CORS. (gRPC's own, security's and the limits' are in their modules.)
 import type { LevelWithSilent } from 'pino';
 import { LOG_LEVELS } from '../../observability/logger.ts';
-import { list, optional, option } from '../option.ts';
-import { bool, byteSize, duration, HOUR, nonEmpty, oneOf, port, text } from '../values.ts';
+import { list, optional, option, switchOption } from '../option.ts';
+import { byteSize, duration, HOUR, nonEmpty, oneOf, port, text } from '../values.ts';
 
 const logLevels = LOG_LEVELS as [LevelWithSilent, ...LevelWithSilent[]];
 
@@ -22,11 +22,9 @@ export const SERVER_OPTIONS = {
     unset: 'off',
     help: 'also serve /healthz and /readyz on this port over plain HTTP, without TLS or authentication, for probes (kubelet cannot present a client certificate under --tls-client-auth require)',
   }),
-  healthPortMetrics: option({
+  healthPortMetrics: switchOption({
     flag: 'health-port-metrics',
-    value: 'BOOL',
     default: 'false',
-    parse: bool(),
     help: 'serve /metrics on --health-port too (for a Prometheus that scrapes without credentials)',
   }),
   grpcPort: option({
