@@ -53,6 +53,22 @@ describe('option declarations', () => {
     for (const o of OPTIONS.filter((x) => x.valueName !== 'BOOL')) assert.equal(o.bare, undefined, o.flag);
   });
 
+  it('refuse the same file source given twice, however its path is spelled, from the flags or the variable', () => {
+    for (const [argv, env] of [
+      [['--source=file:/etc/static', '--source=file:/etc/static/'], {}],
+      [['--source=file:/etc/static', '--source=file:/etc/../etc/static'], {}],
+      [[], { ENDPOINTD_SOURCE: 'file:/etc/static,kubernetes,file:/etc/static' }],
+    ] as const) {
+      const parsed = parseCommandLine([...argv], env);
+      assert.equal(parsed.kind, 'invalid', JSON.stringify({ argv, env }));
+      assert.match(
+        parsed.kind === 'invalid' ? parsed.problems.join('\n') : '',
+        /--source .*must name each path once/,
+      );
+    }
+    assert.equal(run(['--source=file:/etc/static', '--source=file:/etc/static-2']).sources.length, 2);
+  });
+
   it('refuse a default outside the option’s own bounds when the module loads', () => {
     assert.throws(
       () => option({ flag: 'some-port', value: 'PORT', default: '70000', parse: port(), help: '' }),

@@ -1,6 +1,7 @@
 // Flags and ENDPOINTD_* environment variables → one validated, typed Config. A flag wins over its variable. Every
 // bad value is reported at once, naming the flag, the variable, the value and what is expected; the rules that
 // tie several options together (TLS files go in pairs, an idle bound above the heartbeat, ...) live here.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { corsOriginProblem } from '../api/rest/cors.ts';
 import { formatDuration } from '../duration.ts';
@@ -139,6 +140,11 @@ function sourcesConfig(
   for (const choice of given.sources) {
     if (choice === undefined) continue; // refused already
     if (choice.kind === 'file') {
+      // The same files read twice would define every Service twice: a conflict logged for each, no use.
+      if (sources.some((s) => s.kind === 'file' && resolve(s.path) === resolve(choice.path))) {
+        invalid(SOURCE_OPTIONS.sources, `file:${choice.path}`, 'must name each path once');
+        continue;
+      }
       sources.push({ ...choice, maxFileBytes: given.maxFileBytes });
     } else if (sources.some((s) => s.kind === 'kubernetes')) {
       invalid(SOURCE_OPTIONS.sources, 'kubernetes', SOURCE_EXPECTED);
