@@ -46,7 +46,7 @@ describe('exposure flags', () => {
     const help = run(['--help']);
     const text = help.kind === 'help' ? help.text : '';
     assert.match(text, /--hide-namespace .*in addition to kube-system/);
-    assert.match(text, /--hide-default-namespaces BOOL/);
+    assert.match(text, /--hide-default-namespaces\[=BOOL\]/);
   });
 
   it('refuses a bad selector, a bad annotation rule and a bad namespace, naming each', () => {

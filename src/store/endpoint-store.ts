@@ -127,21 +127,27 @@ export class EndpointStore implements StoreWriter, StoreReader {
     const servedBefore = this.#servedSource(definitions);
     definitions.set(source, snapshot);
     const servedFrom = this.#servedSource(definitions);
-    const report = (served: string, ignored: string): void =>
-      this.#options.onConflict?.({
-        key: { namespace: service.namespace, name: service.name },
-        servedFrom: served,
-        ignoredFrom: ignored,
-      });
     if (servedFrom !== source) {
-      if (previousDefinition === undefined && servedFrom !== undefined) report(servedFrom, source);
+      if (previousDefinition === undefined && servedFrom !== undefined) {
+        this.#reportConflict(service, servedFrom, source);
+      }
       return 'shadowed';
     }
     // A better-ranked source that wrote later takes the service over.
-    if (previousDefinition === undefined && servedBefore !== undefined) report(source, servedBefore);
+    if (previousDefinition === undefined && servedBefore !== undefined) {
+      this.#reportConflict(service, source, servedBefore);
+    }
     const previous = this.#services.get(id);
     this.#publish(id, service, previous, snapshot);
     return previous === undefined ? 'created' : 'updated';
+  }
+
+  #reportConflict(key: ServiceKey, servedFrom: string, ignoredFrom: string): void {
+    this.#options.onConflict?.({
+      key: { namespace: key.namespace, name: key.name },
+      servedFrom,
+      ignoredFrom,
+    });
   }
 
   /** Removes `source`'s definition; another source's definition of the same service, if any, takes over. */
