@@ -117,7 +117,13 @@ export class KubeClient {
   ): Promise<void> {
     const { onEvent, onData } = handlers;
     const response = await this.#get(path, { ...query, watch: 'true' }, signal);
-    handlers.onOpen();
+    try {
+      handlers.onOpen();
+    } catch (error) {
+      // A watch its caller turns down as it opens: let its connection go, as leaving the loop below does.
+      await response.body?.cancel().catch(() => {});
+      throw error;
+    }
     if (response.body === null) return;
     const chunks = response.body as AsyncIterable<Uint8Array>;
     // Leaving this loop (the end, an error, a throw from onEvent) cancels the body, which closes the connection.

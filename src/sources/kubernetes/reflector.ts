@@ -170,6 +170,11 @@ export class Reflector {
           failures = 0;
           expiredInARow = 0;
         }
+        if (error instanceof OutageRelist) {
+          this.#resourceVersion = undefined;
+          relistReason = 'outage';
+          continue;
+        }
         if (error instanceof ExpiredError) {
           this.#resourceVersion = undefined;
           relistReason = 'expired';
@@ -267,6 +272,11 @@ export class Reflector {
         AbortSignal.any([this.#stop.signal, idle.signal]),
         {
           onOpen: () => {
+            // A watch asked for before the cluster was marked stale and accepted after: it must not make the
+            // cluster current before the events it missed arrive; relist instead (relistAfterFailure).
+            if (this.#error !== undefined && this.#options.relistAfterFailure?.() === true) {
+              throw new OutageRelist();
+            }
             // Connected and accepted: whatever failed before is over.
             this.#error = undefined;
             this.#failureLog.recovered(path);
@@ -312,6 +322,13 @@ export class Reflector {
 
   #sleep(ms: number): Promise<void> {
     return sleep(this.#clock, ms, this.#stop.signal);
+  }
+}
+
+/** A watch opened while its cluster is stale: dropped for a relist, its error kept until that list is in. */
+class OutageRelist extends Error {
+  constructor() {
+    super('the cluster is stale: relisting instead of resuming the watch');
   }
 }
 
