@@ -60,26 +60,39 @@ export function tlsMaterialProblem(material: TlsMaterial): string | undefined {
   }
 }
 
-const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
+/**
+ * A whole PEM block of any type (certificates, keys, CRLs): its BEGIN and END lines each alone on their line, the same
+ * label on both, and no boundary in between — what OpenSSL's PEM reader takes. Encrypted keys' headers (DEK-Info)
+ * have no run of five dashes.
+ */
+const PEM_BLOCK = /^-----BEGIN ([A-Z0-9 ]+)-----[ \t]*\r?$(?:(?!-----)[^])*?^-----END \1-----[ \t]*\r?$/gm;
+const CERTIFICATE_LABELS = new Set(['CERTIFICATE', 'TRUSTED CERTIFICATE']);
 
 /**
- * Why a PEM file does not hold whole certificates. OpenSSL reads a bundle up to its first broken block and
+ * Why a PEM file does not hold whole certificates. OpenSSL reads a bundle up to its first broken block, and
  * createSecureContext takes an empty or cut CA file without complaint — a client CA that then trusts nobody, or a
- * chain without its intermediates — so a file caught half-written would be applied.
+ * chain without its intermediates — so a file caught half-written would be applied. Text outside the blocks is
+ * allowed (bundles carry comments, `openssl pkcs12` writes Bag Attributes), and so are other blocks (the key, in a
+ * file that holds both); a boundary line outside a whole block, or a last line cut inside one, is a block cut short.
  */
 function certificatesProblem(what: string, pem: Buffer): string | undefined {
   const text = pem.toString('latin1');
-  const blocks = text.match(CERTIFICATE_BLOCK) ?? [];
-  if (blocks.length === 0) return `${what} holds no PEM certificate`;
-  // Text outside the blocks is allowed (bundles carry comments); a line there that starts with a dash is a PEM
-  // boundary line, whole or cut, of a block cut short.
-  if (/^-/m.test(text.replace(CERTIFICATE_BLOCK, '')))
-    return `${what} holds an unfinished PEM block (read while being written?)`;
-  for (const [i, block] of blocks.entries()) {
+  const certificates: string[] = [];
+  for (const match of text.matchAll(PEM_BLOCK)) {
+    if (CERTIFICATE_LABELS.has(match[1] ?? '')) certificates.push(match[0]);
+  }
+  if (certificates.length === 0) return `${what} holds no PEM certificate`;
+  const outside = text.replace(PEM_BLOCK, '');
+  const lastLine = outside.trimEnd().split('\n').at(-1)?.trim() ?? '';
+  if (/-----(BEGIN|END) /.test(outside) || (lastLine.startsWith('-') && '-----BEGIN '.startsWith(lastLine))) {
+    return `${what} holds an unfinished PEM block (read while being written?), or one OpenSSL cannot read`;
+  }
+  for (const [i, block] of certificates.entries()) {
+    if (!block.startsWith('-----BEGIN CERTIFICATE-----')) continue; // X509Certificate reads the plain form only
     try {
       new X509Certificate(block);
     } catch (error) {
-      return `${what}: certificate ${String(i + 1)} of ${String(blocks.length)} does not parse: ${(error as Error).message}`;
+      return `${what}: certificate ${String(i + 1)} of ${String(certificates.length)} does not parse: ${(error as Error).message}`;
     }
   }
   return undefined;
