@@ -56,14 +56,22 @@ export function createLogger(level: LevelWithSilent, destination?: NodeJS.Writab
  */
 function serializeError(error: unknown): unknown {
   const serialized = pino.stdSerializers.err(error as Error);
-  if (!(error instanceof Error)) return serialized;
+  if (!(error instanceof Error) || typeof error.message !== 'string') return serialized;
   let message = error.message;
   const seen = new Set<unknown>([error]);
-  for (let cause = error.cause; cause instanceof Error && !seen.has(cause); cause = cause.cause) {
+  // Error-like causes too (another realm's errors, a library's { name, message }), as pino walks them.
+  for (let cause = causeOf(error); cause !== undefined && !seen.has(cause); cause = causeOf(cause)) {
     seen.add(cause);
-    if (!message.includes(cause.message)) message += `: ${cause.message}`;
+    const text = (cause as { message?: unknown }).message;
+    if (typeof text !== 'string') return serialized; // pino's own rendering of what this one cannot read
+    if (!message.includes(text)) message += `: ${text}`;
   }
   return { ...serialized, message };
+}
+
+function causeOf(error: object): object | undefined {
+  const cause: unknown = (error as { cause?: unknown }).cause;
+  return typeof cause === 'object' && cause !== null ? cause : undefined;
 }
 
 /** A logger's bindings never change after it is made (no setBindings here): their keys are computed once. */
