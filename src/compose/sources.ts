@@ -44,7 +44,7 @@ export async function createSources(
     );
   }
   // The first source serves a Service that several define, whichever finishes reading first; named clusters all
-  // write through the one merge, ranked where the first of them is.
+  // write through the one merge, which the Config lists after every --source (README, "Sources").
   store.rankSources(
     sources.map((source, i) => {
       const config = configs[i];
