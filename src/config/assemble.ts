@@ -1,6 +1,7 @@
 // Flags and ENDPOINTD_* environment variables → one validated, typed Config. A flag wins over its variable. Every
 // bad value is reported at once, naming the flag, the variable, the value and what is expected; the rules that
 // tie several options together (TLS files go in pairs, an idle bound above the heartbeat, ...) live here.
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { corsOriginProblem } from '../api/rest/cors.ts';
@@ -35,13 +36,15 @@ const BARE_MEANING = new Map<string, string>(
 );
 
 /**
- * The arguments with each switch given alone written out (`--auth-token-review` → `--auth-token-review=true`); a
- * switch followed by true or false (any case) keeps that as its value, as `--flag=false` does.
+ * The arguments with each switch given alone written out (`--auth-token-review` → `--auth-token-review=true`). A
+ * switch followed by a word that is not a flag keeps it as its value, as `--flag=false` does: endpointd takes no
+ * positional argument, so `--hide-default-namespaces no` meant a value, and is refused as that switch's.
  */
 function withBareSwitches(argv: readonly string[]): string[] {
   return argv.map((arg, i) => {
     const meaning = BARE_MEANING.get(arg);
-    if (meaning === undefined || /^(true|false)$/i.test(argv[i + 1] ?? '')) return arg;
+    const next = argv[i + 1];
+    if (meaning === undefined || (next !== undefined && !next.startsWith('-'))) return arg;
     return `${arg}=${meaning}`;
   });
 }
@@ -131,6 +134,18 @@ interface Rules {
   readonly textOf: (option: Option<unknown>) => string;
 }
 
+/** Two paths name the same file or directory (through links too, when they exist). */
+function samePath(a: string, b: string): boolean {
+  const real = (path: string): string => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path); // not there (yet): the file source waits for it
+    }
+  };
+  return real(a) === real(b);
+}
+
 function sourcesConfig(
   given: Values<typeof SOURCE_OPTIONS>,
   kubernetes: Values<typeof KUBERNETES_OPTIONS>,
@@ -141,7 +156,7 @@ function sourcesConfig(
     if (choice === undefined) continue; // refused already
     if (choice.kind === 'file') {
       // The same files read twice would define every Service twice: a conflict logged for each, no use.
-      if (sources.some((s) => s.kind === 'file' && resolve(s.path) === resolve(choice.path))) {
+      if (sources.some((s) => s.kind === 'file' && samePath(s.path, choice.path))) {
         invalid(SOURCE_OPTIONS.sources, `file:${choice.path}`, 'must name each path once');
         continue;
       }
