@@ -391,7 +391,7 @@ describe('round 13: a TokenReview that times out, on every door', () => {
     assert.equal(
       again.status,
       503,
-      'the eleventh attempt after ten outages is asked, not refused as too many',
+      'the eleventh attempt after ten outages is answered as the outage (503), not refused as too many (429)',
     );
   });
 });

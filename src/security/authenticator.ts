@@ -73,12 +73,22 @@ export class Authenticator {
    * checked before a token is looked at.
    */
   readonly #failures: RateLimiter;
+  /**
+   * Per address, reviews the API server could not answer (down, failing, timing out): not the client's failure, so
+   * not taken from #failures, but each was a request to an API server in trouble. Past the same allowance an
+   * address's new tokens are answered as the outage at once, without asking it again.
+   */
+  readonly #unanswered: RateLimiter;
 
   constructor(options: AuthenticatorOptions) {
     this.#tokens = options.tokens;
     this.#reviewer = options.reviewer;
     this.#certificates = options.certificates;
     this.#failures = new RateLimiter(options.failedAttempts ?? DEFAULT_FAILED_ATTEMPTS, {
+      now: options.now,
+      maxClients: 10_000,
+    });
+    this.#unanswered = new RateLimiter(options.failedAttempts ?? DEFAULT_FAILED_ATTEMPTS, {
       now: options.now,
       maxClients: 10_000,
     });
@@ -107,10 +117,21 @@ export class Authenticator {
     // A review the API server is to answer takes its failure now, before it is sent, and gives it back unless the
     // token is refused: counted only when it comes back, every review already in flight from one address would
     // get past the allowance (random tokens sent at once would cost the API server a review each).
+    const unansweredWaitMs = this.#unanswered.peek(address);
+    if (unansweredWaitMs > 0) {
+      return {
+        ok: false,
+        reason: 'token_review_failed',
+        detail:
+          'the bearer token could not be verified now (the API server failed the last reviews asked for this client); retry later',
+        retryAfterMs: Math.max(unansweredWaitMs, TOKEN_REVIEW_RETRY_AFTER_MS),
+      };
+    }
     const waitMs = this.#failures.take(address);
     if (waitMs > 0) return this.#tooManyFailures(address, waitMs);
     return review(reviewer, token).then((outcome) => {
       if (outcome.ok || outcome.reason !== 'invalid_token') this.#failures.giveBack(address);
+      if (!outcome.ok && outcome.reason === 'token_review_failed') this.#unanswered.take(address);
       return outcome;
     });
   }
