@@ -77,25 +77,52 @@ const CERTIFICATE_LABELS = new Set(['CERTIFICATE', 'TRUSTED CERTIFICATE']);
  */
 function certificatesProblem(what: string, pem: Buffer): string | undefined {
   const text = pem.toString('latin1');
-  const certificates: string[] = [];
-  for (const match of text.matchAll(PEM_BLOCK)) {
-    if (CERTIFICATE_LABELS.has(match[1] ?? '')) certificates.push(match[0]);
-  }
-  if (certificates.length === 0) return `${what} holds no PEM certificate`;
   const outside = text.replace(PEM_BLOCK, '');
-  const lastLine = outside.trimEnd().split('\n').at(-1)?.trim() ?? '';
+  const lastLine = text.trimEnd().split('\n').at(-1)?.trim() ?? '';
   if (/-----(BEGIN|END) /.test(outside) || (lastLine.startsWith('-') && '-----BEGIN '.startsWith(lastLine))) {
     return `${what} holds an unfinished PEM block (read while being written?), or one OpenSSL cannot read`;
   }
-  for (const [i, block] of certificates.entries()) {
-    if (!block.startsWith('-----BEGIN CERTIFICATE-----')) continue; // X509Certificate reads the plain form only
+  // OpenSSL's CA loader stops, silently, at the first block that does not decode, dropping every CA after it.
+  let certificates = 0;
+  for (const [i, match] of [...text.matchAll(PEM_BLOCK)].entries()) {
+    const label = match[1] ?? '';
+    const der = blockBytes(match[0]);
+    if (der === undefined) return `${what}: block ${String(i + 1)} (${label}) is not base64`;
+    if (!CERTIFICATE_LABELS.has(label)) continue;
+    certificates += 1;
     try {
-      new X509Certificate(block);
+      new X509Certificate(firstDerElement(der));
     } catch (error) {
-      return `${what}: certificate ${String(i + 1)} of ${String(certificates.length)} does not parse: ${(error as Error).message}`;
+      return `${what}: block ${String(i + 1)} (${label}) does not parse: ${(error as Error).message}`;
     }
   }
+  if (certificates === 0) return `${what} holds no PEM certificate`;
   return undefined;
+}
+
+/** A whole block's bytes: its base64 lines without the header lines (Proc-Type, DEK-Info); undefined if not base64. */
+function blockBytes(block: string): Buffer | undefined {
+  const lines = block.split('\n').slice(1, -1);
+  const body = lines
+    .filter((line) => !line.includes(':'))
+    .join('')
+    .replace(/\s/g, '');
+  if (body.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(body)) return undefined;
+  return Buffer.from(body, 'base64');
+}
+
+/**
+ * The first DER element of `der` (a TRUSTED CERTIFICATE is a certificate followed by its trust settings); the whole
+ * of it when it does not begin with a DER length the parser can read, to be refused by X509Certificate.
+ */
+function firstDerElement(der: Buffer): Buffer {
+  const first = der[1] ?? 0;
+  if (first < 0x80) return der.subarray(0, 2 + first);
+  const lengthBytes = first & 0x7f;
+  if (lengthBytes === 0 || lengthBytes > 4 || der.length < 2 + lengthBytes) return der;
+  let length = 0;
+  for (let i = 0; i < lengthBytes; i++) length = length * 256 + (der[2 + i] ?? 0);
+  return der.subarray(0, 2 + lengthBytes + length);
 }
 
 function filesOf(config: TlsConfig): string[] {
