@@ -12,11 +12,11 @@ import { fetchWith, GrpcCaller } from './support/auth-clients.ts';
 import { getFrom, simultaneousGets } from './support/attack13-clients.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
-import { endpointSlice, FakeApiServer } from './support/fake-apiserver/index.ts';
+import { FakeApiServer } from './support/fake-apiserver/index.ts';
 import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
 import { TestClient } from './support/grpc-discovery.ts';
 import { EventStream } from './support/http.ts';
-import { startMulticlusterEndpointd, taggedAddresses } from './support/multicluster-endpointd.ts';
+import { startMulticlusterEndpointd, taggedAddresses, shopSlice } from './support/multicluster-endpointd.ts';
 import { generatePki, type TestPki } from './support/tls-pki.ts';
 import { REVIEWED_TOKEN, startTokenReviewApi } from './support/token-review-api.ts';
 
@@ -135,15 +135,7 @@ describe('round 13: random bearer tokens sent concurrently from one address', ()
 const NS = 'shop';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function slice(name: string, ips: readonly string[]): ReturnType<typeof endpointSlice> {
-  return endpointSlice({
-    service: name,
-    namespace: NS,
-    name: `${name}-a`,
-    endpoints: ips.map((addresses) => ({ addresses })),
-    ports: [{ name: 'http', port: 8080 }],
-  });
-}
+const slice = shopSlice;
 
 interface SeenState {
   readonly door: string;

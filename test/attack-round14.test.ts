@@ -23,21 +23,13 @@ import { startFailingReviewApi } from './support/attack14-failing-reviews.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG } from './support/endpointd.ts';
 import { eventually, get } from './support/http.ts';
 import { generatePki, type TestPki } from './support/tls-pki.ts';
-import { endpointSlice, FakeApiServer } from './support/fake-apiserver/index.ts';
-import { startMulticlusterEndpointd } from './support/multicluster-endpointd.ts';
+import { FakeApiServer } from './support/fake-apiserver/index.ts';
+import { startMulticlusterEndpointd, shopSlice } from './support/multicluster-endpointd.ts';
 
 const NS = 'shop';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function slice(name: string, ips: readonly string[]): ReturnType<typeof endpointSlice> {
-  return endpointSlice({
-    service: name,
-    namespace: NS,
-    name: `${name}-a`,
-    endpoints: ips.map((addresses) => ({ addresses })),
-    ports: [{ name: 'http', port: 8080 }],
-  });
-}
+const slice = shopSlice;
 
 describe('round 14: a named cluster whose reconnect began before it was marked stale', () => {
   // docs/multicluster.md: a stale cluster "relists when it answers again and is marked current" only with what the

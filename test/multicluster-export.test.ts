@@ -4,22 +4,14 @@
 // cluster — so a cluster's endpoints join and leave a Service as its export comes and goes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { endpointSlice, FakeApiServer, service, serviceExport } from './support/fake-apiserver/index.ts';
+import { FakeApiServer, service, serviceExport } from './support/fake-apiserver/index.ts';
 import { get } from './support/http.ts';
-import { startMulticlusterEndpointd, taggedAddresses } from './support/multicluster-endpointd.ts';
+import { startMulticlusterEndpointd, taggedAddresses, shopSlice } from './support/multicluster-endpointd.ts';
 import type { ReadinessDetail } from '../src/observability/readiness.ts';
 
 const NS = 'shop';
 
-function slice(name: string, ips: readonly string[]): ReturnType<typeof endpointSlice> {
-  return endpointSlice({
-    service: name,
-    namespace: NS,
-    name: `${name}-a`,
-    endpoints: ips.map((addresses) => ({ addresses })),
-    ports: [{ name: 'http', port: 8080 }],
-  });
-}
+const slice = shopSlice;
 
 function annotated(name: string, annotations: Record<string, string>): ReturnType<typeof service> {
   const object = service({ name, namespace: NS });

@@ -4,23 +4,15 @@
 // flaps ends in the right state with the other cluster's changes all served.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { endpointSlice, FakeApiServer } from './support/fake-apiserver/index.ts';
+import { FakeApiServer } from './support/fake-apiserver/index.ts';
 import { eventually, get, metricValue } from './support/http.ts';
-import { startMulticlusterEndpointd, taggedAddresses } from './support/multicluster-endpointd.ts';
+import { startMulticlusterEndpointd, taggedAddresses, shopSlice } from './support/multicluster-endpointd.ts';
 import type { ReadinessDetail } from '../src/observability/readiness.ts';
 
 const NS = 'shop';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function slice(name: string, ips: readonly string[]): ReturnType<typeof endpointSlice> {
-  return endpointSlice({
-    service: name,
-    namespace: NS,
-    name: `${name}-a`,
-    endpoints: ips.map((addresses) => ({ addresses })),
-    ports: [{ name: 'http', port: 8080 }],
-  });
-}
+const slice = shopSlice;
 
 const readiness = async (url: string): Promise<{ status: number; detail: ReadinessDetail }> => {
   const answer = await get(`${url}/readyz`);

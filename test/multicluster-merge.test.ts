@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { after, before, describe, it } from 'node:test';
-import { endpointSlice, FakeApiServer, service } from './support/fake-apiserver/index.ts';
+import { FakeApiServer, service } from './support/fake-apiserver/index.ts';
 import { statusOf, TestClient, type DecodedWatchResponse } from './support/grpc-discovery.ts';
 import { EventStream, get, metricValue, subscribersReach } from './support/http.ts';
 import { runClient } from '../src/cli/index.ts';
@@ -16,23 +16,12 @@ import {
   startMulticlusterEndpointd,
   taggedAddresses,
   type MulticlusterEndpointd,
+  shopSlice,
 } from './support/multicluster-endpointd.ts';
 
 const NS = 'shop';
 
-function slice(
-  name: string,
-  ips: readonly string[],
-  sliceName = `${name}-a`,
-): ReturnType<typeof endpointSlice> {
-  return endpointSlice({
-    service: name,
-    namespace: NS,
-    name: sliceName,
-    endpoints: ips.map((addresses) => ({ addresses })),
-    ports: [{ name: 'http', port: 8080 }],
-  });
-}
+const slice = shopSlice;
 
 describe('several clusters merged by namespace/name', () => {
   let east: FakeApiServer;

@@ -12,7 +12,7 @@ import {
 } from '../../src/config/index.ts';
 import { startEndpointd, type Endpointd } from '../../src/main.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import type { FakeApiServer } from './fake-apiserver/index.ts';
+import { endpointSlice, type FakeApiServer } from './fake-apiserver/index.ts';
 import { TEST_CONFIG } from './endpointd.ts';
 import { eventually, get } from './http.ts';
 
@@ -118,4 +118,19 @@ export async function startMulticlusterEndpointd(
 /** `cluster address` of every endpoint, sorted: what a merged answer holds, provenance included. */
 export function taggedAddresses(body: ServiceBody | undefined): string[] {
   return (body?.endpoints ?? []).map((e) => `${e.cluster ?? '-'} ${e.addresses[0] ?? ''}`).sort();
+}
+
+/** The several-cluster tests' slice: Service `name` of namespace shop, one endpoint per address, port http 8080. */
+export function shopSlice(
+  name: string,
+  ips: readonly string[],
+  sliceName = `${name}-a`,
+): ReturnType<typeof endpointSlice> {
+  return endpointSlice({
+    service: name,
+    namespace: 'shop',
+    name: sliceName,
+    endpoints: ips.map((addresses) => ({ addresses })),
+    ports: [{ name: 'http', port: 8080 }],
+  });
 }
