@@ -114,9 +114,8 @@ export class Authenticator {
     if (!('reviewer' in decided)) return counted(decided);
     const { reviewer, token } = decided;
     if (reviewer.answersAtOnce(token)) return review(reviewer, token).then(counted);
-    // A review the API server is to answer takes its failure now, before it is sent, and gives it back unless the
-    // token is refused: counted only when it comes back, every review already in flight from one address would
-    // get past the allowance (random tokens sent at once would cost the API server a review each).
+    // An address whose last reviews the API server could not answer is not sent to it again before the allowance
+    // refills: the outage's answer, at once.
     const unansweredWaitMs = this.#unanswered.peek(address);
     if (unansweredWaitMs > 0) {
       return {
@@ -127,6 +126,9 @@ export class Authenticator {
         retryAfterMs: Math.max(unansweredWaitMs, TOKEN_REVIEW_RETRY_AFTER_MS),
       };
     }
+    // A review the API server is to answer takes its failure now, before it is sent, and gives it back unless the
+    // token is refused: counted only when it comes back, every review already in flight from one address would
+    // get past the allowance (random tokens sent at once would cost the API server a review each).
     const waitMs = this.#failures.take(address);
     if (waitMs > 0) return this.#tooManyFailures(address, waitMs);
     return review(reviewer, token).then((outcome) => {
