@@ -64,8 +64,8 @@ export interface ReflectorOptions {
   readonly onWatchEvent?: (type: string) => void;
   readonly onRelist?: (reason: RelistReason) => void;
   /**
-   * Asked before each new attempt while the reflector is failing: true makes it relist instead of resuming its
-   * watch, and stay failing until that list is in. A named cluster marked stale relists so that it is current
+   * Asked while the reflector is failing, before each new attempt and when a watch it asked for opens: true makes
+   * it relist instead of resuming its watch, and stay failing until that list is in. A named cluster marked stale relists so that it is current
    * again only with the state the API server holds now: a resumed watch is open before the events it missed
    * arrive, and marking the cluster current then would serve its pre-outage endpoints as current.
    */
