@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type { ServiceBody } from '../src/api/rest/wire.ts';
 import { fetchWith, GrpcCaller } from './support/auth-clients.ts';
-import { getFrom, simultaneousGets } from './support/attack13-clients.ts';
+import { getFrom, simultaneousGets } from './support/from-address.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
 import { FakeApiServer } from './support/fake-apiserver/index.ts';

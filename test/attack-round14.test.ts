@@ -14,7 +14,7 @@ import { parseCommandLine } from '../src/config/assemble.ts';
 import { startEndpointd } from '../src/main.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { tlsMaterialProblem } from '../src/security/tls.ts';
-import { getFrom, simultaneousGets } from './support/attack13-clients.ts';
+import { getFrom, simultaneousGets } from './support/from-address.ts';
 import { GrpcCaller } from './support/auth-clients.ts';
 import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
 import { startTcpProxy } from './support/tcp-proxy.ts';

@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
+import { getFrom } from './support/from-address.ts';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import type { LimitsConfig } from '../src/security/guards.ts';
 import { fetchWith, GrpcCaller, type ServerStream } from './support/auth-clients.ts';
@@ -35,30 +35,6 @@ function config(
     security: { ...TEST_CONFIG.security, auth: { ...TEST_CONFIG.security.auth, ...auth } },
     limits: { ...TEST_CONFIG.limits, ...limits },
   };
-}
-
-/** A GET from `localAddress` with `token`: status and the Retry-After header. */
-function getFrom(
-  url: string,
-  localAddress: string,
-  token: string,
-): Promise<{ status: number; retryAfter: string | undefined; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { localAddress, agent: false, headers: { Authorization: `Bearer ${token}` } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], text }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 const endedWith = async (stream: ServerStream): Promise<ServiceError | undefined> => stream.ended;

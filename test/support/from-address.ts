@@ -1,9 +1,11 @@
-// Clients for test/attack-round13.test.ts: an HTTP GET from a chosen loopback address with a bearer token.
+// Requests for the authentication tests (attack-round13/14, limits-auth): an HTTP GET from a chosen loopback address
+// with a bearer token, and many of them in flight at once.
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
 export interface Got {
   readonly status: number;
+  readonly retryAfter: string | undefined;
   readonly text: string;
 }
 
@@ -17,7 +19,9 @@ export function getFrom(url: string, localAddress: string, token: string, timeou
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], text }),
+        );
       },
     );
     req.on('error', reject);
