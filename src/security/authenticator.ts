@@ -5,7 +5,7 @@ import { FAILED_AUTH_BURST, LIMIT_OPTIONS } from '../config/options/limits.ts';
 import type { PeerCertificate } from 'node:tls';
 import { clip } from '../limits/bounded-text.ts';
 import { RateLimiter, type RateLimit } from '../limits/rate-limiter.ts';
-import type { TokenReviewer } from './token-review.ts';
+import type { Review, TokenReviewer } from './token-review.ts';
 import type { TokensFile } from './tokens-file.ts';
 
 /** What a request presented. */
@@ -84,14 +84,13 @@ export class Authenticator {
     this.#tokens = options.tokens;
     this.#reviewer = options.reviewer;
     this.#certificates = options.certificates;
-    this.#failures = new RateLimiter(options.failedAttempts ?? DEFAULT_FAILED_ATTEMPTS, {
-      now: options.now,
-      maxClients: 10_000,
-    });
-    this.#unanswered = new RateLimiter(options.failedAttempts ?? DEFAULT_FAILED_ATTEMPTS, {
-      now: options.now,
-      maxClients: 10_000,
-    });
+    const perAddress = (): RateLimiter =>
+      new RateLimiter(options.failedAttempts ?? DEFAULT_FAILED_ATTEMPTS, {
+        now: options.now,
+        maxClients: 10_000,
+      });
+    this.#failures = perAddress();
+    this.#unanswered = perAddress();
   }
 
   /** Authentication is required at all (some way to authenticate is configured). */
@@ -113,7 +112,8 @@ export class Authenticator {
     };
     if (!('reviewer' in decided)) return counted(decided);
     const { reviewer, token } = decided;
-    if (reviewer.answersAtOnce(token)) return review(reviewer, token).then(counted);
+    const known = reviewer.known(token);
+    if (known !== undefined) return outcomeOf(known).then(counted);
     // An address whose last reviews the API server could not answer is not sent to it again before the allowance
     // refills: the outage's answer, at once.
     const unansweredWaitMs = this.#unanswered.peek(address);
@@ -131,7 +131,7 @@ export class Authenticator {
     // get past the allowance (random tokens sent at once would cost the API server a review each).
     const waitMs = this.#failures.take(address);
     if (waitMs > 0) return this.#tooManyFailures(address, waitMs);
-    return review(reviewer, token).then((outcome) => {
+    return outcomeOf(reviewer.review(token)).then((outcome) => {
       if (outcome.ok || outcome.reason !== 'invalid_token') this.#failures.giveBack(address);
       if (!outcome.ok && outcome.reason === 'token_review_failed') this.#unanswered.take(address);
       return outcome;
@@ -205,10 +205,10 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** What the API server says of a token the tokens file does not have. Never rejects. */
-async function review(reviewer: TokenReviewer, token: string): Promise<Authentication> {
+/** What the API server says (or said) of a token the tokens file does not have. Never rejects. */
+async function outcomeOf(review: Promise<Review>): Promise<Authentication> {
   try {
-    const answer = await reviewer.review(token);
+    const answer = await review;
     if (answer.authenticated)
       return { ok: true, identity: { name: answer.username, method: 'token-review' } };
     return {

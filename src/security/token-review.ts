@@ -49,30 +49,34 @@ export class TokenReviewer {
     });
   }
 
-  /** A review of `token` would be answered without asking the API server: cached, or already being asked. */
-  answersAtOnce(token: string): boolean {
-    const key = reviewKey(token);
-    return this.#cache.has(key) || this.#inflight.has(key);
+  /**
+   * The answer for `token` without asking the API server: the cached one, or the review already being asked;
+   * undefined when only a new review can tell.
+   */
+  known(token: string): Promise<Review> | undefined {
+    return this.#known(reviewKey(token));
   }
 
   /** Who the token is; rejects when the API server cannot be asked (nothing is cached then). */
-  async review(token: string): Promise<Review> {
+  review(token: string): Promise<Review> {
     const key = reviewKey(token);
-    const cached = this.#cache.get(key);
-    if (cached !== undefined) return cached;
-    let pending = this.#inflight.get(key);
-    if (pending === undefined) {
-      pending = this.#ask(token).then((review) => {
-        this.#cache.set(key, review, {
-          ttl: review.authenticated ? this.#positiveTtlMs : this.#negativeTtlMs,
-        });
-        return review;
+    const known = this.#known(key);
+    if (known !== undefined) return known;
+    const pending = this.#ask(token).then((review) => {
+      this.#cache.set(key, review, {
+        ttl: review.authenticated ? this.#positiveTtlMs : this.#negativeTtlMs,
       });
-      const forget = (): void => void this.#inflight.delete(key);
-      pending.then(forget, forget);
-      this.#inflight.set(key, pending);
-    }
+      return review;
+    });
+    const forget = (): void => void this.#inflight.delete(key);
+    pending.then(forget, forget);
+    this.#inflight.set(key, pending);
     return pending;
+  }
+
+  #known(key: string): Promise<Review> | undefined {
+    const cached = this.#cache.get(key);
+    return cached === undefined ? this.#inflight.get(key) : Promise.resolve(cached);
   }
 
   async #ask(token: string): Promise<Review> {
