@@ -76,15 +76,18 @@ export class EndpointStore implements StoreWriter, StoreReader {
   /** The source whose definition is served: the best-ranked, the first to arrive among equals. */
   #servedSource(definitions: ReadonlyMap<string, ServiceSnapshot>): string | undefined {
     let best: string | undefined;
-    let bestRank = Number.POSITIVE_INFINITY;
     for (const source of definitions.keys()) {
-      const rank = this.#ranks.get(source) ?? Number.POSITIVE_INFINITY;
-      if (best === undefined || rank < bestRank) {
-        best = source;
-        bestRank = rank;
-      }
+      if (best === undefined || this.#outranks(source, best)) best = source;
     }
     return best;
+  }
+
+  /** `source` wins a Service over `other` (unranked sources rank after every ranked one, and tie). */
+  #outranks(source: string, other: string): boolean {
+    return (
+      (this.#ranks.get(source) ?? Number.POSITIVE_INFINITY) <
+      (this.#ranks.get(other) ?? Number.POSITIVE_INFINITY)
+    );
   }
 
   get(key: ServiceKey): ServiceSnapshot | undefined {
@@ -126,7 +129,11 @@ export class EndpointStore implements StoreWriter, StoreReader {
     if (previousDefinition?.version === snapshot.version) return 'unchanged';
     const servedBefore = this.#servedSource(definitions);
     definitions.set(source, snapshot);
-    const servedFrom = this.#servedSource(definitions);
+    // Adding or changing one definition moves the service only to that source, and only when it outranks.
+    const servedFrom =
+      servedBefore === undefined || servedBefore === source || this.#outranks(source, servedBefore)
+        ? source
+        : servedBefore;
     if (servedFrom !== source) {
       if (previousDefinition === undefined && servedFrom !== undefined) {
         this.#reportConflict(service, servedFrom, source);
