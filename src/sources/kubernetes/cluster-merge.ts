@@ -115,15 +115,16 @@ export class ClusterMerge {
       if (stale) this.#stale.add(cluster);
       else this.#stale.delete(cluster);
     }
-    const written = new Set<string>();
+    // Kept only when the staleness flips, to rewrite the cluster's other Services once: not on every change.
+    const written = flipped ? new Set<string>() : undefined;
     for (const [key, share] of changes) {
       const id = serviceKeyString(key);
       const state = this.#setShare(cluster, id, key, share);
       if (state === undefined) continue;
-      written.add(id);
+      written?.add(id);
       this.#write(id, state);
     }
-    if (!flipped) return;
+    if (written === undefined) return;
     for (const [id, state] of this.#services) {
       if (!written.has(id) && state.shares.has(cluster)) this.#write(id, state);
     }
