@@ -65,9 +65,10 @@ export interface ReflectorOptions {
   readonly onRelist?: (reason: RelistReason) => void;
   /**
    * Asked while the reflector is failing, before each new attempt and when a watch it asked for opens: true makes
-   * it relist instead of resuming its watch, and stay failing until that list is in. A named cluster marked stale relists so that it is current
-   * again only with the state the API server holds now: a resumed watch is open before the events it missed
-   * arrive, and marking the cluster current then would serve its pre-outage endpoints as current.
+   * it relist instead of resuming its watch, and stay failing until that list is in. A named cluster marked stale
+   * relists so that it is current again only with the state the API server holds now: a resumed watch is open
+   * before the events it missed arrive, and marking the cluster current then would serve its pre-outage endpoints
+   * as current.
    */
   readonly relistAfterFailure?: () => boolean;
 }
@@ -138,11 +139,7 @@ export class Reflector {
     let relistReason: RelistReason = 'initial';
     while (!this.#stop.signal.aborted) {
       const started = this.#clock.now();
-      if (
-        this.#error !== undefined &&
-        this.#resourceVersion !== undefined &&
-        this.#options.relistAfterFailure?.() === true
-      ) {
+      if (this.#resourceVersion !== undefined && this.#relistAfterFailure()) {
         this.#resourceVersion = undefined;
         relistReason = 'outage';
       }
@@ -274,9 +271,7 @@ export class Reflector {
           onOpen: () => {
             // A watch asked for before the cluster was marked stale and accepted after: it must not make the
             // cluster current before the events it missed arrive; relist instead (relistAfterFailure).
-            if (this.#error !== undefined && this.#options.relistAfterFailure?.() === true) {
-              throw new OutageRelist();
-            }
+            if (this.#relistAfterFailure()) throw new OutageRelist();
             // Connected and accepted: whatever failed before is over.
             this.#error = undefined;
             this.#failureLog.recovered(path);
@@ -307,6 +302,11 @@ export class Reflector {
       idle.cancel();
     }
     return received;
+  }
+
+  /** Failing, and told to relist rather than resume (ReflectorOptions.relistAfterFailure). */
+  #relistAfterFailure(): boolean {
+    return this.#error !== undefined && this.#options.relistAfterFailure?.() === true;
   }
 
   #safely(work: () => void): void {
