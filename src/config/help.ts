@@ -6,9 +6,7 @@ import { OPTION_SECTIONS } from './options/index.ts';
 /** The help line's text after the flag: its meaning, how it repeats, its default, its variable. */
 function helpText(option: Option<unknown>): string {
   const repeat =
-    option.list === false
-      ? ''
-      : `; repeatable${option.list.splitFlags ? ', or comma-separated' : ', one value a flag'} (the variable: ${separated(option)})`;
+    option.list === false ? '' : `; ${repeatsAs(option.list)} (the variable: ${separated(option)})`;
   const fallback = option.default ?? option.unset ?? '';
   const shown =
     option.default !== undefined
@@ -17,6 +15,11 @@ function helpText(option: Option<unknown>): string {
         ? ''
         : ` (default: ${fallback})`;
   return `${option.help}${repeat}${shown} [${option.env}]`;
+}
+
+/** How a list option's flag repeats: given again, and split at commas unless its values may hold them. */
+function repeatsAs(list: { readonly splitFlags: boolean }): string {
+  return list.splitFlags ? 'repeatable, or comma-separated' : 'repeatable, one value a flag';
 }
 
 /** How a list option's variable separates its values. */
@@ -65,7 +68,7 @@ export function optionsTable(): string {
         option.list === false ? `\`${option.env}\`` : `\`${option.env}\` (${separated(option)})`;
       const flag =
         option.list !== false
-          ? `\`--${option.flag}\` (repeatable${option.list.splitFlags ? ', or comma-separated' : ', one value a flag'})`
+          ? `\`--${option.flag}\` (${repeatsAs(option.list)})`
           : option.bare === undefined
             ? `\`--${option.flag}\``
             : `\`--${option.flag}\` (alone: ${option.bare})`;
