@@ -10,10 +10,8 @@ import { status } from '@grpc/grpc-js';
 import type { ServiceBody } from '../src/api/rest/wire.ts';
 import { fetchWith, GrpcCaller } from './support/auth-clients.ts';
 import { getFrom, simultaneousGets } from './support/from-address.ts';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG, type TestEndpointd } from './support/endpointd.ts';
 import { FakeApiServer } from './support/fake-apiserver/index.ts';
-import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
 import { TestClient } from './support/grpc-discovery.ts';
 import { EventStream } from './support/http.ts';
 import { startMulticlusterEndpointd, taggedAddresses, shopSlice } from './support/multicluster-endpointd.ts';
@@ -36,32 +34,22 @@ interface SlowReviewDoor {
 }
 
 async function startSlowReviewDoor(delayMs: number, name: string): Promise<SlowReviewDoor> {
-  const { api, reviews } = await startTokenReviewApi(dir);
-  const slow: TcpProxy = await startTcpProxy(Number(new URL(api.url).port), { answerDelayMs: delayMs });
-  const kubeconfig = join(dir, `${name}-kubeconfig`);
-  await writeFile(
-    kubeconfig,
-    kubeconfigYaml(
-      { url: `http://127.0.0.1:${slow.port}`, caPem: undefined, namespace: 'default' },
-      'reviewer',
-    ),
-  );
+  const reviewApi = await startTokenReviewApi(dir, { answerDelayMs: delayMs, name: `${name}-kubeconfig` });
   const e = await startTestEndpointd(
     { 'web.yaml': WEB },
     {
       security: { ...TEST_CONFIG.security, auth: { ...TEST_CONFIG.security.auth, tokenReview: true } },
       // One failure every 100 s after a burst of 10: no refill blurs a count within a test.
       limits: { ...TEST_CONFIG.limits, failedAuthRate: { perSecond: 0.01, burst: 10 } },
-      tokenReviewApi: { ...TEST_CONFIG.tokenReviewApi, kubeconfig },
+      tokenReviewApi: { ...TEST_CONFIG.tokenReviewApi, kubeconfig: reviewApi.kubeconfig },
     },
   );
   return {
     e,
-    reviews,
+    reviews: reviewApi.reviews,
     stop: async () => {
       await e.stop();
-      await slow.close();
-      await api.close();
+      await reviewApi.close();
     },
   };
 }

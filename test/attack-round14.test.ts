@@ -16,8 +16,6 @@ import { createLogger } from '../src/observability/logger.ts';
 import { tlsMaterialProblem } from '../src/security/tls.ts';
 import { getFrom, simultaneousGets } from './support/from-address.ts';
 import { GrpcCaller } from './support/auth-clients.ts';
-import { kubeconfigYaml } from './support/fake-apiserver/kubeconfig.ts';
-import { startTcpProxy } from './support/tcp-proxy.ts';
 import { startTokenReviewApi } from './support/token-review-api.ts';
 import { startFailingReviewApi } from './support/attack14-failing-reviews.ts';
 import { sliceManifest, startTestEndpointd, TEST_CONFIG } from './support/endpointd.ts';
@@ -296,16 +294,8 @@ describe('round 14: one allowance per address across the doors', () => {
   // :: (dual stack, as --help suggests), an IPv4 client must be one key on both doors, or it gets the burst twice.
   it('REST and gRPC together, bound to ::, cost at most the burst of reviews from one address', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'endpointd-round14-doors-'));
-    const { api, reviews } = await startTokenReviewApi(dir);
-    const slow = await startTcpProxy(Number(new URL(api.url).port), { answerDelayMs: 300 });
-    const kubeconfig = join(dir, 'slow.kubeconfig');
-    await writeFile(
-      kubeconfig,
-      kubeconfigYaml(
-        { url: `http://127.0.0.1:${slow.port}`, caPem: undefined, namespace: 'default' },
-        'reviewer',
-      ),
-    );
+    const reviewApi = await startTokenReviewApi(dir, { answerDelayMs: 300 });
+    const { kubeconfig, reviews } = reviewApi;
     const e = await startTestEndpointd(
       { 'web.yaml': sliceManifest('demo', 'web', ['10.0.0.1']) },
       {
@@ -335,8 +325,7 @@ describe('round 14: one allowance per address across the doors', () => {
     } finally {
       for (const c of callers) c.close();
       await e.stop();
-      await slow.close();
-      await api.close();
+      await reviewApi.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
